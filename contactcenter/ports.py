@@ -1,0 +1,258 @@
+"""The Protocols through which the domain reaches the world.
+
+Adapters in ``storage/``, ``graph/`` and ``bot/`` implement these; tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from contactcenter.model import Party
+
+
+# --------------------------------------------------------------------------- store
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """One JSON document as a store holds it; ``etag`` changes on every write."""
+
+    collection: str
+    tenant_id: str
+    id: str
+    body: Mapping[str, Any]
+    etag: str
+
+
+class Op(StrEnum):
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A filter on a top-level body field (``field`` as stored, i.e. camelCase)."""
+
+    field: str
+    op: Op
+    value: str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a query; pass ``continuation`` back to get the next."""
+
+    documents: list[StoredDocument]
+    continuation: str | None = None
+
+
+class Store(Protocol):
+    """A document store with single-document compare-and-set, and nothing more.
+
+    There are no multi-document transactions: Cosmos DB has none across partitions.
+    ``tenant_id`` is the partition; a query with ``tenant_id=None`` crosses tenants and is
+    for background work (timers, purges) only.
+
+    Raises :class:`~contactcenter.errors.NotFound` for a missing document and
+    :class:`~contactcenter.errors.Conflict` when a create finds the id taken or a
+    conditional write finds a different ``etag``.
+    """
+
+    async def read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument: ...
+
+    async def create(
+        self, collection: str, tenant_id: str, doc_id: str, body: Mapping[str, Any]
+    ) -> StoredDocument: ...
+
+    async def replace(
+        self,
+        collection: str,
+        tenant_id: str,
+        doc_id: str,
+        body: Mapping[str, Any],
+        *,
+        if_match: str,
+    ) -> StoredDocument: ...
+
+    async def upsert(
+        self, collection: str, tenant_id: str, doc_id: str, body: Mapping[str, Any]
+    ) -> StoredDocument: ...
+
+    async def delete(
+        self, collection: str, tenant_id: str, doc_id: str, *, if_match: str | None = None
+    ) -> None: ...
+
+    async def query(
+        self,
+        collection: str,
+        tenant_id: str | None,
+        where: Sequence[Condition] = (),
+        *,
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+        continuation: str | None = None,
+    ) -> Page:
+        """Return documents matching every condition; ``order_by`` is (field, descending)."""
+        ...
+
+    async def count(
+        self, collection: str, tenant_id: str | None, where: Sequence[Condition] = ()
+    ) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------- call control
+@dataclass(frozen=True, slots=True)
+class MediaPrompt:
+    """A prompt Graph fetches from our public URL (service-hosted media)."""
+
+    uri: str
+    resource_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """The result of inviting a participant: the operation and participant ids Graph gave."""
+
+    operation_id: str
+    participant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    """What Graph returned when we placed a call."""
+
+    call_id: str
+    state: str
+
+
+class RejectReason(StrEnum):
+    NONE = "none"
+    BUSY = "busy"
+    FORBIDDEN = "forbidden"
+
+
+class CallControl(Protocol):
+    """Graph's cloud-communications actions on a call, as the domain needs them.
+
+    Errors come back as :class:`~contactcenter.errors.CallControlError`,
+    :class:`~contactcenter.errors.NotFound`, :class:`~contactcenter.errors.Throttled`
+    (after retries) or :class:`~contactcenter.errors.Unavailable`.
+    """
+
+    async def answer(
+        self, call_id: str, *, callback_uri: str, prefetch: Sequence[MediaPrompt] = ()
+    ) -> None: ...
+
+    async def reject(self, call_id: str, reason: RejectReason = RejectReason.NONE) -> None: ...
+
+    async def redirect(
+        self, call_id: str, target: Party, *, timeout_s: int = 60, callback_uri: str
+    ) -> None: ...
+
+    async def transfer(self, call_id: str, target: Party) -> None: ...
+
+    async def play_prompt(
+        self, call_id: str, prompts: Sequence[MediaPrompt], *, client_context: str
+    ) -> str:
+        """Start playing; return the operation id whose completion Graph notifies."""
+        ...
+
+    async def cancel_media_processing(self, call_id: str, *, client_context: str) -> None: ...
+
+    async def subscribe_to_tone(self, call_id: str, *, client_context: str) -> None: ...
+
+    async def record_response(
+        self,
+        call_id: str,
+        *,
+        prompt: MediaPrompt | None,
+        max_duration_s: int,
+        client_context: str,
+    ) -> str: ...
+
+    async def invite(
+        self,
+        call_id: str,
+        agent: Party,
+        *,
+        client_context: str,
+        replaces_call_id: str | None = None,
+    ) -> Invitation: ...
+
+    async def remove_participant(self, call_id: str, participant_id: str) -> None: ...
+
+    async def hang_up(self, call_id: str) -> None: ...
+
+    async def keep_alive(self, call_id: str) -> None: ...
+
+    async def place_call(
+        self,
+        *,
+        tenant_id: str,
+        source_application_instance_id: str,
+        target: Party,
+        callback_uri: str,
+        prefetch: Sequence[MediaPrompt] = (),
+    ) -> OutboundCall: ...
+
+
+# ------------------------------------------------------------------------ presence
+@dataclass(frozen=True, slots=True)
+class PresenceReading:
+    """A user's Teams presence as Graph reports it."""
+
+    user_id: str
+    availability: str
+    activity: str
+
+
+class Presence(Protocol):
+    """Teams presence of many users at once (Graph: at most 650 ids per request)."""
+
+    async def get_presences(
+        self, tenant_id: str, user_ids: Sequence[str]
+    ) -> list[PresenceReading]: ...
+
+
+# ------------------------------------------------------------------------ notifier
+class OfferEnd(StrEnum):
+    """Why an offer to an agent ended, for updating the alert card in place."""
+
+    ANSWERED = "answered"
+    TAKEN_BY_OTHER = "taken-by-other"
+    CALLER_HUNG_UP = "caller-hung-up"
+    MISSED = "missed"
+    DECLINED = "declined"
+    SET_AWAY = "set-away"
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAlert:
+    """What an agent is told about an incoming offer."""
+
+    tenant_id: str
+    call_id: str
+    agent_id: str
+    queue_id: str
+    queue_name: str
+    caller: Party
+    waited_s: float
+    card_first: bool = False
+    ivr_path: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Notifier(Protocol):
+    """Tells agents and supervisors what happens (Teams cards in production)."""
+
+    async def offer_started(self, alert: OfferAlert) -> None: ...
+
+    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None: ...
+
+    async def queue_changed(self, tenant_id: str, queue_id: str) -> None: ...

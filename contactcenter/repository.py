@@ -1,0 +1,142 @@
+"""Typed access to the store: domain dataclasses in, domain dataclasses out.
+
+Each collection holds one kind of document. Every write is a single-document operation;
+``save`` is a compare-and-set against the etag the value was read with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from contactcenter.codec import from_document, to_document
+from contactcenter.errors import Conflict
+from contactcenter.model import Agent, Binding, Call, CallRecord, Queue, Tenant, User
+from contactcenter.ports import Condition, Store, StoredDocument
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned(Generic[T]):
+    """A value as read from the store, with the etag a conditional write must match."""
+
+    value: T
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Collection(Generic[T]):
+    """One collection of ``T`` documents in a store."""
+
+    store: Store
+    name: str
+    kind: type[T]
+
+    def _decode(self, doc: StoredDocument) -> Versioned[T]:
+        body = {k: v for k, v in doc.body.items() if k != "tenantId"}
+        body.setdefault("id", doc.id)
+        body["tenantId"] = doc.tenant_id
+        return Versioned(from_document(self.kind, body), doc.etag)
+
+    @staticmethod
+    def _encode(value: T) -> tuple[str, str, dict[str, Any]]:
+        body = to_document(value)
+        assert isinstance(body, dict)
+        tenant_id = body.get("tenantId") or body["id"]
+        return str(tenant_id), str(body["id"]), body
+
+    async def get(self, tenant_id: str, doc_id: str) -> Versioned[T]:
+        return self._decode(await self.store.read(self.name, tenant_id, doc_id))
+
+    async def create(self, value: T) -> Versioned[T]:
+        tenant_id, doc_id, body = self._encode(value)
+        return self._decode(await self.store.create(self.name, tenant_id, doc_id, body))
+
+    async def save(self, value: T, *, etag: str) -> Versioned[T]:
+        """Replace the document if it still has ``etag``; raise Conflict otherwise."""
+        tenant_id, doc_id, body = self._encode(value)
+        return self._decode(
+            await self.store.replace(self.name, tenant_id, doc_id, body, if_match=etag)
+        )
+
+    async def put(self, value: T) -> Versioned[T]:
+        """Write unconditionally (configuration imports, seeding)."""
+        tenant_id, doc_id, body = self._encode(value)
+        return self._decode(await self.store.upsert(self.name, tenant_id, doc_id, body))
+
+    async def delete(self, tenant_id: str, doc_id: str, *, etag: str | None = None) -> None:
+        await self.store.delete(self.name, tenant_id, doc_id, if_match=etag)
+
+    async def find(
+        self,
+        tenant_id: str | None,
+        where: Sequence[Condition] = (),
+        *,
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+    ) -> list[Versioned[T]]:
+        """Return every match, following continuation pages."""
+        found: list[Versioned[T]] = []
+        continuation: str | None = None
+        while True:
+            page = await self.store.query(
+                self.name,
+                tenant_id,
+                where,
+                order_by=order_by,
+                limit=limit,
+                continuation=continuation,
+            )
+            found.extend(self._decode(doc) for doc in page.documents)
+            continuation = page.continuation
+            if continuation is None or (limit is not None and len(found) >= limit):
+                return found[:limit] if limit is not None else found
+
+    async def update(
+        self,
+        tenant_id: str,
+        doc_id: str,
+        change: Callable[[T], T | None] | Callable[[T], Awaitable[T | None]],
+        *,
+        attempts: int = 8,
+    ) -> Versioned[T] | None:
+        """Read, apply ``change``, and compare-and-set; retry on a lost race.
+
+        ``change`` returns the new value, or None to leave the document as it is (then the
+        current value is returned without a write).
+        """
+        for _ in range(attempts):
+            current = await self.get(tenant_id, doc_id)
+            result = change(current.value)
+            new = await result if isinstance(result, Awaitable) else result
+            if new is None:
+                return current
+            try:
+                return await self.save(new, etag=current.etag)
+            except Conflict:
+                continue
+        raise Conflict(f"{self.name}/{doc_id}: gave up after {attempts} lost races")
+
+
+class Repository:
+    """The domain's collections in one store."""
+
+    TENANTS = "tenants"
+    USERS = "users"
+    QUEUES = "queues"
+    AGENTS = "agents"
+    BINDINGS = "bindings"
+    CALLS = "calls"
+    CALL_RECORDS = "callRecords"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.tenants = Collection(store, self.TENANTS, Tenant)
+        self.users = Collection(store, self.USERS, User)
+        self.queues = Collection(store, self.QUEUES, Queue)
+        self.agents = Collection(store, self.AGENTS, Agent)
+        self.bindings = Collection(store, self.BINDINGS, Binding)
+        self.calls = Collection(store, self.CALLS, Call)
+        self.call_records = Collection(store, self.CALL_RECORDS, CallRecord)

@@ -1,0 +1,1 @@
+"""Store implementations: SQLite (embedded default), in-memory, and Cosmos DB."""

@@ -1,0 +1,1 @@
+"""The aiohttp host: composition root, webhooks, the messaging bot and the CLI."""

@@ -1,0 +1,120 @@
+"""The document codec: every domain dataclass survives a round trip through JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from contactcenter.codec import format_timestamp, from_document, parse_timestamp, to_document
+from contactcenter.model import (
+    ActionKind,
+    Agent,
+    AgentActivity,
+    AgentStatus,
+    Call,
+    CallOutcome,
+    CallRecord,
+    Offer,
+    Party,
+    PartyKind,
+    Queue,
+    QueueAction,
+    Role,
+    Tenant,
+    User,
+)
+
+NOW = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+CALLER = Party(PartyKind.PHONE, "+14255550100", "Caller")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Tenant(id="t", name="Contoso", time_zone="Europe/Berlin", seat_count=4),
+        User(id="u", tenant_id="t", display_name="Ann", roles=frozenset({Role.ADMIN, Role.AGENT})),
+        Queue(
+            id="q",
+            tenant_id="t",
+            name="Sales",
+            members=("a", "b"),
+            required_skills={"french": 3},
+            overflow_action=QueueAction(ActionKind.QUEUE, "q2"),
+        ),
+        Agent(
+            id="a",
+            tenant_id="t",
+            display_name="A",
+            signed_in_queue_ids=frozenset({"q"}),
+            status=AgentStatus.AVAILABLE,
+            activity=AgentActivity.WRAP_UP,
+            wrap_up_until=NOW,
+        ),
+        Call(
+            id="c",
+            tenant_id="t",
+            caller=CALLER,
+            target_id="app",
+            offer=Offer(("a",), NOW, NOW + timedelta(seconds=20), {"a": "p1"}),
+            applied_notifications=("c:incoming",),
+        ),
+        CallRecord(
+            id="c",
+            tenant_id="t",
+            chain_id="chain",
+            direction="incoming",
+            caller=CALLER,
+            queue_id="q",
+            queue_name="Sales",
+            offered_at=NOW,
+            ended_at=NOW,
+            outcome=CallOutcome.ABANDONED,
+            missed_agent_ids=("a", "b"),
+        ),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_round_trip_through_json(value: object) -> None:
+    document = json.loads(json.dumps(to_document(value)))
+    assert from_document(type(value), document) == value
+
+
+def test_keys_are_camel_case() -> None:
+    document = to_document(Queue(id="q", tenant_id="t", name="Sales"))
+    assert {"tenantId", "routingMethod", "alertTimeS", "serviceLevelThresholdS"} <= set(document)
+
+
+def test_timestamps_sort_as_strings() -> None:
+    early = datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
+    late = early + timedelta(microseconds=1)
+    assert format_timestamp(early) < format_timestamp(late)
+    assert len(format_timestamp(early)) == len(format_timestamp(late))
+
+
+def test_timestamps_are_converted_to_utc() -> None:
+    berlin = timezone(timedelta(hours=1))
+    local = datetime(2026, 1, 1, 10, 0, tzinfo=berlin)
+    assert format_timestamp(local) == "2026-01-01T09:00:00.000000Z"
+    assert parse_timestamp("2026-01-01T10:00:00+01:00") == local
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        format_timestamp(datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"id": "q", "tenantId": "t", "name": "Sales", "routingMethod": "random"},
+        {"id": "q", "tenantId": "t", "name": "Sales", "alertTimeS": "twenty"},
+        {"id": "q", "tenantId": "t", "name": "Sales", "alertTimeS": True},
+        {"id": "q", "tenantId": "t", "name": 7},
+        {"id": "q", "tenantId": "t", "name": "Sales", "members": "a,b"},
+    ],
+)
+def test_malformed_documents_are_refused(document: dict[str, object]) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        from_document(Queue, document)

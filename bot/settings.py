@@ -121,8 +121,22 @@ class Settings:
         settings = cls._parse(values, demo=demo)
         if overrides:
             settings = replace(settings, **overrides)  # type: ignore[arg-type]
+        if settings.demo:
+            settings = settings._with_demo_defaults()
         settings.validate()
         return settings
+
+    def _with_demo_defaults(self) -> Settings:
+        """Fill in what demo mode can know by itself: its app id and its own address."""
+        host = self.host if self.host not in {"0.0.0.0", "::", ""} else "127.0.0.1"  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return replace(
+            self,
+            microsoft_app_id=self.microsoft_app_id or DEMO_APP_ID,
+            microsoft_app_tenant_id=self.microsoft_app_tenant_id or DEMO_TENANT_ID,
+            public_base_url=self.public_base_url or f"http://{host}:{self.port}",
+        )
 
     @classmethod
     def _parse(cls, env: Mapping[str, str], *, demo: bool) -> Settings:

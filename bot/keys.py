@@ -1,0 +1,36 @@
+"""Typed application keys: everything the host shares between handlers lives under one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from contactcenter.clock import Clock
+from contactcenter.ports import CallControl, Notifier, Presence, Store
+from contactcenter.repository import Repository
+
+if TYPE_CHECKING:
+    from bot.background import Background
+    from bot.settings import Settings
+    from contactcenter.engine import Engine
+    from graph.auth import CallingTokenValidator
+    from graph.simulator import SimulatorThread
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+READY: web.AppKey[asyncio.Event] = web.AppKey("ready", asyncio.Event)
+HTTP_SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("http_session", aiohttp.ClientSession)
+STORE: web.AppKey[Store] = web.AppKey("store", Store)  # type: ignore[type-abstract]
+REPOSITORY: web.AppKey[Repository] = web.AppKey("repository", Repository)
+CALL_CONTROL: web.AppKey[CallControl] = web.AppKey("call_control", CallControl)  # type: ignore[type-abstract]
+PRESENCE: web.AppKey[Presence] = web.AppKey("presence", Presence)  # type: ignore[type-abstract]
+NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)  # type: ignore[type-abstract]
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+CALLING_TOKENS: web.AppKey[CallingTokenValidator] = web.AppKey("calling_tokens")
+SIMULATOR: web.AppKey[SimulatorThread | None] = web.AppKey("simulator")
+BACKGROUND: web.AppKey[Background] = web.AppKey("background")
+# Where the simulator (demo) or Graph (production) is: the base URL the Graph client uses.
+GRAPH_BASE_URL: web.AppKey[str] = web.AppKey("graph_base_url", str)

@@ -1,0 +1,1 @@
+"""Microsoft Graph adapters: call control, presence, notification parsing and token checks."""

@@ -1,0 +1,370 @@
+"""Parse Graph's ``commsNotifications`` webhook bodies into the domain's call events.
+
+msgraph-sdk has no model for these notifications, so the JSON is validated here with
+pydantic and mapped onto :mod:`contactcenter.events`. Only the shape is checked: a
+notification about something the domain does not follow is skipped, not refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from contactcenter.events import (
+    CallEvent,
+    CallStateChanged,
+    GraphCallState,
+    IncomingCall,
+    OperationFinished,
+    OperationKind,
+    OperationStatus,
+    RosterEntry,
+    RosterUpdated,
+    ToneReceived,
+)
+from contactcenter.model import Party, PartyKind
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = ["InvalidNotification", "canonical_id", "parse_notifications"]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class InvalidNotification(ValueError):
+    """The body is not a well-formed ``commsNotifications`` payload."""
+
+
+# ----------------------------------------------------------------- JSON shapes
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class _Identity(_Model):
+    id: str | None = None
+    display_name: str | None = None
+    tenant_id: str | None = None
+
+
+class _IdentitySet(_Model):
+    user: _Identity | None = None
+    application: _Identity | None = None
+    application_instance: _Identity | None = None
+    phone: _Identity | None = None
+
+
+class _ParticipantInfo(_Model):
+    identity: _IdentitySet | None = None
+
+
+class _ResultInfo(_Model):
+    code: int | None = None
+    subcode: int | None = None
+    message: str | None = None
+
+
+class _ToneInfo(_Model):
+    sequence_id: int
+    tone: str
+
+
+class _CallResource(_Model):
+    state: str | None = None
+    call_chain_id: str | None = None
+    source: _ParticipantInfo | None = None
+    targets: list[_ParticipantInfo] | None = None
+    result_info: _ResultInfo | None = None
+    tone_info: _ToneInfo | None = None
+
+
+class _OperationResource(_Model):
+    odata_type: str | None = Field(default=None, alias="@odata.type")
+    id: str | None = None
+    status: str | None = None
+    client_context: str | None = None
+    result_info: _ResultInfo | None = None
+    participants: list[_ParticipantInfo] | None = None
+    recording_location: str | None = None
+    recording_access_token: str | None = None
+
+
+class _ParticipantResource(_Model):
+    id: str | None = None
+    info: _ParticipantInfo | None = None
+    is_in_lobby: bool | None = None
+
+
+class _Notification(_Model):
+    change_type: str
+    resource_url: str
+    resource_data: dict[str, Any] | list[dict[str, Any]]
+
+
+class _Envelope(_Model):
+    value: list[_Notification]
+
+
+# ------------------------------------------------------------------ vocabulary
+# ".../calls/{callId}", optionally followed by "/operations/{opId}" or "/participants".
+# Graph's own examples use both "/communications/calls/..." and "/app/calls/...".
+_RESOURCE = re.compile(
+    r"(?:^|/)calls/(?P<call>[^/?#]+)"
+    r"(?:/(?P<kind>operations|participants)(?:/(?P<sub>[^/?#]+))?)?/?$"
+)
+
+_OPERATION_KINDS = {
+    "#microsoft.graph.inviteparticipantsoperation": OperationKind.INVITE,
+    "#microsoft.graph.playpromptoperation": OperationKind.PLAY_PROMPT,
+    "#microsoft.graph.recordoperation": OperationKind.RECORD_RESPONSE,
+    "#microsoft.graph.subscribetotoneoperation": OperationKind.SUBSCRIBE_TO_TONE,
+    "#microsoft.graph.cancelmediaprocessingoperation": OperationKind.CANCEL_MEDIA_PROCESSING,
+}
+
+_STATES = {state.value.lower(): state for state in GraphCallState}
+_STATUSES = {status.value.lower(): status for status in OperationStatus}
+_FINISHED = frozenset({OperationStatus.COMPLETED, OperationStatus.FAILED})
+
+_TONES = {f"tone{digit}": str(digit) for digit in range(10)} | {"star": "*", "pound": "#"}
+
+_GUID = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
+
+
+def canonical_id(value: str) -> str:
+    """Return a GUID in its lowercase, hyphenated form; any other id unchanged.
+
+    Graph writes the same id both ways (a playPrompt answers
+    ``0fe0623f-d628-...`` and its completion names ``0FE0623FD628...``), so ids are
+    compared in one form.
+    """
+    if not _GUID.fullmatch(value):
+        return value
+    digits = value.replace("-", "").lower()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _id_of(identity: _Identity | None) -> str | None:
+    if identity is None or not identity.id:
+        return None
+    return canonical_id(identity.id)
+
+
+# --------------------------------------------------------------------- parsing
+def parse_notifications(
+    body: bytes | str | Mapping[str, Any], *, tenant_id: str
+) -> list[CallEvent]:
+    """Turn one webhook body into call events, in the order Graph listed them.
+
+    ``tenant_id`` is the ``tid`` claim of the validated bearer token: operation and
+    roster notifications carry no tenant of their own. Raises
+    :class:`InvalidNotification` when the body is not JSON or not shaped like
+    ``commsNotifications``; nothing is returned for part of a bad body.
+    """
+    document = _load(body)
+    try:
+        envelope = _Envelope.model_validate(document)
+    except ValidationError as err:
+        raise InvalidNotification(_describe(err)) from err
+    events: list[CallEvent] = []
+    for notification in envelope.value:
+        events.extend(_parse_one(notification, tenant_id))
+    return events
+
+
+def _load(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(body, Mapping):
+        return body
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InvalidNotification("the body is not JSON") from err
+    if not isinstance(document, dict):
+        raise InvalidNotification("the body is not a JSON object")
+    return document
+
+
+def _describe(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+def _validate(model: type[_M], data: Any, resource_url: str) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise InvalidNotification(f"{resource_url}: {_describe(err)}") from err
+
+
+def _parse_one(notification: _Notification, tenant_id: str) -> list[CallEvent]:
+    match = _RESOURCE.search(notification.resource_url)
+    if match is None:
+        _LOGGER.debug("Skipping a notification on %s", notification.resource_url)
+        return []
+    call_id = canonical_id(match["call"])
+    data = notification.resource_data
+    url = notification.resource_url
+    if isinstance(data, list):
+        if url.rstrip("/").endswith("/participants"):
+            return [_roster(data, tenant_id, call_id, url)]
+        _LOGGER.debug("Skipping a list notification on %s", url)
+        return []
+    if match["kind"] is None:
+        call = _validate(_CallResource, data, url)
+        return _call_events(notification.change_type, call, tenant_id, call_id)
+    if match["kind"] == "operations":
+        operation = _validate(_OperationResource, data, url)
+        finished = _operation(operation, tenant_id, call_id, match["sub"])
+        return [] if finished is None else [finished]
+    _LOGGER.debug("Skipping a notification on %s", url)
+    return []
+
+
+def _call_events(
+    change_type: str, call: _CallResource, tenant_id: str, call_id: str
+) -> list[CallEvent]:
+    change = change_type.lower()
+    state = _STATES.get((call.state or "").lower())
+    if state is None and change == "deleted":
+        # A deleted call has ended, whether or not Graph repeated the state.
+        state = GraphCallState.TERMINATED
+    if state is GraphCallState.INCOMING and change == "created":
+        return [_incoming(call, tenant_id, call_id)]
+    events: list[CallEvent] = []
+    if state is not None and state is not GraphCallState.INCOMING:
+        result = call.result_info or _ResultInfo()
+        events.append(
+            CallStateChanged(
+                tenant_id=tenant_id,
+                call_id=call_id,
+                state=state,
+                result_code=result.code,
+                result_subcode=result.subcode,
+                result_message=result.message or "",
+            )
+        )
+    elif call.state is not None:
+        _LOGGER.debug("Skipping call %s in state %s", call_id, call.state)
+    if call.tone_info is not None:
+        tone = _TONES.get(call.tone_info.tone.lower())
+        if tone is None:
+            _LOGGER.debug("Skipping tone %s on call %s", call.tone_info.tone, call_id)
+        else:
+            events.append(
+                ToneReceived(
+                    tenant_id=tenant_id,
+                    call_id=call_id,
+                    tone=tone,
+                    sequence_id=call.tone_info.sequence_id,
+                )
+            )
+    return events
+
+
+def _incoming(call: _CallResource, tenant_id: str, call_id: str) -> IncomingCall:
+    target_id = ""
+    target_name = ""
+    if call.targets and call.targets[0].identity is not None:
+        identity = call.targets[0].identity
+        # A resource account is an application instance; a direct call to the bot
+        # names the application itself.
+        called = identity.application_instance or identity.phone or identity.application
+        if called is not None and called.id:
+            target_id = called.id if called is identity.phone else canonical_id(called.id)
+            target_name = called.display_name or ""
+    return IncomingCall(
+        tenant_id=tenant_id,
+        call_id=call_id,
+        caller=_caller(call.source),
+        target_id=target_id,
+        chain_id=call.call_chain_id or "",
+        target_display_name=target_name,
+    )
+
+
+def _caller(source: _ParticipantInfo | None) -> Party:
+    identity = source.identity if source is not None else None
+    if identity is not None:
+        if identity.phone is not None and identity.phone.id:
+            return Party(
+                kind=PartyKind.PHONE,
+                id=identity.phone.id,
+                display_name=identity.phone.display_name or "",
+            )
+        user_id = _id_of(identity.user)
+        if identity.user is not None and user_id is not None:
+            tenant = identity.user.tenant_id
+            return Party(
+                kind=PartyKind.USER,
+                id=user_id,
+                display_name=identity.user.display_name or "",
+                tenant_id=canonical_id(tenant) if tenant else None,
+            )
+    return Party(kind=PartyKind.ANONYMOUS)
+
+
+def _operation(
+    operation: _OperationResource, tenant_id: str, call_id: str, url_operation_id: str | None
+) -> OperationFinished | None:
+    status = _STATUSES.get((operation.status or "").lower())
+    if status not in _FINISHED:
+        _LOGGER.debug("Skipping operation status %s on call %s", operation.status, call_id)
+        return None
+    # A completion may name its operation only in the resource URL.
+    operation_id = operation.id or url_operation_id
+    if not operation_id:
+        _LOGGER.debug("Skipping an operation without an id on call %s", call_id)
+        return None
+    kind = _OPERATION_KINDS.get((operation.odata_type or "").lower(), OperationKind.OTHER)
+    result = operation.result_info or _ResultInfo()
+    user_ids = tuple(
+        user_id
+        for participant in operation.participants or ()
+        if participant.identity is not None
+        and (user_id := _id_of(participant.identity.user)) is not None
+    )
+    return OperationFinished(
+        tenant_id=tenant_id,
+        call_id=call_id,
+        operation_id=canonical_id(operation_id),
+        kind=kind,
+        status=status,
+        client_context=operation.client_context or "",
+        result_code=result.code,
+        result_subcode=result.subcode,
+        result_message=result.message or "",
+        user_ids=user_ids,
+        recording_location=operation.recording_location,
+        recording_access_token=operation.recording_access_token,
+    )
+
+
+def _roster(
+    data: list[dict[str, Any]], tenant_id: str, call_id: str, resource_url: str
+) -> RosterUpdated:
+    entries = []
+    for item in data:
+        participant = _validate(_ParticipantResource, item, resource_url)
+        identity = participant.info.identity if participant.info is not None else None
+        phone = identity.phone.id if identity is not None and identity.phone is not None else None
+        entries.append(
+            RosterEntry(
+                participant_id=canonical_id(participant.id or ""),
+                user_id=_id_of(identity.user) if identity is not None else None,
+                application_id=(
+                    _id_of(identity.application or identity.application_instance)
+                    if identity is not None
+                    else None
+                ),
+                phone=phone or None,
+                is_in_lobby=bool(participant.is_in_lobby),
+            )
+        )
+    return RosterUpdated(tenant_id=tenant_id, call_id=call_id, participants=tuple(entries))

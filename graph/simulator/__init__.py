@@ -1,0 +1,31 @@
+"""The local Teams simulator: a fake Microsoft Graph and Bot Connector on loopback.
+
+It places calls, signs and delivers ``commsNotifications`` like Graph, accepts the bot's
+call actions, records what the bot did for tests, and injects faults on request.
+"""
+
+from graph.simulator.app import create_simulator_app
+from graph.simulator.client import PlacedCall, SimulatorClient, SimulatorRequestError
+from graph.simulator.config import SimulatorConfig
+from graph.simulator.directory import ApplicationInstanceEntry, TenantEntry, UserEntry
+from graph.simulator.discovery import JWKS_PATH, OPENID_CONFIGURATION_PATH
+from graph.simulator.runner import SimulatorThread, serve
+from graph.simulator.signing import SigningKey, TokenMinter, load_or_create_signing_key
+
+__all__ = [
+    "JWKS_PATH",
+    "OPENID_CONFIGURATION_PATH",
+    "ApplicationInstanceEntry",
+    "PlacedCall",
+    "SigningKey",
+    "SimulatorClient",
+    "SimulatorConfig",
+    "SimulatorRequestError",
+    "SimulatorThread",
+    "TenantEntry",
+    "TokenMinter",
+    "UserEntry",
+    "create_simulator_app",
+    "load_or_create_signing_key",
+    "serve",
+]

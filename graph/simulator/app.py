@@ -1,0 +1,82 @@
+"""The simulator's aiohttp application: fake Graph, fake Bot Connector, discovery and control."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from contactcenter.clock import Clock, SystemClock
+from graph.simulator.appkeys import (
+    CLOCK_KEY,
+    CLOUD_KEY,
+    CONFIG_KEY,
+    CONVERSATIONS_KEY,
+    DIRECTORY_KEY,
+    FAULTS_KEY,
+    SIGNING_KEY_KEY,
+)
+from graph.simulator.cloud import SimulatedCloud
+from graph.simulator.config import SimulatorConfig
+from graph.simulator.connector import Conversations
+from graph.simulator.connector_api import add_connector_routes
+from graph.simulator.control_api import add_control_routes
+from graph.simulator.directory import Directory
+from graph.simulator.discovery import add_discovery_routes
+from graph.simulator.errors import error_middleware
+from graph.simulator.faults import FaultPlan
+from graph.simulator.graph_api import add_graph_routes, graph_middleware
+from graph.simulator.notifications import NotificationSender
+from graph.simulator.signing import TokenMinter, load_or_create_signing_key
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def _cloud_context(app: web.Application) -> AsyncIterator[None]:
+    """Load the signing key and run the cloud with its own HTTP client for notifications."""
+    config = app[CONFIG_KEY]
+    clock = app[CLOCK_KEY]
+    key = await asyncio.to_thread(load_or_create_signing_key, config.signing_key_path)
+    app[SIGNING_KEY_KEY] = key
+    minter = TokenMinter(
+        key,
+        issuer=config.issuer,
+        clock=clock,
+        lifetime_s=config.token_lifetime_s,
+        refresh_margin_s=config.token_refresh_margin_s,
+    )
+    async with aiohttp.ClientSession() as session:
+        sender = NotificationSender(
+            session,
+            minter,
+            audience=config.app_id,
+            timeout_s=config.delivery_timeout_s,
+            allow_remote=config.allow_remote_delivery,
+        )
+        cloud = SimulatedCloud(config, app[DIRECTORY_KEY], sender, clock=clock)
+        app[CLOUD_KEY] = cloud
+        try:
+            yield
+        finally:
+            await cloud.close()
+
+
+def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None) -> web.Application:
+    """Build the simulator's application; it loads its key and opens its client on startup."""
+    clock = clock or SystemClock()
+    app = web.Application(
+        middlewares=[error_middleware, graph_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[CONFIG_KEY] = config
+    app[CLOCK_KEY] = clock
+    app[DIRECTORY_KEY] = Directory(config.seed_tenants)
+    app[FAULTS_KEY] = FaultPlan()
+    app[CONVERSATIONS_KEY] = Conversations(clock)
+    app.cleanup_ctx.append(_cloud_context)
+    add_discovery_routes(app)
+    add_graph_routes(app)
+    add_connector_routes(app)
+    add_control_routes(app)
+    return app

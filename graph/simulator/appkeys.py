@@ -1,0 +1,22 @@
+"""The typed keys under which the simulator's application keeps its parts."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from contactcenter.clock import Clock
+from graph.simulator.cloud import SimulatedCloud
+from graph.simulator.config import SimulatorConfig
+from graph.simulator.connector import Conversations
+from graph.simulator.directory import Directory
+from graph.simulator.faults import FaultPlan
+from graph.simulator.signing import SigningKey
+
+CONFIG_KEY = web.AppKey("simulator_config", SimulatorConfig)
+CLOCK_KEY = web.AppKey("simulator_clock", Clock)
+DIRECTORY_KEY = web.AppKey("simulator_directory", Directory)
+FAULTS_KEY = web.AppKey("simulator_faults", FaultPlan)
+CONVERSATIONS_KEY = web.AppKey("simulator_conversations", Conversations)
+# Set while the application runs: they need the key file and an HTTP client session.
+SIGNING_KEY_KEY = web.AppKey("simulator_signing_key", SigningKey)
+CLOUD_KEY = web.AppKey("simulator_cloud", SimulatedCloud)

@@ -1,0 +1,76 @@
+"""What the simulator needs to know: where it keeps its key, whom it calls, who it claims to be."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from yarl import URL
+
+from graph.simulator.directory import TenantEntry
+
+GRAPH_ISSUER = "https://graph.microsoft.com"
+DEFAULT_BOT_URL = "http://127.0.0.1:3978/api/calling"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Return whether ``host`` names this machine, without a DNS lookup."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """Settings of one simulated Teams cloud.
+
+    ``data_dir`` is the host's data directory; the signing key lives in
+    ``<data_dir>/simulator/signing-key.pem`` and survives restarts, because a bot's key cache
+    refuses an unknown ``kid`` for up to an hour.
+    """
+
+    data_dir: Path
+    # The bot's calling webhook: where incoming-call notifications go.
+    bot_url: str = DEFAULT_BOT_URL
+    # The bot's Microsoft App ID: the audience of every token the simulator signs.
+    app_id: str = "00000000-0000-0000-0000-000000000000"
+    host: str = "127.0.0.1"
+    # 0 picks a free port; the runner reports the one it got.
+    port: int = 0
+    issuer: str = GRAPH_ISSUER
+    token_lifetime_s: int = 3600
+    # Re-mint this long before expiry so a token never expires in flight.
+    token_refresh_margin_s: int = 300
+    # Graph ends an incoming call the bot has not answered, rejected or redirected in time.
+    answer_timeout_s: float = 15.0
+    delivery_timeout_s: float = 10.0
+    # Ended calls kept for inspection; older ones are forgotten first.
+    max_ended_calls: int = 10_000
+    # Notifications go to loopback only unless this is set, so a simulator never reaches
+    # beyond the machine, whatever callbackUri a bot hands it.
+    allow_remote_delivery: bool = False
+    seed_tenants: tuple[TenantEntry, ...] = ()
+
+    def __post_init__(self) -> None:
+        bot = URL(self.bot_url)
+        if bot.scheme not in {"http", "https"} or not bot.host:
+            raise ValueError(f"bot_url must be an absolute http(s) URL, got {self.bot_url!r}")
+        if not self.app_id:
+            raise ValueError("app_id must not be empty: it is the audience of every token")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be in 0..65535, got {self.port}")
+        if not 0 < self.token_refresh_margin_s < self.token_lifetime_s:
+            raise ValueError("token_refresh_margin_s must be positive and below the lifetime")
+        if self.answer_timeout_s <= 0 or self.delivery_timeout_s <= 0:
+            raise ValueError("timeouts must be positive")
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Return where the signing key is kept."""
+        return self.data_dir / "simulator" / "signing-key.pem"

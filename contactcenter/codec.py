@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -43,33 +42,34 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-@functools.cache
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+_FIELDS: dict[type[Any], tuple[tuple[str, str, Any], ...]] = {}
 
 
-@functools.cache
 def _fields(cls: type[Any]) -> tuple[tuple[str, str, Any], ...]:
-    hints = _hints(cls)
-    return tuple(
-        (field.name, camel(field.name), hints[field.name])
-        for field in dataclasses.fields(cls)
-        if field.init
-    )
+    """Return (attribute, document key, type) for each init field of a dataclass, cached."""
+    cached = _FIELDS.get(cls)
+    if cached is None:
+        hints = typing.get_type_hints(cls)
+        cached = tuple(
+            (field.name, camel(field.name), hints[field.name])
+            for field in dataclasses.fields(cls)
+            if field.init
+        )
+        _FIELDS[cls] = cached
+    return cached
 
 
 def to_document(value: Any) -> Any:
     """Encode a dataclass (or any supported value) as JSON-compatible data."""
-    if value is None or isinstance(value, bool | int | float | str):
-        if isinstance(value, enum.Enum):
-            return value.value
-        return value
     if isinstance(value, enum.Enum):
         return value.value
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     if isinstance(value, datetime):
         return format_timestamp(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {key: to_document(getattr(value, name)) for name, key, _ in _fields(type(value))}
+        cls: type[Any] = type(value)
+        return {key: to_document(getattr(value, name)) for name, key, _ in _fields(cls)}
     if isinstance(value, Mapping):
         return {str(k): to_document(v) for k, v in value.items()}
     if isinstance(value, frozenset | set):

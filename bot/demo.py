@@ -6,7 +6,9 @@ seeds the same documents, and links into the demo stay valid across restarts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 
@@ -25,6 +27,13 @@ from contactcenter.model import (
     User,
 )
 from contactcenter.repository import Repository
+from graph.simulator import (
+    ApplicationInstanceEntry,
+    SimulatorClient,
+    SimulatorRequestError,
+    TenantEntry,
+    UserEntry,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -203,3 +212,38 @@ async def seed_demo_tenant(repo: Repository, clock: Clock) -> bool:
         extra={"tenant_id": tenant.id},
     )
     return True
+
+
+def demo_simulator_directory() -> tuple[TenantEntry, ...]:
+    """Describe the demo tenant to the simulator: its users and its resource accounts."""
+    return (
+        TenantEntry(
+            id=DEMO_TENANT_ID,
+            display_name="Contoso (demo)",
+            users=tuple(UserEntry(id=p.id, display_name=p.name) for p in PEOPLE),
+            application_instances=tuple(
+                ApplicationInstanceEntry(
+                    id=line.application_instance_id, display_name=line.name, phone_number=line.phone
+                )
+                for line in LINES
+            ),
+        ),
+    )
+
+
+async def place_demo_calls(
+    client: SimulatorClient, calls_per_hour: float, rng: random.Random
+) -> None:
+    """Have simulated callers dial the demo lines, Poisson arrivals at ``calls_per_hour``."""
+    while True:
+        await asyncio.sleep(rng.expovariate(calls_per_hour / 3600.0))
+        line = rng.choice(LINES)
+        caller = f"+1206555{rng.randrange(10000):04d}"
+        try:
+            await client.place_call(
+                DEMO_TENANT_ID,
+                application_instance_id=line.application_instance_id,
+                caller_phone=caller,
+            )
+        except SimulatorRequestError as err:
+            _LOGGER.warning("the simulator did not place a demo call: %s", err)

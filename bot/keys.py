@@ -15,22 +15,24 @@ from contactcenter.repository import Repository
 if TYPE_CHECKING:
     from bot.background import Background
     from bot.settings import Settings
-    from contactcenter.engine import Engine
+    from contactcenter.engine import RoutingEngine
     from graph.auth import CallingTokenValidator
     from graph.simulator import SimulatorThread
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
-CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)
 READY: web.AppKey[asyncio.Event] = web.AppKey("ready", asyncio.Event)
 HTTP_SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("http_session", aiohttp.ClientSession)
-STORE: web.AppKey[Store] = web.AppKey("store", Store)  # type: ignore[type-abstract]
+STORE: web.AppKey[Store] = web.AppKey("store", Store)
 REPOSITORY: web.AppKey[Repository] = web.AppKey("repository", Repository)
-CALL_CONTROL: web.AppKey[CallControl] = web.AppKey("call_control", CallControl)  # type: ignore[type-abstract]
-PRESENCE: web.AppKey[Presence] = web.AppKey("presence", Presence)  # type: ignore[type-abstract]
-NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)  # type: ignore[type-abstract]
-ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+CALL_CONTROL: web.AppKey[CallControl] = web.AppKey("call_control", CallControl)
+PRESENCE: web.AppKey[Presence] = web.AppKey("presence", Presence)
+NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)
+ENGINE: web.AppKey[RoutingEngine] = web.AppKey("engine")
 CALLING_TOKENS: web.AppKey[CallingTokenValidator] = web.AppKey("calling_tokens")
 SIMULATOR: web.AppKey[SimulatorThread | None] = web.AppKey("simulator")
 BACKGROUND: web.AppKey[Background] = web.AppKey("background")
 # Where the simulator (demo) or Graph (production) is: the base URL the Graph client uses.
 GRAPH_BASE_URL: web.AppKey[str] = web.AppKey("graph_base_url", str)
+# Where the keys of Graph's calling notifications are published (the simulator in demo mode).
+CALLING_OPENID_URL: web.AppKey[str] = web.AppKey("calling_openid_url", str)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -111,7 +112,7 @@ class Settings:
         *,
         demo: bool = False,
         dotenv: Path | None = Path(".env"),
-        **overrides: object,
+        **overrides: Any,
     ) -> Settings:
         """Build settings from ``environ`` over an optional ``.env`` file, then validate."""
         values: dict[str, str] = {}
@@ -120,7 +121,7 @@ class Settings:
         values.update(environ)
         settings = cls._parse(values, demo=demo)
         if overrides:
-            settings = replace(settings, **overrides)  # type: ignore[arg-type]
+            settings = replace(settings, **overrides)
         if settings.demo:
             settings = settings._with_demo_defaults()
         settings.validate()

@@ -1,0 +1,254 @@
+"""The composition root: ``create_app`` builds the whole host from one Settings object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.identity.aio import ClientSecretCredential, ManagedIdentityCredential
+
+from bot import keys
+from bot.alerts import LoggingNotifier
+from bot.background import Background
+from bot.calling import calling_webhook
+from bot.demo import demo_simulator_directory, place_demo_calls, seed_demo_tenant
+from bot.http import MAX_BODY_BYTES, error_middleware, error_response
+from bot.notifications import change_notifications
+from bot.settings import AppType, Settings
+from contactcenter.clock import Clock, SystemClock
+from contactcenter.engine import EngineSettings, RoutingEngine
+from contactcenter.ports import CallControl, Notifier, Presence, Store
+from contactcenter.repository import Repository
+from graph.auth import CallingTokenValidator
+from graph.calling import (
+    GraphCallControl,
+    GraphHttpClient,
+    GraphPresence,
+    StaticTokenProvider,
+    build_graph_client,
+)
+from graph.simulator import SimulatorClient, SimulatorConfig, SimulatorThread
+from storage.sqlite import SqliteStore
+
+_LOGGER = logging.getLogger(__name__)
+
+# How often this host looks for due timers (ring timeouts, wrap-up ends, max waits).
+TIMER_INTERVAL_S = 0.25
+
+
+@dataclass(slots=True)
+class Services:
+    """Collaborators a caller may supply instead of the ones built from settings."""
+
+    store: Store | None = None
+    clock: Clock | None = None
+    call_control: CallControl | None = None
+    presence: Presence | None = None
+    notifier: Notifier | None = None
+    # Tests drive timers and demo calls themselves.
+    run_timers: bool = True
+
+
+def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+    """Build the host: routes, and every long-lived client opened and closed with the app."""
+    services = services or Services()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = services.clock or SystemClock()
+    app[keys.READY] = asyncio.Event()
+    app.cleanup_ctx.extend(
+        [
+            _simulator_ctx,
+            _http_session_ctx,
+            _store_ctx(services),
+            _graph_ctx(services),
+            _engine_ctx(services),
+            _background_ctx,
+            _demo_ctx,
+            _workers_ctx(services),
+        ]
+    )
+    app.on_startup.append(_mark_ready)
+    app.on_shutdown.append(_mark_not_ready)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/calling", calling_webhook)
+    app.router.add_post("/api/notifications", change_notifications)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Answer 200 once every part of the host is up, 503 before and while shutting down."""
+    if not request.app[keys.READY].is_set():
+        return error_response(503, "starting up", code="notReady")
+    return web.json_response({"status": "ok"})
+
+
+async def _mark_ready(app: web.Application) -> None:
+    app[keys.READY].set()
+    settings = app[keys.SETTINGS]
+    _LOGGER.info(
+        "contact center ready on %s (%s mode, %s store)",
+        settings.public_base_url,
+        "demo" if settings.demo else "production",
+        "Cosmos DB" if settings.uses_cosmos else "SQLite",
+    )
+
+
+async def _mark_not_ready(app: web.Application) -> None:
+    app[keys.READY].clear()
+
+
+async def _simulator_ctx(app: web.Application) -> AsyncIterator[None]:
+    """In demo mode without an external simulator, run one in its own thread."""
+    settings = app[keys.SETTINGS]
+    simulator: SimulatorThread | None = None
+    if settings.demo and not settings.graph_base_url:
+        simulator = SimulatorThread(
+            SimulatorConfig(
+                data_dir=settings.data_dir,
+                bot_url=f"{settings.public_base_url}/api/calling",
+                app_id=settings.microsoft_app_id,
+                port=settings.simulator_port,
+                seed_tenants=demo_simulator_directory(),
+            )
+        )
+        await asyncio.to_thread(simulator.start)
+        app[keys.GRAPH_BASE_URL] = f"{simulator.base_url}/v1.0"
+        app[keys.CALLING_OPENID_URL] = f"{simulator.base_url}/.well-known/OpenIdConfiguration"
+    else:
+        app[keys.GRAPH_BASE_URL] = settings.graph_base_url
+        app[keys.CALLING_OPENID_URL] = settings.calling_openid_config_url
+    app[keys.SIMULATOR] = simulator
+    try:
+        yield
+    finally:
+        if simulator is not None:
+            await asyncio.to_thread(simulator.stop)
+
+
+async def _http_session_ctx(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[keys.HTTP_SESSION] = session
+        app[keys.CALLING_TOKENS] = CallingTokenValidator(
+            app[keys.CALLING_OPENID_URL],
+            app[keys.SETTINGS].microsoft_app_id,
+            session=session,
+        )
+        yield
+
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def _store_ctx(services: Services) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        store = services.store
+        owned = store is None
+        if store is None:
+            store = await SqliteStore.open(app[keys.SETTINGS].database_path)
+        app[keys.STORE] = store
+        app[keys.REPOSITORY] = Repository(store)
+        try:
+            yield
+        finally:
+            if owned:
+                await store.close()
+
+    return ctx
+
+
+def _graph_ctx(services: Services) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if services.call_control is not None:
+            app[keys.CALL_CONTROL] = services.call_control
+            if services.presence is not None:
+                app[keys.PRESENCE] = services.presence
+            yield
+            return
+        settings = app[keys.SETTINGS]
+        credential = _graph_credential(settings)
+        async with GraphHttpClient() as http:
+            client = build_graph_client(
+                base_url=app[keys.GRAPH_BASE_URL], credential=credential, httpx_client=http
+            )
+            app[keys.CALL_CONTROL] = GraphCallControl(client)
+            app[keys.PRESENCE] = services.presence or GraphPresence(client)
+            try:
+                yield
+            finally:
+                if not isinstance(credential, StaticTokenProvider):
+                    await credential.close()
+
+    return ctx
+
+
+def _graph_credential(settings: Settings) -> AsyncTokenCredential | StaticTokenProvider:
+    """Pick how the Graph client authenticates: the simulator's demo token, or Entra."""
+    if settings.demo:
+        # The simulator accepts any bearer token; this one only proves we send one.
+        return StaticTokenProvider("demo-mode-token")
+    if settings.microsoft_app_type is AppType.USER_ASSIGNED_MSI:
+        return ManagedIdentityCredential(client_id=settings.microsoft_app_id)
+    return ClientSecretCredential(
+        settings.microsoft_app_tenant_id or "organizations",
+        settings.microsoft_app_id,
+        settings.microsoft_app_password,
+    )
+
+
+def _engine_ctx(services: Services) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[keys.SETTINGS]
+        notifier = services.notifier or LoggingNotifier()
+        app[keys.NOTIFIER] = notifier
+        app[keys.ENGINE] = RoutingEngine(
+            app[keys.REPOSITORY],
+            app[keys.CALL_CONTROL],
+            notifier,
+            app[keys.CLOCK],
+            EngineSettings(callback_uri=f"{settings.public_base_url}/api/calling"),
+        )
+        yield
+
+    return ctx
+
+
+async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
+    background = Background()
+    app[keys.BACKGROUND] = background
+    try:
+        yield
+    finally:
+        await background.close()
+
+
+async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Seed the demo tenant on first start, and let simulated callers dial in."""
+    settings = app[keys.SETTINGS]
+    if settings.demo:
+        await seed_demo_tenant(app[keys.REPOSITORY], app[keys.CLOCK])
+        simulator = app[keys.SIMULATOR]
+        if simulator is not None and settings.demo_call_rate > 0:
+            client = SimulatorClient(app[keys.HTTP_SESSION], simulator.base_url)
+            app[keys.BACKGROUND].spawn(
+                place_demo_calls(client, settings.demo_call_rate, random.Random()),  # noqa: S311
+                name="demo-calls",
+            )
+    yield
+
+
+def _workers_ctx(services: Services) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if services.run_timers:
+            engine = app[keys.ENGINE]
+            app[keys.BACKGROUND].every(TIMER_INTERVAL_S, engine.fire_due_timers, name="timers")
+        yield
+
+    return ctx

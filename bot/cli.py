@@ -1,0 +1,110 @@
+"""The ``contact-center`` command line: parse arguments, then hand over. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings, SettingsError
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="contact-center",
+        description="Contact Center for Microsoft Teams.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the host")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: local Teams simulator, seeded demo tenant, simulator keys trusted",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=3978, help="port to listen on")
+    serve.add_argument("--data-dir", type=Path, help="data directory (default: DATA_DIR or ./data)")
+
+    from bot.package_cli import add_package_parser
+    from bot.simulate_cli import add_simulate_parser  # imported here: keeps start-up light
+
+    add_simulate_parser(commands)
+    add_package_parser(commands)
+    return parser
+
+
+def ensure_writable_dir(path: Path) -> None:
+    """Create ``path`` if needed and prove we can write there; raise CliError otherwise."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise CliError(f"data dir {path} is not writable: {err.strerror or err}") from err
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.logs import configure_logging
+
+    overrides: dict[str, Any] = {"host": args.host, "port": args.port}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    try:
+        settings = Settings.from_env(os.environ, demo=args.demo, **overrides)
+    except SettingsError as err:
+        raise CliError(str(err)) from err
+    ensure_writable_dir(settings.data_dir)
+    configure_logging(settings.log_level, settings.log_format)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=10,
+    )
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from bot.simulate_cli import run_simulate
+
+    return int(run_simulate(args))
+
+
+def _package(args: argparse.Namespace) -> int:
+    from bot.package_cli import run_package
+
+    return run_package(args)
+
+
+COMMANDS = {"serve": _serve, "simulate": _simulate, "package": _package}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as err:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {err}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

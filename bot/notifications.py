@@ -1,0 +1,72 @@
+"""``/api/notifications``: Graph change notifications (subscription handshake and delivery)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot import keys
+from bot.http import error_response
+from contactcenter.errors import NotFound
+
+_LOGGER = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = "subscriptions"
+
+
+class ChangeNotification(BaseModel):
+    """One item of a change-notification collection (only the fields we check)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    subscription_id: str = Field(alias="subscriptionId", min_length=1)
+    client_state: str | None = Field(default=None, alias="clientState")
+    change_type: str = Field(alias="changeType")
+    resource: str
+    tenant_id: str | None = Field(default=None, alias="tenantId")
+
+
+class ChangeNotificationCollection(BaseModel):
+    value: list[ChangeNotification]
+
+
+async def change_notifications(request: web.Request) -> web.Response:
+    """Answer the validation handshake, or accept notifications whose clientState matches."""
+    token = request.query.get("validationToken")
+    if token is not None:
+        # Graph checks that we echo the token as plain text within 10 seconds.
+        return web.Response(text=token, content_type="text/plain")
+    if request.content_type != "application/json":
+        return error_response(415, "expected application/json")
+    try:
+        collection = ChangeNotificationCollection.model_validate_json(await request.read())
+    except ValidationError as err:
+        return error_response(400, f"malformed change notification: {err.error_count()} errors")
+    accepted = 0
+    for item in collection.value:
+        if await _client_state_matches(request.app, item):
+            accepted += 1
+        else:
+            _LOGGER.warning(
+                "change notification for subscription %s refused: unknown subscription or "
+                "wrong clientState",
+                item.subscription_id,
+            )
+    # Graph retries anything but 2xx; a forged item is dropped, not retried.
+    return web.Response(status=202)
+
+
+async def _client_state_matches(app: web.Application, item: ChangeNotification) -> bool:
+    if item.tenant_id is None:
+        return False
+    try:
+        doc = await app[keys.STORE].read(SUBSCRIPTIONS, item.tenant_id, item.subscription_id)
+    except NotFound:
+        return False
+    expected = str(doc.body.get("clientState", ""))
+    return bool(expected) and hmac.compare_digest(
+        expected.encode(), (item.client_state or "").encode()
+    )

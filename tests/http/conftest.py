@@ -1,0 +1,92 @@
+"""The whole host on loopback: the real app, the real msgraph-sdk client, the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, unused_port
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from bot import keys
+from bot.app import Services, create_app
+from bot.demo import LINES, demo_simulator_directory
+from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from contactcenter.clock import VirtualClock
+from contactcenter.engine import RoutingEngine
+from contactcenter.repository import Repository
+from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+
+
+@dataclass
+class Stack:
+    """A running host and the simulator it talks to."""
+
+    host: TestClient[aiohttp.web.Request, aiohttp.web.Application]
+    simulator: SimulatorClient
+    simulator_url: str
+    settings: Settings
+    clock: VirtualClock
+
+    @property
+    def repository(self) -> Repository:
+        return self.host.app[keys.REPOSITORY]
+
+    @property
+    def engine(self) -> RoutingEngine:
+        return self.host.app[keys.ENGINE]
+
+    @property
+    def tenant_id(self) -> str:
+        return DEMO_TENANT_ID
+
+    @property
+    def sales_line(self) -> str:
+        return LINES[0].application_instance_id
+
+
+@pytest.fixture(scope="session")
+def simulator_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keep one simulator signing key for the session (it is reused across restarts anyway)."""
+    return tmp_path_factory.mktemp("simulator")
+
+
+@pytest.fixture
+async def stack(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_data_dir: Path,
+) -> AsyncIterator[Stack]:
+    """Start the simulator and the host in demo mode, wired to each other."""
+    port = unused_port()
+    simulator_server = await aiohttp_server(
+        create_simulator_app(
+            SimulatorConfig(
+                data_dir=simulator_data_dir,
+                bot_url=f"http://127.0.0.1:{port}/api/calling",
+                app_id=DEMO_APP_ID,
+                seed_tenants=demo_simulator_directory(),
+            )
+        )
+    )
+    simulator_url = str(simulator_server.make_url("")).rstrip("/")
+    settings = Settings.from_env(
+        {},
+        demo=True,
+        dotenv=None,
+        port=port,
+        data_dir=tmp_path / "host",
+        graph_base_url=f"{simulator_url}/v1.0",
+        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
+        demo_call_rate=0.0,
+    )
+    clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+    app = create_app(settings, Services(clock=clock, run_timers=False))
+    host = await aiohttp_client(app, server_kwargs={"port": port})
+    async with aiohttp.ClientSession() as session:
+        yield Stack(host, SimulatorClient(session, simulator_url), simulator_url, settings, clock)

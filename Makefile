@@ -5,13 +5,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: run test lint typecheck pytest package clean
 
 run: $(STAMP)
 	$(BIN)/contact-center serve --demo
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) $(NODE_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -20,8 +21,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
+
+# Test-only tools from npm: the Teams manifest schemas and the Cosmos DB test server.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'

@@ -60,6 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.logs import configure_logging
+    from bot.telemetry import configure_telemetry
 
     overrides: dict[str, Any] = {"host": args.host, "port": args.port}
     if args.data_dir is not None:
@@ -70,6 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from err
     ensure_writable_dir(settings.data_dir)
     configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry(settings)
     web.run_app(
         create_app(settings),
         host=settings.host,

@@ -6,9 +6,10 @@ call actions, records what the bot did for tests, and injects faults on request.
 
 from graph.simulator.app import create_simulator_app
 from graph.simulator.client import PlacedCall, SimulatorClient, SimulatorRequestError
-from graph.simulator.config import SimulatorConfig
+from graph.simulator.config import MediaMode, SimulatorConfig
 from graph.simulator.directory import ApplicationInstanceEntry, TenantEntry, UserEntry
 from graph.simulator.discovery import JWKS_PATH, OPENID_CONFIGURATION_PATH
+from graph.simulator.people import InviteeBehaviour, PresenceSetting
 from graph.simulator.runner import SimulatorThread, serve
 from graph.simulator.signing import SigningKey, TokenMinter, load_or_create_signing_key
 
@@ -16,7 +17,10 @@ __all__ = [
     "JWKS_PATH",
     "OPENID_CONFIGURATION_PATH",
     "ApplicationInstanceEntry",
+    "InviteeBehaviour",
+    "MediaMode",
     "PlacedCall",
+    "PresenceSetting",
     "SigningKey",
     "SimulatorClient",
     "SimulatorConfig",

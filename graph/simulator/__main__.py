@@ -13,8 +13,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from graph.simulator.config import DEFAULT_BOT_URL, GRAPH_ISSUER, SimulatorConfig
+from graph.simulator.config import DEFAULT_BOT_URL, GRAPH_ISSUER, MediaMode, SimulatorConfig
 from graph.simulator.directory import TenantEntry
+from graph.simulator.people import InviteeBehaviour
 from graph.simulator.runner import serve
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +51,34 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-remote-delivery",
         action="store_true",
         help="also deliver notifications to non-loopback hosts (off: loopback only)",
+    )
+    parser.add_argument(
+        "--media-mode",
+        choices=[mode.value for mode in MediaMode],
+        default=MediaMode.TIMED.value,
+        help="timed: prompts take --prompt-duration-s each; instant: they complete at once; "
+        "manual: the control API completes them",
+    )
+    parser.add_argument(
+        "--prompt-duration-s", type=float, default=3.0, help="seconds each prompt plays"
+    )
+    parser.add_argument(
+        "--invite-timeout-s",
+        type=float,
+        default=60.0,
+        help="seconds Teams rings an invitee before the invitation fails with 408",
+    )
+    parser.add_argument(
+        "--on-invite",
+        choices=["answer", "decline", "ignore", "manual"],
+        default="manual",
+        help="how users respond to being rung unless the control API sets otherwise",
+    )
+    parser.add_argument(
+        "--answer-after-s", type=float, default=0.0, help="seconds before they answer or decline"
+    )
+    parser.add_argument(
+        "--hang-up-after-s", type=float, help="seconds after joining that they hang up"
     )
     parser.add_argument("--log-level", default="INFO", help="logging level")
     return parser
@@ -92,6 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             issuer=args.issuer,
             allow_remote_delivery=args.allow_remote_delivery,
             seed_tenants=_seed(args.directory),
+            media_mode=MediaMode(args.media_mode),
+            prompt_duration_s=args.prompt_duration_s,
+            invite_timeout_s=args.invite_timeout_s,
+            default_user_behaviour=InviteeBehaviour(
+                on_invite=args.on_invite,
+                answer_after_s=args.answer_after_s,
+                hang_up_after_s=args.hang_up_after_s,
+            ),
         )
     except (OSError, ValueError, ValidationError) as err:
         _LOGGER.error("Cannot start the simulator: %s", err)  # noqa: TRY400 - one clear line

@@ -28,6 +28,7 @@ from graph.simulator.discovery import add_discovery_routes
 from graph.simulator.errors import error_middleware
 from graph.simulator.faults import FaultPlan
 from graph.simulator.graph_api import add_graph_routes, graph_middleware
+from graph.simulator.media import HttpPromptSource
 from graph.simulator.notifications import NotificationSender
 from graph.simulator.signing import TokenMinter, load_or_create_signing_key
 
@@ -55,7 +56,16 @@ async def _cloud_context(app: web.Application) -> AsyncIterator[None]:
             timeout_s=config.delivery_timeout_s,
             allow_remote=config.allow_remote_delivery,
         )
-        cloud = SimulatedCloud(config, app[DIRECTORY_KEY], sender, clock=clock)
+        prompts = (
+            HttpPromptSource(
+                session,
+                allow_remote=config.allow_remote_delivery,
+                timeout_s=config.delivery_timeout_s,
+            )
+            if config.fetch_prompts
+            else None
+        )
+        cloud = SimulatedCloud(config, app[DIRECTORY_KEY], sender, clock=clock, prompts=prompts)
         app[CLOUD_KEY] = cloud
         try:
             yield

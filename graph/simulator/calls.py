@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from graph.simulator.timers import TimerHandle
 
 
 class GraphCallState(StrEnum):
@@ -89,6 +91,201 @@ class DeliveredNotification:
         }
 
 
+class ParticipantRole(StrEnum):
+    """Why a participant is on the call."""
+
+    BOT = "bot"
+    # The remote party the call was made with: who called in, or whom the bot called.
+    CALLER = "caller"
+    CALLEE = "callee"
+    INVITEE = "invitee"
+    TRANSFER_TARGET = "transferTarget"
+    REDIRECT_TARGET = "redirectTarget"
+
+
+class ParticipantStatus(StrEnum):
+    """Where a participant is: ringing, in the call, or done one way or another."""
+
+    RINGING = "ringing"
+    JOINED = "joined"
+    DECLINED = "declined"
+    TIMED_OUT = "timedOut"
+    CANCELLED = "cancelled"
+    LEFT = "left"
+
+
+@dataclass(slots=True)
+class SimParticipant:
+    """Someone in a call, or being rung to join it."""
+
+    id: str
+    role: ParticipantRole
+    # Graph's identitySet, e.g. {"user": {"id", "displayName", "tenantId"}}.
+    identity: dict[str, Any]
+    status: ParticipantStatus
+    created_at: datetime
+    operation_id: str | None = None
+    replaces_call_id: str | None = None
+    joined_at: datetime | None = None
+    ended_at: datetime | None = None
+    result_info: ResultInfo | None = None
+    # A transfer or redirect target goes on talking with the caller once the bot is gone.
+    outlives_call: bool = False
+    # The audio stream's source id in the call's mixer.
+    source_id: int = 0
+    timers: list[TimerHandle] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> str | None:
+        """Return the Teams user id, if the participant is a user."""
+        user = self.identity.get("user")
+        return str(user["id"]) if isinstance(user, dict) and user.get("id") else None
+
+    @property
+    def phone(self) -> str | None:
+        """Return the phone number, if the participant is a phone."""
+        phone = self.identity.get("phone")
+        return str(phone["id"]) if isinstance(phone, dict) and phone.get("id") else None
+
+    @property
+    def is_remote(self) -> bool:
+        """Return whether this is the party the call was made with."""
+        return self.role in {ParticipantRole.CALLER, ParticipantRole.CALLEE}
+
+    def matches(self, ref: str) -> bool:
+        """Return whether ``ref`` names this participant: its id, user id or phone number."""
+        wanted = ref.lower()
+        return wanted in {
+            value.lower() for value in (self.id, self.user_id, self.phone) if value is not None
+        }
+
+    def cancel_timers(self) -> None:
+        """Stop whatever this participant was about to do."""
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+
+    def graph_resource(self) -> dict[str, Any]:
+        """Return Graph's ``participant`` JSON, as roster updates carry it."""
+        return {
+            "@odata.type": "#microsoft.graph.participant",
+            "id": self.id,
+            "info": {
+                "@odata.type": "#microsoft.graph.participantInfo",
+                "identity": {"@odata.type": "#microsoft.graph.identitySet", **self.identity},
+                "endpointType": "default",
+            },
+            "mediaStreams": [
+                {
+                    "@odata.type": "#microsoft.graph.mediaStream",
+                    "mediaType": "audio",
+                    "sourceId": str(self.source_id),
+                    "direction": "sendReceive",
+                    "serverMuted": False,
+                }
+            ],
+            "isMuted": False,
+            "isInLobby": False,
+        }
+
+    def view(self) -> dict[str, Any]:
+        """Return the control API's JSON for it."""
+        return {
+            "id": self.id,
+            "role": self.role.value,
+            "status": self.status.value,
+            "identity": self.identity,
+            "operationId": self.operation_id,
+            "createdAt": self.created_at.isoformat(),
+            "joinedAt": self.joined_at.isoformat() if self.joined_at else None,
+            "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+            "resultInfo": self.result_info.to_json() if self.result_info else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSpec:
+    """What a recordResponse asked for."""
+
+    max_duration_s: int
+    stop_tones: frozenset[str]
+
+
+@dataclass(slots=True)
+class MediaJob:
+    """A prompt or recording in a call's media queue, and what it is waiting on."""
+
+    # mediaInfo objects: {"uri", "resourceId"}.
+    prompts: list[dict[str, Any]]
+    # The simulator's own origin, for the recording's download URL.
+    origin: str
+    record: RecordSpec | None = None
+    started_at: float | None = None
+    # Set once its prompts were fetched and it plays (or records) for real.
+    playing: bool = False
+    task: asyncio.Task[None] | None = None
+    timer: TimerHandle | None = None
+
+    def stop(self) -> None:
+        """Stop fetching and timing; the operation's outcome is decided by the caller."""
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+class OperationStatus(StrEnum):
+    """Graph's ``operationStatus``."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class SimOperation:
+    """A ``commsOperation`` the bot started: an invite, a prompt, a recording..."""
+
+    id: str
+    # "#microsoft.graph.playPromptOperation" and so on.
+    odata_type: str
+    client_context: str | None
+    created_at: datetime
+    status: OperationStatus = OperationStatus.RUNNING
+    result_info: ResultInfo | None = None
+    # The type's own properties: participants, recordingLocation, completionReason...
+    fields: dict[str, Any] = field(default_factory=dict)
+    participant_ids: list[str] = field(default_factory=list)
+    media: MediaJob | None = None
+    ended_at: datetime | None = None
+
+    def graph_resource(self, call: SimCall) -> dict[str, Any]:
+        """Return the operation's Graph JSON."""
+        return {
+            "@odata.type": self.odata_type,
+            "@odata.id": f"{call.resource_url}/operations/{self.id}",
+            "id": self.id,
+            "status": self.status.value,
+            "clientContext": self.client_context,
+            "resultInfo": self.result_info.to_json() if self.result_info else None,
+            **self.fields,
+        }
+
+    def view(self) -> dict[str, Any]:
+        """Return the control API's JSON for it."""
+        return {
+            "id": self.id,
+            "type": self.odata_type.removeprefix("#microsoft.graph."),
+            "status": self.status.value,
+            "clientContext": self.client_context,
+            "resultInfo": self.result_info.to_json() if self.result_info else None,
+            "participantIds": list(self.participant_ids),
+            "createdAt": self.created_at.isoformat(),
+            "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+            **{key: value for key, value in self.fields.items() if key != "participants"},
+        }
+
+
 @dataclass(slots=True)
 class SimCall:
     """One call leg of the bot, with everything the simulator knows about it."""
@@ -108,6 +305,16 @@ class SimCall:
     ended_at: datetime | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     notifications: list[DeliveredNotification] = field(default_factory=list)
+    participants: dict[str, SimParticipant] = field(default_factory=dict)
+    operations: dict[str, SimOperation] = field(default_factory=dict)
+    # Prompts and recordings play one after another; the first one is the one playing.
+    media_queue: deque[str] = field(default_factory=deque)
+    tones_subscribed: bool = False
+    tone_sequence: int = 0
+    # A peer-to-peer call becomes a group call once a third participant joins, for good.
+    group_call: bool = False
+    answer_deadline: TimerHandle | None = None
+    keep_alive_deadline: TimerHandle | None = None
 
     @property
     def resource_url(self) -> str:
@@ -118,6 +325,31 @@ class SimCall:
     def ended(self) -> bool:
         """Return whether the call is over (Graph forgets it then)."""
         return self.state is GraphCallState.TERMINATED
+
+    def add_participant(self, participant: SimParticipant) -> SimParticipant:
+        """Put a participant on the call (ringing or joined), giving it an audio source id."""
+        participant.source_id = len(self.participants) + 1
+        self.participants[participant.id] = participant
+        return participant
+
+    def joined(self) -> list[SimParticipant]:
+        """Return the participants in the call now, in the order they came."""
+        return [p for p in self.participants.values() if p.status is ParticipantStatus.JOINED]
+
+    def participant(self, ref: str) -> SimParticipant | None:
+        """Find a participant by id, user id or phone number; the latest one wins."""
+        by_id = self.participants.get(ref) or self.participants.get(ref.lower())
+        if by_id is not None:
+            return by_id
+        found = [p for p in self.participants.values() if p.matches(ref)]
+        return found[-1] if found else None
+
+    def stop_timers(self) -> None:
+        """Cancel the call's own deadlines."""
+        for timer in (self.answer_deadline, self.keep_alive_deadline):
+            if timer is not None:
+                timer.cancel()
+        self.answer_deadline = self.keep_alive_deadline = None
 
     def graph_resource(self) -> dict[str, Any]:
         """Return the call as Graph's ``call`` resource JSON."""
@@ -155,6 +387,10 @@ class SimCall:
             "resultInfo": self.result_info.to_json() if self.result_info else None,
             "createdAt": self.created_at.isoformat(),
             "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+            "groupCall": self.group_call,
+            "tonesSubscribed": self.tones_subscribed,
+            "participants": [p.view() for p in self.participants.values()],
+            "operations": [op.view() for op in self.operations.values()],
             "requests": [request.to_json() for request in self.requests],
             "notifications": [note.to_json() for note in self.notifications],
         }

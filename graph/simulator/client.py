@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from graph.simulator.directory import TenantEntry
+from graph.simulator.people import InviteeBehaviour, OnInvite
 
 
 class SimulatorRequestError(Exception):
@@ -31,6 +33,20 @@ class PlacedCall:
     def id(self) -> str:
         """Return the Graph call id."""
         return str(self.call["id"])
+
+
+def _behaviour(
+    on_invite: OnInvite, answer_after_s: float, hang_up_after_s: float | None
+) -> dict[str, Any]:
+    return InviteeBehaviour(
+        on_invite=on_invite, answer_after_s=answer_after_s, hang_up_after_s=hang_up_after_s
+    ).model_dump(by_alias=True)
+
+
+def _completion(*, failed: bool, code: int, message: str | None) -> dict[str, Any]:
+    if not failed:
+        return {"status": "completed"}
+    return {"status": "failed", "code": code, "message": message or "Action failed."}
 
 
 class SimulatorClient:
@@ -87,6 +103,12 @@ class SimulatorClient:
             webhook_error=body["webhookError"],
         )
 
+    async def calls(self) -> list[dict[str, Any]]:
+        """Return the simulator's view of every call it keeps."""
+        body = await self._request("GET", "/sim/calls")
+        result: list[dict[str, Any]] = body["calls"]
+        return result
+
     async def call(self, call_id: str) -> dict[str, Any]:
         """Return the simulator's view of a call."""
         result: dict[str, Any] = await self._request("GET", f"/sim/calls/{call_id}")
@@ -117,6 +139,173 @@ class SimulatorClient:
     async def hang_up(self, call_id: str) -> dict[str, Any]:
         """Hang up as the caller."""
         result: dict[str, Any] = await self._request("POST", f"/sim/calls/{call_id}/hangup")
+        return result
+
+    async def answer_call(self, call_id: str) -> dict[str, Any]:
+        """Pick up as whom the bot called (an outbound call); return the call."""
+        result: dict[str, Any] = await self._request("POST", f"/sim/calls/{call_id}/answer")
+        return result
+
+    async def answer_participant(self, call_id: str, participant: str) -> dict[str, Any]:
+        """Answer as a ringing participant (participant id, user id or phone number)."""
+        return await self._participant_action(call_id, participant, "answer")
+
+    async def decline_participant(self, call_id: str, participant: str) -> dict[str, Any]:
+        """Decline as a ringing participant (participant id, user id or phone number)."""
+        return await self._participant_action(call_id, participant, "decline")
+
+    async def hang_up_participant(self, call_id: str, participant: str) -> dict[str, Any]:
+        """Hang up as a joined participant (participant id, user id or phone number)."""
+        return await self._participant_action(call_id, participant, "hangup")
+
+    async def _participant_action(
+        self, call_id: str, participant: str, action: str
+    ) -> dict[str, Any]:
+        path = f"/sim/calls/{call_id}/participants/{quote(participant, safe='')}/{action}"
+        result: dict[str, Any] = await self._request("POST", path)
+        return result
+
+    async def press_tones(self, call_id: str, tones: str) -> list[int]:
+        """Press keys as the caller (``0-9``, ``*``, ``#``); return the sequence ids notified."""
+        body = await self._request("POST", f"/sim/calls/{call_id}/tones", json={"tones": tones})
+        result: list[int] = body["sequenceIds"]
+        return result
+
+    async def record(self, call_id: str, seconds: float) -> dict[str, Any]:
+        """Speak ``seconds`` into the recording playing on the call; return its operation."""
+        result: dict[str, Any] = await self._request(
+            "POST", f"/sim/calls/{call_id}/record", json={"seconds": seconds}
+        )
+        return result
+
+    async def complete_media(
+        self, call_id: str, *, failed: bool = False, code: int = 500, message: str | None = None
+    ) -> dict[str, Any]:
+        """End the prompt or recording playing on the call now; return its operation."""
+        result: dict[str, Any] = await self._request(
+            "POST",
+            f"/sim/calls/{call_id}/media/complete",
+            json=_completion(failed=failed, code=code, message=message),
+        )
+        return result
+
+    async def complete_operation(
+        self,
+        call_id: str,
+        operation_id: str,
+        *,
+        failed: bool = False,
+        code: int = 500,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """End a playing media operation by id; return it."""
+        result: dict[str, Any] = await self._request(
+            "POST",
+            f"/sim/calls/{call_id}/operations/{operation_id}/complete",
+            json=_completion(failed=failed, code=code, message=message),
+        )
+        return result
+
+    async def set_user_behaviour(
+        self,
+        tenant_id: str,
+        user_id: str,
+        on_invite: OnInvite,
+        *,
+        answer_after_s: float = 0.0,
+        hang_up_after_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Set how a user responds to being rung."""
+        result: dict[str, Any] = await self._request(
+            "PUT",
+            f"/sim/tenants/{tenant_id}/users/{user_id}/behaviour",
+            json=_behaviour(on_invite, answer_after_s, hang_up_after_s),
+        )
+        return result
+
+    async def user_behaviour(self, tenant_id: str, user_id: str) -> dict[str, Any]:
+        """Return how a user responds to being rung."""
+        result: dict[str, Any] = await self._request(
+            "GET", f"/sim/tenants/{tenant_id}/users/{user_id}/behaviour"
+        )
+        return result
+
+    async def set_phone_behaviour(
+        self,
+        number: str,
+        on_invite: OnInvite,
+        *,
+        answer_after_s: float = 0.0,
+        hang_up_after_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Set how a phone number responds to being rung (callbacks, transfers to numbers)."""
+        result: dict[str, Any] = await self._request(
+            "PUT",
+            f"/sim/phones/{quote(number, safe='')}/behaviour",
+            json=_behaviour(on_invite, answer_after_s, hang_up_after_s),
+        )
+        return result
+
+    async def set_presence(
+        self, tenant_id: str, user_id: str, availability: str, activity: str
+    ) -> dict[str, Any]:
+        """Set a user's own presence; return the presence Graph reports now."""
+        result: dict[str, Any] = await self._request(
+            "PUT",
+            f"/sim/tenants/{tenant_id}/users/{user_id}/presence",
+            json={"availability": availability, "activity": activity},
+        )
+        return result
+
+    async def presence(self, tenant_id: str, user_id: str) -> dict[str, Any]:
+        """Return a user's presence as Graph reports it now."""
+        result: dict[str, Any] = await self._request(
+            "GET", f"/sim/tenants/{tenant_id}/users/{user_id}/presence"
+        )
+        return result
+
+    async def settings(self) -> dict[str, Any]:
+        """Return the simulator's runtime settings."""
+        result: dict[str, Any] = await self._request("GET", "/sim/settings")
+        return result
+
+    async def update_settings(
+        self,
+        *,
+        media_mode: str | None = None,
+        prompt_duration_s: float | None = None,
+        record_duration_s: float | None = None,
+        invite_timeout_s: float | None = None,
+        default_user_behaviour: InviteeBehaviour | None = None,
+        default_phone_behaviour: InviteeBehaviour | None = None,
+    ) -> dict[str, Any]:
+        """Change runtime settings; the ones left None stay as they are."""
+        body: dict[str, Any] = {
+            "mediaMode": media_mode,
+            "promptDurationS": prompt_duration_s,
+            "recordDurationS": record_duration_s,
+            "inviteTimeoutS": invite_timeout_s,
+            "defaultUserBehaviour": (
+                default_user_behaviour.model_dump(by_alias=True)
+                if default_user_behaviour is not None
+                else None
+            ),
+            "defaultPhoneBehaviour": (
+                default_phone_behaviour.model_dump(by_alias=True)
+                if default_phone_behaviour is not None
+                else None
+            ),
+        }
+        result: dict[str, Any] = await self._request(
+            "PATCH", "/sim/settings", json={k: v for k, v in body.items() if v is not None}
+        )
+        return result
+
+    async def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the simulator's virtual clock on, running the timers that fall due."""
+        result: dict[str, Any] = await self._request(
+            "POST", "/sim/clock/advance", json={"seconds": seconds}
+        )
         return result
 
     async def add_fault(

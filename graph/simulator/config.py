@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from yarl import URL
 
 from graph.simulator.directory import TenantEntry
+from graph.simulator.people import MANUAL, InviteeBehaviour
 
 GRAPH_ISSUER = "https://graph.microsoft.com"
 DEFAULT_BOT_URL = "http://127.0.0.1:3978/api/calling"
@@ -24,6 +26,17 @@ def is_loopback_host(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class MediaMode(StrEnum):
+    """How long prompts and recordings take in the simulated cloud."""
+
+    # Each prompt plays for ``prompt_duration_s``, a caller speaks for ``record_duration_s``.
+    TIMED = "timed"
+    # Every media operation completes as soon as its prompts were fetched.
+    INSTANT = "instant"
+    # Media operations run until the control API completes them.
+    MANUAL = "manual"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,20 @@ class SimulatorConfig:
     # beyond the machine, whatever callbackUri a bot hands it.
     allow_remote_delivery: bool = False
     seed_tenants: tuple[TenantEntry, ...] = ()
+    # Teams stops ringing an invitee (or a transfer or callback target) after this long.
+    invite_timeout_s: float = 60.0
+    # Graph ends a call that has had no keepAlive for 45 minutes.
+    keep_alive_timeout_s: float = 45 * 60.0
+    media_mode: MediaMode = MediaMode.TIMED
+    prompt_duration_s: float = 3.0
+    # How long a simulated caller speaks into a recordResponse (capped by its maximum).
+    record_duration_s: float = 5.0
+    # GET every prompt URI on a loopback host (any host with allow_remote_delivery) when it
+    # is played, as Graph fetches it: a prompt that is missing or not a WAV file fails.
+    fetch_prompts: bool = True
+    # How users and phone numbers respond to being rung until the control API says otherwise.
+    default_user_behaviour: InviteeBehaviour = MANUAL
+    default_phone_behaviour: InviteeBehaviour = MANUAL
 
     def __post_init__(self) -> None:
         bot = URL(self.bot_url)
@@ -67,8 +94,12 @@ class SimulatorConfig:
             raise ValueError(f"port must be in 0..65535, got {self.port}")
         if not 0 < self.token_refresh_margin_s < self.token_lifetime_s:
             raise ValueError("token_refresh_margin_s must be positive and below the lifetime")
-        if self.answer_timeout_s <= 0 or self.delivery_timeout_s <= 0:
+        if min(self.answer_timeout_s, self.delivery_timeout_s, self.invite_timeout_s) <= 0:
             raise ValueError("timeouts must be positive")
+        if self.keep_alive_timeout_s <= 0:
+            raise ValueError("keep_alive_timeout_s must be positive")
+        if self.prompt_duration_s < 0 or self.record_duration_s <= 0:
+            raise ValueError("prompt_duration_s must be >= 0 and record_duration_s > 0")
 
     @property
     def signing_key_path(self) -> Path:

@@ -1,7 +1,11 @@
-"""The control API under ``/sim``: set up the tenant directory, place calls, inspect, inject faults.
+"""The control API under ``/sim``: set up the directory, place calls, act as the people in them.
+
+Through it a test or a demo plays everyone but the bot: callers dial, hang up and press
+keys; agents answer, decline or hang up; users change presence; the clock moves. It also
+inspects what the bot did and injects faults.
 
 Unauthenticated by design: the simulator listens on loopback and stands in for the outside
-world (callers, Teams admins), not for anything the bot may trust.
+world (callers, agents, Teams admins), not for anything the bot may trust.
 """
 
 from __future__ import annotations
@@ -12,13 +16,25 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
+from contactcenter.clock import VirtualClock
 from graph.simulator.appkeys import (
+    CLOCK_KEY,
     CLOUD_KEY,
     CONVERSATIONS_KEY,
     DIRECTORY_KEY,
     FAULTS_KEY,
 )
-from graph.simulator.calls import GraphCallState, SimCall
+from graph.simulator.calls import (
+    GraphCallState,
+    OperationStatus,
+    ParticipantRole,
+    ParticipantStatus,
+    ResultInfo,
+    SimCall,
+    SimOperation,
+)
+from graph.simulator.cloud import SimulatedCloud
+from graph.simulator.config import MediaMode
 from graph.simulator.directory import (
     E164,
     ApplicationInstanceEntry,
@@ -30,6 +46,7 @@ from graph.simulator.directory import (
 )
 from graph.simulator.errors import ApiError, parse_model, read_json_object, read_model
 from graph.simulator.faults import FaultSpec
+from graph.simulator.people import InviteeBehaviour, PresenceSetting
 
 MAX_WAIT_S = 60.0
 
@@ -255,8 +272,272 @@ async def hang_up(request: web.Request) -> web.Response:
     call = _call(request)
     if call.ended:
         raise ApiError(404, f"Call {call.id} has already ended.")
-    request.app[CLOUD_KEY].hang_up_by_caller(call)
+    request.app[CLOUD_KEY].hang_up_by_remote(call)
     return web.json_response(call.view(), status=202)
+
+
+async def answer_call(request: web.Request) -> web.Response:
+    """POST /sim/calls/{call_id}/answer: whom the bot called picks up."""
+    call = _call(request)
+    callee = next(
+        (
+            p
+            for p in call.participants.values()
+            if p.role is ParticipantRole.CALLEE and p.status is ParticipantStatus.RINGING
+        ),
+        None,
+    )
+    if callee is None:
+        raise ApiError(409, f"Call {call.id} has no callee ringing.")
+    request.app[CLOUD_KEY].roster.answer(call, callee)
+    return web.json_response(call.view())
+
+
+async def participant_action(request: web.Request) -> web.Response:
+    """POST /sim/calls/{call_id}/participants/{participant}/answer|decline|hangup.
+
+    ``participant`` is a participant id, a user id or a phone number; the latest
+    participant it names is the one who acts.
+    """
+    call = _call(request)
+    ref = request.match_info["participant"]
+    participant = call.participant(ref)
+    if participant is None:
+        raise ApiError(404, f"Call {call.id} has no participant {ref}.")
+    roster = request.app[CLOUD_KEY].roster
+    action = request.match_info["action"]
+    if action == "answer":
+        roster.answer(call, participant)
+    elif action == "decline":
+        roster.decline(call, participant)
+    else:
+        roster.hang_up(call, participant)
+    return web.json_response(participant.view())
+
+
+class _TonesRequest(CamelModel):
+    tones: str = Field(pattern=r"^[0-9*#]{1,100}$")
+
+
+async def press_tones(request: web.Request) -> web.Response:
+    """POST /sim/calls/{call_id}/tones: the caller presses keys, e.g. ``{"tones": "12#"}``."""
+    spec = await read_model(request, _TonesRequest)
+    call = _call(request)
+    if call.state is not GraphCallState.ESTABLISHED:
+        raise ApiError(409, f"Call {call.id} is {call.state.value}; keys reach established calls.")
+    media = request.app[CLOUD_KEY].media
+    # A stop tone ends a recording only once it records, after its prompt was fetched.
+    await media.settled(call)
+    sequence_ids = media.press_tones(call, spec.tones)
+    return web.json_response({"sequenceIds": sequence_ids})
+
+
+class _RecordRequest(CamelModel):
+    seconds: float = Field(gt=0, le=600)
+
+
+async def _playing(cloud: SimulatedCloud, call: SimCall) -> SimOperation:
+    await cloud.media.settled(call)
+    operation = cloud.media.playing(call)
+    if operation is None or operation.media is None or not operation.media.playing:
+        raise ApiError(409, f"Call {call.id} has no prompt or recording playing.")
+    return operation
+
+
+async def record(request: web.Request) -> web.Response:
+    """POST /sim/calls/{call_id}/record: the caller speaks ``seconds`` into the recording."""
+    spec = await read_model(request, _RecordRequest)
+    call = _call(request)
+    cloud = request.app[CLOUD_KEY]
+    operation = await _playing(cloud, call)
+    if operation.media is None or operation.media.record is None:
+        raise ApiError(409, f"Call {call.id} is playing a prompt, not recording.")
+    cloud.media.complete(
+        call, operation, recorded_s=spec.seconds, completion_reason="maxSilenceTimeout"
+    )
+    return web.json_response(operation.view())
+
+
+class _CompleteRequest(CamelModel):
+    status: OperationStatus = OperationStatus.COMPLETED
+    code: int = Field(default=500, ge=100, le=999)
+    subcode: int = Field(default=0, ge=0)
+    message: str = Field(default="Action failed.", max_length=500)
+
+
+def _finish_media(
+    cloud: SimulatedCloud, call: SimCall, operation: SimOperation, spec: _CompleteRequest
+) -> None:
+    if spec.status is OperationStatus.COMPLETED:
+        cloud.media.complete(call, operation)
+    elif spec.status is OperationStatus.FAILED:
+        cloud.media.fail(call, operation, ResultInfo(spec.code, spec.subcode, spec.message))
+    else:
+        raise ApiError(400, "status must be completed or failed.")
+
+
+async def _complete_body(request: web.Request) -> _CompleteRequest:
+    if not (await request.read()).strip():
+        return _CompleteRequest()
+    return await read_model(request, _CompleteRequest)
+
+
+async def complete_media(request: web.Request) -> web.Response:
+    """POST /sim/calls/{call_id}/media/complete: end the prompt or recording playing now."""
+    spec = await _complete_body(request)
+    call = _call(request)
+    cloud = request.app[CLOUD_KEY]
+    operation = await _playing(cloud, call)
+    _finish_media(cloud, call, operation, spec)
+    return web.json_response(operation.view())
+
+
+async def complete_operation(request: web.Request) -> web.Response:
+    """POST /sim/calls/{call_id}/operations/{operation_id}/complete (it must be playing)."""
+    spec = await _complete_body(request)
+    call = _call(request)
+    cloud = request.app[CLOUD_KEY]
+    operation = call.operations.get(request.match_info["operation_id"])
+    if operation is None:
+        raise ApiError(
+            404, f"Call {call.id} has no operation {request.match_info['operation_id']}."
+        )
+    if await _playing(cloud, call) is not operation:
+        raise ApiError(409, f"Operation {operation.id} is not the one playing.")
+    _finish_media(cloud, call, operation, spec)
+    return web.json_response(operation.view())
+
+
+# --------------------------------------------------------------------------- people
+def _tenant_user(request: web.Request) -> str:
+    tenant_id = request.match_info["tenant_id"]
+    user_id = request.match_info["user_id"]
+    directory = request.app[DIRECTORY_KEY]
+    if directory.tenant(tenant_id) is None:
+        raise ApiError(404, f"Tenant {tenant_id} is not in the directory.")
+    if directory.tenant_user(tenant_id, user_id) is None:
+        raise ApiError(404, f"User {user_id} is not in tenant {tenant_id}.")
+    return user_id
+
+
+def _behaviour_json(behaviour: InviteeBehaviour) -> dict[str, Any]:
+    return behaviour.model_dump(by_alias=True)
+
+
+async def put_user_behaviour(request: web.Request) -> web.Response:
+    """PUT /sim/tenants/{tenant_id}/users/{user_id}/behaviour: how the user responds to rings."""
+    user_id = _tenant_user(request)
+    behaviour = await read_model(request, InviteeBehaviour)
+    request.app[CLOUD_KEY].people.set_user_behaviour(user_id, behaviour)
+    return web.json_response(_behaviour_json(behaviour))
+
+
+async def get_user_behaviour(request: web.Request) -> web.Response:
+    """GET /sim/tenants/{tenant_id}/users/{user_id}/behaviour."""
+    user_id = _tenant_user(request)
+    return web.json_response(_behaviour_json(request.app[CLOUD_KEY].people.user_behaviour(user_id)))
+
+
+def _phone(request: web.Request) -> str:
+    number = request.match_info["number"]
+    if not E164.fullmatch(number):
+        raise ApiError(400, f"{number!r} is not a phone number in E.164 form.")
+    return number
+
+
+async def put_phone_behaviour(request: web.Request) -> web.Response:
+    """PUT /sim/phones/{number}/behaviour: how a phone number responds to rings."""
+    number = _phone(request)
+    behaviour = await read_model(request, InviteeBehaviour)
+    request.app[CLOUD_KEY].people.set_phone_behaviour(number, behaviour)
+    return web.json_response(_behaviour_json(behaviour))
+
+
+async def get_phone_behaviour(request: web.Request) -> web.Response:
+    """GET /sim/phones/{number}/behaviour."""
+    number = _phone(request)
+    return web.json_response(_behaviour_json(request.app[CLOUD_KEY].people.phone_behaviour(number)))
+
+
+async def put_presence(request: web.Request) -> web.Response:
+    """PUT /sim/tenants/{tenant_id}/users/{user_id}/presence: the user's own presence."""
+    user_id = _tenant_user(request)
+    setting = await read_model(request, PresenceSetting)
+    people = request.app[CLOUD_KEY].people
+    people.set_presence(user_id, setting)
+    return web.json_response(people.presence(user_id).to_json())
+
+
+async def get_presence(request: web.Request) -> web.Response:
+    """GET /sim/tenants/{tenant_id}/users/{user_id}/presence: as Graph reports it now."""
+    user_id = _tenant_user(request)
+    return web.json_response(request.app[CLOUD_KEY].people.presence(user_id).to_json())
+
+
+# ------------------------------------------------------------------ settings, clock
+class _SettingsPatch(CamelModel):
+    media_mode: MediaMode | None = None
+    prompt_duration_s: float | None = Field(default=None, ge=0, le=3600)
+    record_duration_s: float | None = Field(default=None, gt=0, le=600)
+    invite_timeout_s: float | None = Field(default=None, gt=0, le=3600)
+    default_user_behaviour: InviteeBehaviour | None = None
+    default_phone_behaviour: InviteeBehaviour | None = None
+
+
+def _settings_json(cloud: SimulatedCloud) -> dict[str, Any]:
+    settings = cloud.settings
+    return {
+        "mediaMode": settings.media_mode.value,
+        "promptDurationS": settings.prompt_duration_s,
+        "recordDurationS": settings.record_duration_s,
+        "inviteTimeoutS": settings.invite_timeout_s,
+        "defaultUserBehaviour": _behaviour_json(cloud.people.default_user_behaviour),
+        "defaultPhoneBehaviour": _behaviour_json(cloud.people.default_phone_behaviour),
+    }
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    """GET /sim/settings."""
+    return web.json_response(_settings_json(request.app[CLOUD_KEY]))
+
+
+async def patch_settings(request: web.Request) -> web.Response:
+    """PATCH /sim/settings: change media timing, the invite timeout or default behaviours."""
+    patch = await read_model(request, _SettingsPatch)
+    cloud = request.app[CLOUD_KEY]
+    settings = cloud.settings
+    if patch.media_mode is not None:
+        settings.media_mode = patch.media_mode
+    if patch.prompt_duration_s is not None:
+        settings.prompt_duration_s = patch.prompt_duration_s
+    if patch.record_duration_s is not None:
+        settings.record_duration_s = patch.record_duration_s
+    if patch.invite_timeout_s is not None:
+        settings.invite_timeout_s = patch.invite_timeout_s
+    if patch.default_user_behaviour is not None:
+        cloud.people.default_user_behaviour = patch.default_user_behaviour
+    if patch.default_phone_behaviour is not None:
+        cloud.people.default_phone_behaviour = patch.default_phone_behaviour
+    return web.json_response(_settings_json(cloud))
+
+
+class _AdvanceRequest(CamelModel):
+    seconds: float = Field(gt=0, le=30 * 86_400)
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    """POST /sim/clock/advance: move a virtual clock on, running every timer that falls due."""
+    spec = await read_model(request, _AdvanceRequest)
+    clock = request.app[CLOCK_KEY]
+    if not isinstance(clock, VirtualClock):
+        raise ApiError(409, "The simulator runs on the system clock; only a virtual one moves.")
+    cloud = request.app[CLOUD_KEY]
+    # Prompts being fetched start their timers once fetched: let them, before time moves.
+    for call in cloud.calls.all():
+        if not call.ended:
+            await cloud.media.settled(call)
+    ran = cloud.timers.advance(spec.seconds, clock.advance)
+    return web.json_response({"now": clock.now().isoformat(), "timersRun": ran})
 
 
 # ------------------------------------------------------------------------- faults
@@ -316,6 +597,24 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/sim/calls/{call_id}", get_call)
     router.add_get("/sim/calls/{call_id}/wait", wait_for_call)
     router.add_post("/sim/calls/{call_id}/hangup", hang_up)
+    router.add_post("/sim/calls/{call_id}/answer", answer_call)
+    router.add_post(
+        "/sim/calls/{call_id}/participants/{participant}/{action:answer|decline|hangup}",
+        participant_action,
+    )
+    router.add_post("/sim/calls/{call_id}/tones", press_tones)
+    router.add_post("/sim/calls/{call_id}/record", record)
+    router.add_post("/sim/calls/{call_id}/media/complete", complete_media)
+    router.add_post("/sim/calls/{call_id}/operations/{operation_id}/complete", complete_operation)
+    router.add_get("/sim/tenants/{tenant_id}/users/{user_id}/behaviour", get_user_behaviour)
+    router.add_put("/sim/tenants/{tenant_id}/users/{user_id}/behaviour", put_user_behaviour)
+    router.add_get("/sim/tenants/{tenant_id}/users/{user_id}/presence", get_presence)
+    router.add_put("/sim/tenants/{tenant_id}/users/{user_id}/presence", put_presence)
+    router.add_get("/sim/phones/{number}/behaviour", get_phone_behaviour)
+    router.add_put("/sim/phones/{number}/behaviour", put_phone_behaviour)
+    router.add_get("/sim/settings", get_settings)
+    router.add_patch("/sim/settings", patch_settings)
+    router.add_post("/sim/clock/advance", advance_clock)
     router.add_post("/sim/faults", add_fault)
     router.add_get("/sim/faults", list_faults)
     router.add_delete("/sim/faults", clear_faults)

@@ -117,6 +117,11 @@ class Directory:
         """Return every tenant."""
         return [tenant.entry() for tenant in self._tenants.values()]
 
+    def tenant_user(self, tenant_id: str, user_id: str) -> UserEntry | None:
+        """Return one tenant's user, or None."""
+        tenant = self._tenants.get(tenant_id)
+        return tenant.users.get(user_id) if tenant is not None else None
+
     def user(self, user_id: str) -> tuple[str, UserEntry] | None:
         """Find a user in any tenant; return (tenant id, user) or None."""
         for tenant in self._tenants.values():

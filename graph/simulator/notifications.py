@@ -24,7 +24,7 @@ def comms_notifications(*notifications: dict[str, Any]) -> dict[str, Any]:
 
 
 def comms_notification(
-    change_type: str, resource_url: str, resource_data: dict[str, Any]
+    change_type: str, resource_url: str, resource_data: dict[str, Any] | list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Return one ``commsNotification``."""
     return {

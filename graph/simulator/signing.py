@@ -111,7 +111,11 @@ def _load(path: Path) -> SigningKey:
     if mode & 0o077:
         _LOGGER.warning("Signing key %s was readable by others (mode %o); set to 0600", path, mode)
         path.chmod(0o600)
-    private_key = serialization.load_pem_private_key(data, password=None)
+    # The simulator wrote this key itself (mode 0600): the costly RSA consistency check
+    # (about 80 ms a load) guards against crafted keys from elsewhere, not this one.
+    private_key = serialization.load_pem_private_key(
+        data, password=None, unsafe_skip_rsa_key_validation=True
+    )
     if not isinstance(private_key, rsa.RSAPrivateKey) or private_key.key_size < KEY_BITS:
         raise ValueError(f"{path} does not hold an RSA key of at least {KEY_BITS} bits")
     return SigningKey.from_private_key(private_key)

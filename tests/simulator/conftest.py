@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from contactcenter.clock import Clock
 from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from tests.simulator.support import APP_ID, DEMO_TENANT, BotReceiver, Simulator
 
@@ -40,11 +41,17 @@ def config(shared_data_dir: Path, receiver: BotReceiver) -> SimulatorConfig:
 
 
 @pytest.fixture
+def clock() -> Clock | None:
+    """Return the simulator's clock: None for the system clock; modules may override it."""
+    return None
+
+
+@pytest.fixture
 async def simulator(
-    aiohttp_server: AiohttpServer, config: SimulatorConfig
+    aiohttp_server: AiohttpServer, config: SimulatorConfig, clock: Clock | None
 ) -> AsyncIterator[Simulator]:
     """Serve the simulator on loopback in the test's event loop."""
-    server = await aiohttp_server(create_simulator_app(config))
+    server = await aiohttp_server(create_simulator_app(config, clock=clock))
     base_url = str(server.make_url("")).rstrip("/")
     async with aiohttp.ClientSession() as session:
         yield Simulator(base_url, session, SimulatorClient(session, base_url))

@@ -111,6 +111,18 @@ var cosmosContainers = [
     perItemTtl: false
   }
   {
+    name: 'seats'
+    perItemTtl: false
+  }
+  {
+    name: 'auditLog'
+    perItemTtl: false
+  }
+  {
+    name: 'subscriptions'
+    perItemTtl: false
+  }
+  {
     name: 'callRecords'
     perItemTtl: true
   }

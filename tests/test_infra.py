@@ -448,6 +448,10 @@ def test_cosmos_has_a_tenant_partitioned_container_for_every_collection() -> Non
     assert "CALL_RECORDS" in collections
     missing = sorted(set(collections.values()) - set(containers))
     assert missing == [], f"no Cosmos DB container for the collections {missing}"
+    # Every container the Cosmos store opens (it cannot create them under managed identity).
+    from storage.cosmos import COLLECTIONS
+
+    assert sorted(set(COLLECTIONS) - set(containers)) == []
     assert [name for name, ttl in containers.items() if ttl == "true"] == [
         collections["CALL_RECORDS"]
     ]

@@ -10,6 +10,7 @@ import pytest
 from contactcenter.ports import Store
 from storage.memory import MemoryStore
 from storage.sqlite import SqliteStore
+from tests.cosmos_server import open_contract_store
 
 StoreFactory = Callable[[Path], Awaitable[Store]]
 
@@ -28,6 +29,7 @@ async def _sqlite_store(tmp_path: Path) -> Store:
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": _memory_store,
     "sqlite": _sqlite_store,
+    "cosmos": open_contract_store,
 }
 
 

@@ -1,0 +1,631 @@
+"""The admin console's API: queues, bindings, users and roles, seats, and the audit log.
+
+Every change is checked against the rest of the tenant's configuration before it is
+stored (members are agents of the tenant, names are unique, actions point at things that
+exist), is one compare-and-set on one document, and leaves an audit entry with the
+document before and after.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+
+from bot import keys
+from contactcenter.errors import Conflict, NotFound
+from contactcenter.model import (
+    ActionKind,
+    Agent,
+    Binding,
+    BindingTarget,
+    Queue,
+    QueueAction,
+    Role,
+    User,
+)
+from contactcenter.ports import Condition, Op
+from contactcenter.repository import Repository, Versioned
+from tab.appkeys import TAB
+from tab.endpoints import ApiError, TabRequest, validation_failed
+from tab.schemas import (
+    AuditEntryView,
+    AuditPageView,
+    AuditQuery,
+    BindingBody,
+    BindingListView,
+    BindingView,
+    QueueActionBody,
+    QueueActionView,
+    QueueBody,
+    QueueListView,
+    QueueView,
+    RolesBody,
+    SeatAgentView,
+    SeatCountBody,
+    SeatsView,
+    UserAdminView,
+    UserAgentView,
+    UserBody,
+    UserListView,
+    is_guid,
+)
+from tab.seats import SeatsExhausted, TooFewSeats
+
+_LOGGER = logging.getLogger(__name__)
+
+_ACTION_FIELDS = (
+    ("overflowAction", "overflow_action"),
+    ("timeoutAction", "timeout_action"),
+    ("noAgentAction", "no_agent_action"),
+)
+
+
+def _repo(call: TabRequest) -> Repository:
+    return call.app[keys.REPOSITORY]
+
+
+# ===================================================================== queues
+def _action_view(action: QueueAction) -> QueueActionView:
+    return QueueActionView(kind=action.kind, target=action.target)
+
+
+def queue_view(found: Versioned[Queue]) -> QueueView:
+    queue = found.value
+    return QueueView(
+        id=queue.id,
+        name=queue.name,
+        routing_method=queue.routing_method,
+        members=list(queue.members),
+        alert_time_s=queue.alert_time_s,
+        alerting_model=queue.alerting_model,
+        wrap_up_s=queue.wrap_up_s,
+        max_size=queue.max_size,
+        max_wait_s=queue.max_wait_s,
+        service_level_threshold_s=queue.service_level_threshold_s,
+        priority=queue.priority,
+        route_when_busy=queue.route_when_busy,
+        missed_offers_to_away=queue.missed_offers_to_away,
+        required_skills=dict(queue.required_skills),
+        overflow_action=_action_view(queue.overflow_action),
+        timeout_action=_action_view(queue.timeout_action),
+        no_agent_action=_action_view(queue.no_agent_action),
+        etag=found.etag,
+    )
+
+
+def _action(body: QueueActionBody, before: QueueAction | None) -> QueueAction:
+    # The prompt is not part of this form: an update keeps the one the action had.
+    prompt_id = before.prompt_id if before is not None else None
+    return QueueAction(kind=body.kind, target=body.target, prompt_id=prompt_id)
+
+
+def _queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
+    queue = base or Queue(id=queue_id, tenant_id=tenant_id, name=body.name)
+    return replace(
+        queue,
+        name=body.name,
+        routing_method=body.routing_method,
+        members=tuple(body.members),
+        alert_time_s=body.alert_time_s,
+        alerting_model=body.alerting_model,
+        wrap_up_s=body.wrap_up_s,
+        max_size=body.max_size,
+        max_wait_s=body.max_wait_s,
+        service_level_threshold_s=body.service_level_threshold_s,
+        priority=body.priority,
+        route_when_busy=body.route_when_busy,
+        missed_offers_to_away=body.missed_offers_to_away,
+        required_skills=dict(body.required_skills),
+        overflow_action=_action(body.overflow_action, base.overflow_action if base else None),
+        timeout_action=_action(body.timeout_action, base.timeout_action if base else None),
+        no_agent_action=_action(body.no_agent_action, base.no_agent_action if base else None),
+    )
+
+
+async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None:
+    """Refuse a queue that does not fit the tenant's configuration (422 with details)."""
+    repo = _repo(call)
+    tenant_id = call.caller.tenant_id
+    queues = [q.value for q in await repo.queues.find(tenant_id)]
+    agents = {a.value.id for a in await repo.agents.find(tenant_id)}
+    users = {u.value.id: u.value for u in await repo.users.find(tenant_id)}
+    details: list[dict[str, str]] = []
+    clash = next(
+        (q for q in queues if q.id != queue_id and q.name.casefold() == body.name.casefold()),
+        None,
+    )
+    if clash is not None:
+        details.append({"field": "name", "message": f"another queue is called {clash.name}"})
+    for index, member in enumerate(body.members):
+        user = users.get(member)
+        if member not in agents or user is None or Role.AGENT not in user.roles:
+            details.append(
+                {"field": f"members[{index}]", "message": f"no agent {member} in this organization"}
+            )
+    queue_ids = {q.id for q in queues}
+    for wire_name, attribute in _ACTION_FIELDS:
+        action: QueueActionBody = getattr(body, attribute)
+        field = f"{wire_name}.target"
+        problem = action.target_problem()
+        if problem is None and action.kind is ActionKind.QUEUE:
+            if action.target == queue_id:
+                problem = "a queue cannot send its calls to itself"
+            elif action.target not in queue_ids:
+                problem = "no such queue"
+        elif (
+            problem is None
+            and action.kind is ActionKind.REDIRECT_USER
+            and action.target not in users
+        ):
+            problem = "no such user in this organization"
+        if problem is not None:
+            details.append({"field": field, "message": problem})
+    if details:
+        raise validation_failed(details)
+
+
+async def list_queues(call: TabRequest) -> QueueListView:
+    """List the tenant's queues."""
+    found = await _repo(call).queues.find(call.caller.tenant_id)
+    found.sort(key=lambda q: q.value.name.casefold())
+    return QueueListView(queues=[queue_view(q) for q in found])
+
+
+async def get_queue(call: TabRequest) -> QueueView:
+    """Return one queue (its etag goes back as If-Match on update)."""
+    return queue_view(await _repo(call).queues.get(call.caller.tenant_id, call.param("queueId")))
+
+
+async def create_queue(call: TabRequest) -> QueueView:
+    """Create a queue."""
+    body = call.body(QueueBody)
+    caller = call.caller
+    queue_id = str(uuid.uuid4())
+    await _check_queue(call, body, queue_id)
+    created = await _repo(call).queues.create(_queue_from(body, queue_id, caller.tenant_id, None))
+    await call.app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "queue.create",
+        target_type="queue",
+        target_id=queue_id,
+        after=created.value,
+    )
+    return queue_view(created)
+
+
+def _if_match(call: TabRequest) -> str | None:
+    value = call.request.headers.get("If-Match")
+    if value is None or value.strip() == "*":
+        return None
+    return value.strip().removeprefix("W/").strip('"')
+
+
+async def update_queue(call: TabRequest) -> QueueView:
+    """Replace a queue's configuration (If-Match: only if nobody changed it meanwhile)."""
+    body = call.body(QueueBody)
+    caller = call.caller
+    repo = _repo(call)
+    current = await repo.queues.get(caller.tenant_id, call.param("queueId"))
+    expected = _if_match(call)
+    if expected is not None and expected != current.etag.strip('"'):
+        raise ApiError(412, "the queue changed since you loaded it", code="preconditionFailed")
+    await _check_queue(call, body, current.value.id)
+    new = _queue_from(body, current.value.id, caller.tenant_id, current.value)
+    if new == current.value:
+        return queue_view(current)
+    try:
+        saved = await repo.queues.save(new, etag=current.etag)
+    except Conflict:
+        raise ApiError(
+            412, "the queue changed since you loaded it", code="preconditionFailed"
+        ) from None
+    await call.app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "queue.update",
+        target_type="queue",
+        target_id=new.id,
+        before=current.value,
+        after=new,
+    )
+    return queue_view(saved)
+
+
+async def delete_queue(call: TabRequest) -> None:
+    """Delete a queue nothing refers to (no binding, no other queue's action, no call)."""
+    caller = call.caller
+    repo = _repo(call)
+    tenant_id = caller.tenant_id
+    current = await repo.queues.get(tenant_id, call.param("queueId"))
+    queue_id = current.value.id
+    problems: list[dict[str, str]] = []
+    for binding in await repo.bindings.find(tenant_id):
+        if binding.value.target is BindingTarget.QUEUE and binding.value.target_id == queue_id:
+            problems.append({"field": "bindings", "message": f"{binding.value.id} is bound to it"})
+    for other in await repo.queues.find(tenant_id):
+        for _, attribute in _ACTION_FIELDS:
+            action: QueueAction = getattr(other.value, attribute)
+            if action.kind is ActionKind.QUEUE and action.target == queue_id:
+                problems.append(
+                    {"field": "queues", "message": f"{other.value.name} sends calls to it"}
+                )
+                break
+    live = await repo.calls.count(tenant_id, (Condition("queueId", Op.EQ, queue_id),))
+    if live:
+        problems.append({"field": "calls", "message": f"{live} calls are in it now"})
+    if problems:
+        raise ApiError(409, "the queue is in use", code="queueInUse", details=problems)
+    await repo.queues.delete(tenant_id, queue_id, etag=current.etag)
+    engine = call.app[keys.ENGINE]
+    for agent in await repo.agents.find(tenant_id):
+        if queue_id in agent.value.signed_in_queue_ids:
+            await engine.sign_out(tenant_id, agent.value.id, queue_id)
+    await call.app[TAB].audit.record(
+        tenant_id,
+        caller.actor,
+        "queue.delete",
+        target_type="queue",
+        target_id=queue_id,
+        before=current.value,
+    )
+
+
+# =================================================================== bindings
+def _binding_view(binding: Binding, queue_names: dict[str, str]) -> BindingView:
+    return BindingView(
+        id=binding.id,
+        kind="applicationInstance" if is_guid(binding.id) else "phoneNumber",
+        queue_id=binding.target_id,
+        queue_name=queue_names.get(binding.target_id, ""),
+        display_name=binding.display_name,
+    )
+
+
+async def _queue_names(repo: Repository, tenant_id: str) -> dict[str, str]:
+    return {q.value.id: q.value.name for q in await repo.queues.find(tenant_id)}
+
+
+async def list_bindings(call: TabRequest) -> BindingListView:
+    """List which resource accounts and numbers ring which queue."""
+    repo = _repo(call)
+    tenant_id = call.caller.tenant_id
+    names = await _queue_names(repo, tenant_id)
+    found = sorted((b.value for b in await repo.bindings.find(tenant_id)), key=lambda b: b.id)
+    return BindingListView(
+        bindings=[_binding_view(b, names) for b in found if b.target is BindingTarget.QUEUE]
+    )
+
+
+async def create_binding(call: TabRequest) -> BindingView:
+    """Bind a resource account (application instance id) or a phone number to a queue."""
+    body = call.body(BindingBody)
+    caller = call.caller
+    repo = _repo(call)
+    names = await _queue_names(repo, caller.tenant_id)
+    if body.queue_id not in names:
+        raise validation_failed([{"field": "queueId", "message": "no such queue"}])
+    binding = Binding(
+        id=body.identity,
+        tenant_id=caller.tenant_id,
+        target=BindingTarget.QUEUE,
+        target_id=body.queue_id,
+        display_name=body.display_name,
+    )
+    try:
+        await repo.bindings.create(binding)
+    except Conflict:
+        raise ApiError(
+            409,
+            f"{body.identity} is bound already",
+            code="alreadyBound",
+            details=[{"field": "identity", "message": "bound already: delete that binding first"}],
+        ) from None
+    await call.app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "binding.create",
+        target_type="binding",
+        target_id=binding.id,
+        after=binding,
+    )
+    return _binding_view(binding, names)
+
+
+async def delete_binding(call: TabRequest) -> None:
+    """Remove a binding: calls to that identity are no longer taken."""
+    caller = call.caller
+    repo = _repo(call)
+    current = await repo.bindings.get(caller.tenant_id, call.param("bindingId"))
+    await repo.bindings.delete(caller.tenant_id, current.value.id, etag=current.etag)
+    await call.app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "binding.delete",
+        target_type="binding",
+        target_id=current.value.id,
+        before=current.value,
+    )
+
+
+# ====================================================================== users
+def _user_admin_view(user: User, agent: Agent | None) -> UserAdminView:
+    return UserAdminView(
+        id=user.id,
+        display_name=user.display_name,
+        upn=user.upn,
+        roles=sorted(user.roles, key=[Role.ADMIN, Role.SUPERVISOR, Role.AGENT].index),
+        agent=(
+            UserAgentView(has_seat=agent.has_seat, status=agent.status, activity=agent.activity)
+            if agent is not None and Role.AGENT in user.roles
+            else None
+        ),
+    )
+
+
+async def _agent(repo: Repository, tenant_id: str, agent_id: str) -> Agent | None:
+    try:
+        return (await repo.agents.get(tenant_id, agent_id)).value
+    except NotFound:
+        return None
+
+
+async def _ensure_agent(call: TabRequest, user: User) -> Agent:
+    """Return the user's agent document, creating it (without a seat) if needed."""
+    repo = _repo(call)
+    existing = await _agent(repo, user.tenant_id, user.id)
+    if existing is not None:
+        return existing
+    agent = Agent(id=user.id, tenant_id=user.tenant_id, display_name=user.display_name)
+    try:
+        await repo.agents.create(agent)
+    except Conflict:
+        return (await repo.agents.get(user.tenant_id, user.id)).value
+    await call.app[TAB].audit.record(
+        user.tenant_id,
+        call.caller.actor,
+        "agent.create",
+        target_type="agent",
+        target_id=agent.id,
+        after=agent,
+    )
+    return agent
+
+
+async def list_users(call: TabRequest) -> UserListView:
+    """List the tenant's users, their roles and, for agents, their seat and state."""
+    repo = _repo(call)
+    tenant_id = call.caller.tenant_id
+    agents = {a.value.id: a.value for a in await repo.agents.find(tenant_id)}
+    users = sorted(
+        (u.value for u in await repo.users.find(tenant_id)),
+        key=lambda u: u.display_name.casefold(),
+    )
+    return UserListView(users=[_user_admin_view(u, agents.get(u.id)) for u in users])
+
+
+async def create_user(call: TabRequest) -> UserAdminView:
+    """Add a user (by Entra object id) with roles; an agent gets an agent profile."""
+    body = call.body(UserBody)
+    caller = call.caller
+    repo = _repo(call)
+    user = User(
+        id=body.id,
+        tenant_id=caller.tenant_id,
+        display_name=body.display_name,
+        upn=body.upn,
+        roles=frozenset(body.roles),
+    )
+    try:
+        await repo.users.create(user)
+    except Conflict:
+        raise ApiError(
+            409,
+            "this user exists already",
+            code="userExists",
+            details=[{"field": "id", "message": "a user with this id exists already"}],
+        ) from None
+    await call.app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        after=user,
+    )
+    agent = await _ensure_agent(call, user) if Role.AGENT in user.roles else None
+    return _user_admin_view(user, agent)
+
+
+async def set_user_roles(call: TabRequest) -> UserAdminView:
+    """Replace a user's roles; the last admin stays an admin, a queue member an agent."""
+    body = call.body(RolesBody)
+    caller = call.caller
+    repo = _repo(call)
+    tenant_id = caller.tenant_id
+    current = await repo.users.get(tenant_id, call.param("userId"))
+    user = current.value
+    roles = frozenset(body.roles)
+    removed = user.roles - roles
+    if Role.ADMIN in removed:
+        admins = [u for u in await repo.users.find(tenant_id) if Role.ADMIN in u.value.roles]
+        if len(admins) <= 1:
+            raise ApiError(
+                409,
+                "the last admin cannot stop being one: make someone else an admin first",
+                code="lastAdmin",
+                details=[{"field": "roles", "message": "the organization needs an admin"}],
+            )
+    if Role.AGENT in removed:
+        member_of = [
+            q.value.name for q in await repo.queues.find(tenant_id) if user.id in q.value.members
+        ]
+        if member_of:
+            raise ApiError(
+                409,
+                "remove the agent from their queues first",
+                code="agentInUse",
+                details=[
+                    {"field": "roles", "message": f"member of queue {name}"} for name in member_of
+                ],
+            )
+    if roles == user.roles:
+        return _user_admin_view(user, await _agent(repo, tenant_id, user.id))
+    updated = replace(user, roles=roles)
+    try:
+        await repo.users.save(updated, etag=current.etag)
+    except Conflict:
+        raise ApiError(409, "the user changed meanwhile: try again", code="conflict") from None
+    await call.app[TAB].audit.record(
+        tenant_id,
+        caller.actor,
+        "user.roles",
+        target_type="user",
+        target_id=user.id,
+        before=user,
+        after=updated,
+    )
+    agent: Agent | None = None
+    if Role.AGENT in roles:
+        agent = await _ensure_agent(call, updated)
+    elif Role.AGENT in removed:
+        agent = await _agent(repo, tenant_id, user.id)
+        if agent is not None:
+            await call.app[keys.ENGINE].sign_out(tenant_id, agent.id)
+            if agent.has_seat:
+                await _release_seat(call, agent.id)
+    return _user_admin_view(updated, agent)
+
+
+# ====================================================================== seats
+async def _seats_view(call: TabRequest) -> SeatsView:
+    repo = _repo(call)
+    tenant_id = call.caller.tenant_id
+    tenant = (await repo.tenants.get(tenant_id, tenant_id)).value
+    ledger = await call.app[TAB].seats.ledger(tenant)
+    agents = sorted(
+        (a.value for a in await repo.agents.find(tenant_id)),
+        key=lambda a: a.display_name.casefold(),
+    )
+    agent_users = {
+        u.value.id for u in await repo.users.find(tenant_id) if Role.AGENT in u.value.roles
+    }
+    return SeatsView(
+        seat_count=ledger.seat_count,
+        assigned=len(ledger.assigned),
+        agents=[
+            SeatAgentView(id=a.id, display_name=a.display_name, has_seat=a.has_seat)
+            for a in agents
+            if a.id in agent_users or a.has_seat
+        ],
+    )
+
+
+async def get_seats(call: TabRequest) -> SeatsView:
+    """Return the tenant's seat count, how many are assigned, and who holds one."""
+    return await _seats_view(call)
+
+
+async def set_seat_count(call: TabRequest) -> SeatsView:
+    """Set how many agent seats the tenant has (not fewer than are assigned)."""
+    body = call.body(SeatCountBody)
+    caller = call.caller
+    try:
+        before, after = await call.app[TAB].seats.set_count(caller.tenant, body.seat_count)
+    except TooFewSeats as err:
+        raise validation_failed(
+            [
+                {
+                    "field": "seatCount",
+                    "message": f"{err.assigned} seats are assigned: release some first",
+                }
+            ]
+        ) from None
+    if before != after:
+        await call.app[TAB].audit.record(
+            caller.tenant_id,
+            caller.actor,
+            "tenant.seats",
+            target_type="tenant",
+            target_id=caller.tenant_id,
+            before=before,
+            after=after,
+        )
+    return await _seats_view(call)
+
+
+async def assign_seat(call: TabRequest) -> SeatsView:
+    """Give an agent a seat: only agents with a seat are offered calls."""
+    caller = call.caller
+    repo = _repo(call)
+    agent_id = call.param("agentId")
+    user = (await repo.users.get(caller.tenant_id, agent_id)).value
+    if Role.AGENT not in user.roles or await _agent(repo, caller.tenant_id, agent_id) is None:
+        raise ApiError(404, "no such agent")
+    try:
+        before, after = await call.app[TAB].seats.assign(caller.tenant, agent_id)
+    except SeatsExhausted as err:
+        raise ApiError(409, str(err), code="noSeatsLeft") from None
+    if before != after:
+        await call.app[TAB].audit.record(
+            caller.tenant_id,
+            caller.actor,
+            "seat.assign",
+            target_type="agent",
+            target_id=agent_id,
+            before=before,
+            after=after,
+        )
+    return await _seats_view(call)
+
+
+async def _release_seat(call: TabRequest, agent_id: str) -> None:
+    caller = call.caller
+    before, after = await call.app[TAB].seats.release(caller.tenant, agent_id)
+    if before != after:
+        await call.app[TAB].audit.record(
+            caller.tenant_id,
+            caller.actor,
+            "seat.release",
+            target_type="agent",
+            target_id=agent_id,
+            before=before,
+            after=after,
+        )
+
+
+async def release_seat(call: TabRequest) -> SeatsView:
+    """Take an agent's seat back: they are no longer offered calls."""
+    caller = call.caller
+    agent_id = call.param("agentId")
+    if await _agent(_repo(call), caller.tenant_id, agent_id) is None:
+        raise ApiError(404, "no such agent")
+    await _release_seat(call, agent_id)
+    return await _seats_view(call)
+
+
+# ====================================================================== audit
+async def audit_log(call: TabRequest) -> AuditPageView:
+    """Return configuration changes, newest first, a page at a time."""
+    query = call.query(AuditQuery)
+    entries, continuation = await call.app[TAB].audit.page(
+        call.caller.tenant_id, limit=query.limit, continuation=query.continuation
+    )
+    return AuditPageView(
+        entries=[
+            AuditEntryView(
+                id=e.id,
+                at=e.at,
+                actor_id=e.actor_id,
+                actor_name=e.actor_name,
+                action=e.action,
+                target_type=e.target_type,
+                target_id=e.target_id,
+                before=e.before,
+                after=e.after,
+            )
+            for e in entries
+        ],
+        continuation=continuation,
+    )

@@ -1,0 +1,55 @@
+"""Typed application keys of the tab, and the options ``setup_tab`` takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from tab.audit import AuditLog
+    from tab.auth import TabTokenValidator
+    from tab.demo import DemoTokenIssuer
+    from tab.events import LiveHub
+    from tab.seats import Seats
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEAMS_JS = (
+    ROOT / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / ("MicrosoftTeams.min.js")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TabOptions:
+    """How the tab behaves; the defaults are what a deployment uses."""
+
+    # How often the live feed reads a watched tenant's agents, queues and calls.
+    poll_interval_s: float = 1.0
+    # A comment line on an idle event stream this often keeps proxies from closing it.
+    heartbeat_s: float = 15.0
+    # Signing keys are fetched again on an unknown key id at most this often.
+    key_refresh_floor_s: float = 300.0
+    # The Teams JavaScript client library's browser bundle (from npm); None: not served.
+    teams_js: Path | None = DEFAULT_TEAMS_JS
+    # Demo mode's token signing key; None: ``<data dir>/tab/demo-signing-key.pem``.
+    demo_key_path: Path | None = None
+    # Lifetime of the demo issuer's tokens (Entra's are about an hour).
+    demo_token_lifetime_s: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class TabState:
+    """What the tab's handlers share, built when the app starts."""
+
+    options: TabOptions
+    validator: TabTokenValidator
+    audit: AuditLog
+    seats: Seats
+    hub: LiveHub
+    demo_issuer: DemoTokenIssuer | None
+
+
+TAB_OPTIONS: web.AppKey[TabOptions] = web.AppKey("tab_options", TabOptions)
+TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)

@@ -1,0 +1,139 @@
+"""The tab API's OpenAPI 3.1 document, generated from the route table and its models."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaValue, models_json_schema
+
+from tab.endpoints import Access, Endpoint
+from tab.schemas import ErrorView
+
+_PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+_REF_TEMPLATE = "#/components/schemas/{model}"
+SECURITY_SCHEME = "tabSso"
+
+_ACCESS_NOTES = {
+    Access.PUBLIC: "No sign-in needed.",
+    Access.DEMO: "Demo mode only (404 otherwise); no sign-in needed.",
+    Access.SIGNED_IN: "Any user of the organization.",
+    Access.AGENT: "Users with the agent role.",
+    Access.STAFF: "Agents, supervisors and admins.",
+    Access.ADMIN: "Admins only.",
+}
+
+Mode = Literal["validation", "serialization"]
+
+
+def path_parameters(path: str) -> list[str]:
+    """Return the names of a route path's ``{parameters}``."""
+    return _PATH_PARAMETER.findall(path)
+
+
+def build_openapi(
+    endpoints: Sequence[Endpoint], *, version: str, server_url: str = ""
+) -> dict[str, Any]:
+    """Return the OpenAPI document describing exactly these endpoints."""
+    wanted: list[tuple[type[BaseModel], Mode]] = [(ErrorView, "serialization")]
+    for endpoint in endpoints:
+        if endpoint.body is not None:
+            wanted.append((endpoint.body, "validation"))
+        if endpoint.response is not None:
+            wanted.append((endpoint.response, "serialization"))
+    unique = list(dict.fromkeys(wanted))
+    refs, definitions = models_json_schema(unique, ref_template=_REF_TEMPLATE)
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, refs)
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Contact Center for Microsoft Teams: tab API",
+            "version": version,
+            "description": (
+                "The JSON API behind the Teams tab: the agent workspace and the admin "
+                "console. Send the tab's SSO token as a bearer token. Errors are "
+                '`{"error": {"code", "message", "details"?}}`; `details` lists invalid '
+                "fields as `{field, message}`."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "The Entra ID token Teams gives the tab "
+                    "(authentication.getAuthToken), scope access_as_user.",
+                }
+            },
+        },
+        "security": [{SECURITY_SCHEME: []}],
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document
+
+
+def _operation(
+    endpoint: Endpoint, refs: Mapping[tuple[Any, Mode], JsonSchemaValue]
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "description": _ACCESS_NOTES[endpoint.access],
+        "tags": [endpoint.tag],
+        "x-access": endpoint.access.value,
+    }
+    if endpoint.access in {Access.PUBLIC, Access.DEMO}:
+        operation["security"] = []
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in path_parameters(endpoint.path)
+    ]
+    if endpoint.query is not None:
+        schema = endpoint.query.model_json_schema(ref_template=_REF_TEMPLATE)
+        required = set(schema.get("required", []))
+        for name, field_schema in schema.get("properties", {}).items():
+            parameters.append(
+                {"name": name, "in": "query", "required": name in required, "schema": field_schema}
+            )
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(endpoint.body, "validation")]}},
+        }
+    responses: dict[str, Any] = {}
+    if endpoint.stream:
+        responses["200"] = {
+            "description": "A stream of server-sent events.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    elif endpoint.status == 204:
+        responses["204"] = {"description": "Done; no content."}
+    else:
+        schema_ref: JsonSchemaValue = (
+            refs[(endpoint.response, "serialization")]
+            if endpoint.response is not None
+            else {"type": "object"}
+        )
+        responses[str(endpoint.status)] = {
+            "description": HTTPStatus(endpoint.status).phrase,
+            "content": {"application/json": {"schema": schema_ref}},
+        }
+    error_ref = refs[(ErrorView, "serialization")]
+    for status in endpoint.error_statuses:
+        responses[str(status)] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": error_ref}},
+        }
+    operation["responses"] = responses
+    return operation

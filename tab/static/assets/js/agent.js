@@ -1,0 +1,328 @@
+// The agent workspace: my status, my current call or offer, my queues, live queue tiles,
+// my recent calls.
+
+import { segment } from "./api.js";
+import { ACTIVITY_LABELS, duration, h, replaceChildren, STATUS_LABELS, toast, when } from "./dom.js";
+import { renderTiles } from "./tiles.js";
+
+const REASONS = ["Break", "Lunch", "Training", "Meeting", "Admin work"];
+const OUTCOME_LABELS = {
+  answered: "Answered",
+  abandoned: "Abandoned",
+  overflowed: "Overflowed",
+  "timed-out": "Timed out",
+  "no-agent": "No agent",
+  voicemail: "Voicemail",
+  "callback-requested": "Callback",
+  rejected: "Rejected",
+  failed: "Failed",
+};
+
+/** Keep keyboard focus on the "same" control when a list is rebuilt. */
+function keepFocus(container, rebuild) {
+  const key = document.activeElement?.dataset?.focusKey;
+  rebuild();
+  if (key) container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+export function renderAgent(root, ctx) {
+  let me = ctx.me;
+  let clockOffset = Date.parse(me.serverTime) - Date.now();
+  let lastOfferId = null;
+  let lastActivity = me.agent?.activity;
+
+  const statusBody = h("div");
+  const callBody = h("div");
+  const queuesBody = h("div");
+  const tilesBody = h("div");
+  const callsBody = h("div");
+  const announcer = h("div", { class: "visually-hidden", "aria-live": "assertive", "aria-atomic": "true" });
+
+  const statusSelect = h(
+    "select",
+    { id: "status-select", name: "status" },
+    Object.entries(STATUS_LABELS).map(([value, label]) => h("option", { value }, label)),
+  );
+  const reasonInput = h("input", {
+    id: "status-reason",
+    name: "reason",
+    maxlength: 100,
+    list: "status-reasons",
+    autocomplete: "off",
+    "aria-describedby": "status-reason-hint",
+  });
+  const statusForm = h(
+    "form",
+    { class: "status-form", "aria-label": "Change my status" },
+    h("div", { class: "field" }, h("label", { for: "status-select" }, "Status"), statusSelect),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "status-reason" }, "Reason"),
+      reasonInput,
+      h("datalist", { id: "status-reasons" }, REASONS.map((r) => h("option", { value: r }))),
+      h("span", { class: "hint", id: "status-reason-hint" }, "Why you are not ready (optional)"),
+    ),
+    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, "Set status")),
+  );
+  statusForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = statusForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const status = statusSelect.value;
+      const reason = status === "available" ? null : reasonInput.value.trim() || null;
+      update(await ctx.api.post("/api/tab/me/status", { status, reason }));
+      toast(`Status set to ${STATUS_LABELS[status]}`);
+    } catch (error) {
+      toast(error.message, { error: true });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  statusSelect.addEventListener("change", syncReason);
+
+  function syncReason() {
+    reasonInput.disabled = statusSelect.value === "available";
+  }
+
+  function syncForm() {
+    const agent = me.agent;
+    if (!agent || statusForm.contains(document.activeElement)) return;
+    statusSelect.value = agent.status;
+    reasonInput.value = agent.notReadyReason || "";
+    syncReason();
+  }
+
+  function renderStatus() {
+    const agent = me.agent;
+    if (!agent) {
+      replaceChildren(statusBody, h("p", { class: "muted" }, "You have no agent profile: ask an admin to make you an agent."));
+      statusForm.hidden = true;
+      return;
+    }
+    statusForm.hidden = false;
+    replaceChildren(
+      statusBody,
+      h(
+        "div",
+        { class: "status-line" },
+        h("span", { class: `dot ${agent.status}`, "aria-hidden": "true" }),
+        h("span", { id: "my-status" }, STATUS_LABELS[agent.status] || agent.status),
+        agent.notReadyReason ? h("span", { class: "muted" }, `· ${agent.notReadyReason}`) : null,
+        h("span", { class: "badge", id: "my-activity" }, ACTIVITY_LABELS[agent.activity] || agent.activity),
+      ),
+      agent.hasSeat
+        ? null
+        : h("div", { class: "message-bar warning", role: "note" }, "You have no seat, so no calls are offered to you. Ask an admin for one."),
+    );
+    syncForm();
+  }
+
+  async function act(button, path, success) {
+    button.disabled = true;
+    try {
+      update(await ctx.api.post(path));
+      if (success) toast(success);
+    } catch (error) {
+      toast(error.message, { error: true });
+      button.disabled = false;
+    }
+  }
+
+  function renderCall() {
+    const agent = me.agent;
+    const offer = me.offer;
+    const card = callBody.closest(".card");
+    card.classList.toggle("offer", Boolean(offer));
+    if (offer) {
+      const caller = offer.caller.displayName || offer.caller.id || "Anonymous caller";
+      if (offer.callId !== lastOfferId) {
+        announcer.textContent = `Incoming call from ${caller}, queue ${offer.queueName}`;
+      }
+      lastOfferId = offer.callId;
+      const base = `/api/tab/me/offers/${segment(offer.callId)}`;
+      const accept = h("button", { type: "button", class: "primary", "data-focus-key": "accept" }, "Accept");
+      accept.addEventListener("click", () => act(accept, `${base}/accept`, "Accepted: answer in Teams"));
+      const decline = h("button", { type: "button", class: offer.cardFirst ? "" : "danger", "data-focus-key": "decline" }, "Decline");
+      decline.addEventListener("click", () => act(decline, `${base}/decline`, "Declined"));
+      let hint;
+      if (offer.cardFirst && !offer.accepted) hint = "Accept to ring your Teams client.";
+      else if (offer.accepted) hint = "Your Teams client is ringing: answer there.";
+      else hint = "Your Teams client is ringing: answer there, or decline here.";
+      keepFocus(callBody, () =>
+        replaceChildren(
+          callBody,
+          h("p", { class: "call-title" }, caller),
+          h("p", {}, h("span", { class: "badge brand" }, offer.queueName), " ", h("span", { class: "muted" }, "waiting "), h("span", { class: "countdown", dataset: { since: offer.offeredAt || "" } }, "0:00")),
+          h("p", { class: "muted" }, hint, " Offer ends in ", h("span", { class: "countdown", dataset: { until: offer.expiresAt } }, ""), "."),
+          h("div", { class: "form-actions" }, offer.cardFirst && !offer.accepted ? accept : null, decline),
+        ),
+      );
+    } else if (agent?.activity === "wrap-up") {
+      lastOfferId = null;
+      const end = h("button", { type: "button", class: "primary", "data-focus-key": "end-wrap-up" }, "End now");
+      end.addEventListener("click", () => act(end, "/api/tab/me/wrap-up/end", "Ready for the next call"));
+      keepFocus(callBody, () =>
+        replaceChildren(
+          callBody,
+          h("p", { class: "call-title" }, "Wrap-up"),
+          h("p", {}, "Ready for calls in ", h("span", { class: "countdown", dataset: { until: agent.wrapUpUntil || "" } }, ""), "."),
+          h("div", { class: "form-actions" }, end),
+        ),
+      );
+    } else if (agent?.activity === "on-call") {
+      lastOfferId = null;
+      replaceChildren(callBody, h("p", { class: "call-title" }, "On a call"), h("p", { class: "muted" }, "Talk in Teams. Wrap-up starts when the call ends."));
+    } else {
+      lastOfferId = null;
+      replaceChildren(callBody, h("p", { class: "muted" }, agent ? "No call right now. Offers show up here and in Teams." : "Calls are offered to agents only."));
+    }
+    tick();
+  }
+
+  function renderMyQueues() {
+    const agent = me.agent;
+    if (!agent) {
+      replaceChildren(queuesBody, h("p", { class: "muted" }, "You are in no queue."));
+      return;
+    }
+    if (!me.queues.length) {
+      replaceChildren(queuesBody, h("p", { class: "muted" }, "You are not a member of any queue yet."));
+      return;
+    }
+    keepFocus(queuesBody, () =>
+      replaceChildren(
+        queuesBody,
+        h(
+          "ul",
+          { class: "queue-list" },
+          me.queues.map((queue) => {
+            const verb = queue.signedIn ? "sign-out" : "sign-in";
+            const button = h(
+              "button",
+              { type: "button", class: queue.signedIn ? "" : "primary", "aria-label": `${queue.signedIn ? "Sign out of" : "Sign in to"} ${queue.name}`, "data-focus-key": `queue-${queue.id}` },
+              queue.signedIn ? "Sign out" : "Sign in",
+            );
+            button.addEventListener("click", () => act(button, `/api/tab/me/queues/${segment(queue.id)}/${verb}`));
+            return h(
+              "li",
+              { dataset: { queueId: queue.id } },
+              h("span", {}, h("strong", {}, queue.name), " ", h("span", { class: queue.signedIn ? "badge success" : "badge" }, queue.signedIn ? "Signed in" : "Signed out")),
+              button,
+            );
+          }),
+        ),
+      ),
+    );
+  }
+
+  async function loadCalls() {
+    if (!me.agent) {
+      replaceChildren(callsBody, h("p", { class: "muted" }, "No calls."));
+      return;
+    }
+    try {
+      const { calls } = await ctx.api.get("/api/tab/me/calls?limit=10");
+      if (!calls.length) {
+        replaceChildren(callsBody, h("p", { class: "muted" }, "No calls yet."));
+        return;
+      }
+      replaceChildren(
+        callsBody,
+        h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            {},
+            h("caption", { class: "visually-hidden" }, "My recent calls"),
+            h("thead", {}, h("tr", {}, ["Ended", "Queue", "Caller", "Outcome"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col", class: "num" }, "Wait"), h("th", { scope: "col", class: "num" }, "Talk"))),
+            h(
+              "tbody",
+              {},
+              calls.map((c) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", {}, when(c.endedAt)),
+                  h("td", {}, c.queueName),
+                  h("td", {}, c.caller.displayName || c.caller.id || "Anonymous"),
+                  h("td", {}, h("span", { class: c.outcome === "answered" ? "badge success" : "badge" }, OUTCOME_LABELS[c.outcome] || c.outcome)),
+                  h("td", { class: "num" }, duration(c.waitS)),
+                  h("td", { class: "num" }, duration(c.talkS)),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      replaceChildren(callsBody, h("p", { class: "muted" }, `Calls could not be loaded: ${error.message}`));
+    }
+  }
+
+  async function loadTiles() {
+    try {
+      renderTiles(tilesBody, await ctx.api.get("/api/tab/queues/live"));
+    } catch (error) {
+      replaceChildren(tilesBody, h("p", { class: "muted" }, `Queues could not be loaded: ${error.message}`));
+    }
+  }
+
+  function tick() {
+    const now = Date.now() + clockOffset;
+    for (const element of root.querySelectorAll("[data-until]")) {
+      element.textContent = duration((Date.parse(element.dataset.until) - now) / 1000);
+    }
+    for (const element of root.querySelectorAll("[data-since]")) {
+      if (element.dataset.since) element.textContent = duration((now - Date.parse(element.dataset.since)) / 1000);
+    }
+  }
+
+  let newest = 0;
+
+  function update(next) {
+    // A live event read before an action's answer must not undo what the answer showed.
+    const at = Date.parse(next.serverTime);
+    if (at < newest) return;
+    newest = at;
+    me = next;
+    clockOffset = Date.parse(me.serverTime) - Date.now();
+    renderStatus();
+    renderCall();
+    renderMyQueues();
+    const activity = me.agent?.activity;
+    if (activity !== lastActivity) {
+      lastActivity = activity;
+      loadCalls();
+    }
+  }
+
+  const card = (id, title, body, extra = {}) =>
+    h("section", { class: `card ${extra.class || ""}`.trim(), "aria-labelledby": `${id}-title`, id }, h("header", {}, h("h2", { id: `${id}-title` }, title), extra.action || null), body);
+
+  replaceChildren(
+    root,
+    h("h1", { class: "visually-hidden" }, "Agent workspace"),
+    announcer,
+    h(
+      "div",
+      { class: "grid workspace" },
+      card("status-card", "My status", h("div", {}, statusBody, statusForm)),
+      card("call-card", "Current call", callBody, { class: "call-card" }),
+      card("queues-card", "My queues", queuesBody),
+      card("live-card", "Queues now", tilesBody, { class: "span-all" }),
+      card("calls-card", "My recent calls", callsBody, { class: "span-all" }),
+    ),
+  );
+  update(me);
+  loadCalls();
+  loadTiles();
+  const timer = setInterval(tick, 1000);
+  ctx.onLive((event, data) => {
+    if (event === "me") update(data);
+    else if (event === "queues") renderTiles(tilesBody, data);
+  });
+  return () => clearInterval(timer);
+}

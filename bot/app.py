@@ -34,7 +34,9 @@ from graph.calling import (
     build_graph_client,
 )
 from graph.simulator import SimulatorClient, SimulatorConfig, SimulatorThread
+from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
+from tab import setup_tab
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/calling", calling_webhook)
     app.router.add_post("/api/notifications", change_notifications)
+    setup_tab(app)
     return app
 
 
@@ -147,12 +150,24 @@ async def _http_session_ctx(app: web.Application) -> AsyncIterator[None]:
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
+async def _open_store(settings: Settings) -> Store:
+    """Open Cosmos DB when an endpoint is configured, the embedded SQLite store otherwise."""
+    if settings.uses_cosmos:
+        return await CosmosStore.open(
+            settings.cosmos_endpoint,
+            key=settings.cosmos_key or None,
+            database=settings.cosmos_database,
+            verify_tls=settings.cosmos_verify_tls,
+        )
+    return await SqliteStore.open(settings.database_path)
+
+
 def _store_ctx(services: Services) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         store = services.store
         owned = store is None
         if store is None:
-            store = await SqliteStore.open(app[keys.SETTINGS].database_path)
+            store = await _open_store(app[keys.SETTINGS])
         app[keys.STORE] = store
         app[keys.REPOSITORY] = Repository(store)
         try:

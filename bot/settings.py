@@ -132,11 +132,17 @@ class Settings:
         host = self.host if self.host not in {"0.0.0.0", "::", ""} else "127.0.0.1"  # noqa: S104
         if ":" in host:
             host = f"[{host}]"
+        public_base_url = self.public_base_url or f"http://{host}:{self.port}"
+        tab_openid = self.tab_openid_config_url
+        if tab_openid == DEFAULT_TAB_OPENID_URL:
+            # Demo sign-in: the host issues Entra-shaped tokens of its own (docs/decisions/0007).
+            tab_openid = f"{public_base_url}/tab/demo/.well-known/openid-configuration"
         return replace(
             self,
+            tab_openid_config_url=tab_openid,
             microsoft_app_id=self.microsoft_app_id or DEMO_APP_ID,
             microsoft_app_tenant_id=self.microsoft_app_tenant_id or DEMO_TENANT_ID,
-            public_base_url=self.public_base_url or f"http://{host}:{self.port}",
+            public_base_url=public_base_url,
         )
 
     @classmethod

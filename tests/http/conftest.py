@@ -20,6 +20,7 @@ from contactcenter.clock import VirtualClock
 from contactcenter.engine import RoutingEngine
 from contactcenter.repository import Repository
 from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
 
 
 @dataclass
@@ -48,6 +49,10 @@ class Stack:
     def sales_line(self) -> str:
         return LINES[0].application_instance_id
 
+    @property
+    def support_line(self) -> str:
+        return LINES[1].application_instance_id
+
 
 @pytest.fixture(scope="session")
 def simulator_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -62,7 +67,37 @@ async def stack(
     tmp_path: Path,
     simulator_data_dir: Path,
 ) -> AsyncIterator[Stack]:
-    """Start the simulator and the host in demo mode, wired to each other."""
+    """Start the simulator and the host in demo mode (SQLite store), wired to each other."""
+    async for running in _stack(aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, {}):
+        yield running
+
+
+@pytest.fixture
+async def cosmos_stack(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_data_dir: Path,
+) -> AsyncIterator[Stack]:
+    """The same stack on the Cosmos DB test server instead of SQLite."""
+    server = shared_server()
+    env = {
+        "COSMOS_ENDPOINT": server.endpoint,
+        "COSMOS_KEY": EMULATOR_KEY,
+        "COSMOS_DATABASE": fresh_database_name(),
+        "COSMOS_VERIFY_TLS": "false",
+    }
+    async for running in _stack(aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, env):
+        yield running
+
+
+async def _stack(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_data_dir: Path,
+    env: dict[str, str],
+) -> AsyncIterator[Stack]:
     port = unused_port()
     simulator_server = await aiohttp_server(
         create_simulator_app(
@@ -76,7 +111,7 @@ async def stack(
     )
     simulator_url = str(simulator_server.make_url("")).rstrip("/")
     settings = Settings.from_env(
-        {},
+        env,
         demo=True,
         dotenv=None,
         port=port,
@@ -90,3 +125,22 @@ async def stack(
     host = await aiohttp_client(app, server_kwargs={"port": port})
     async with aiohttp.ClientSession() as session:
         yield Stack(host, SimulatorClient(session, simulator_url), simulator_url, settings, clock)
+
+
+def invited_user_ids(call: dict[str, object]) -> list[str]:
+    """Return, in order, the user ids the bot invited into a simulator call."""
+    invited: list[str] = []
+    for request in call["requests"]:  # type: ignore[attr-defined]
+        if request["method"] == "POST" and request["path"].endswith("/participants/invite"):
+            for participant in request["body"]["participants"]:
+                invited.append(participant["identity"]["user"]["id"])
+    return invited
+
+
+def removed_participants(call: dict[str, object]) -> list[str]:
+    """Return the participant ids the bot deleted from a simulator call."""
+    return [
+        request["path"].rsplit("/", 1)[-1]
+        for request in call["requests"]  # type: ignore[attr-defined]
+        if request["method"] == "DELETE" and "/participants/" in request["path"]
+    ]

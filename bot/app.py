@@ -17,7 +17,13 @@ from bot import keys
 from bot.alerts import LoggingNotifier
 from bot.background import Background
 from bot.calling import calling_webhook
-from bot.demo import demo_simulator_directory, place_demo_calls, seed_demo_tenant
+from bot.demo import (
+    DEMO_AGENT_BEHAVIOUR,
+    DEMO_CALLBACK_BEHAVIOUR,
+    demo_simulator_directory,
+    place_demo_calls,
+    seed_demo_tenant,
+)
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
 from bot.notifications import change_notifications
 from bot.settings import AppType, Settings
@@ -119,6 +125,10 @@ async def _simulator_ctx(app: web.Application) -> AsyncIterator[None]:
                 app_id=settings.microsoft_app_id,
                 port=settings.simulator_port,
                 seed_tenants=demo_simulator_directory(),
+                # Simulated agents pick up after a few seconds and talk for a minute or so,
+                # so the demo shows calls moving through every state.
+                default_user_behaviour=DEMO_AGENT_BEHAVIOUR,
+                default_phone_behaviour=DEMO_CALLBACK_BEHAVIOUR,
             )
         )
         await asyncio.to_thread(simulator.start)

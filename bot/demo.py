@@ -29,6 +29,7 @@ from contactcenter.model import (
 from contactcenter.repository import Repository
 from graph.simulator import (
     ApplicationInstanceEntry,
+    InviteeBehaviour,
     SimulatorClient,
     SimulatorRequestError,
     TenantEntry,
@@ -92,6 +93,15 @@ QUEUE_MEMBERS: dict[str, tuple[str, ...]] = {
         "femi@contoso.example",
     ),
 }
+
+# How the simulator's people behave in the demo: agents answer after a few seconds and
+# talk for about a minute; a caller called back answers at once and talks briefly.
+DEMO_AGENT_BEHAVIOUR = InviteeBehaviour(
+    on_invite="answer", answer_after_s=4.0, hang_up_after_s=75.0
+)
+DEMO_CALLBACK_BEHAVIOUR = InviteeBehaviour(
+    on_invite="answer", answer_after_s=2.0, hang_up_after_s=40.0
+)
 
 LINES: tuple[DemoLine, ...] = (
     DemoLine("Sales line", "+14255550100", "Sales"),

@@ -80,3 +80,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # aiohttp's access log is one line per request: useful, but not at the default level.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The Graph client logs every request at INFO; the engine already logs what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -174,6 +174,14 @@ class Agent:
     # Last Teams presence seen (availability, e.g. "Available", "Busy"), and when.
     presence: str = "PresenceUnknown"
     presence_at: datetime | None = None
+    # Earliest durable timer on this agent: the end of wrap-up, or when to re-check a
+    # ringing / on-call claim against its call (so a claim orphaned by a crash is released).
+    due_at: datetime | None = None
+    # Queue id -> when this agent was last offered one of its calls (round robin).
+    last_offered_at: dict[str, datetime] = field(default_factory=dict)
+    # When the agent's last contact-center call ended: Teams presence still saying "Busy"
+    # shortly after that is our own call echoing, not a reason to skip the agent.
+    last_call_ended_at: datetime | None = None
 
 
 class PartyKind(StrEnum):
@@ -227,7 +235,13 @@ class Offer:
     started_at: datetime
     expires_at: datetime
     # Graph's participant / operation ids for each rung agent, to cancel the invitation.
+    # An agent is listed once invited ("" while Graph has not told us the participant id).
     participant_ids: dict[str, str] = field(default_factory=dict)
+    # Counts the offers made for the call; part of the invitation's client context, so a
+    # late answer to an earlier offer is recognised.
+    attempt: int = 0
+    # Card-first alerting: the agents got a card and nobody is invited until one accepts.
+    card_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +271,21 @@ class Call:
     leave_reason: str = ""
     # Keys of notifications already applied, so a redelivery changes nothing.
     applied_notifications: tuple[str, ...] = ()
+    # When the call entered its current queue (equals ``offered_at`` unless it was moved
+    # by a queue action); max wait and skill widening count from here.
+    queued_at: datetime | None = None
+    # Queues the call was moved out of, oldest first (guards against loops of queue actions).
+    queue_hops: tuple[str, ...] = ()
+    # The queue's terms when the call was queued, so the record does not depend on later
+    # configuration changes.
+    queue_name: str = ""
+    service_level_threshold_s: int = 20
+    wrap_up_s: int = 0
+    agent_name: str = ""
+    # Time spent ringing agents so far, over every offer.
+    ring_s: float = 0.0
+    # Offers made so far; the next offer's ``attempt`` is one more.
+    offers_made: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -231,6 +232,8 @@ class OfferEnd(StrEnum):
     MISSED = "missed"
     DECLINED = "declined"
     SET_AWAY = "set-away"
+    # The call left the queue (timed out, moved on) or the invitation could not be sent.
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,3 +259,17 @@ class Notifier(Protocol):
     async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None: ...
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None: ...
+
+
+# -------------------------------------------------------------------------- timers
+class TimerSchedule(Protocol):
+    """Hears about durable due-times as the engine writes them.
+
+    The due-times themselves live on the documents (any host fires them); this only lets
+    a timer loop wake when something becomes due instead of polling, and lets a simulation
+    schedule its timer events. ``due_at`` None means the document has nothing due.
+    """
+
+    def due_changed(
+        self, collection: str, tenant_id: str, doc_id: str, due_at: datetime | None
+    ) -> None: ...

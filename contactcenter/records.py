@@ -1,0 +1,47 @@
+"""Call records: what a finished call leaves behind for reports and exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contactcenter.model import Call, CallOutcome, CallRecord
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float:
+    if start is None or end is None:
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+def build_call_record(call: Call, *, ttl: int | None = None) -> CallRecord:
+    """Return the record of a call that has ended (``outcome`` and ``ended_at`` set)."""
+    if call.outcome is None or call.ended_at is None:
+        raise ValueError(f"call {call.id} has not ended")
+    answered = call.outcome is CallOutcome.ANSWERED and call.answered_at is not None
+    # A caller's wait runs from offered to connected, ring time included; for a call that
+    # was never answered, until it left.
+    wait_s = _seconds(call.offered_at, call.answered_at if answered else call.ended_at)
+    return CallRecord(
+        id=call.id,
+        tenant_id=call.tenant_id,
+        chain_id=call.chain_id,
+        direction=call.direction,
+        caller=call.caller,
+        queue_id=call.queue_id,
+        queue_name=call.queue_name,
+        offered_at=call.offered_at,
+        ended_at=call.ended_at,
+        outcome=call.outcome,
+        came_from=call.queue_hops[-1] if call.queue_hops else "",
+        answered_at=call.answered_at if answered else None,
+        wait_s=wait_s,
+        ring_s=call.ring_s,
+        talk_s=_seconds(call.answered_at, call.ended_at) if answered else 0.0,
+        wrap_up_s=float(call.wrap_up_s) if answered else 0.0,
+        met_service_level=answered and wait_s <= call.service_level_threshold_s,
+        agent_id=call.agent_id if answered else None,
+        agent_name=call.agent_name if answered else "",
+        missed_agent_ids=call.missed_agent_ids,
+        leave_reason=call.leave_reason,
+        ttl=ttl,
+    )

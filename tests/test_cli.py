@@ -82,16 +82,14 @@ def _get(url: str) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
-def _stderr(process: subprocess.Popen[str]) -> str:
-    return process.stderr.read() if process.stderr is not None else ""
-
-
 def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path: Path) -> None:
     port = unused_port()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_", "GRAPH_", "COSMOS_"))
     }
     env["DEMO_CALL_RATE"] = "0"
+    log = tmp_path / "serve.log"
+    log_file = log.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -106,8 +104,8 @@ def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path
         ],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
         text=True,
     )
     try:
@@ -121,7 +119,7 @@ def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path
             if status == 200:
                 break
             time.sleep(0.1)  # polling an external process; not synchronisation of our own code
-        assert status == 200, _stderr(process) if process.poll() is not None else "no 200"
+        assert status == 200, log.read_text() if process.poll() is not None else "no 200"
         assert body == b'{"status": "ok"}'
         assert (tmp_path / "data" / "contactcenter.db").exists()
         assert (tmp_path / "data" / "simulator" / "signing-key.pem").exists()
@@ -131,5 +129,8 @@ def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=15)
             raise
-    assert process.returncode == 0, _stderr(process)
+        finally:
+            log_file.close()
+    assert process.returncode == 0, log.read_text()

@@ -26,6 +26,7 @@ from bot.demo import (
 )
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
 from bot.notifications import change_notifications
+from bot.presence import PresencePoller
 from bot.settings import AppType, Settings
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
@@ -274,6 +275,9 @@ def _workers_ctx(services: Services) -> CleanupContext:
         if services.run_timers:
             engine = app[keys.ENGINE]
             app[keys.BACKGROUND].every(TIMER_INTERVAL_S, engine.fire_due_timers, name="timers")
+            if keys.PRESENCE in app:
+                poller = PresencePoller(app[keys.REPOSITORY], app[keys.PRESENCE], engine)
+                app[keys.BACKGROUND].spawn(poller.run(), name="presence")
         yield
 
     return ctx

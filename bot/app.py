@@ -14,7 +14,6 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.identity.aio import ClientSecretCredential, ManagedIdentityCredential
 
 from bot import keys
-from bot.alerts import LoggingNotifier
 from bot.background import Background
 from bot.calling import calling_webhook
 from bot.demo import (
@@ -25,6 +24,7 @@ from bot.demo import (
     seed_demo_tenant,
 )
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
+from bot.messaging import TEAMS_NOTIFIER, setup_messaging
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
 from bot.settings import AppType, Settings
@@ -83,6 +83,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             _workers_ctx(services),
         ]
     )
+    setup_messaging(app)
     app.on_startup.append(_mark_ready)
     app.on_shutdown.append(_mark_not_ready)
     app.router.add_get("/healthz", healthz)
@@ -232,7 +233,7 @@ def _graph_credential(settings: Settings) -> AsyncTokenCredential | StaticTokenP
 def _engine_ctx(services: Services) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[keys.SETTINGS]
-        notifier = services.notifier or LoggingNotifier()
+        notifier = services.notifier or app[TEAMS_NOTIFIER]
         app[keys.NOTIFIER] = notifier
         app[keys.ENGINE] = RoutingEngine(
             app[keys.REPOSITORY],

@@ -123,6 +123,22 @@ var cosmosContainers = [
     perItemTtl: false
   }
   {
+    name: 'conversationRefs'
+    perItemTtl: false
+  }
+  {
+    name: 'teams'
+    perItemTtl: false
+  }
+  {
+    name: 'offerCards'
+    perItemTtl: true
+  }
+  {
+    name: 'queueCards'
+    perItemTtl: false
+  }
+  {
     name: 'callRecords'
     perItemTtl: true
   }

@@ -142,6 +142,12 @@ COLLECTIONS: Final[Mapping[str, CollectionLayout]] = MappingProxyType(
         ),
         # The configuration audit log, newest first (its ids sort by time).
         "auditLog": CollectionLayout(orderings=((("id", True),),)),
+        # Teams messaging: conversation references, teams, and the cards to update.
+        "conversationRefs": CollectionLayout(),
+        "teams": CollectionLayout(),
+        # Alert cards are only updated while their offer lasts: each expires after a week.
+        "offerCards": CollectionLayout(default_ttl=-1),
+        "queueCards": CollectionLayout(),
     }
 )
 """The collections the product uses and the orderings its queries need.

@@ -37,7 +37,14 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("data"),
         help="data directory; the signing key is kept in <data-dir>/simulator/",
     )
-    parser.add_argument("--bot-url", default=DEFAULT_BOT_URL, help="the bot's calling webhook URL")
+    parser.add_argument(
+        "--bot-url",
+        action="append",
+        dest="bot_urls",
+        metavar="URL",
+        help="the bot's calling webhook URL; repeat it for several hosts behind one load "
+        f"balancer, each notification going to one of them (default {DEFAULT_BOT_URL})",
+    )
     parser.add_argument(
         "--app-id", required=True, help="the bot's Microsoft App ID (token audience)"
     )
@@ -108,13 +115,15 @@ async def _serve_until_signalled(config: SimulatorConfig) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments and serve until SIGINT or SIGTERM."""
     args = _parser().parse_args(argv)
+    bot_urls: list[str] = args.bot_urls or [DEFAULT_BOT_URL]
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         config = SimulatorConfig(
             data_dir=args.data_dir,
-            bot_url=args.bot_url,
+            bot_url=bot_urls[0],
+            bot_urls=tuple(bot_urls[1:]),
             app_id=args.app_id,
             host=args.host,
             port=args.port,

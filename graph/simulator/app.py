@@ -14,13 +14,15 @@ from graph.simulator.appkeys import (
     CLOUD_KEY,
     CONFIG_KEY,
     CONVERSATIONS_KEY,
+    DELIVERY_KEY,
     DIRECTORY_KEY,
     FAULTS_KEY,
+    INSTALLATIONS_KEY,
     SIGNING_KEY_KEY,
 )
 from graph.simulator.cloud import SimulatedCloud
 from graph.simulator.config import SimulatorConfig
-from graph.simulator.connector import Conversations
+from graph.simulator.connector import ActivityDelivery, Conversations
 from graph.simulator.connector_api import add_connector_routes
 from graph.simulator.control_api import add_control_routes
 from graph.simulator.directory import Directory
@@ -28,9 +30,10 @@ from graph.simulator.discovery import add_discovery_routes
 from graph.simulator.errors import error_middleware
 from graph.simulator.faults import FaultPlan
 from graph.simulator.graph_api import add_graph_routes, graph_middleware
+from graph.simulator.installations import Installations, add_installation_routes
 from graph.simulator.media import HttpPromptSource
 from graph.simulator.notifications import NotificationSender
-from graph.simulator.signing import TokenMinter, load_or_create_signing_key
+from graph.simulator.signing import ActivityTokenMinter, TokenMinter, load_or_create_signing_key
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -67,6 +70,21 @@ async def _cloud_context(app: web.Application) -> AsyncIterator[None]:
         )
         cloud = SimulatedCloud(config, app[DIRECTORY_KEY], sender, clock=clock, prompts=prompts)
         app[CLOUD_KEY] = cloud
+        app[DELIVERY_KEY] = ActivityDelivery(
+            session,
+            ActivityTokenMinter(
+                key,
+                clock=clock,
+                lifetime_s=config.token_lifetime_s,
+                refresh_margin_s=config.token_refresh_margin_s,
+            ),
+            app[CONVERSATIONS_KEY],
+            app_id=config.app_id,
+            messages_url=config.messages_url,
+            clock=clock,
+            timeout_s=config.delivery_timeout_s,
+            allow_remote=config.allow_remote_delivery,
+        )
         try:
             yield
         finally:
@@ -84,9 +102,11 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
     app[DIRECTORY_KEY] = Directory(config.seed_tenants)
     app[FAULTS_KEY] = FaultPlan()
     app[CONVERSATIONS_KEY] = Conversations(clock)
+    app[INSTALLATIONS_KEY] = Installations()
     app.cleanup_ctx.append(_cloud_context)
     add_discovery_routes(app)
     add_graph_routes(app)
+    add_installation_routes(app)
     add_connector_routes(app)
     add_control_routes(app)
     return app

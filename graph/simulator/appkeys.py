@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from contactcenter.clock import Clock
 from graph.simulator.cloud import SimulatedCloud
 from graph.simulator.config import SimulatorConfig
-from graph.simulator.connector import Conversations
+from graph.simulator.connector import ActivityDelivery, Conversations
 from graph.simulator.directory import Directory
 from graph.simulator.faults import FaultPlan
 from graph.simulator.signing import SigningKey
+
+if TYPE_CHECKING:
+    from graph.simulator.installations import Installations
 
 CONFIG_KEY = web.AppKey("simulator_config", SimulatorConfig)
 CLOCK_KEY = web.AppKey("simulator_clock", Clock)
@@ -20,3 +25,7 @@ CONVERSATIONS_KEY = web.AppKey("simulator_conversations", Conversations)
 # Set while the application runs: they need the key file and an HTTP client session.
 SIGNING_KEY_KEY = web.AppKey("simulator_signing_key", SigningKey)
 CLOUD_KEY = web.AppKey("simulator_cloud", SimulatedCloud)
+# Teams app installations per user (fake Graph's installedApps).
+INSTALLATIONS_KEY: web.AppKey[Installations] = web.AppKey("simulator_installations")
+# Set while the application runs: delivers signed activities to the bot.
+DELIVERY_KEY = web.AppKey("simulator_delivery", ActivityDelivery)

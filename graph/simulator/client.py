@@ -345,3 +345,41 @@ class SimulatorClient:
         body = await self._request("GET", "/sim/conversations")
         result: list[dict[str, Any]] = body["conversations"]
         return result
+
+    async def conversation(self, conversation_id: str) -> dict[str, Any]:
+        """Return one conversation: the bot's activities, their history, what it was sent."""
+        result: dict[str, Any] = await self._request(
+            "GET", f"/sim/conversations/{quote(conversation_id, safe='')}"
+        )
+        return result
+
+    async def send_activity(
+        self,
+        conversation_id: str,
+        activity: dict[str, Any],
+        *,
+        tenant_id: str,
+        user_id: str | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """Deliver an activity to the bot as Teams would; return its answer and replies."""
+        body: dict[str, Any] = {"tenantId": tenant_id, "activity": activity}
+        if user_id is not None:
+            body["userId"] = user_id
+        if token is not None:
+            body["token"] = token
+        result: dict[str, Any] = await self._request(
+            "POST", f"/sim/conversations/{quote(conversation_id, safe='')}/activities", json=body
+        )
+        return result
+
+    async def wait_for_conversation(
+        self, conversation_id: str, *, events: int = 1, incoming: int = 0, timeout_s: float = 10.0
+    ) -> dict[str, Any]:
+        """Wait until the bot sent or updated ``events`` activities in the conversation."""
+        result: dict[str, Any] = await self._request(
+            "GET",
+            f"/sim/conversations/{quote(conversation_id, safe='')}/wait",
+            params={"events": str(events), "incoming": str(incoming), "timeout": str(timeout_s)},
+        )
+        return result

@@ -27,6 +27,7 @@ from graph.simulator.media import AssumeReachable, MediaPlayer, PromptSource, Re
 from graph.simulator.notifications import (
     CallOutbox,
     Delivery,
+    LoadBalancer,
     Sender,
     comms_notification,
     comms_notifications,
@@ -99,7 +100,9 @@ class SimulatedCloud:
             default_phone_behaviour=config.default_phone_behaviour,
         )
         self.calls = CallBook(max_ended_calls=config.max_ended_calls)
-        self.outbox = CallOutbox(sender, on_delivered=self._record_delivery)
+        # With several hosts of the bot, each notification goes to one of them.
+        balanced = LoadBalancer(sender, config.webhook_pool, clock=clock)
+        self.outbox = CallOutbox(balanced, on_delivered=self._record_delivery)
         self.roster = Roster(self)
         self.media = MediaPlayer(self, prompts or AssumeReachable(), Recordings())
         self._tasks: set[asyncio.Task[None]] = set()

@@ -51,6 +51,13 @@ class SimulatorConfig:
     data_dir: Path
     # The bot's calling webhook: where incoming-call notifications go.
     bot_url: str = DEFAULT_BOT_URL
+    # More hosts of the same bot behind one load balancer, with ``bot_url`` the first: a
+    # notification for any of these webhooks goes to one of them picked per notification
+    # (round robin, skipping hosts that refuse connections). Empty: ``bot_url`` alone.
+    bot_urls: tuple[str, ...] = ()
+    # The bot's messaging endpoint, where Teams activities go; empty: ``/api/messages``
+    # on the calling webhook's origin.
+    bot_messages_url: str = ""
     # The bot's Microsoft App ID: the audience of every token the simulator signs.
     app_id: str = "00000000-0000-0000-0000-000000000000"
     host: str = "127.0.0.1"
@@ -85,9 +92,16 @@ class SimulatorConfig:
     default_phone_behaviour: InviteeBehaviour = MANUAL
 
     def __post_init__(self) -> None:
-        bot = URL(self.bot_url)
-        if bot.scheme not in {"http", "https"} or not bot.host:
-            raise ValueError(f"bot_url must be an absolute http(s) URL, got {self.bot_url!r}")
+        for url in (self.bot_url, *self.bot_urls):
+            bot = URL(url)
+            if bot.scheme not in {"http", "https"} or not bot.host:
+                raise ValueError(f"bot_url must be an absolute http(s) URL, got {url!r}")
+        if self.bot_messages_url:
+            messages = URL(self.bot_messages_url)
+            if messages.scheme not in {"http", "https"} or not messages.host:
+                raise ValueError(
+                    f"bot_messages_url must be an absolute http(s) URL, got {self.bot_messages_url!r}"
+                )
         if not self.app_id:
             raise ValueError("app_id must not be empty: it is the audience of every token")
         if not 0 <= self.port <= 65535:
@@ -100,6 +114,18 @@ class SimulatorConfig:
             raise ValueError("keep_alive_timeout_s must be positive")
         if self.prompt_duration_s < 0 or self.record_duration_s <= 0:
             raise ValueError("prompt_duration_s must be >= 0 and record_duration_s > 0")
+
+    @property
+    def messages_url(self) -> str:
+        """Return where activities for the bot go."""
+        if self.bot_messages_url:
+            return self.bot_messages_url
+        return str(URL(self.bot_url).with_path("/api/messages").with_query(None))
+
+    @property
+    def webhook_pool(self) -> tuple[str, ...]:
+        """Return the calling webhooks behind the load balancer, ``bot_url`` first."""
+        return tuple(dict.fromkeys((self.bot_url, *self.bot_urls)))
 
     @property
     def signing_key_path(self) -> Path:

@@ -1,4 +1,4 @@
-"""The fake Bot Connector's HTTP endpoints: ``/v3/conversations/{id}/activities``."""
+"""The fake Bot Connector's HTTP endpoints: ``/v3/conversations/{id}/activities`` and teams."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 from aiohttp import web
 
-from graph.simulator.appkeys import CONVERSATIONS_KEY
-from graph.simulator.errors import read_json_object
+from graph.simulator.appkeys import CONVERSATIONS_KEY, FAULTS_KEY
+from graph.simulator.errors import ApiError, read_json_object
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -19,6 +19,9 @@ def _has_bearer(request: web.Request) -> bool:
 
 async def send_activity(request: web.Request) -> web.Response:
     """Record a new activity (or a reply) and answer with its id."""
+    fault = await request.app[FAULTS_KEY].apply(request)
+    if fault is not None:
+        return fault
     conversation_id = request.match_info["conversation_id"]
     activity = await read_json_object(request)
     activity_id = request.app[CONVERSATIONS_KEY].send(
@@ -30,6 +33,9 @@ async def send_activity(request: web.Request) -> web.Response:
 
 async def update_activity(request: web.Request) -> web.Response:
     """Replace an activity sent earlier, such as a card being updated in place."""
+    fault = await request.app[FAULTS_KEY].apply(request)
+    if fault is not None:
+        return fault
     conversation_id = request.match_info["conversation_id"]
     activity_id = request.match_info["activity_id"]
     activity = await read_json_object(request)
@@ -37,6 +43,15 @@ async def update_activity(request: web.Request) -> web.Response:
         conversation_id, activity_id, activity, authorized=_has_bearer(request)
     )
     return web.json_response({"id": activity_id})
+
+
+async def team_channels(request: web.Request) -> web.Response:
+    """List a team's channels (those seen on activities delivered to the bot)."""
+    team_id = request.match_info["team_id"]
+    team = request.app[CONVERSATIONS_KEY].team(team_id)
+    if team is None:
+        raise ApiError(404, f"Team {team_id} not found.", code="NotFound")
+    return web.json_response(team.channels_json())
 
 
 def add_connector_routes(app: web.Application) -> None:
@@ -49,3 +64,4 @@ def add_connector_routes(app: web.Application) -> None:
     app.router.add_put(
         "/v3/conversations/{conversation_id}/activities/{activity_id}", update_activity
     )
+    app.router.add_get("/v3/teams/{team_id}/conversations", team_channels)

@@ -21,6 +21,7 @@ from graph.simulator.appkeys import (
     CLOCK_KEY,
     CLOUD_KEY,
     CONVERSATIONS_KEY,
+    DELIVERY_KEY,
     DIRECTORY_KEY,
     FAULTS_KEY,
 )
@@ -576,6 +577,83 @@ async def get_conversation(request: web.Request) -> web.Response:
     return web.json_response(conversation.to_json())
 
 
+class SendActivityRequest(CamelModel):
+    """``POST /sim/conversations/{id}/activities``: Teams sends the bot an activity.
+
+    ``activity`` needs at least a ``type``; the simulator fills in ids, channel, service URL,
+    conversation and tenant. ``userId`` (a directory user) fills in ``from`` when it is
+    missing. ``token`` replaces the signed bearer token, to send what an impostor would.
+    """
+
+    tenant_id: str = Field(min_length=1, max_length=128)
+    user_id: str | None = Field(default=None, max_length=128)
+    activity: dict[str, Any]
+    token: str | None = None
+
+
+async def send_to_bot(request: web.Request) -> web.Response:
+    """POST /sim/conversations/{conversation_id}/activities: deliver an activity to the bot.
+
+    Answers once the bot answered: its status, its body (an invoke's response), and what
+    the bot sent to the conversation meanwhile.
+    """
+    conversation_id = request.match_info["conversation_id"]
+    body = await read_model(request, SendActivityRequest)
+    partial = dict(body.activity)
+    if body.user_id is not None and "from" not in partial:
+        entry = request.app[DIRECTORY_KEY].tenant_user(body.tenant_id, body.user_id)
+        partial["from"] = {
+            "id": f"29:{body.user_id}",
+            "aadObjectId": body.user_id,
+            "name": entry.display_name if entry is not None else "",
+        }
+    delivery = request.app[DELIVERY_KEY]
+    activity = delivery.complete(
+        conversation_id,
+        partial,
+        service_url=str(request.url.origin()),
+        tenant_id=body.tenant_id,
+    )
+    delivered = await delivery.deliver(conversation_id, activity, token=body.token)
+    return web.json_response(delivered.to_json())
+
+
+class _ConversationWaitQuery(BaseModel):
+    events: int = Field(default=1, ge=0)
+    incoming: int = Field(default=0, ge=0)
+    timeout: float = Field(default=10.0, gt=0, le=MAX_WAIT_S)
+
+
+async def wait_for_conversation(request: web.Request) -> web.Response:
+    """GET /sim/conversations/{conversation_id}/wait?events=&incoming=&timeout=.
+
+    Answer once the bot sent or updated at least ``events`` activities there and at least
+    ``incoming`` activities were delivered: 200 with the conversation, 408 on timeout.
+    """
+    query = parse_model(_ConversationWaitQuery, dict(request.query))
+    conversation_id = request.match_info["conversation_id"]
+    conversations = request.app[CONVERSATIONS_KEY]
+
+    def reached() -> bool:
+        conversation = conversations.get(conversation_id)
+        return (
+            conversation is not None
+            and len(conversation.events) >= query.events
+            and len(conversation.incoming) >= query.incoming
+        )
+
+    try:
+        async with asyncio.timeout(query.timeout):
+            await conversations.wait_until(reached)
+    except TimeoutError:
+        raise ApiError(
+            408, f"Conversation {conversation_id} did not get there within {query.timeout}s."
+        ) from None
+    conversation = conversations.get(conversation_id)
+    assert conversation is not None
+    return web.json_response(conversation.to_json())
+
+
 async def health(request: web.Request) -> web.Response:
     """GET /sim/health."""
     return web.json_response({"status": "ok"})
@@ -620,3 +698,5 @@ def add_control_routes(app: web.Application) -> None:
     router.add_delete("/sim/faults", clear_faults)
     router.add_get("/sim/conversations", list_conversations)
     router.add_get("/sim/conversations/{conversation_id}", get_conversation)
+    router.add_post("/sim/conversations/{conversation_id}/activities", send_to_bot)
+    router.add_get("/sim/conversations/{conversation_id}/wait", wait_for_conversation)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
 from yarl import URL
 
+from contactcenter.clock import Clock
 from graph.simulator.config import is_loopback_host
 from graph.simulator.signing import TokenMinter
 
@@ -42,6 +44,9 @@ class Delivery:
     url: str
     status: int | None
     error: str | None = None
+    # No answer came back because the connection was refused or dropped before the bot
+    # responded: a load balancer may send the request to another host.
+    unanswered: bool = False
 
     @property
     def ok(self) -> bool:
@@ -88,9 +93,65 @@ class NotificationSender:
             ) as response:
                 await response.read()
                 return Delivery(url=url, status=response.status)
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as err:
+            _LOGGER.warning("Notification to %s got no answer: %r", url, err)
+            return Delivery(url=url, status=None, error=repr(err), unanswered=True)
         except (aiohttp.ClientError, TimeoutError) as err:
             _LOGGER.warning("Notification to %s failed: %r", url, err)
             return Delivery(url=url, status=None, error=repr(err))
+
+
+class LoadBalancer:
+    """Spread notifications over several hosts of one bot, as a load balancer in front of them.
+
+    In Graph, a bot's callbackUri is one URL, usually a load balancer's. A notification
+    for any webhook in ``pool`` goes to the host next in turn (round robin, per
+    notification, so one call's notifications land on different hosts). A host that
+    refuses the connection, or drops it before answering, is taken out of the rotation
+    for ``probe_interval_s`` (a failed health check) and the notification goes to the next
+    host; a host that answers, whatever the status, is not retried, nor is one that timed
+    out (it may still be working on it). Notifications for other URLs pass through.
+    """
+
+    def __init__(
+        self,
+        sender: Sender,
+        pool: Sequence[str],
+        *,
+        clock: Clock,
+        probe_interval_s: float = 5.0,
+    ) -> None:
+        self._sender = sender
+        self._pool = tuple(dict.fromkeys(pool))
+        self._members = frozenset(URL(url) for url in self._pool)
+        self._clock = clock
+        self._probe_interval_s = probe_interval_s
+        self._turn = itertools.count()
+        # Host -> when it may be tried again (clock.monotonic()).
+        self._down_until: dict[str, float] = {}
+
+    async def send(self, url: str, payload: dict[str, Any], *, tenant_id: str) -> Delivery:
+        """Deliver to one host of the pool (or to ``url`` itself, if it is not in the pool)."""
+        if len(self._pool) < 2 or URL(url) not in self._members:
+            return await self._sender.send(url, payload, tenant_id=tenant_id)
+        delivery: Delivery | None = None
+        for host in self._order():
+            delivery = await self._sender.send(host, payload, tenant_id=tenant_id)
+            if not delivery.unanswered:
+                self._down_until.pop(host, None)
+                return delivery
+            _LOGGER.info("Load balancer: %s did not answer; trying the next host", host)
+            self._down_until[host] = self._clock.monotonic() + self._probe_interval_s
+        assert delivery is not None
+        return delivery
+
+    def _order(self) -> list[str]:
+        """Return the hosts to try, in turn from the next one, hosts marked down last."""
+        start = next(self._turn) % len(self._pool)
+        turn = [*self._pool[start:], *self._pool[:start]]
+        now = self._clock.monotonic()
+        up = [host for host in turn if self._down_until.get(host, 0.0) <= now]
+        return up + [host for host in turn if host not in up]
 
 
 @dataclass(slots=True)

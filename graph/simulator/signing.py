@@ -173,3 +173,52 @@ class TokenMinter:
         self._cache[(audience, tenant_id)] = _Minted(token=token, refresh_at=refresh_at)
         self.minted += 1
         return token
+
+
+# Bot Framework signs the activities a channel sends to a bot with this issuer.
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+
+
+class ActivityTokenMinter:
+    """Sign RS256 tokens like Bot Framework's on activities sent to a bot.
+
+    Claims: ``iss`` https://api.botframework.com, ``aud`` the bot's app id, ``serviceurl``
+    the channel's service URL (the bot checks it against the activity's), no tenant (Teams
+    puts the tenant in the activity's ``channelData``). One token per (audience, service
+    URL), reused until five minutes before its expiry. The key is published with the
+    endorsement ``msteams``, so only Teams activities validate against it.
+    """
+
+    def __init__(
+        self, key: SigningKey, *, clock: Clock, lifetime_s: int = 3600, refresh_margin_s: int = 300
+    ) -> None:
+        self._key = key
+        self._clock = clock
+        self._lifetime = timedelta(seconds=lifetime_s)
+        self._refresh_margin_s = refresh_margin_s
+        self._cache: dict[tuple[str, str], _Minted] = {}
+        self.minted = 0
+
+    def token_for(self, audience: str, service_url: str) -> str:
+        """Return the current token for this bot and service URL, minting one when due."""
+        cached = self._cache.get((audience, service_url))
+        if cached is not None and self._clock.monotonic() < cached.refresh_at:
+            return cached.token
+        now = self._clock.now()
+        issued = int(now.timestamp())
+        claims = {
+            "iss": BOT_FRAMEWORK_ISSUER,
+            "aud": audience,
+            "serviceurl": service_url,
+            "nbf": issued,
+            "exp": int((now + self._lifetime).timestamp()),
+        }
+        token = jwt.encode(
+            claims, self._key.private_key, algorithm="RS256", headers={"kid": self._key.kid}
+        )
+        refresh_at = (
+            self._clock.monotonic() + self._lifetime.total_seconds() - self._refresh_margin_s
+        )
+        self._cache[(audience, service_url)] = _Minted(token=token, refresh_at=refresh_at)
+        self.minted += 1
+        return token

@@ -1,0 +1,1 @@
+"""Adaptive Cards the bot sends: typed builders, one module per kind of card."""

@@ -1,0 +1,233 @@
+"""Answers to the cards' buttons (Universal Actions: ``adaptiveCard/action`` invokes).
+
+Every answer is a card that replaces the one pressed, with a status: 200 for a handled
+action (also when the offer was already gone: the card says so and nothing changes), 400
+for an action this bot does not know or data it cannot use, 403 for offer actions by
+someone who is not an agent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from bot.cards.agent import status_card
+from bot.cards.notices import error_card, notice_card
+from bot.cards.offers import OfferView, offer_accepted_card, offer_card, offer_ended_card
+from bot.cards.verbs import CALL_ID, KIND, QUEUE_ID, QUEUE_INPUT, REASON_INPUT, RefreshKind, Verb
+from bot.messaging.documents import offer_card_id
+from bot.messaging.services import BotServices
+from bot.messaging.turns import ActionResult, Turn
+from bot.messaging.views import agent_status_view
+from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.model import Agent, AgentStatus, CallState, PartyKind
+from contactcenter.ports import OfferEnd
+
+_LOGGER = logging.getLogger(__name__)
+
+Data = Mapping[str, Any]
+AgentAction = Callable[[Turn, Agent, Data], Awaitable[ActionResult]]
+AnyoneAction = Callable[[Turn, Data], Awaitable[ActionResult]]
+
+STALE_OFFER = notice_card(
+    "This call is no longer available",
+    "Another agent took it, the caller hung up, or the offer ran out. Nothing was changed.",
+)
+
+
+def _bad_request(message: str, code: str = "badRequest") -> ActionResult:
+    return ActionResult(error_card("That did not work", message, code=code), status=400)
+
+
+def _text(data: Data, key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+class CardActions:
+    """Dispatch ``Action.Execute`` verbs to their handlers."""
+
+    def __init__(self, services: BotServices) -> None:
+        self._services = services
+        self._for_agents: dict[Verb, AgentAction] = {
+            Verb.ACCEPT: self._accept,
+            Verb.DECLINE: self._decline,
+            Verb.AVAILABLE: self._available,
+            Verb.AWAY: self._away,
+            Verb.SIGN_IN: self._sign_in,
+            Verb.SIGN_OUT: self._sign_out,
+            Verb.VOICEMAIL: self._voicemail,
+            Verb.CALLBACK: self._callback,
+        }
+        self._for_anyone: dict[Verb, AnyoneAction] = {Verb.REFRESH: self._refresh}
+
+    async def handle(self, turn: Turn, verb: str, data: Data) -> ActionResult:
+        """Answer one button press."""
+        try:
+            known = Verb(verb)
+        except ValueError:
+            _LOGGER.info("Unknown card verb %r", verb, extra={"tenant_id": turn.tenant_id})
+            return ActionResult(
+                error_card(
+                    "Unknown action",
+                    f"This card asked for “{verb}”, which I do not know. "
+                    "It may come from an older version of the app.",
+                    code="unknownVerb",
+                ),
+                status=400,
+            )
+        try:
+            anyone = self._for_anyone.get(known)
+            if anyone is not None:
+                return await anyone(turn, data)
+            agent = await self._services.agent(turn.tenant_id, turn.user_id)
+            if agent is None:
+                return ActionResult(
+                    error_card(
+                        "You are not an agent here",
+                        "Only contact center agents can use this button.",
+                        code="notAnAgent",
+                    ),
+                    status=403,
+                )
+            return await self._for_agents[known](turn, agent, data)
+        except InvalidInput as err:
+            return _bad_request(str(err), "invalidInput")
+        except Conflict:
+            return ActionResult(
+                notice_card("Please try again", "Your status changed meanwhile."), status=200
+            )
+
+    # ------------------------------------------------------------------- offers
+    async def _view(self, tenant_id: str, call_id: str, agent_id: str) -> OfferView | None:
+        """Return the alert card's view of an offer, from the card sent or from the call."""
+        documents = self._services.documents
+        try:
+            return (
+                await documents.offer_cards.get(tenant_id, offer_card_id(call_id, agent_id))
+            ).value.view
+        except NotFound:
+            pass
+        try:
+            call = (await self._services.repository.calls.get(tenant_id, call_id)).value
+        except NotFound:
+            return None
+        caller = call.caller
+        return OfferView(
+            call_id=call.id,
+            queue_name=call.queue_name,
+            caller_name=caller.display_name or caller.id or "Unknown caller",
+            caller_number=caller.id if caller.kind is PartyKind.PHONE else "",
+            previous_calls=0,
+            waited_s=0.0,
+            card_first=call.offer.card_first if call.offer is not None else False,
+        )
+
+    async def _accept(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        call_id = _text(data, CALL_ID)
+        if not call_id:
+            return _bad_request("The card does not say which call.", "missingCallId")
+        accepted = await self._services.engine.accept_offer(turn.tenant_id, call_id, agent.id)
+        if not accepted:
+            return ActionResult(STALE_OFFER)
+        view = await self._view(turn.tenant_id, call_id, agent.id)
+        if view is None:
+            return ActionResult(notice_card("Accepted", "Your Teams client is ringing."))
+        return ActionResult(offer_accepted_card(view))
+
+    async def _decline(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        call_id = _text(data, CALL_ID)
+        if not call_id:
+            return _bad_request("The card does not say which call.", "missingCallId")
+        declined = await self._services.engine.decline_offer(turn.tenant_id, call_id, agent.id)
+        if not declined:
+            return ActionResult(STALE_OFFER)
+        view = await self._view(turn.tenant_id, call_id, agent.id)
+        if view is None:
+            return ActionResult(notice_card("Declined", "The call goes to the next agent."))
+        return ActionResult(offer_ended_card(view, OfferEnd.DECLINED))
+
+    async def _voicemail(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        return ActionResult(
+            notice_card(
+                "Voicemail",
+                "Voicemails cannot be played from a card yet: open the contact center tab.",
+            )
+        )
+
+    async def _callback(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        return ActionResult(
+            notice_card(
+                "Callback",
+                "Callbacks cannot be started from a card yet: open the contact center tab.",
+            )
+        )
+
+    # -------------------------------------------------------------------- status
+    async def _status(self, agent: Agent, note: str) -> ActionResult:
+        view = await agent_status_view(self._services.repository, agent)
+        return ActionResult(status_card(view, note=note))
+
+    async def _available(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        engine = self._services.engine
+        agent = await engine.set_status(turn.tenant_id, agent.id, AgentStatus.AVAILABLE)
+        return await self._status(agent, "You are available.")
+
+    async def _away(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        reason = _text(data, REASON_INPUT)[:100] or None
+        engine = self._services.engine
+        agent = await engine.set_status(turn.tenant_id, agent.id, AgentStatus.AWAY, reason)
+        return await self._status(agent, "You are away.")
+
+    async def _sign_in(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        queue_id = _text(data, QUEUE_INPUT)
+        if not queue_id:
+            return _bad_request("Pick a queue first.", "missingQueue")
+        agent = await self._services.engine.sign_in(turn.tenant_id, agent.id, queue_id)
+        return await self._status(agent, "You are signed in.")
+
+    async def _sign_out(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        queue_id = _text(data, QUEUE_INPUT)
+        if not queue_id:
+            return _bad_request("Pick a queue first.", "missingQueue")
+        agent = await self._services.engine.sign_out(turn.tenant_id, agent.id, queue_id)
+        return await self._status(agent, "You are signed out.")
+
+    # ------------------------------------------------------------------- refresh
+    async def _refresh(self, turn: Turn, data: Data) -> ActionResult:
+        kind = _text(data, KIND)
+        if kind == RefreshKind.QUEUE:
+            card = await self._services.queue_cards.card(turn.tenant_id, _text(data, QUEUE_ID))
+            if card is None:
+                return ActionResult(notice_card("No such queue", "This queue no longer exists."))
+            return ActionResult(card)
+        if kind == RefreshKind.OFFER:
+            return await self._refresh_offer(turn, _text(data, CALL_ID))
+        return _bad_request("The card does not say what to refresh.", "badRefresh")
+
+    async def _refresh_offer(self, turn: Turn, call_id: str) -> ActionResult:
+        """Show the offer as it is now: open, or how it ended."""
+        documents = self._services.documents
+        try:
+            card = (
+                await documents.offer_cards.get(
+                    turn.tenant_id, offer_card_id(call_id, turn.user_id)
+                )
+            ).value
+        except NotFound:
+            return ActionResult(STALE_OFFER)
+        if card.ended is not None:
+            return ActionResult(offer_ended_card(card.view, card.ended))
+        try:
+            call = (await self._services.repository.calls.get(turn.tenant_id, call_id)).value
+        except NotFound:
+            return ActionResult(STALE_OFFER)
+        offer = call.offer
+        if (
+            call.state is CallState.RINGING
+            and offer is not None
+            and turn.user_id in offer.agent_ids
+        ):
+            return ActionResult(offer_card(card.view))
+        return ActionResult(STALE_OFFER)

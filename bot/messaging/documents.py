@@ -1,0 +1,132 @@
+"""What the messaging bot keeps in the store: conversations, teams, and the cards it sent.
+
+Each is a document of its own collection, written whole (single-document writes only):
+
+- ``conversationRefs``: one per user, the bot's 1:1 chat with them (to alert them).
+- ``teams``: one per team the app was added to, with the channels known of it.
+- ``offerCards``: one per (call, agent): the alert card's activity id, to update it in place;
+  kept a week (``ttl``, where the store expires documents).
+- ``queueCards``: one per (queue, channel conversation): a supervisor's live queue card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.cards.offers import OfferView
+from contactcenter.ports import OfferEnd, Store
+from contactcenter.repository import Collection
+
+OFFER_CARD_TTL_S = 7 * 86_400
+
+
+class ConversationKind(StrEnum):
+    PERSONAL = "personal"
+    CHANNEL = "channel"
+    GROUP_CHAT = "groupChat"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """Where the bot can write: a Teams conversation, and how to reach it.
+
+    As a ``conversationRefs`` document the id is the user's Entra object id.
+    """
+
+    id: str
+    tenant_id: str
+    conversation_id: str
+    service_url: str
+    bot_id: str
+    kind: ConversationKind = ConversationKind.PERSONAL
+    # The user the conversation is with (personal chats): Teams id (29:...) and name.
+    user_mri: str = ""
+    user_name: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamChannel:
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRegistration:
+    """A team the app was added to; its channels may carry queue cards."""
+
+    id: str
+    tenant_id: str
+    name: str
+    service_url: str
+    bot_id: str
+    channels: tuple[TeamChannel, ...] = ()
+    installed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCard:
+    """The alert card an agent got for one offer, so that it can be updated in place."""
+
+    id: str
+    tenant_id: str
+    call_id: str
+    agent_id: str
+    conversation_id: str
+    activity_id: str
+    view: OfferView
+    ended: OfferEnd | None = None
+    sent_at: datetime | None = None
+    # Cosmos DB expires the document after this many seconds: a week outlives any offer.
+    ttl: int | None = OFFER_CARD_TTL_S
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCard:
+    """A live queue card in a channel, and what it showed last."""
+
+    id: str
+    tenant_id: str
+    queue_id: str
+    conversation: ConversationRef
+    activity_id: str
+    # A digest of the numbers shown, so that an unchanged card is not sent again.
+    shown: str = ""
+    updated_at: datetime | None = None
+
+
+def offer_card_id(call_id: str, agent_id: str) -> str:
+    """Return the ``offerCards`` id of one offer to one agent."""
+    return f"{call_id}:{agent_id}"
+
+
+def queue_card_id(queue_id: str, conversation_id: str) -> str:
+    """Return the ``queueCards`` id of a queue's card in a conversation.
+
+    Conversation ids carry characters some stores refuse in ids: hash them.
+    """
+    digest = hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:24]
+    return f"{queue_id}:{digest}"
+
+
+def digest(values: tuple[object, ...]) -> str:
+    """Return a short digest of what a card shows."""
+    return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()[:16]
+
+
+class MessagingDocuments:
+    """The messaging bot's collections in the host's store."""
+
+    CONVERSATION_REFS = "conversationRefs"
+    TEAMS = "teams"
+    OFFER_CARDS = "offerCards"
+    QUEUE_CARDS = "queueCards"
+
+    def __init__(self, store: Store) -> None:
+        self.conversation_refs = Collection(store, self.CONVERSATION_REFS, ConversationRef)
+        self.teams = Collection(store, self.TEAMS, TeamRegistration)
+        self.offer_cards = Collection(store, self.OFFER_CARDS, OfferCard)
+        self.queue_cards = Collection(store, self.QUEUE_CARDS, QueueCard)

@@ -1,0 +1,159 @@
+"""Wiring the messaging bot into the host: ``/api/messages`` and the Teams notifier."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from botframework.connector.auth import JwtTokenExtractor
+
+from bot import keys
+from bot.http import error_response
+from bot.messaging.adapter import BotChannel, build_authentication
+from bot.messaging.documents import MessagingDocuments
+from bot.messaging.notifier import TeamsNotifier
+from bot.messaging.services import BotServices
+from bot.messaging.teams_bot import ContactCenterBot
+from bot.settings import DEFAULT_BOT_OPENID_URL, Settings, is_loopback_url
+from contactcenter.errors import NotFound
+from contactcenter.model import TenantStatus
+from graph.simulator.discovery import OPENID_CONFIGURATION_PATH
+
+_LOGGER = logging.getLogger(__name__)
+
+# botbuilder keeps signing keys a day; fetching them in a thread this often means its own
+# blocking refresh on the event loop never comes due.
+KEY_REFRESH_S = 12 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Messaging:
+    """The running messaging bot: the Bot Framework channel and the activity handler."""
+
+    channel: BotChannel
+    bot: ContactCenterBot
+    openid_url: str
+
+
+TEAMS_NOTIFIER: web.AppKey[TeamsNotifier] = web.AppKey("teams_notifier", TeamsNotifier)
+MESSAGING: web.AppKey[Messaging] = web.AppKey("messaging", Messaging)
+
+
+def setup_messaging(app: web.Application, *, notifier: TeamsNotifier | None = None) -> None:
+    """Add ``/api/messages`` and the Teams notifier to a host made by ``create_app``.
+
+    The notifier is ``app[TEAMS_NOTIFIER]`` at once (the routing engine is built with it);
+    it starts sending once the host runs. Call this after ``create_app``'s cleanup contexts
+    are in place and before the app starts: its own needs the store, the engine and the
+    background tasks. Calling it again only swaps in ``notifier``, if one is given.
+    """
+    if TEAMS_NOTIFIER in app:
+        # Set up already (by create_app): only a notifier given now replaces the default.
+        if notifier is not None:
+            app[TEAMS_NOTIFIER] = notifier
+        return
+    app[TEAMS_NOTIFIER] = notifier or TeamsNotifier()
+    app.router.add_post("/api/messages", messages_endpoint)
+    app.cleanup_ctx.append(_messaging_ctx)
+
+
+async def messages_endpoint(request: web.Request) -> web.StreamResponse:
+    """``POST /api/messages``: Bot Framework activities from Teams."""
+    messaging = request.app.get(MESSAGING)
+    if messaging is None:
+        return error_response(503, "the messaging bot is not running", code="notReady")
+    return await messaging.channel.process(request, messaging.bot)
+
+
+def demo_openid_url(app: web.Application) -> str:
+    """Return the simulator's OpenID metadata URL, the only issuer demo mode trusts."""
+    settings: Settings = app[keys.SETTINGS]
+    simulator = app[keys.SIMULATOR]
+    if simulator is not None:
+        return f"{simulator.base_url}{OPENID_CONFIGURATION_PATH}"
+    if settings.bot_openid_config_url != DEFAULT_BOT_OPENID_URL:
+        url = settings.bot_openid_config_url
+    else:
+        graph = urlsplit(app[keys.GRAPH_BASE_URL])
+        url = f"{graph.scheme}://{graph.netloc}{OPENID_CONFIGURATION_PATH}"
+    if not is_loopback_url(url):
+        raise ValueError(
+            f"demo mode trusts only the local simulator's keys, not {url}: set "
+            "BOT_OPENID_CONFIG_URL to the simulator's OpenID configuration"
+        )
+    return url
+
+
+def _refresh_signing_keys(url: str) -> None:
+    """Fetch botbuilder's signing keys for ``url`` (blocking: run it in a thread).
+
+    botbuilder fetches them with blocking ``requests`` inside its async validation, which
+    stalls the event loop (and deadlocks against a key server on the same loop). Filling its
+    cache from a thread keeps that fetch off the loop, except for a key id never seen.
+    """
+    metadata: Any = JwtTokenExtractor.get_open_id_metadata(url)
+    refresh = getattr(metadata, "_refresh", None)
+    if refresh is None:
+        return
+    asyncio.run(refresh())
+
+
+async def _keep_signing_keys(url: str) -> None:
+    try:
+        await asyncio.to_thread(_refresh_signing_keys, url)
+    except Exception as err:  # noqa: BLE001 - botbuilder fetches them itself then
+        _LOGGER.warning("Bot Framework signing keys not prefetched: %s", type(err).__name__)
+
+
+async def _messaging_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings: Settings = app[keys.SETTINGS]
+    repository = app[keys.REPOSITORY]
+
+    async def tenant_allowed(tenant_id: str) -> bool:
+        try:
+            tenant = (await repository.tenants.get(tenant_id, tenant_id)).value
+        except NotFound:
+            return False
+        return tenant.status is TenantStatus.ACTIVE
+
+    openid_url = demo_openid_url(app) if settings.demo else settings.bot_openid_config_url
+    authentication = build_authentication(
+        settings,
+        tenant_allowed=tenant_allowed,
+        demo_openid_url=openid_url if settings.demo else None,
+    )
+    channel = BotChannel(authentication, app_id=settings.microsoft_app_id)
+    documents = MessagingDocuments(app[keys.STORE])
+    notifier = app[TEAMS_NOTIFIER]
+    background = app[keys.BACKGROUND]
+    notifier.bind(
+        channel=channel,
+        documents=documents,
+        repository=repository,
+        background=background,
+        clock=app[keys.CLOCK],
+        tab_url=f"{settings.public_base_url}/tab/" if settings.public_base_url else None,
+    )
+    services = BotServices(
+        repository=repository,
+        documents=documents,
+        engine=app[keys.ENGINE],
+        clock=app[keys.CLOCK],
+        queue_cards=notifier.queue_cards,
+    )
+    app[MESSAGING] = Messaging(channel, ContactCenterBot(services), openid_url)
+    keys_task = background.every(
+        KEY_REFRESH_S, lambda: _keep_signing_keys(openid_url), name="bot-signing-keys"
+    )
+    try:
+        yield
+    finally:
+        notifier.unbind()
+        # Periodic: it would only hold up the shutdown's grace period.
+        keys_task.cancel()
+        await asyncio.gather(keys_task, return_exceptions=True)

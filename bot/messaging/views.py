@@ -1,0 +1,207 @@
+"""What the cards show, read from the store: queue figures, an agent's status and day.
+
+Figures follow the published KPI definitions: a call's wait runs from offered to answered;
+service level is SL1 (answered within the queue's threshold / answered); ASA is the mean
+wait of answered calls. "Today" is the tenant's calendar day in its time zone and counts
+calls that ended today (call records) plus the calls in the queue now.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.cards.agent import AgentStatsView, AgentStatusView, QueueMembership
+from bot.cards.queue import QueueSnapshot
+from contactcenter.codec import format_timestamp
+from contactcenter.errors import NotFound
+from contactcenter.model import (
+    Agent,
+    AgentActivity,
+    AgentStatus,
+    CallOutcome,
+    CallRecord,
+    CallState,
+    Queue,
+)
+from contactcenter.ports import Condition, Op
+from contactcenter.repository import Repository
+
+_LOGGER = logging.getLogger(__name__)
+
+UTC_ZONE = ZoneInfo("UTC")
+# The caller history on an alert looks this far back, over at most this many records.
+HISTORY_DAYS = 30
+HISTORY_RECORDS = 500
+
+
+async def tenant_zone(repository: Repository, tenant_id: str) -> tzinfo:
+    """Return the tenant's time zone (UTC if unknown)."""
+    try:
+        tenant = (await repository.tenants.get(tenant_id, tenant_id)).value
+    except NotFound:
+        return UTC_ZONE
+    try:
+        return ZoneInfo(tenant.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _LOGGER.warning("Unknown time zone %r of tenant %s", tenant.time_zone, tenant_id)
+        return UTC_ZONE
+
+
+def start_of_day(now: datetime, zone: tzinfo) -> datetime:
+    """Return midnight of ``now``'s day in ``zone``."""
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _records_since(
+    repository: Repository, tenant_id: str, since: datetime, *extra: Condition
+) -> list[CallRecord]:
+    found = await repository.call_records.find(
+        tenant_id, [Condition("endedAt", Op.GE, format_timestamp(since)), *extra]
+    )
+    return [item.value for item in found]
+
+
+def _wait(offered: datetime | None, answered: datetime | None) -> float:
+    if offered is None or answered is None:
+        return 0.0
+    return max(0.0, (answered - offered).total_seconds())
+
+
+async def queue_snapshot(repository: Repository, queue: Queue, now: datetime) -> QueueSnapshot:
+    """Compute a queue's card figures from agents, live calls and today's call records."""
+    tenant_id = queue.tenant_id
+    zone = await tenant_zone(repository, tenant_id)
+    members = set(queue.members)
+    agents = [
+        item.value
+        for item in await repository.agents.find(tenant_id)
+        if item.value.id in members and queue.id in item.value.signed_in_queue_ids
+    ]
+    working = [a for a in agents if a.status is not AgentStatus.OFFLINE]
+    busy = {AgentActivity.RINGING, AgentActivity.ON_CALL}
+    available = sum(
+        1 for a in working if a.status is AgentStatus.AVAILABLE and a.activity is AgentActivity.IDLE
+    )
+    on_call = sum(1 for a in working if a.activity in busy)
+    wrap_up = sum(1 for a in working if a.activity is AgentActivity.WRAP_UP)
+    away = sum(
+        1
+        for a in working
+        if a.status in {AgentStatus.AWAY, AgentStatus.DO_NOT_DISTURB}
+        and a.activity is AgentActivity.IDLE
+    )
+
+    live = [
+        item.value
+        for item in await repository.calls.find(tenant_id, [Condition("queueId", Op.EQ, queue.id)])
+    ]
+    waiting = [c for c in live if c.state in {CallState.WAITING, CallState.RINGING}]
+    connected = [c for c in live if c.state is CallState.CONNECTED]
+    longest = max(
+        ((now - (c.queued_at or c.offered_at or now)).total_seconds() for c in waiting),
+        default=0.0,
+    )
+
+    day_start = start_of_day(now, zone)
+    records = await _records_since(
+        repository, tenant_id, day_start, Condition("queueId", Op.EQ, queue.id)
+    )
+    offered_records = [r for r in records if r.offered_at is not None]
+    answered_waits = [r.wait_s for r in records if r.outcome is CallOutcome.ANSWERED]
+    answered_waits += [_wait(c.offered_at, c.answered_at) for c in connected]
+    threshold = queue.service_level_threshold_s
+    answered = len(answered_waits)
+    return QueueSnapshot(
+        queue_id=queue.id,
+        queue_name=queue.name,
+        waiting=len(waiting),
+        longest_wait_s=max(0.0, longest),
+        agents_available=available,
+        agents_on_call=on_call,
+        agents_wrap_up=wrap_up,
+        agents_away=away,
+        offered=len(offered_records) + len(waiting) + len(connected),
+        answered=answered,
+        abandoned=sum(1 for r in records if r.outcome is CallOutcome.ABANDONED),
+        service_level=(
+            sum(1 for w in answered_waits if w <= threshold) / answered if answered else None
+        ),
+        service_level_threshold_s=threshold,
+        asa_s=sum(answered_waits) / answered if answered else None,
+        as_of=now,
+        zone=zone,
+    )
+
+
+async def member_queues(repository: Repository, agent: Agent) -> list[Queue]:
+    """Return the queues the agent is a member of, by name."""
+    queues = [q.value for q in await repository.queues.find(agent.tenant_id)]
+    return sorted((q for q in queues if agent.id in q.members), key=lambda q: q.name.lower())
+
+
+async def agent_status_view(repository: Repository, agent: Agent) -> AgentStatusView:
+    """Describe the agent's status and their queues."""
+    queues = await member_queues(repository, agent)
+    return AgentStatusView(
+        display_name=agent.display_name,
+        status=agent.status,
+        reason=agent.not_ready_reason,
+        activity=agent.activity,
+        queues=tuple(
+            QueueMembership(q.id, q.name, signed_in=q.id in agent.signed_in_queue_ids)
+            for q in queues
+        ),
+        has_seat=agent.has_seat,
+    )
+
+
+async def agent_stats_view(repository: Repository, agent: Agent, now: datetime) -> AgentStatsView:
+    """Count the agent's calls that ended today."""
+    zone = await tenant_zone(repository, agent.tenant_id)
+    records = await _records_since(repository, agent.tenant_id, start_of_day(now, zone))
+    answered = [r for r in records if r.agent_id == agent.id and r.outcome is CallOutcome.ANSWERED]
+    return AgentStatsView(
+        display_name=agent.display_name,
+        answered=len(answered),
+        talk_s=sum(r.talk_s for r in answered),
+        missed_offers=sum(r.missed_agent_ids.count(agent.id) for r in records),
+        longest_call_s=max((r.talk_s for r in answered), default=None),
+    )
+
+
+@dataclass(slots=True)
+class CallerHistory:
+    """Count a caller's earlier calls, remembering answers for a minute.
+
+    Call records have no top-level caller field to query on, so this reads the tenant's
+    latest records of the last :data:`HISTORY_DAYS` days (at most :data:`HISTORY_RECORDS`).
+    The cache keeps an attendant queue that rings many agents at once to one read.
+    """
+
+    repository: Repository
+    kept_s: float = 60.0
+    _cache: dict[tuple[str, str], tuple[datetime, int]] | None = None
+
+    async def previous_calls(self, tenant_id: str, caller_id: str, now: datetime) -> int:
+        if not caller_id:
+            return 0
+        cache = self._cache if self._cache is not None else {}
+        self._cache = cache
+        known = cache.get((tenant_id, caller_id))
+        if known is not None and (now - known[0]).total_seconds() < self.kept_s:
+            return known[1]
+        found = await self.repository.call_records.find(
+            tenant_id,
+            [Condition("endedAt", Op.GE, format_timestamp(now - timedelta(days=HISTORY_DAYS)))],
+            order_by=[("endedAt", True)],
+            limit=HISTORY_RECORDS,
+        )
+        count = sum(1 for item in found if item.value.caller.id == caller_id)
+        if len(cache) > 1024:
+            cache.clear()
+        cache[(tenant_id, caller_id)] = (now, count)
+        return count

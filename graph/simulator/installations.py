@@ -1,0 +1,153 @@
+"""Fake Graph's Teams app installations for users: ``/v1.0/users/{id}/teamwork/installedApps``.
+
+Installing the bot's app for a user makes Teams send the bot a ``conversationUpdate`` for
+the new 1:1 chat (the bot then keeps the conversation reference to message the user). The
+simulator delivers it before answering 201, so that a test or a host that awaits the
+install finds the reference stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from graph.simulator.appkeys import DELIVERY_KEY, DIRECTORY_KEY, INSTALLATIONS_KEY
+from graph.simulator.connector import ActivityDelivery, DeliveredActivity
+from graph.simulator.errors import ApiError, read_json_object
+
+_LOGGER = logging.getLogger(__name__)
+
+GRAPH_PREFIX = "/v1.0"
+_BIND = "teamsApp@odata.bind"
+_CATALOG = "/appCatalogs/teamsApps/"
+
+
+def personal_conversation_id(user_id: str) -> str:
+    """Return the id of the bot's 1:1 chat with a user (stable per user)."""
+    return f"a:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """The bot's app installed for one user."""
+
+    id: str
+    user_id: str
+    tenant_id: str
+    teams_app_id: str
+    conversation_id: str
+    delivered: DeliveredActivity | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return Graph's ``userScopeTeamsAppInstallation`` shape."""
+        return {
+            "@odata.type": "#microsoft.graph.userScopeTeamsAppInstallation",
+            "id": self.id,
+            "teamsApp": {"id": self.teams_app_id},
+            "chat": {"id": self.conversation_id},
+        }
+
+
+class Installations:
+    """Which users have which Teams apps installed."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[str, dict[str, Installation]] = {}
+        self._ids = itertools.count(1)
+
+    def for_user(self, user_id: str) -> list[Installation]:
+        """Return a user's installations."""
+        return list(self._by_user.get(user_id, {}).values())
+
+    def find(self, user_id: str, teams_app_id: str) -> Installation | None:
+        """Return the installation of one app for one user, or None."""
+        return self._by_user.get(user_id, {}).get(teams_app_id)
+
+    def next_id(self) -> str:
+        """Return a fresh installation id."""
+        return f"installation-{next(self._ids)}"
+
+    def add(self, installation: Installation) -> None:
+        """Record an installation."""
+        self._by_user.setdefault(installation.user_id, {})[installation.teams_app_id] = installation
+
+
+def _teams_app_id(body: dict[str, Any]) -> str:
+    bind = body.get(_BIND)
+    if not isinstance(bind, str) or _CATALOG not in bind:
+        raise ApiError(
+            400, f"The body needs {_BIND}: '.../appCatalogs/teamsApps/{{id}}'.", code="BadRequest"
+        )
+    app_id = bind.rsplit(_CATALOG, 1)[1].strip("/")
+    if not app_id or "/" in app_id:
+        raise ApiError(400, f"{_BIND} does not name a Teams app.", code="BadRequest")
+    return app_id
+
+
+def _user(request: web.Request) -> tuple[str, str, str]:
+    """Return (tenant id, user id, display name) of the path's user, or answer 404."""
+    user_id = request.match_info["user_id"]
+    found = request.app[DIRECTORY_KEY].user(user_id)
+    if found is None:
+        raise ApiError(404, f"User {user_id} was not found.", code="Request_ResourceNotFound")
+    tenant_id, entry = found
+    return tenant_id, user_id, entry.display_name
+
+
+async def install_app(request: web.Request) -> web.Response:
+    """POST: install an app for a user; Teams then tells the bot about the new 1:1 chat."""
+    tenant_id, user_id, display_name = _user(request)
+    teams_app_id = _teams_app_id(await read_json_object(request))
+    installations = request.app[INSTALLATIONS_KEY]
+    if installations.find(user_id, teams_app_id) is not None:
+        raise ApiError(409, "The app is already installed for this user.", code="Conflict")
+    conversation_id = personal_conversation_id(user_id)
+    delivery: ActivityDelivery = request.app[DELIVERY_KEY]
+    activity = delivery.complete(
+        conversation_id,
+        {
+            "type": "conversationUpdate",
+            "membersAdded": [{"id": delivery.bot_id}],
+            "from": {"id": f"29:{user_id}", "aadObjectId": user_id, "name": display_name},
+            "conversation": {"conversationType": "personal"},
+        },
+        service_url=str(request.url.origin()),
+        tenant_id=tenant_id,
+    )
+    delivered = await delivery.deliver(conversation_id, activity)
+    if delivered.error or (delivered.status or 500) >= 400:
+        _LOGGER.warning(
+            "The bot did not take the install of %s: %s %s",
+            user_id,
+            delivered.status,
+            delivered.error or "",
+        )
+    installation = Installation(
+        id=installations.next_id(),
+        user_id=user_id,
+        tenant_id=tenant_id,
+        teams_app_id=teams_app_id,
+        conversation_id=conversation_id,
+        delivered=delivered,
+    )
+    installations.add(installation)
+    # Graph answers 201 with no body.
+    return web.Response(status=201)
+
+
+async def list_installed_apps(request: web.Request) -> web.Response:
+    """GET: a user's installed apps."""
+    _, user_id, _ = _user(request)
+    installed = request.app[INSTALLATIONS_KEY].for_user(user_id)
+    return web.json_response({"value": [item.to_json() for item in installed]})
+
+
+def add_installation_routes(app: web.Application) -> None:
+    """Serve the installed-apps endpoints of fake Graph."""
+    path = f"{GRAPH_PREFIX}/users/{{user_id}}/teamwork/installedApps"
+    app.router.add_post(path, install_app)
+    app.router.add_get(path, list_installed_apps)

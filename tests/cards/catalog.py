@@ -1,0 +1,151 @@
+"""One example of every kind of card the bot sends, for snapshots, validation and rendering."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.cards.adaptive import Card
+from bot.cards.agent import (
+    AgentStatsView,
+    AgentStatusView,
+    CommandHelp,
+    QueueMembership,
+    help_card,
+    stats_card,
+    status_card,
+)
+from bot.cards.notices import error_card, notice_card
+from bot.cards.offers import (
+    OfferView,
+    missed_call_card,
+    offer_accepted_card,
+    offer_card,
+    offer_ended_card,
+)
+from bot.cards.queue import QueueSnapshot, queue_card
+from contactcenter.model import AgentActivity, AgentStatus
+from contactcenter.ports import OfferEnd
+
+RING_FIRST = OfferView(
+    call_id="3f1c2a9e-0000-4000-8000-000000000001",
+    queue_name="Sales",
+    caller_name="+1 425 555 0199",
+    caller_number="+14255550199",
+    previous_calls=2,
+    waited_s=42.4,
+    ivr_path=("Main menu", "Sales"),
+    agent_mri="29:1a2b3c",
+)
+CARD_FIRST = OfferView(
+    call_id="3f1c2a9e-0000-4000-8000-000000000002",
+    queue_name="Support",
+    caller_name="Megan Bowen",
+    caller_number="",
+    previous_calls=0,
+    waited_s=75.0,
+    card_first=True,
+    agent_mri="29:1a2b3c",
+)
+SNAPSHOT = QueueSnapshot(
+    queue_id="q-sales",
+    queue_name="Sales",
+    waiting=3,
+    longest_wait_s=48.0,
+    agents_available=1,
+    agents_on_call=2,
+    agents_wrap_up=1,
+    agents_away=1,
+    offered=57,
+    answered=49,
+    abandoned=5,
+    service_level=0.837,
+    service_level_threshold_s=20,
+    asa_s=14.2,
+    as_of=datetime(2026, 3, 2, 19, 5, tzinfo=UTC),
+    zone=ZoneInfo("America/New_York"),
+)
+QUIET = QueueSnapshot(
+    queue_id="q-support",
+    queue_name="Support",
+    waiting=0,
+    longest_wait_s=0.0,
+    agents_available=0,
+    agents_on_call=0,
+    agents_wrap_up=0,
+    agents_away=2,
+    offered=0,
+    answered=0,
+    abandoned=0,
+    service_level=None,
+    service_level_threshold_s=20,
+    asa_s=None,
+    as_of=datetime(2026, 3, 2, 13, 0, tzinfo=UTC),
+    zone=ZoneInfo("America/New_York"),
+)
+COMMANDS = (
+    CommandHelp("status", "Show your status and queues"),
+    CommandHelp("available", "Take calls again"),
+    CommandHelp("away [reason]", "Stop taking calls for now"),
+)
+STATUS = AgentStatusView(
+    display_name="Ana Ruiz",
+    status=AgentStatus.AVAILABLE,
+    reason=None,
+    activity=AgentActivity.IDLE,
+    queues=(
+        QueueMembership("q-sales", "Sales", signed_in=True),
+        QueueMembership("q-support", "Support", signed_in=False),
+    ),
+)
+
+
+def every_card() -> dict[str, Card]:
+    """Return each card kind by a stable name (the snapshot's file name)."""
+    cards: dict[str, Card] = {
+        "offer-ring-first": offer_card(RING_FIRST),
+        "offer-card-first": offer_card(CARD_FIRST),
+        "offer-accepted": offer_accepted_card(CARD_FIRST),
+    }
+    for how in OfferEnd:
+        cards[f"offer-ended-{how.value}"] = offer_ended_card(RING_FIRST, how)
+    cards.update(
+        {
+            "missed-call": missed_call_card(
+                RING_FIRST, missed_in_a_row=2, away_after=3, tab_url="https://contoso.example/tab"
+            ),
+            "queue": queue_card(SNAPSHOT),
+            "queue-quiet": queue_card(QUIET),
+            "help": help_card(COMMANDS),
+            "help-not-understood": help_card(COMMANDS, not_understood="make coffee"),
+            "status-available": status_card(STATUS, note="You are signed in to Sales."),
+            "status-away": status_card(
+                AgentStatusView(
+                    display_name="Ben Okafor",
+                    status=AgentStatus.AWAY,
+                    reason="Lunch",
+                    activity=AgentActivity.WRAP_UP,
+                    queues=(),
+                    has_seat=False,
+                )
+            ),
+            "stats": stats_card(
+                AgentStatsView(
+                    display_name="Ana Ruiz",
+                    answered=12,
+                    talk_s=3725.0,
+                    missed_offers=1,
+                    longest_call_s=911.0,
+                )
+            ),
+            "error": error_card(
+                "Unknown action",
+                "This card asked for “dance”, which I do not know.",
+                code="badVerb",
+            ),
+            "notice": notice_card(
+                "This call is no longer available", "Another agent took it, or the caller hung up."
+            ),
+        }
+    )
+    return cards

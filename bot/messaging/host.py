@@ -15,6 +15,7 @@ from botframework.connector.auth import JwtTokenExtractor
 from bot import keys
 from bot.http import error_response
 from bot.messaging.adapter import BotChannel, build_authentication
+from bot.messaging.demo_chats import add_demo_chats
 from bot.messaging.documents import MessagingDocuments
 from bot.messaging.notifier import TeamsNotifier
 from bot.messaging.services import BotServices
@@ -59,6 +60,10 @@ def setup_messaging(app: web.Application, *, notifier: TeamsNotifier | None = No
         return
     app[TEAMS_NOTIFIER] = notifier or TeamsNotifier()
     app.router.add_post("/api/messages", messages_endpoint)
+    settings = app.get(keys.SETTINGS)
+    if settings is not None and settings.demo:
+        # The simulator's chats with the bot, in a browser: demo mode only.
+        add_demo_chats(app)
     app.cleanup_ctx.append(_messaging_ctx)
 
 

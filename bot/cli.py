@@ -95,7 +95,13 @@ def _package(args: argparse.Namespace) -> int:
     return run_package(args)
 
 
-COMMANDS = {"serve": _serve, "simulate": _simulate, "package": _package}
+def _store(args: argparse.Namespace) -> int:
+    from bot.store_cli import run_store
+
+    return run_store(args)
+
+
+COMMANDS = {"serve": _serve, "simulate": _simulate, "package": _package, "store": _store}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

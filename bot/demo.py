@@ -1,4 +1,10 @@
-"""The seeded demo tenant: two queues, six agents, an admin and a supervisor.
+"""The seeded demo tenant: two queues, six agents, an admin and a supervisor, and an IVR.
+
+Callers reach Sales and Support directly on their lines, or through the main line's IVR
+("press 1 for Sales, 2 for Support, 9 to leave a voicemail"), which keeps business hours
+in the tenant's time zone and closes on holidays. Both queues announce the caller's place
+and estimated wait; Support offers callbacks, and when nobody is signed in it takes
+voicemail. One number is a VIP, one is blocked.
 
 Ids are derived from names (uuid5), so a demo started twice, or by several hosts at once,
 seeds the same documents, and links into the demo stay valid across restarts.
@@ -13,18 +19,36 @@ import uuid
 from dataclasses import dataclass
 
 from bot.settings import DEMO_TENANT_ID
+from contactcenter.callers import CALLER_LIST_ID
 from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, NotFound
+from contactcenter.media import StandardPrompt, standard_prompt
 from contactcenter.model import (
+    ActionKind,
     Agent,
     AgentStatus,
     Binding,
     BindingTarget,
+    BusinessHours,
+    CallbackSettings,
+    CallerList,
+    CallerListEntry,
+    CallerListKind,
+    Holiday,
+    HolidaySet,
+    Ivr,
+    Menu,
+    MenuActionKind,
+    MenuOption,
+    OpenRange,
+    PartyKind,
     Queue,
+    QueueAction,
     Role,
     RoutingMethod,
     Tenant,
     User,
+    Weekday,
 )
 from contactcenter.repository import Repository
 from graph.simulator import (
@@ -107,16 +131,93 @@ LINES: tuple[DemoLine, ...] = (
     DemoLine("Sales line", "+14255550100", "Sales"),
     DemoLine("Support line", "+14255550101", "Support"),
 )
+# The main line goes to the IVR rather than a queue.
+MAIN_LINE = DemoLine("Main line", "+14255550199", "")
+IVR_NAME = "Contoso main menu"
+MAIN_MENU = "main"
+VIP_NUMBER = "+14255550142"
+BLOCKED_NUMBER = "+14255550666"
+
+
+def ivr_id(name: str) -> str:
+    return demo_id(f"ivr:{name}")
 
 
 def queue_id(name: str) -> str:
     return demo_id(f"queue:{name}")
 
 
+def demo_ivr(tenant_id: str) -> Ivr:
+    """Return the main line's IVR: a menu in front of both queues and Support's voicemail."""
+    weekdays = (Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY)
+    weekly = (
+        *(OpenRange(day, "07:00", "21:00") for day in (*weekdays, Weekday.FRIDAY)),
+        OpenRange(Weekday.SATURDAY, "09:00", "17:00"),
+        OpenRange(Weekday.SUNDAY, "09:00", "17:00"),
+    )
+    holidays = HolidaySet(
+        name="US holidays",
+        holidays=(
+            Holiday("Independence Day", "2026-07-04", "2026-07-05"),
+            Holiday("Thanksgiving", "2026-11-26", "2026-11-27"),
+            Holiday("Christmas Day", "2026-12-25", "2026-12-26"),
+            Holiday("New Year's Day", "2027-01-01", "2027-01-02"),
+        ),
+        action=QueueAction(
+            ActionKind.DISCONNECT, prompt_id=standard_prompt(StandardPrompt.HOLIDAY)
+        ),
+    )
+    return Ivr(
+        id=ivr_id(IVR_NAME),
+        tenant_id=tenant_id,
+        name=IVR_NAME,
+        root_menu_id=MAIN_MENU,
+        menus=(
+            Menu(
+                id=MAIN_MENU,
+                name="Main menu",
+                prompt_id=standard_prompt("demo-main-menu"),
+                options=(
+                    MenuOption("1", MenuActionKind.QUEUE, queue_id("Sales"), "Sales"),
+                    MenuOption("2", MenuActionKind.QUEUE, queue_id("Support"), "Support"),
+                    MenuOption("9", MenuActionKind.VOICEMAIL, queue_id("Support"), "Voicemail"),
+                    MenuOption("*", MenuActionKind.REPEAT, label="Repeat"),
+                ),
+                timeout_s=6,
+                max_retries=1,
+                # A caller who presses nothing is not left alone: Sales takes the call.
+                fallback=MenuOption("", MenuActionKind.QUEUE, queue_id("Sales"), "Sales"),
+            ),
+        ),
+        # Open long hours in the tenant's time zone; closed: leave Support a voicemail.
+        hours=BusinessHours(
+            weekly=weekly,
+            holiday_sets=(holidays,),
+            closed_action=QueueAction(ActionKind.VOICEMAIL, target=queue_id("Support")),
+        ),
+    )
+
+
+def demo_caller_list(tenant_id: str) -> CallerList:
+    """Return the demo's VIP and blocked callers."""
+    return CallerList(
+        id=CALLER_LIST_ID,
+        tenant_id=tenant_id,
+        entries=(
+            CallerListEntry(
+                CallerListKind.VIP, PartyKind.PHONE, VIP_NUMBER, "key account", priority_boost=10
+            ),
+            CallerListEntry(
+                CallerListKind.BLOCKED, PartyKind.PHONE, BLOCKED_NUMBER, "repeated abuse"
+            ),
+        ),
+    )
+
+
 def demo_documents(
     clock: Clock,
 ) -> tuple[Tenant, list[User], list[Queue], list[Agent], list[Binding]]:
-    """Build every document of the demo tenant."""
+    """Build every document of the demo tenant (the IVR and caller list: see above)."""
     tenant_id = DEMO_TENANT_ID
     now = clock.now()
     by_upn = {p.upn: p for p in PEOPLE}
@@ -150,6 +251,9 @@ def demo_documents(
             members=tuple(by_upn[u].id for u in QUEUE_MEMBERS["Sales"]),
             alert_time_s=20,
             wrap_up_s=15,
+            comfort_interval_s=30,
+            # A full Sales line spills over to Support.
+            overflow_action=QueueAction(ActionKind.QUEUE, target=queue_id("Support")),
         ),
         Queue(
             id=queue_id("Support"),
@@ -159,6 +263,11 @@ def demo_documents(
             members=tuple(by_upn[u].id for u in QUEUE_MEMBERS["Support"]),
             alert_time_s=20,
             wrap_up_s=30,
+            comfort_interval_s=45,
+            callback=CallbackSettings(offered=True, key="1", max_attempts=3, retry_s=120),
+            # Waited too long: offer a callback. Nobody signed in: take a voicemail.
+            timeout_action=QueueAction(ActionKind.CALLBACK),
+            no_agent_action=QueueAction(ActionKind.VOICEMAIL),
         ),
     ]
     agents = [
@@ -188,6 +297,16 @@ def demo_documents(
         for line in LINES
         for key in (line.application_instance_id, line.phone)
     ]
+    bindings += [
+        Binding(
+            id=key,
+            tenant_id=tenant_id,
+            target=BindingTarget.IVR,
+            target_id=ivr_id(IVR_NAME),
+            display_name=MAIN_LINE.name,
+        )
+        for key in (MAIN_LINE.application_instance_id, MAIN_LINE.phone)
+    ]
     return tenant, users, queues, agents, bindings
 
 
@@ -210,6 +329,8 @@ async def seed_demo_tenant(repo: Repository, clock: Clock) -> bool:
         await repo.agents.put(agent)
     for binding in bindings:
         await repo.bindings.put(binding)
+    await repo.ivrs.put(demo_ivr(tenant.id))
+    await repo.caller_lists.put(demo_caller_list(tenant.id))
     try:
         await repo.tenants.create(tenant)
     except Conflict:
@@ -235,7 +356,7 @@ def demo_simulator_directory() -> tuple[TenantEntry, ...]:
                 ApplicationInstanceEntry(
                     id=line.application_instance_id, display_name=line.name, phone_number=line.phone
                 )
-                for line in LINES
+                for line in (*LINES, MAIN_LINE)
             ),
         ),
     )
@@ -247,7 +368,7 @@ async def place_demo_calls(
     """Have simulated callers dial the demo lines, Poisson arrivals at ``calls_per_hour``."""
     while True:
         await asyncio.sleep(rng.expovariate(calls_per_hour / 3600.0))
-        line = rng.choice(LINES)
+        line = rng.choice((*LINES, MAIN_LINE))
         caller = f"+1206555{rng.randrange(10000):04d}"
         try:
             await client.place_call(

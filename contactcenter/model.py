@@ -41,11 +41,99 @@ class ActionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class QueueAction:
-    """An overflow, timeout or no-agent action; ``target`` is a queue id, user id or number."""
+    """An overflow, timeout, no-agent or closed action.
+
+    ``target`` is a queue id (queue; voicemail: the shared voicemail box, default the
+    queue's own), a Teams user id (redirect-user) or an E.164 number (redirect-number).
+    ``prompt_id`` is played first (disconnect: the goodbye message; default the standard
+    set's).
+    """
 
     kind: ActionKind = ActionKind.DISCONNECT
     target: str | None = None
     prompt_id: str | None = None
+
+
+class Weekday(StrEnum):
+    MONDAY = "mon"
+    TUESDAY = "tue"
+    WEDNESDAY = "wed"
+    THURSDAY = "thu"
+    FRIDAY = "fri"
+    SATURDAY = "sat"
+    SUNDAY = "sun"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRange:
+    """Open on ``day`` from ``start`` to ``end``, local wall-clock "HH:MM" ("24:00" ends a day)."""
+
+    day: Weekday
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    """Closed from ``start`` to ``end`` (exclusive), local "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM"."""
+
+    name: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class HolidaySet:
+    """Named holidays sharing one action (None: the schedule's ``holiday_action``)."""
+
+    name: str
+    holidays: tuple[Holiday, ...] = ()
+    action: QueueAction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """When a queue or IVR takes calls, in a time zone, and what happens otherwise.
+
+    An empty ``weekly`` schedule means open around the clock (holidays and the emergency
+    switch still apply). Validated by :func:`contactcenter.hours.validate_hours`.
+    """
+
+    # IANA time zone name; empty: the tenant's.
+    time_zone: str = ""
+    weekly: tuple[OpenRange, ...] = ()
+    holiday_sets: tuple[HolidaySet, ...] = ()
+    closed_action: QueueAction = QueueAction()
+    holiday_action: QueueAction = QueueAction()
+    # The emergency "closed now" switch: closed whatever the schedule says.
+    closed_now: bool = False
+    # What "closed now" does; None: ``closed_action``.
+    closed_now_action: QueueAction | None = None
+
+
+class CallbackOrder(StrEnum):
+    """Whom a callback rings first once an agent is reserved."""
+
+    CALLER_FIRST = "caller-first"
+    AGENT_FIRST = "agent-first"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackSettings:
+    """Whether a queue offers callbacks, and how it calls back."""
+
+    # Offer callbacks in the comfort message (the key below keeps the caller's place).
+    offered: bool = False
+    key: str = "1"
+    order: CallbackOrder = CallbackOrder.CALLER_FIRST
+    # Attempts to reach the caller (each rings for ``dial_timeout_s``), ``retry_s`` apart.
+    max_attempts: int = 3
+    retry_s: int = 300
+    dial_timeout_s: int = 45
+    # The callback action: how long to wait for the key after offering.
+    offer_timeout_s: int = 10
+    # The resource account calls come from; empty: the one the caller dialled.
+    source_application_instance_id: str = ""
 
 
 class Role(StrEnum):
@@ -114,6 +202,181 @@ class Queue:
     no_agent_action: QueueAction = QueueAction()
     greeting_prompt_id: str | None = None
     music_prompt_id: str | None = None
+    # A comfort message with position and estimated wait this often (0: never).
+    comfort_interval_s: int = 60
+    announce_position: bool = True
+    announce_wait: bool = True
+    comfort_prompt_id: str | None = None
+    # Language of the standard prompts the queue's announcements use.
+    language: str = "en-US"
+    hours: BusinessHours | None = None
+    callback: CallbackSettings = CallbackSettings()
+
+
+class MenuActionKind(StrEnum):
+    """What a menu option does."""
+
+    QUEUE = "queue"
+    MENU = "menu"
+    USER = "user"
+    NUMBER = "number"
+    VOICEMAIL = "voicemail"
+    REPEAT = "repeat"
+    DISCONNECT = "disconnect"
+
+
+@dataclass(frozen=True, slots=True)
+class MenuOption:
+    """A key and what it does; ``target`` is a queue, menu or user id, or an E.164 number."""
+
+    digit: str
+    action: MenuActionKind
+    target: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """One level of an IVR: a prompt, the keys it offers, and what no (or a bad) key does."""
+
+    id: str
+    name: str = ""
+    prompt_id: str | None = None
+    options: tuple[MenuOption, ...] = ()
+    # Seconds to wait for a key once the prompt has played.
+    timeout_s: int = 8
+    # Times the menu is repeated after no key or an invalid key.
+    max_retries: int = 2
+    # What happens when the retries are used up; None: goodbye and disconnect.
+    fallback: MenuOption | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ivr:
+    """An auto attendant: menus in front of queues, people and voicemail."""
+
+    id: str
+    tenant_id: str
+    name: str
+    menus: tuple[Menu, ...] = ()
+    root_menu_id: str = ""
+    # Played once before the first menu.
+    greeting_prompt_id: str | None = None
+    language: str = "en-US"
+    hours: BusinessHours | None = None
+
+
+class CallerListKind(StrEnum):
+    BLOCKED = "blocked"
+    VIP = "vip"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerListEntry:
+    """A blocked or VIP caller, by E.164 number or Teams user id."""
+
+    kind: CallerListKind
+    party_kind: PartyKind
+    value: str
+    reason: str = ""
+    # VIP: added to the queue's priority.
+    priority_boost: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class CallerList:
+    """A tenant's blocked and VIP callers: one document (id ``callers``), read once, cached."""
+
+    id: str
+    tenant_id: str
+    entries: tuple[CallerListEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """An uploaded prompt (the audio is a media blob named by the same id)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    language: str = "en-US"
+    duration_s: float = 0.0
+    sample_rate: int = 8000
+    size_bytes: int = 0
+    uploaded_at: datetime | None = None
+    uploaded_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Voicemail:
+    """A message left in a queue's shared voicemail; any of its agents may handle it."""
+
+    id: str
+    tenant_id: str
+    queue_id: str
+    call_id: str
+    caller: Party
+    recorded_at: datetime
+    # The recording's media blob id ("" when it could not be fetched).
+    media_id: str = ""
+    queue_name: str = ""
+    duration_s: float = 0.0
+    size_bytes: int = 0
+    ivr_path: tuple[str, ...] = ()
+    handled_by: str | None = None
+    handled_at: datetime | None = None
+
+
+class CallbackStatus(StrEnum):
+    CONNECTED = "connected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttempt:
+    """One try to reach a caller who asked to be called back."""
+
+    number: int
+    started_at: datetime
+    # The outbound call's Graph id ("" if placing it failed).
+    call_id: str = ""
+    agent_id: str = ""
+    ended_at: datetime | None = None
+    result: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackState:
+    """What a waiting callback (a call document in the line) knows about its request."""
+
+    request_id: str
+    origin_call_id: str
+    requested_at: datetime
+    settings: CallbackSettings = CallbackSettings()
+    attempts: tuple[CallbackAttempt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A finished callback request: every attempt and how it ended."""
+
+    id: str
+    tenant_id: str
+    queue_id: str
+    queue_name: str
+    number: Party
+    origin_call_id: str
+    requested_at: datetime
+    offered_at: datetime | None
+    ended_at: datetime
+    status: CallbackStatus
+    priority: int = 0
+    attempts: tuple[CallbackAttempt, ...] = ()
+    # The outbound call that reached the caller, and the agent reserved for it.
+    connected_call_id: str | None = None
+    agent_id: str | None = None
+    reason: str = ""
 
 
 class BindingTarget(StrEnum):
@@ -205,9 +468,19 @@ class CallState(StrEnum):
 
     INCOMING = "incoming"
     ANSWERING = "answering"
+    # In an IVR menu, waiting for a key.
+    MENU = "menu"
     WAITING = "waiting"
     RINGING = "ringing"
     CONNECTED = "connected"
+    # On its way out: a last prompt, a transfer, a callback offer (see ``Call.leaving``).
+    LEAVING = "leaving"
+    # Recording a voicemail.
+    VOICEMAIL = "voicemail"
+    # A callback waiting for its next attempt (out of the line until ``due_at``).
+    SCHEDULED = "scheduled"
+    # An outbound callback call ringing (the caller, or agent first, see ``Call.callback_order``).
+    DIALING = "dialing"
     ENDED = "ended"
 
 
@@ -224,6 +497,8 @@ class CallOutcome(StrEnum):
     # Not offered to a queue: unknown target, blocked caller, closed, or a failure before
     # the call reached a queue.
     REJECTED = "rejected"
+    # Not offered to a queue: an IVR sent the caller to a person or a number.
+    TRANSFERRED = "transferred"
     FAILED = "failed"
 
 
@@ -286,6 +561,61 @@ class Call:
     ring_s: float = 0.0
     # Offers made so far; the next offer's ``attempt`` is one more.
     offers_made: int = 0
+    # VIP caller (priority raised by the caller list).
+    vip: bool = False
+    # IVR: the attendant, the menu the caller is in, tries so far, and the path taken
+    # ("ivr:<id>", "menu:<id>", "key:<digit>", "queue:<id>"...).
+    ivr_id: str | None = None
+    menu_id: str | None = None
+    menu_tries: int = 0
+    ivr_path: tuple[str, ...] = ()
+    language: str = "en-US"
+    # Media: the number of the prompt operation whose completion counts (older ones are
+    # ignored), how far prompts fell back (0 configured, 1 standard set, 2 silence), when
+    # the next comfort message is due, and whether key presses are subscribed.
+    media_seq: int = 0
+    media_fallback: int = 0
+    next_comfort_at: datetime | None = None
+    tones: bool = False
+    leaving: Leaving | None = None
+    # A callback in the line (its request), or a call connected with a callback request.
+    callback: CallbackState | None = None
+    callback_request_id: str | None = None
+    # Outbound callback call: the agent reserved for it and whom it rang first.
+    callback_agent_id: str | None = None
+    callback_order: CallbackOrder | None = None
+    voicemail_id: str | None = None
+
+
+class LeaveStep(StrEnum):
+    """What a leaving call does after its prompt."""
+
+    HANG_UP = "hang-up"
+    TRANSFER = "transfer"
+    # Offered a callback: wait for the key, then hang up.
+    CALLBACK_OFFER = "callback-offer"
+    # A callback was requested: say so, then hang up.
+    CALLBACK_CONFIRM = "callback-confirm"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaving:
+    """How a call leaves: the outcome it will have, and the steps on the way out."""
+
+    outcome: CallOutcome
+    reason: str
+    step: LeaveStep = LeaveStep.HANG_UP
+    # Configured prompts to play first, and the standard parts standing in for them when
+    # they cannot be played (or when none are configured).
+    prompt_ids: tuple[str, ...] = ()
+    standard_prompts: tuple[str, ...] = ()
+    # The prompt has played (a callback offer then waits for the key).
+    prompt_done: bool = False
+    transfer_to: Party | None = None
+    # A transfer was asked for: Graph's answer (terminated or back to established) decides.
+    transferring: bool = False
+    # Voicemail: the queue whose shared voicemail takes the message.
+    voicemail_queue_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

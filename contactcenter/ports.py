@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from contactcenter.model import Party
+from contactcenter.model import Party, Voicemail
 
 
 # --------------------------------------------------------------------------- store
@@ -259,6 +259,36 @@ class Notifier(Protocol):
     async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None: ...
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None: ...
+
+    async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
+        """Tell the agents of the voicemail's queue that a message waits for them."""
+        ...
+
+
+# --------------------------------------------------------------------------- media
+class MediaStore(Protocol):
+    """Media blobs (uploaded prompts, voicemail recordings), per tenant, by id.
+
+    ``get`` raises :class:`~contactcenter.errors.NotFound` for a missing blob; writes
+    replace the blob whole (readers never see half a file).
+    """
+
+    async def put(self, tenant_id: str, media_id: str, data: bytes) -> None: ...
+
+    async def get(self, tenant_id: str, media_id: str) -> bytes: ...
+
+    async def delete(self, tenant_id: str, media_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class RecordingSource(Protocol):
+    """Downloads what ``recordResponse`` recorded, with the access token Graph gave.
+
+    Raises :class:`~contactcenter.errors.Unavailable` when the recording cannot be fetched.
+    """
+
+    async def fetch(self, location: str, access_token: str) -> bytes: ...
 
 
 # -------------------------------------------------------------------------- timers

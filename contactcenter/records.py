@@ -13,6 +13,15 @@ def _seconds(start: datetime | None, end: datetime | None) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
+def _came_from(call: Call) -> str:
+    """Return where the call came to its last queue from: a queue, or the IVR."""
+    if call.queue_hops:
+        return call.queue_hops[-1]
+    if call.ivr_id is not None:
+        return f"ivr:{call.ivr_id}"
+    return ""
+
+
 def build_call_record(call: Call, *, ttl: int | None = None) -> CallRecord:
     """Return the record of a call that has ended (``outcome`` and ``ended_at`` set)."""
     if call.outcome is None or call.ended_at is None:
@@ -32,7 +41,7 @@ def build_call_record(call: Call, *, ttl: int | None = None) -> CallRecord:
         offered_at=call.offered_at,
         ended_at=call.ended_at,
         outcome=call.outcome,
-        came_from=call.queue_hops[-1] if call.queue_hops else "",
+        came_from=_came_from(call),
         answered_at=call.answered_at if answered else None,
         wait_s=wait_s,
         ring_s=call.ring_s,
@@ -42,6 +51,9 @@ def build_call_record(call: Call, *, ttl: int | None = None) -> CallRecord:
         agent_id=call.agent_id if answered else None,
         agent_name=call.agent_name if answered else "",
         missed_agent_ids=call.missed_agent_ids,
+        callback_request_id=call.callback_request_id,
+        voicemail_id=call.voicemail_id,
         leave_reason=call.leave_reason,
+        ivr_path=call.ivr_path,
         ttl=ttl,
     )

@@ -13,7 +13,20 @@ from typing import Any, Generic, TypeVar
 
 from contactcenter.codec import from_document, to_document
 from contactcenter.errors import Conflict
-from contactcenter.model import Agent, Binding, Call, CallRecord, Queue, Tenant, User
+from contactcenter.model import (
+    Agent,
+    Binding,
+    Call,
+    CallbackRequest,
+    CallerList,
+    CallRecord,
+    Ivr,
+    Prompt,
+    Queue,
+    Tenant,
+    User,
+    Voicemail,
+)
 from contactcenter.ports import Condition, Store, StoredDocument
 
 T = TypeVar("T")
@@ -187,6 +200,11 @@ class Repository:
     BINDINGS = "bindings"
     CALLS = "calls"
     CALL_RECORDS = "callRecords"
+    IVRS = "ivrs"
+    CALLER_LISTS = "callerLists"
+    PROMPTS = "prompts"
+    VOICEMAILS = "voicemails"
+    CALLBACKS = "callbacks"
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -197,3 +215,9 @@ class Repository:
         self.bindings = Collection(store, self.BINDINGS, Binding)
         self.calls = Collection(store, self.CALLS, Call)
         self.call_records = Collection(store, self.CALL_RECORDS, CallRecord)
+        self.ivrs = Collection(store, self.IVRS, Ivr)
+        self.caller_lists = Collection(store, self.CALLER_LISTS, CallerList)
+        self.prompts = Collection(store, self.PROMPTS, Prompt)
+        self.voicemails = Collection(store, self.VOICEMAILS, Voicemail)
+        # Finished callback requests (a waiting callback is a call document).
+        self.callbacks = Collection(store, self.CALLBACKS, CallbackRequest)

@@ -43,6 +43,7 @@ from contactcenter.model import (
     Queue,
     RoutingMethod,
     Tenant,
+    Voicemail,
 )
 from contactcenter.ports import (
     Condition,
@@ -317,6 +318,9 @@ class SimulatedTeams:
             self._sim.queue_may_have_grown = True
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:
+        return None
+
+    async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
         return None
 
     # ------------------------------------------------------- TimerSchedule

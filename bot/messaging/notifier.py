@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.background import Background
@@ -37,6 +37,7 @@ from bot.messaging.queue_cards import COALESCE_S, QueueCards
 from bot.messaging.views import CallerHistory
 from contactcenter.clock import Clock
 from contactcenter.errors import DomainError, NotFound
+from contactcenter.model import Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
 from contactcenter.repository import Repository
 
@@ -158,6 +159,15 @@ class TeamsNotifier:
         bound = self._bound
         if bound is not None:
             bound.queue_cards.changed(tenant_id, queue_id)
+
+    async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
+        # No voicemail card yet: the message is in the store and the log says so.
+        _LOGGER.info(
+            "Voicemail for queue %s: %d agents to tell (no card yet)",
+            voicemail.queue_id,
+            len(agent_ids),
+            extra={"tenant_id": voicemail.tenant_id, "call_id": voicemail.call_id},
+        )
 
     # ---------------------------------------------------------------- the work
     def _submit(self, bound: _Bound, alert: OfferAlert, work: _Work) -> None:

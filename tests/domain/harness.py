@@ -35,6 +35,7 @@ from contactcenter.model import (
     PartyKind,
     Queue,
     Tenant,
+    Voicemail,
 )
 from contactcenter.ports import (
     Condition,
@@ -178,6 +179,7 @@ class FakeNotifier:
     started: list[OfferAlert] = field(default_factory=list)
     ended: list[tuple[OfferAlert, OfferEnd]] = field(default_factory=list)
     queues: list[tuple[str, str]] = field(default_factory=list)
+    voicemails: list[tuple[Voicemail, tuple[str, ...]]] = field(default_factory=list)
 
     async def offer_started(self, alert: OfferAlert) -> None:
         self.started.append(alert)
@@ -187,6 +189,9 @@ class FakeNotifier:
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:
         self.queues.append((tenant_id, queue_id))
+
+    async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
+        self.voicemails.append((voicemail, tuple(agent_ids)))
 
     def endings(self, agent_id: str) -> list[OfferEnd]:
         return [how for alert, how in self.ended if alert.agent_id == agent_id]

@@ -45,7 +45,11 @@ async def test_incoming_call_is_answered_with_the_queue_prompts() -> None:
 
     [(call_id, callback, prefetch)] = h.calls.of("answer")
     assert (call_id, callback) == ("c1", "https://bot.example/api/calling")
-    assert [p.uri for p in prefetch] == ["https://bot.example/media/tenant-1/hello.wav"]
+    # The queue's greeting, and the standard music on hold as it names none.
+    assert [p.uri for p in prefetch] == [
+        "https://bot.example/media/tenant-1/hello.wav",
+        "https://bot.example/media/tenant-1/std.en-US.music.wav",
+    ]
     call = await h.call("c1")
     assert call is not None
     assert call.state is CallState.ANSWERING

@@ -19,7 +19,7 @@ from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.engine import RoutingEngine
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from graph.simulator import MediaMode, SimulatorClient, SimulatorConfig, create_simulator_app
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
 
 
@@ -106,6 +106,8 @@ async def _stack(
                 bot_url=f"http://127.0.0.1:{port}/api/calling",
                 app_id=DEMO_APP_ID,
                 seed_tenants=demo_simulator_directory(),
+                # Prompts complete only when a test says so: notification counts stay exact.
+                media_mode=MediaMode.MANUAL,
             )
         )
     )

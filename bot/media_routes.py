@@ -1,0 +1,233 @@
+"""Prompts over HTTP: Graph fetches them from here, admins upload them here.
+
+``setup_media(app)`` adds:
+
+* ``GET /media/prompts/{tenantId}/{promptId}.wav`` — public, because Graph fetches
+  prompts without our credentials (service-hosted media). Uploaded prompts have
+  unguessable ids and never change (a new upload is a new id), so they are cached for a
+  year; the standard set (``std.<language>.<name>``, shipped in ``media/prompts/``) for a
+  day.
+* ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
+  tab SSO token): validated (RIFF WAV, PCM 16-bit mono, 8 or 16 kHz, at most 5 MB),
+  stored as a media blob, audited.
+
+and opens the media store with the app (data dir, or Azure Blob Storage when
+``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under :data:`MEDIA_STORE`.
+The engine is given :func:`prompt_base_url` and the store by the composition root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from azure.identity.aio import ManagedIdentityCredential
+
+from bot import keys
+from bot.http import error_response
+from bot.settings import Settings
+from contactcenter.errors import DomainError, InvalidInput, NotFound
+from contactcenter.media import (
+    DEFAULT_LANGUAGE,
+    MAX_PROMPT_BYTES,
+    is_uploaded_prompt_id,
+    parse_standard_id,
+    upload_prompt,
+)
+from contactcenter.model import Role
+from contactcenter.ports import MediaStore
+from graph.recordings import GraphRecordings
+from storage.media import BlobMediaStore, DataDirMediaStore
+from tab.access import AccessDenied, resolve_caller
+from tab.appkeys import TAB
+from tab.auth import TabTokenInvalid
+
+_LOGGER = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDARD_PROMPTS_DIR = ROOT / "media" / "prompts"
+PROMPTS_PATH = "/media/prompts"
+
+# Uploaded prompts never change under their id; the standard set changes with releases.
+UPLOADED_CACHE = "public, max-age=31536000, immutable"
+STANDARD_CACHE = "public, max-age=86400"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOptions:
+    """Where the standard prompts are read from."""
+
+    standard_prompts_dir: Path = STANDARD_PROMPTS_DIR
+
+
+class StandardPrompts:
+    """The standard prompt files, read once each (they are small and never change)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._read: dict[tuple[str, str], bytes] = {}
+
+    async def get(self, language: str, name: str) -> bytes:
+        """Return a standard prompt's file; raise NotFound."""
+        key = (language, name)
+        data = self._read.get(key)
+        if data is None:
+            path = self._folder / language / f"{name}.wav"
+            try:
+                data = await asyncio.to_thread(path.read_bytes)
+            except FileNotFoundError:
+                raise NotFound(f"no standard prompt {language}/{name}") from None
+            self._read[key] = data
+        return data
+
+
+MEDIA_STORE: web.AppKey[MediaStore] = web.AppKey("media_store", MediaStore)
+MEDIA_OPTIONS: web.AppKey[MediaOptions] = web.AppKey("media_options", MediaOptions)
+STANDARD_PROMPTS: web.AppKey[StandardPrompts] = web.AppKey("standard_prompts", StandardPrompts)
+
+
+def prompt_base_url(settings: Settings) -> str:
+    """Return the URL prompts are served under (``EngineSettings.prompt_base_url``)."""
+    return f"{settings.public_base_url}{PROMPTS_PATH}"
+
+
+def recording_source(app: web.Application) -> GraphRecordings:
+    """Return the recording downloader (plain HTTP to loopback only in demo mode)."""
+    return GraphRecordings(app[keys.HTTP_SESSION], allow_loopback_http=app[keys.SETTINGS].demo)
+
+
+def setup_media(app: web.Application, *, options: MediaOptions | None = None) -> None:
+    """Add the prompt routes and open the media store with the app (before the engine)."""
+    app[MEDIA_OPTIONS] = options or MediaOptions()
+    app[STANDARD_PROMPTS] = StandardPrompts(app[MEDIA_OPTIONS].standard_prompts_dir)
+    # First, so the store is open when the engine is built and closed after it.
+    app.cleanup_ctx.insert(0, _media_ctx)
+    app.router.add_get(PROMPTS_PATH + "/{tenant_id}/{prompt_id}.wav", serve_prompt)
+    app.router.add_post("/api/media/prompts", upload)
+
+
+async def open_media_store(settings: Settings) -> MediaStore:
+    """Open Blob Storage when it is configured, the data dir otherwise."""
+    if settings.blob_connection_string:
+        return await BlobMediaStore.open(
+            connection_string=settings.blob_connection_string,
+            create_container=settings.demo,
+        )
+    if settings.blob_account_url:
+        return await BlobMediaStore.open(
+            account_url=settings.blob_account_url,
+            credential=ManagedIdentityCredential(client_id=settings.microsoft_app_id or None),
+        )
+    return DataDirMediaStore(settings.data_dir / "media")
+
+
+async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = await open_media_store(app[keys.SETTINGS])
+    app[MEDIA_STORE] = store
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+# --------------------------------------------------------------------- serving
+async def serve_prompt(request: web.Request) -> web.StreamResponse:
+    """Answer Graph's fetch of a prompt (no authentication: ids are unguessable)."""
+    tenant_id = request.match_info["tenant_id"]
+    prompt_id = request.match_info["prompt_id"]
+    try:
+        data, cache = await _prompt_bytes(request.app, tenant_id, prompt_id)
+    except (NotFound, InvalidInput):
+        return error_response(404, "no such prompt")
+    etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+    headers = {"Cache-Control": cache, "ETag": etag}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=data, content_type="audio/wav", headers=headers)
+
+
+async def _prompt_bytes(app: web.Application, tenant_id: str, prompt_id: str) -> tuple[bytes, str]:
+    """Return a prompt's audio and its cache policy; raise NotFound."""
+    standard = parse_standard_id(prompt_id)
+    if standard is not None:
+        return await app[STANDARD_PROMPTS].get(*standard), STANDARD_CACHE
+    if is_uploaded_prompt_id(prompt_id):
+        return await app[MEDIA_STORE].get(tenant_id, prompt_id), UPLOADED_CACHE
+    raise NotFound(prompt_id)
+
+
+# --------------------------------------------------------------------- upload
+async def upload(request: web.Request) -> web.Response:
+    """Store an admin's WAV prompt; 401/403 without an admin's token, 413/422 for bad files."""
+    app = request.app
+    tab = app[TAB]
+    try:
+        identity = await tab.validator.validate(request.headers.get("Authorization"))
+    except TabTokenInvalid as err:
+        _LOGGER.info("prompt upload refused: %s", err)
+        return error_response(401, "invalid or missing bearer token", code="invalidToken")
+    try:
+        caller = await resolve_caller(identity, app[keys.SETTINGS], app[keys.REPOSITORY], tab.audit)
+    except AccessDenied as err:
+        return error_response(403, err.message, code=err.code)
+    if not caller.has(Role.ADMIN):
+        return error_response(403, "only admins may upload prompts", code="forbidden")
+    if (request.content_length or 0) > MAX_PROMPT_BYTES:
+        return _too_large()
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        data.extend(chunk)
+        if len(data) > MAX_PROMPT_BYTES:
+            return _too_large()
+    try:
+        prompt = await upload_prompt(
+            app[keys.REPOSITORY],
+            app[MEDIA_STORE],
+            tenant_id=caller.tenant_id,
+            name=request.query.get("name", ""),
+            language=request.query.get("language", DEFAULT_LANGUAGE),
+            data=bytes(data),
+            uploaded_by=caller.user_id,
+            now=app[keys.CLOCK].now(),
+        )
+    except InvalidInput as err:
+        return error_response(
+            422,
+            str(err),
+            code="invalidPrompt",
+            details=[{"field": err.field or "file", "message": str(err)}],
+        )
+    except DomainError as err:
+        _LOGGER.warning("prompt upload failed: %s", err)
+        return error_response(503, "the prompt could not be stored", code="unavailable")
+    await tab.audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "prompt.upload",
+        target_type="prompt",
+        target_id=prompt.id,
+        after=prompt,
+    )
+    return web.json_response(
+        {
+            "id": prompt.id,
+            "name": prompt.name,
+            "language": prompt.language,
+            "durationS": prompt.duration_s,
+            "sampleRate": prompt.sample_rate,
+            "sizeBytes": prompt.size_bytes,
+            "url": f"{prompt_base_url(app[keys.SETTINGS])}/{prompt.tenant_id}/{prompt.id}.wav",
+        },
+        status=201,
+    )
+
+
+def _too_large() -> web.Response:
+    return error_response(
+        413, f"prompts may be at most {MAX_PROMPT_BYTES} bytes", code="payloadTooLarge"
+    )

@@ -1,0 +1,245 @@
+"""The host with prompts, IVRs and voicemail, against the simulator in manual media mode.
+
+Prompts play until a test ends them (``complete_media``), so every step is the test's;
+the simulator runs on its own virtual clock, so nothing rings out or times out unless a
+test moves it. Graph fetches prompts for real: the simulator GETs them from the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, unused_port
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from bot import keys
+from bot.app import Services, create_app
+from bot.demo import LINES, MAIN_LINE, PEOPLE, demo_simulator_directory, queue_id
+from bot.media_routes import (
+    MEDIA_OPTIONS,
+    MEDIA_STORE,
+    prompt_base_url,
+    recording_source,
+    setup_media,
+)
+from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from contactcenter.clock import VirtualClock
+from contactcenter.engine import RoutingEngine
+from contactcenter.model import AgentStatus, Queue, Voicemail
+from contactcenter.ports import OfferAlert, OfferEnd
+from contactcenter.repository import Repository
+from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from graph.simulator.config import MediaMode
+
+AGENT_IDS = {p.name.split()[0].lower(): p.id for p in PEOPLE}
+SALES = queue_id("Sales")
+SUPPORT = queue_id("Support")
+CALLER = "+14255550123"
+
+
+@dataclass
+class RecordingNotifier:
+    """Keeps what agents would be told (and sends no cards: nothing lingers at shutdown)."""
+
+    started: list[OfferAlert] = field(default_factory=list)
+    voicemails: list[tuple[Voicemail, tuple[str, ...]]] = field(default_factory=list)
+
+    async def offer_started(self, alert: OfferAlert) -> None:
+        self.started.append(alert)
+
+    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
+        return None
+
+    async def queue_changed(self, tenant_id: str, queue_id: str) -> None:
+        return None
+
+    async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
+        self.voicemails.append((voicemail, tuple(agent_ids)))
+
+
+@dataclass
+class CallerStack:
+    """A running host wired for the caller experience, and its simulator."""
+
+    host: TestClient[web.Request, web.Application]
+    simulator: SimulatorClient
+    settings: Settings
+    clock: VirtualClock
+    simulator_clock: VirtualClock
+    notifier: RecordingNotifier
+
+    @property
+    def repository(self) -> Repository:
+        return self.host.app[keys.REPOSITORY]
+
+    @property
+    def engine(self) -> RoutingEngine:
+        return self.host.app[keys.ENGINE]
+
+    @property
+    def tenant_id(self) -> str:
+        return DEMO_TENANT_ID
+
+    @property
+    def sales_line(self) -> str:
+        return LINES[0].application_instance_id
+
+    @property
+    def support_line(self) -> str:
+        return LINES[1].application_instance_id
+
+    @property
+    def main_line(self) -> str:
+        return MAIN_LINE.application_instance_id
+
+    # ------------------------------------------------------------ calls
+    async def dial(self, line: str, caller: str = CALLER) -> str:
+        """Place a call and wait until the bot has handled incoming..established."""
+        placed = await self.simulator.place_call(
+            self.tenant_id, application_instance_id=line, caller_phone=caller
+        )
+        assert placed.webhook_status == 202
+        await self.simulator.wait_for_call(
+            placed.id, state="established", notifications=3, timeout_s=10
+        )
+        return placed.id
+
+    async def after(
+        self, call_id: str, action: Awaitable[Any], notifications: int
+    ) -> dict[str, Any]:
+        """Run a simulator action and wait until its ``notifications`` have been answered."""
+        before = len((await self.simulator.call(call_id))["notifications"])
+        await action
+        return await self.simulator.wait_for_call(
+            call_id, notifications=before + notifications, timeout_s=10
+        )
+
+    async def sim_call(self, call_id: str) -> dict[str, Any]:
+        return await self.simulator.call(call_id)
+
+    async def live(self, call_id: str) -> Any:
+        return (await self.repository.calls.get(self.tenant_id, call_id)).value
+
+    async def record(self, call_id: str) -> Any:
+        return (await self.repository.call_records.get(self.tenant_id, call_id)).value
+
+    async def set_queue(self, queue: str, **changes: Any) -> None:
+        def change(q: Queue) -> Queue:
+            return replace(q, **changes)
+
+        await self.repository.queues.update(self.tenant_id, queue, change)
+
+    async def away(self, *names: str) -> None:
+        for name in names:
+            await self.engine.set_status(self.tenant_id, AGENT_IDS[name], AgentStatus.AWAY, "lunch")
+
+    async def fire_timers(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        await self.engine.fire_due_timers()
+
+
+def prompt_requests(call: dict[str, Any], action: str = "playPrompt") -> list[dict[str, Any]]:
+    """Return the bodies of the bot's media requests on a call, in order."""
+    return [
+        r["body"]
+        for r in call["requests"]
+        if r["method"] == "POST" and r["path"].endswith(f"/{action}")
+    ]
+
+
+def played(call: dict[str, Any]) -> list[list[str]]:
+    """Return, per playPrompt request, the prompt ids (resource ids) it asked for."""
+    return [
+        [p["mediaInfo"]["resourceId"] for p in body["prompts"]] for body in prompt_requests(call)
+    ]
+
+
+def requested(call: dict[str, Any], suffix: str) -> list[dict[str, Any]]:
+    """Return the bodies of the bot's POSTs on a call whose path ends with ``suffix``."""
+    return [
+        r["body"] for r in call["requests"] if r["method"] == "POST" and r["path"].endswith(suffix)
+    ]
+
+
+def wire_caller_experience(app: web.Application) -> None:
+    """Give the host what the caller experience needs, unless the host does already.
+
+    ``setup_media`` adds the prompt routes and the media store; the engine is then built
+    with the prompts' base URL, the store and the recording downloader, as bot/app.py's
+    composition root does once it is wired.
+    """
+    if MEDIA_OPTIONS not in app:
+        setup_media(app)
+
+    async def engine_with_media(app: web.Application) -> AsyncIterator[None]:
+        engine = app[keys.ENGINE]
+        if not engine.settings.prompt_base_url:
+            app[keys.ENGINE] = RoutingEngine(
+                app[keys.REPOSITORY],
+                app[keys.CALL_CONTROL],
+                app[keys.NOTIFIER],
+                app[keys.CLOCK],
+                replace(engine.settings, prompt_base_url=prompt_base_url(app[keys.SETTINGS])),
+                media=app[MEDIA_STORE],
+                recordings=recording_source(app),
+            )
+        yield
+
+    app.cleanup_ctx.append(engine_with_media)
+
+
+async def start_caller_stack(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_data_dir: Path,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[CallerStack]:
+    """Start the simulator (manual media, virtual clock) and the wired host (demo tenant)."""
+    port = unused_port()
+    # The simulator's clock starts now: the host checks its tokens against the real time.
+    simulator_clock = VirtualClock(datetime.now(UTC))
+    simulator_server = await aiohttp_server(
+        create_simulator_app(
+            SimulatorConfig(
+                data_dir=simulator_data_dir,
+                bot_url=f"http://127.0.0.1:{port}/api/calling",
+                app_id=DEMO_APP_ID,
+                seed_tenants=demo_simulator_directory(),
+                media_mode=MediaMode.MANUAL,
+            ),
+            clock=simulator_clock,
+        )
+    )
+    simulator_url = str(simulator_server.make_url("")).rstrip("/")
+    settings = Settings.from_env(
+        env or {},
+        demo=True,
+        dotenv=None,
+        port=port,
+        data_dir=tmp_path / "host",
+        graph_base_url=f"{simulator_url}/v1.0",
+        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
+        demo_call_rate=0.0,
+    )
+    # Monday 2 March 2026, 09:00 in New York (the demo tenant's time zone).
+    clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+    notifier = RecordingNotifier()
+    app = create_app(settings, Services(clock=clock, notifier=notifier, run_timers=False))
+    wire_caller_experience(app)
+    host = await aiohttp_client(app, server_kwargs={"port": port})
+    async with aiohttp.ClientSession() as session:
+        yield CallerStack(
+            host,
+            SimulatorClient(session, simulator_url),
+            settings,
+            clock,
+            simulator_clock,
+            notifier,
+        )

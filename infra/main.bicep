@@ -142,6 +142,54 @@ var cosmosContainers = [
     name: 'callRecords'
     perItemTtl: true
   }
+  {
+    name: 'ivrs'
+    perItemTtl: false
+  }
+  {
+    name: 'callerLists'
+    perItemTtl: false
+  }
+  {
+    name: 'prompts'
+    perItemTtl: false
+  }
+  {
+    name: 'voicemails'
+    perItemTtl: false
+  }
+  {
+    name: 'callbacks'
+    perItemTtl: false
+  }
+  {
+    name: 'intervalAggregates'
+    perItemTtl: false
+  }
+  {
+    name: 'agentIntervalAggregates'
+    perItemTtl: false
+  }
+  {
+    name: 'leases'
+    perItemTtl: false
+  }
+  {
+    name: 'webhookEndpoints'
+    perItemTtl: false
+  }
+  {
+    name: 'webhookOutbox'
+    perItemTtl: false
+  }
+  {
+    name: 'queueAlertRules'
+    perItemTtl: false
+  }
+  {
+    name: 'whatIfRuns'
+    perItemTtl: false
+  }
 ]
 
 module monitoring 'modules/monitoring.bicep' = {

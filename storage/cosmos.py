@@ -140,6 +140,13 @@ COLLECTIONS: Final[Mapping[str, CollectionLayout]] = MappingProxyType(
             default_ttl=-1,
             indexed_fields=("queueId", "agentId", "offeredAt", "endedAt", "outcome"),
         ),
+        # The caller experience: IVRs, caller lists, uploaded prompts, a queue's shared
+        # voicemail newest first, and finished callback requests.
+        "ivrs": CollectionLayout(),
+        "callerLists": CollectionLayout(),
+        "prompts": CollectionLayout(),
+        "voicemails": CollectionLayout(orderings=((("recordedAt", True),),)),
+        "callbacks": CollectionLayout(),
         # The configuration audit log, newest first (its ids sort by time).
         "auditLog": CollectionLayout(orderings=((("id", True),),)),
         # Teams messaging: conversation references, teams, and the cards to update.
@@ -148,6 +155,28 @@ COLLECTIONS: Final[Mapping[str, CollectionLayout]] = MappingProxyType(
         # Alert cards are only updated while their offer lasts: each expires after a week.
         "offerCards": CollectionLayout(default_ttl=-1),
         "queueCards": CollectionLayout(),
+        # Interval aggregates (docs/decisions/0010): reports filter by kind, queue, agent
+        # and interval; the call-id lists and wait histograms are never queried.
+        "intervalAggregates": CollectionLayout(
+            indexed_fields=("kind", "queueId", "agentId", "intervalStart", "sealed"),
+        ),
+        # Agents' interval aggregates: calls per agent and queue, and time by state.
+        "agentIntervalAggregates": CollectionLayout(
+            indexed_fields=("kind", "queueId", "agentId", "intervalStart", "sealed"),
+        ),
+        # Singleton background work per tenant (the agent-time sampler).
+        "leases": CollectionLayout(),
+        # Call-record webhooks, and the outbox their deliveries wait in (due across
+        # tenants; the admin console lists a tenant's newest first).
+        "webhookEndpoints": CollectionLayout(),
+        "webhookOutbox": CollectionLayout(
+            orderings=((("createdAt", True),),),
+            indexed_fields=("state", "dueAt", "createdAt", "callId", "endpointId"),
+        ),
+        # Wallboard alert thresholds, one document per queue.
+        "queueAlertRules": CollectionLayout(),
+        # What-if simulations started from the tab.
+        "whatIfRuns": CollectionLayout(),
     }
 )
 """The collections the product uses and the orderings its queries need.

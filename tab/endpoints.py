@@ -271,9 +271,7 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
     length = request.content_length
     if length is not None and length > MAX_TAB_BODY_BYTES:
         raise ApiError(413, f"the body is larger than {MAX_TAB_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_TAB_BODY_BYTES + 1)
-    if len(raw) > MAX_TAB_BODY_BYTES:
-        raise ApiError(413, f"the body is larger than {MAX_TAB_BODY_BYTES} bytes")
+    raw = await _read_limited(request, MAX_TAB_BODY_BYTES)
     try:
         data = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -284,6 +282,21 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
         return model.model_validate(data)
     except ValidationError as err:
         raise validation_failed(field_errors(err)) from err
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    """Read the whole body, or raise the 413 ApiError as soon as it exceeds ``limit``.
+
+    ``content.read(n)`` answers with what has arrived so far, at most ``n`` bytes: one read
+    would take the first part of a slowly sent (chunked) body for all of it.
+    """
+    raw = bytearray()
+    while len(raw) <= limit:
+        chunk = await request.content.read(limit + 1 - len(raw))
+        if not chunk:
+            return bytes(raw)
+        raw += chunk
+    raise ApiError(413, f"the body is larger than {limit} bytes")
 
 
 def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:

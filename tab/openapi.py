@@ -34,6 +34,22 @@ def path_parameters(path: str) -> list[str]:
     return _PATH_PARAMETER.findall(path)
 
 
+# A query parameter ``format`` chooses the answer's media type: these are the ones known.
+_FORMATS = {"csv": "text/csv"}
+
+
+def _alternative_formats(endpoint: Endpoint) -> list[str]:
+    """Return the media types besides JSON that the endpoint's ``format`` parameter offers."""
+    if endpoint.query is None:
+        return []
+    schema = endpoint.query.model_json_schema(ref_template=_REF_TEMPLATE)
+    field = schema.get("properties", {}).get("format", {})
+    offered = field.get("enum", []) or [
+        option.get("const") for option in field.get("anyOf", []) if "const" in option
+    ]
+    return [_FORMATS[name] for name in offered if name in _FORMATS]
+
+
 def build_openapi(
     endpoints: Sequence[Endpoint], *, version: str, server_url: str = ""
 ) -> dict[str, Any]:
@@ -125,9 +141,12 @@ def _operation(
             if endpoint.response is not None
             else {"type": "object"}
         )
+        content: dict[str, Any] = {"application/json": {"schema": schema_ref}}
+        for media_type in _alternative_formats(endpoint):
+            content[media_type] = {"schema": {"type": "string"}}
         responses[str(endpoint.status)] = {
             "description": HTTPStatus(endpoint.status).phrase,
-            "content": {"application/json": {"schema": schema_ref}},
+            "content": content,
         }
     error_ref = refs[(ErrorView, "serialization")]
     for status in endpoint.error_statuses:

@@ -7,7 +7,8 @@ from importlib import metadata
 from aiohttp import web
 
 from bot import keys
-from tab import api_admin, api_agent, demo, events
+from tab import api_admin, api_agent, api_privacy, demo, events
+from tab.analytics_routes import ANALYTICS_ENDPOINTS
 from tab.endpoints import Access, Endpoint, TabRequest
 from tab.openapi import build_openapi
 from tab.schemas import (
@@ -285,6 +286,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        f"{ADMIN}/users/{{userId}}/export",
+        api_privacy.export_user_data,
+        "Export everything stored about a user",
+        Access.ADMIN,
+        "admin",
+        response=api_privacy.UserExportView,
+    ),
+    Endpoint(
+        "DELETE",
+        f"{ADMIN}/users/{{userId}}/personal-data",
+        api_privacy.erase_personal_data,
+        "Erase a user's personal data",
+        Access.ADMIN,
+        "admin",
+        response=api_privacy.ErasureView,
+    ),
+    Endpoint(
+        "GET",
         f"{ADMIN}/seats",
         api_admin.get_seats,
         "Seats: how many, and who holds one",
@@ -330,4 +349,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=AuditQuery,
         response=AuditPageView,
     ),
+    # ------------------------------------------ reports, wallboard, supervision
+    *ANALYTICS_ENDPOINTS,
 )

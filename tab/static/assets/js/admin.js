@@ -2,6 +2,7 @@
 
 import { segment } from "./api.js";
 import { h, replaceChildren, ROLE_LABELS, STATUS_LABELS, toast, when } from "./dom.js";
+import { showWebhooks } from "./webhooks.js";
 
 const SECTIONS = [
   ["queues", "Queues"],
@@ -9,6 +10,7 @@ const SECTIONS = [
   ["users", "Users and roles"],
   ["seats", "Seats"],
   ["audit", "Audit log"],
+  ["webhooks", "Webhook export"],
 ];
 
 const ROUTING = {
@@ -69,7 +71,7 @@ export function renderAdmin(root, ctx) {
       if (link.dataset.section === id) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
-    const renderers = { queues: showQueues, bindings: showBindings, users: showUsers, seats: showSeats, audit: showAudit };
+    const renderers = { queues: showQueues, bindings: showBindings, users: showUsers, seats: showSeats, audit: showAudit, webhooks: showWebhooks };
     renderers[id](content, ctx).catch((error) => {
       replaceChildren(content, h("div", { class: "message-bar error", role: "alert" }, error.message));
     });

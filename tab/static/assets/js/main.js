@@ -7,7 +7,10 @@ import { h, replaceChildren, ROLE_LABELS } from "./dom.js";
 import { chosenTheme, followTeamsTheme, inMicrosoftHost, loadTeams, useBrowserTheme } from "./host.js";
 import { LiveFeed } from "./live.js";
 import { DemoSession, demoSignIn, TeamsSession } from "./session.js";
-import { renderTiles } from "./tiles.js";
+import { renderReports } from "./reports.js";
+import { renderStaffing } from "./staffing.js";
+import { renderSupervise } from "./supervise.js";
+import { renderWallboard } from "./wallboard.js";
 
 const main = document.getElementById("main");
 
@@ -17,8 +20,11 @@ function problem(title, text) {
 
 function allowedViews(roles) {
   const views = [];
+  const supervises = roles.includes("supervisor") || roles.includes("admin");
   if (roles.includes("agent")) views.push("agent");
   if (roles.length) views.push("wallboard");
+  if (roles.length) views.push("reports");
+  if (supervises) views.push("supervise", "staffing");
   if (roles.includes("admin")) views.push("admin");
   return views;
 }
@@ -48,15 +54,6 @@ function renderHeader(me, view, session, inHost) {
     signOut.hidden = false;
     signOut.addEventListener("click", () => DemoSession.signOut());
   }
-}
-
-function renderWallboard(root, ctx) {
-  const tiles = h("div", { class: "wallboard" });
-  replaceChildren(root, h("section", { class: "card", "aria-labelledby": "wallboard-title" }, h("header", {}, h("h1", { id: "wallboard-title" }, "Queues now")), tiles));
-  ctx.api.get("/api/tab/queues/live").then((live) => renderTiles(tiles, live), (error) => replaceChildren(tiles, h("p", {}, error.message)));
-  ctx.onLive((event, data) => {
-    if (event === "queues") renderTiles(tiles, data);
-  });
 }
 
 async function signIn(inHost) {
@@ -109,6 +106,9 @@ async function start() {
   if (view === "agent") renderAgent(main, ctx);
   else if (view === "admin") renderAdmin(main, ctx);
   else if (view === "wallboard") renderWallboard(main, ctx);
+  else if (view === "reports") renderReports(main, ctx);
+  else if (view === "supervise") renderSupervise(main, ctx);
+  else if (view === "staffing") renderStaffing(main, ctx);
   else if (view === "not-admin") {
     problem("Admins only", "The admin console needs the admin role. Ask an admin of your organization.");
     return;

@@ -1,0 +1,155 @@
+"""The wallboard API: live queue numbers with today's KPIs and alerts, as JSON or a stream.
+
+``GET /api/tab/wallboard/events`` is a server-sent event stream like ``/api/tab/events``
+(bearer token in the Authorization header, read with ``fetch``), fed by the same live
+polling of the store: a ``wallboard`` event whenever what the user sees changed, so a
+change shows within the poll interval (one second by default). Alert rules are set per
+queue by its supervisors and by admins, and audited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+
+from bot import keys
+from contactcenter.errors import NotFound
+from contactcenter.queue_alerts import QueueAlertRule
+from tab.analytics import alert_rules_for, analytics, require_supervisor, supervised_queue_ids
+from tab.analytics_schemas import (
+    AlertRuleBody,
+    AlertRuleListView,
+    AlertRuleView,
+    WallboardView,
+)
+from tab.appkeys import TAB
+from tab.endpoints import ApiError, TabRequest
+from tab.live import read_snapshot
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _frame(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def get_wallboard(call: TabRequest) -> WallboardView:
+    """Return my queues' live numbers, today's KPIs and the alerts that hold now."""
+    caller = call.caller
+    state = analytics(call.app)
+    snapshot = await read_snapshot(
+        call.app[keys.REPOSITORY], caller.tenant_id, call.app[keys.CLOCK].now()
+    )
+    frame = await state.frames.frame(caller.tenant, snapshot)
+    return state.frames.view(frame, caller.tenant_id, caller.user, snapshot)
+
+
+async def stream_wallboard(call: TabRequest) -> web.StreamResponse:
+    """Stream my wallboard as it changes (server-sent events named ``wallboard``)."""
+    caller = call.caller
+    state = analytics(call.app)
+    tab = call.app[TAB]
+    hub = tab.hub
+    clock = call.app[keys.CLOCK]
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(call.request)
+    last: dict[str, Any] | None = None
+    try:
+        await response.write(b"retry: 2000\n\n")
+        async with hub.subscribe(caller.tenant_id) as subscription:
+            while not hub.closing:
+                if clock.now().timestamp() >= caller.identity.expires_at:
+                    await response.write(_frame("expired", {"reason": "the sign-in token expired"}))
+                    break
+                snapshot = await subscription.next(tab.options.heartbeat_s)
+                if snapshot is None:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                frame = await state.frames.frame(caller.tenant, snapshot)
+                view = state.frames.view(frame, caller.tenant_id, caller.user, snapshot)
+                data = view.model_dump(mode="json")
+                comparable = {k: v for k, v in data.items() if k != "at"}
+                if comparable != last:
+                    last = comparable
+                    await response.write(_frame("wallboard", data))
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+    except ConnectionResetError:
+        _LOGGER.debug(
+            "Wallboard stream closed by the client", extra={"tenant_id": caller.tenant_id}
+        )
+    return response
+
+
+# ------------------------------------------------------------------ alert rules
+def _rule_view(queue_id: str, rule: QueueAlertRule | None) -> AlertRuleView:
+    return AlertRuleView(
+        queue_id=queue_id,
+        service_level_below=rule.service_level_below if rule else None,
+        longest_wait_above_s=rule.longest_wait_above_s if rule else None,
+        waiting_above=rule.waiting_above if rule else None,
+        updated_at=rule.updated_at if rule else None,
+        updated_by=rule.updated_by if rule else "",
+    )
+
+
+async def list_alert_rules(call: TabRequest) -> AlertRuleListView:
+    """List the alert thresholds of the queues I supervise."""
+    user = require_supervisor(call)
+    tenant_id = call.caller.tenant_id
+    queues = [q.value for q in await call.app[keys.REPOSITORY].queues.find(tenant_id)]
+    mine = supervised_queue_ids(user, sorted(queues, key=lambda q: q.name.casefold()))
+    rules = {r.value.id: r.value for r in await alert_rules_for(call.app).find(tenant_id)}
+    return AlertRuleListView(rules=[_rule_view(q, rules.get(q)) for q in mine])
+
+
+async def set_alert_rule(call: TabRequest) -> AlertRuleView:
+    """Set a queue's alert thresholds (null turns one off)."""
+    user = require_supervisor(call)
+    caller = call.caller
+    queue_id = call.param("queueId")
+    repo = call.app[keys.REPOSITORY]
+    try:
+        await repo.queues.get(caller.tenant_id, queue_id)
+    except NotFound:
+        raise ApiError(404, "no such queue") from None
+    queues = [q.value for q in await repo.queues.find(caller.tenant_id)]
+    if queue_id not in supervised_queue_ids(user, queues):
+        raise ApiError(403, "you do not supervise that queue", code="notYourQueue")
+    body = call.body(AlertRuleBody)
+    rules = alert_rules_for(call.app)
+    try:
+        before: QueueAlertRule | None = (await rules.get(caller.tenant_id, queue_id)).value
+    except NotFound:
+        before = None
+    rule = QueueAlertRule(
+        id=queue_id,
+        tenant_id=caller.tenant_id,
+        service_level_below=body.service_level_below,
+        longest_wait_above_s=body.longest_wait_above_s,
+        waiting_above=body.waiting_above,
+        updated_at=call.app[keys.CLOCK].now(),
+        updated_by=user.id,
+    )
+    saved = (await rules.put(rule)).value
+    await call.app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "queue.alert-rule",
+        target_type="queue",
+        target_id=queue_id,
+        before=replace(before, updated_at=None) if before else None,
+        after=replace(saved, updated_at=None),
+    )
+    return _rule_view(queue_id, saved)

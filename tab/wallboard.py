@@ -1,0 +1,178 @@
+"""The wallboard's numbers: live queue state, today's KPIs and threshold alerts.
+
+Built from the live feed's tenant snapshot (queues, agents, live calls, read every second)
+and today's queue aggregates. Today's calls are those offered since the tenant's local
+midnight: the finished ones from the aggregates, those still in progress from the
+snapshot (an aggregate lists the calls it counts, so a call is never counted in both).
+One frame per tenant and snapshot is built on each host and shared by its streams; each
+stream then shows its user's queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from contactcenter.aggregates import INTERVAL, AggregateKind, IntervalAggregate, IntervalAggregator
+from contactcenter.kpis import (
+    CallTotals,
+    kpis,
+    longest_wait,
+    totals_from_aggregates,
+    totals_of_live_calls,
+)
+from contactcenter.model import Tenant, User
+from contactcenter.queue_alerts import Alert, AlertBoard, AlertChange, QueueAlertRule, QueueReading
+from contactcenter.reports import local_midnight, time_zone
+from contactcenter.repository import Collection
+from tab.analytics_schemas import (
+    AlertChangeView,
+    AlertView,
+    TodayView,
+    WallboardQueueView,
+    WallboardView,
+)
+from tab.live import TenantSnapshot, queue_live, visible_queue_ids
+
+_LOGGER = logging.getLogger(__name__)
+_RECENT_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class WallboardFrame:
+    """Every queue's wallboard numbers for one snapshot of a tenant."""
+
+    at: datetime
+    time_zone: str
+    queues: tuple[WallboardQueueView, ...]
+
+
+def alert_view(alert: Alert) -> AlertView:
+    return AlertView(
+        queue_id=alert.queue_id,
+        queue_name=alert.queue_name,
+        kind=alert.kind.value,
+        value=round(alert.value, 4),
+        threshold=alert.threshold,
+        raised_at=alert.raised_at,
+    )
+
+
+def change_view(change: AlertChange) -> AlertChangeView:
+    return AlertChangeView(alert=alert_view(change.alert), change=change.change.value, at=change.at)
+
+
+class WallboardFrames:
+    """Builds (and shares) each tenant's wallboard frame per live snapshot."""
+
+    def __init__(
+        self,
+        aggregator: IntervalAggregator,
+        alerts: AlertBoard,
+        rules: Collection[QueueAlertRule],
+    ) -> None:
+        self._aggregator = aggregator
+        self._alerts = alerts
+        self._rules = rules
+        self._frames: dict[str, tuple[TenantSnapshot, WallboardFrame]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def frame(self, tenant: Tenant, snapshot: TenantSnapshot) -> WallboardFrame:
+        """Return the tenant's frame for this snapshot, building it once per host."""
+        lock = self._locks.setdefault(tenant.id, asyncio.Lock())
+        async with lock:
+            known = self._frames.get(tenant.id)
+            if known is not None and known[0] is snapshot:
+                return known[1]
+            frame = await self._build(tenant, snapshot)
+            self._frames[tenant.id] = (snapshot, frame)
+            return frame
+
+    async def _build(self, tenant: Tenant, snapshot: TenantSnapshot) -> WallboardFrame:
+        zone = time_zone(tenant.time_zone)
+        now = snapshot.at
+        today = local_midnight(now.astimezone(zone).date(), zone)
+        docs = await self._aggregator.find(tenant.id, AggregateKind.QUEUE, today, now + INTERVAL)
+        rules = {r.value.id: r.value for r in await self._rules.find(tenant.id)}
+        counted = frozenset(c for d in docs for c in d.call_ids)
+        by_queue: dict[str, list[IntervalAggregate]] = {}
+        for doc in docs:
+            by_queue.setdefault(doc.queue_id, []).append(doc)
+        live = {q.id: q for q in queue_live(snapshot, [q.id for q in snapshot.queues])}
+        readings: list[QueueReading] = []
+        todays: dict[str, TodayView] = {}
+        waits: dict[str, float] = {}
+        for queue in snapshot.queues:
+            threshold = queue.service_level_threshold_s
+            queue_calls = [c for c in snapshot.calls if c.queue_id == queue.id]
+            totals: CallTotals = totals_from_aggregates(
+                by_queue.get(queue.id, []), threshold
+            ) + totals_of_live_calls(
+                queue_calls, since=today, threshold_s=threshold, exclude=counted
+            )
+            figures = kpis(totals)
+            todays[queue.id] = TodayView(
+                offered=figures.offered,
+                answered=figures.answered,
+                abandoned=figures.abandoned,
+                service_level=figures.service_level_1,
+                asa_s=None if figures.asa_s is None else round(figures.asa_s, 1),
+                abandonment_rate=figures.abandonment_rate,
+            )
+            waits[queue.id] = round(longest_wait(queue_calls, now), 1)
+            counts = live[queue.id]
+            readings.append(
+                QueueReading(
+                    queue_id=queue.id,
+                    queue_name=queue.name,
+                    waiting=counts.waiting + counts.ringing,
+                    longest_wait_s=waits[queue.id],
+                    service_level=figures.service_level_1,
+                )
+            )
+        alerts = self._alerts
+        for change in alerts.update(tenant.id, readings, rules, now):
+            _LOGGER.info(
+                "Alert %s: %s %s (%.2f vs %.2f)",
+                change.change.value,
+                change.alert.queue_name,
+                change.alert.kind.value,
+                change.alert.value,
+                change.alert.threshold,
+                extra={"tenant_id": tenant.id},
+            )
+        active = alerts.active(tenant.id)
+        queues = tuple(
+            WallboardQueueView(
+                id=queue.id,
+                name=queue.name,
+                waiting=live[queue.id].waiting,
+                ringing=live[queue.id].ringing,
+                longest_wait_s=waits[queue.id],
+                service_level_threshold_s=queue.service_level_threshold_s,
+                agents=live[queue.id].agents,
+                today=todays[queue.id],
+                alerts=[alert_view(a) for a in active if a.queue_id == queue.id],
+            )
+            for queue in snapshot.queues
+        )
+        return WallboardFrame(at=now, time_zone=str(zone), queues=queues)
+
+    def view(
+        self, frame: WallboardFrame, tenant_id: str, user: User, snapshot: TenantSnapshot
+    ) -> WallboardView:
+        """Return the part of a frame the user may see."""
+        visible = visible_queue_ids(user, snapshot.queues)
+        shown = set(visible)
+        queues = [q for q in frame.queues if q.id in shown]
+        return WallboardView(
+            at=frame.at,
+            time_zone=frame.time_zone,
+            queues=queues,
+            alerts=[a for q in queues for a in q.alerts],
+            recent_alerts=[
+                change_view(c) for c in self._alerts.recent(tenant_id, visible)[:_RECENT_SHOWN]
+            ],
+        )

@@ -1,0 +1,236 @@
+"""What-if runs of the discrete-event simulator, started from the tab.
+
+A run is CPU-bound for seconds, so it runs in its own process (``spawn``, not ``fork``:
+the host has threads), never on the host's event loop. The process reports progress and
+its result over a pipe; the host keeps the run's state in a ``whatIfRuns`` document, so a
+page polling any host sees it. A host runs at most ``max_running`` at once and refuses
+more (429); a run taking longer than ``timeout_s`` is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from contactcenter.clock import Clock
+from contactcenter.errors import DomainError
+from contactcenter.model import RoutingMethod
+from contactcenter.ports import Store
+from contactcenter.repository import Collection
+from contactcenter.simulation import SimulationConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+WHAT_IF_RUNS = "whatIfRuns"
+_PROGRESS_EVERY_S = 0.2
+_POLL_S = 0.1
+
+
+class TooManyRuns(DomainError):
+    """This host runs as many what-if simulations as it allows."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIfRun:
+    """A what-if simulation: what was asked, how far it got, what came out."""
+
+    id: str
+    tenant_id: str
+    requested_by: str
+    config: dict[str, Any]
+    created_at: datetime
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    result: dict[str, Any] | None = None
+    error: str = ""
+    finished_at: datetime | None = None
+
+
+def config_document(config: SimulationConfig) -> dict[str, Any]:
+    document = asdict(config)
+    document["routing"] = config.routing.value
+    return document
+
+
+def config_from_document(document: dict[str, Any]) -> SimulationConfig:
+    values = dict(document)
+    values["routing"] = RoutingMethod(values["routing"])
+    return SimulationConfig(**values)
+
+
+def run_in_child(document: dict[str, Any], conn: Connection) -> None:
+    """The child process: run the simulation, sending progress and then the result."""
+    from contactcenter.simulation import simulate
+    from storage.sqlite import MEMORY, SqliteStore
+
+    config = config_from_document(document)
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= _PROGRESS_EVERY_S or done == total:
+            last = now
+            conn.send(("progress", done, total))
+
+    async def run() -> dict[str, Any]:
+        store = await SqliteStore.open(MEMORY, inline=True)
+        try:
+            result = await simulate(config, store, progress=progress)
+        finally:
+            await store.close()
+        return dict(result.as_json())
+
+    try:
+        conn.send(("result", asyncio.run(run())))
+    except Exception as err:  # noqa: BLE001 - reported to the parent, which logs it
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
+@dataclass(slots=True)
+class _Running:
+    task: asyncio.Task[None]
+    process: Any = None
+    cancelled: bool = field(default=False)
+
+
+class WhatIfRunner:
+    """Starts what-if runs in child processes and keeps their documents up to date."""
+
+    def __init__(
+        self, store: Store, clock: Clock, *, max_running: int = 2, timeout_s: float = 300.0
+    ) -> None:
+        self.runs: Collection[WhatIfRun] = Collection(store, WHAT_IF_RUNS, WhatIfRun)
+        self._clock = clock
+        self._max_running = max_running
+        self._timeout_s = timeout_s
+        self._running: dict[str, _Running] = {}
+        self._context = multiprocessing.get_context("spawn")
+
+    async def start(self, tenant_id: str, user_id: str, config: SimulationConfig) -> WhatIfRun:
+        """Record a new run and start it; raise TooManyRuns when this host is busy."""
+        if len(self._running) >= self._max_running:
+            raise TooManyRuns("this host is already running its share of simulations")
+        run = WhatIfRun(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            requested_by=user_id,
+            config=config_document(config),
+            created_at=self._clock.now(),
+            total=config.calls,
+        )
+        await self.runs.create(run)
+        task = asyncio.get_running_loop().create_task(self._run(run), name=f"what-if-{run.id}")
+        self._running[run.id] = _Running(task)
+        task.add_done_callback(lambda _: self._running.pop(run.id, None))
+        return run
+
+    async def get(self, tenant_id: str, run_id: str) -> WhatIfRun:
+        return (await self.runs.get(tenant_id, run_id)).value
+
+    async def _update(self, run: WhatIfRun, **changes: Any) -> WhatIfRun:
+        updated = replace(run, **changes)
+        try:
+            await self.runs.put(updated)
+        except DomainError as err:
+            _LOGGER.warning("What-if run %s not saved: %s", run.id, err)
+        return updated
+
+    async def _run(self, run: WhatIfRun) -> None:
+        parent, child = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=run_in_child, args=(run.config, child), name=f"what-if-{run.id}", daemon=True
+        )
+        running = self._running.get(run.id)
+        try:
+            await asyncio.to_thread(process.start)
+            if running is not None:
+                running.process = process
+            child.close()
+            run = await self._update(run, state="running")
+            run = await self._follow(run, parent, process)
+        except asyncio.CancelledError:
+            await self._update(run, state="failed", error="the host shut down")
+            raise
+        except (OSError, EOFError) as err:
+            await self._update(
+                run,
+                state="failed",
+                error=f"the simulation stopped: {err}",
+                finished_at=self._clock.now(),
+            )
+        finally:
+            parent.close()
+            if process.is_alive():
+                process.terminate()
+            with contextlib.suppress(ValueError, AssertionError):
+                await asyncio.to_thread(process.join, 5)
+
+    async def _follow(self, run: WhatIfRun, conn: Connection, process: Any) -> WhatIfRun:
+        started = time.monotonic()
+        saved_done = -1
+        while True:
+            while conn.poll():
+                message = conn.recv()
+                kind = message[0]
+                if kind == "progress":
+                    run = replace(run, done=int(message[1]), total=int(message[2]))
+                elif kind == "result":
+                    return await self._update(
+                        run,
+                        state="done",
+                        done=run.total,
+                        result=message[1],
+                        finished_at=self._clock.now(),
+                    )
+                else:
+                    _LOGGER.warning("What-if run %s failed: %s", run.id, message[1])
+                    return await self._update(
+                        run, state="failed", error=str(message[1]), finished_at=self._clock.now()
+                    )
+            if run.done != saved_done:
+                saved_done = run.done
+                run = await self._update(run)
+            if not process.is_alive() and not conn.poll():
+                return await self._update(
+                    run,
+                    state="failed",
+                    error=f"the simulation ended without a result (exit {process.exitcode})",
+                    finished_at=self._clock.now(),
+                )
+            if time.monotonic() - started > self._timeout_s:
+                process.terminate()
+                return await self._update(
+                    run,
+                    state="failed",
+                    error=f"stopped after {self._timeout_s:.0f} s",
+                    finished_at=self._clock.now(),
+                )
+            await asyncio.sleep(_POLL_S)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def wait_idle(self) -> None:
+        """Return once no run is in progress on this host (tests)."""
+        tasks = [r.task for r in self._running.values()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop every run (the host is shutting down)."""
+        for running in list(self._running.values()):
+            running.task.cancel()
+        await self.wait_idle()

@@ -1,0 +1,109 @@
+"""The demo host with the tab and analytics on loopback, and helpers for its tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import unused_port
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from bot.app import Services, create_app
+from bot.demo import demo_simulator_directory
+from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from contactcenter.clock import Clock
+from contactcenter.model import CallRecord
+from contactcenter.ports import Store
+from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from graph.simulator.signing import SigningKey
+from tab import TabOptions, setup_tab
+from tab.analytics import ANALYTICS, AnalyticsOptions, AnalyticsState, setup_analytics
+from tests.analytics import records as fixture
+from tests.tab.support import ANA, BEN, SALES, SUPPORT, TabStack, TokenFactory
+
+# The hand-made records' ids, as the demo tenant knows them.
+_IDS = {
+    fixture.TENANT: DEMO_TENANT_ID,
+    fixture.SALES: SALES,
+    fixture.SUPPORT: SUPPORT,
+    fixture.ANA: ANA.id,
+    fixture.BEN: BEN.id,
+}
+
+
+def demo_record(record: CallRecord) -> CallRecord:
+    """Return a hand-made record moved into the demo tenant, its queues and agents."""
+    return replace(
+        record,
+        tenant_id=DEMO_TENANT_ID,
+        queue_id=_IDS.get(record.queue_id or "", record.queue_id),
+        agent_id=_IDS.get(record.agent_id or "", record.agent_id),
+        missed_agent_ids=tuple(_IDS.get(a, a) for a in record.missed_agent_ids),
+    )
+
+
+async def start_analytics_stack(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    *,
+    data_dir: Path,
+    simulator_dir: Path,
+    key: SigningKey,
+    clock: Clock,
+    options: TabOptions,
+    analytics_options: AnalyticsOptions,
+    store: Store | None = None,
+) -> TabStack:
+    """Start the simulator and the host (demo mode) with the tab and analytics."""
+    port = unused_port()
+    simulator_server = await aiohttp_server(
+        create_simulator_app(
+            SimulatorConfig(
+                data_dir=simulator_dir,
+                bot_url=f"http://127.0.0.1:{port}/api/calling",
+                app_id=DEMO_APP_ID,
+                seed_tenants=demo_simulator_directory(),
+            )
+        )
+    )
+    simulator_url = str(simulator_server.make_url("")).rstrip("/")
+    settings = Settings.from_env(
+        {},
+        demo=True,
+        dotenv=None,
+        port=port,
+        data_dir=data_dir,
+        graph_base_url=f"{simulator_url}/v1.0",
+        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
+        demo_call_rate=0.0,
+    )
+    app = create_app(settings, Services(store=store, clock=clock, run_timers=False))
+    setup_tab(app, options=options)
+    setup_analytics(app, options=analytics_options)
+    host = await aiohttp_client(app, server_kwargs={"port": port})
+    return TabStack(
+        host=host,
+        simulator=SimulatorClient(host.session, simulator_url),
+        settings=settings,
+        clock=clock,
+        tokens=TokenFactory(key, clock),
+    )
+
+
+def state_of(stack: TabStack) -> AnalyticsState:
+    return stack.app[ANALYTICS]
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 5.0) -> Any:
+    """Return ``check()``'s first truthy answer, polling the store-backed state; fail after the timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        found = await check()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        await asyncio.sleep(0.02)

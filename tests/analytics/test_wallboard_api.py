@@ -1,0 +1,179 @@
+"""The wallboard: live numbers with today's KPIs, a live stream, and threshold alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import ClientResponse
+
+from bot import keys
+from bot.demo import LINES
+from bot.settings import DEMO_TENANT_ID
+from contactcenter.model import AgentStatus, CallState
+from tests.analytics.records import RECORDS
+from tests.analytics.support import demo_record, eventually, state_of
+from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, SUPPORT, TabStack
+
+WALLBOARD = "/api/tab/wallboard"
+
+
+async def seed_today(stack: TabStack) -> None:
+    made = [demo_record(r) for r in RECORDS]
+    for item in made:
+        await stack.repository.call_records.create(item)
+    await state_of(stack).aggregator.add_records(made)
+
+
+async def everyone_in_sales_away(stack: TabStack) -> None:
+    engine = stack.app[keys.ENGINE]
+    sales = (await stack.repository.queues.get(DEMO_TENANT_ID, SALES)).value
+    for member in sales.members:
+        await engine.set_status(DEMO_TENANT_ID, member, AgentStatus.AWAY, "training")
+
+
+async def place_waiting_call(stack: TabStack) -> str:
+    placed = await stack.simulator.place_call(
+        DEMO_TENANT_ID,
+        application_instance_id=LINES[0].application_instance_id,
+        caller_phone="+14255550142",
+    )
+    await stack.simulator.wait_for_call(placed.id, state="established", notifications=3)
+
+    async def waiting() -> bool:
+        call = await stack.repository.calls.get(DEMO_TENANT_ID, placed.id)
+        return call.value.state is CallState.WAITING
+
+    await eventually(waiting)
+    return placed.id
+
+
+def sales_of(board: dict[str, Any]) -> dict[str, Any]:
+    return next(q for q in board["queues"] if q["id"] == SALES)
+
+
+async def test_today_counts_finished_and_live_calls_once_each(stack: TabStack) -> None:
+    await seed_today(stack)
+    await everyone_in_sales_away(stack)
+    await place_waiting_call(stack)
+    stack.clock.advance(42)  # type: ignore[attr-defined]
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert status == 200
+    sales = sales_of(board)
+    # 12 finished offered calls (hand-made records) and the one waiting now.
+    assert sales["today"]["offered"] == 13
+    assert (sales["today"]["answered"], sales["today"]["abandoned"]) == (5, 2)
+    assert sales["today"]["serviceLevel"] == 3 / 5
+    assert sales["today"]["asaS"] == 20.5
+    assert (sales["waiting"], sales["longestWaitS"]) == (1, 42.0)
+    assert sales["agents"]["notReady"] == 3
+    assert board["timeZone"] == "America/New_York"
+    # The sweep may count the same records again: nothing changes.
+    await state_of(stack).feed.catch_up(stack.clock.now().replace(hour=0))
+    status, again = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert sales_of(again)["today"] == sales["today"]
+
+
+async def test_an_alert_is_raised_and_cleared(stack: TabStack) -> None:
+    status, rule = await stack.call(
+        "PUT",
+        f"{WALLBOARD}/alert-rules/{SALES}",
+        user=SUPERVISOR.id,
+        json={"waitingAbove": 0, "longestWaitAboveS": 60},
+    )
+    assert status == 200
+    assert (rule["waitingAbove"], rule["updatedBy"]) == (0, SUPERVISOR.id)
+    await everyone_in_sales_away(stack)
+    call_id = await place_waiting_call(stack)
+    status, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    [alert] = board["alerts"]
+    assert (alert["kind"], alert["value"], alert["threshold"]) == ("queue-length", 1, 0)
+    stack.clock.advance(61)  # type: ignore[attr-defined]
+    status, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    assert sorted(a["kind"] for a in board["alerts"]) == ["longest-wait", "queue-length"]
+    await stack.simulator.hang_up(call_id)
+
+    async def ended() -> bool:
+        return not await stack.repository.calls.find(DEMO_TENANT_ID)
+
+    await eventually(ended)
+    status, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    assert board["alerts"] == []
+    changes = [(c["change"], c["alert"]["kind"]) for c in board["recentAlerts"]]
+    assert changes == [
+        ("cleared", "longest-wait"),
+        ("cleared", "queue-length"),
+        ("raised", "longest-wait"),
+        ("raised", "queue-length"),
+    ]
+    entry = (await stack.audit.all(DEMO_TENANT_ID))[0].value
+    assert (entry.action, entry.target_id) == ("queue.alert-rule", SALES)
+
+
+async def test_a_service_level_below_target_raises_an_alert(stack: TabStack) -> None:
+    await seed_today(stack)
+    await stack.call(
+        "PUT", f"{WALLBOARD}/alert-rules/{SALES}", user=ADMIN.id, json={"serviceLevelBelow": 0.8}
+    )
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert status == 200
+    [alert] = board["alerts"]
+    assert (alert["kind"], alert["value"], alert["threshold"]) == ("service-level", 0.6, 0.8)
+
+
+async def test_alert_rules_are_set_by_the_queue_s_supervisors(stack: TabStack) -> None:
+    status, body = await stack.call(
+        "PUT", f"{WALLBOARD}/alert-rules/{SALES}", user=ANA.id, json={"waitingAbove": 3}
+    )
+    assert status == 403
+    status, body = await stack.call(
+        "PUT", f"{WALLBOARD}/alert-rules/{SUPPORT}", user=SUPERVISOR.id, json={"waitingAbove": -1}
+    )
+    assert status == 422
+    status, body = await stack.call("GET", f"{WALLBOARD}/alert-rules", user=SUPERVISOR.id)
+    assert [r["queueId"] for r in body["rules"]] == [SALES, SUPPORT]
+    assert body["rules"][0]["waitingAbove"] is None
+
+
+async def events(response: ClientResponse) -> AsyncIterator[tuple[str, Any]]:
+    """Yield (event, data) from a server-sent event stream."""
+    name, data = "message", ""
+    while True:
+        line = (await response.content.readline()).decode()
+        if line in {"\n", ""}:
+            if data:
+                yield name, json.loads(data)
+            name, data = "message", ""
+            if line == "":
+                return
+            continue
+        field, _, value = line.rstrip("\n").partition(": ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data += value
+
+
+async def test_the_wallboard_stream_shows_a_new_waiting_call(stack: TabStack) -> None:
+    await everyone_in_sales_away(stack)
+    headers = {**stack.auth(SUPERVISOR.id), "Accept": "text/event-stream"}
+    async with stack.host.get(f"{WALLBOARD}/events", headers=headers) as response:
+        assert response.status == 200
+        stream = events(response)
+
+        async def next_board() -> dict[str, Any]:
+            async for name, data in stream:
+                if name == "wallboard":
+                    board: dict[str, Any] = data
+                    return board
+            raise AssertionError("the stream ended")
+
+        first = await asyncio.wait_for(next_board(), 5)
+        assert sales_of(first)["waiting"] == 0
+        await place_waiting_call(stack)
+        board = await asyncio.wait_for(next_board(), 5)
+        while sales_of(board)["waiting"] == 0:
+            board = await asyncio.wait_for(next_board(), 5)
+        assert sales_of(board)["today"]["offered"] == 1

@@ -1,0 +1,178 @@
+"""The wallboard and reports in Chromium against the demo host with analytics running.
+
+A call placed through the simulator shows on the wallboard within a second; a threshold
+alert set in the page is raised while the caller waits and cleared when they hang up.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from bot import keys
+from bot.demo import LINES
+from bot.settings import DEMO_TENANT_ID
+from contactcenter.clock import SystemClock
+from contactcenter.model import AgentStatus, CallState
+from graph.simulator.signing import SigningKey
+from tab.analytics import AnalyticsOptions
+from tests.analytics.records import RECORDS
+from tests.analytics.support import demo_record, eventually, start_analytics_stack, state_of
+from tests.browser.conftest import Tab
+from tests.tab.support import SALES, TabStack, options_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def demo(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    browser_simulator_dir: Path,
+    browser_key_path: Path,
+    browser_key: SigningKey,
+) -> TabStack:
+    """The demo host with analytics and its loops on short intervals, on the real clock."""
+    return await start_analytics_stack(
+        aiohttp_server,
+        aiohttp_client,
+        data_dir=tmp_path / "host",
+        simulator_dir=browser_simulator_dir,
+        key=browser_key,
+        clock=SystemClock(),
+        options=options_for(browser_key_path, poll_interval_s=0.2, heartbeat_s=2.0),
+        analytics_options=AnalyticsOptions(
+            sweep_interval_s=0.2, delivery_interval_s=0.5, sample_interval_s=1.0
+        ),
+    )
+
+
+async def sales_agents_away(demo: TabStack) -> None:
+    engine = demo.app[keys.ENGINE]
+    sales = (await demo.repository.queues.get(DEMO_TENANT_ID, SALES)).value
+    for member in sales.members:
+        await engine.set_status(DEMO_TENANT_ID, member, AgentStatus.AWAY, "team meeting")
+
+
+def tile(name: str) -> str:
+    return f".board-tile[data-queue-id='{SALES}'] [data-stat='{name}'] .stat-value"
+
+
+async def test_the_wallboard_shows_a_call_live_and_raises_and_clears_an_alert(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await sales_agents_away(demo)
+    await tab_page.sign_in_as("Hiro Tanaka", "wallboard")
+    await page.wait_for_selector(f"{tile('waiting')}:text-is('0')")
+    assert await page.locator(".board-tile h2").all_inner_texts() == ["Sales", "Support"]
+
+    # A supervisor sets Sales' threshold in the page: more than 0 callers waiting.
+    await page.get_by_role("button", name="Alert settings").click()
+    form = page.locator(f".rule-form[data-queue-id='{SALES}']")
+    await form.get_by_label("Callers waiting above").fill("0")
+    await form.get_by_role("button", name="Save Sales alerts").click()
+    await page.locator(".toast", has_text="Sales alerts saved").wait_for()
+    await page.get_by_role("button", name="Alert settings").click()
+
+    placed = await demo.simulator.place_call(
+        DEMO_TENANT_ID,
+        application_instance_id=LINES[0].application_instance_id,
+        caller_phone="+14255550177",
+    )
+
+    async def waiting() -> bool:
+        call = await demo.repository.calls.get(DEMO_TENANT_ID, placed.id)
+        return call.value.state is CallState.WAITING
+
+    await eventually(waiting)
+    started = time.monotonic()
+    # The change shows within a second of the store saying so.
+    await page.wait_for_selector(f"{tile('waiting')}:text-is('1')", timeout=1000)
+    shown_after = time.monotonic() - started
+    assert shown_after < 1.0
+    alert = page.locator(".board-alert[data-kind='queue-length']")
+    await alert.wait_for(timeout=1000)
+    assert "Sales: 1 caller waiting, more than 0" in await alert.inner_text()
+    assert await page.inner_text(tile("offered")) == "1"
+    await tab_page.screenshot("wallboard-alert")
+    assert await tab_page.accessibility_violations() == []
+
+    # The caller gives up: the alert clears, and today's abandoned calls count them.
+    await demo.simulator.hang_up(placed.id)
+    await page.wait_for_selector("#wallboard-alerts [data-alerts='0']", timeout=2000)
+    await page.wait_for_selector(f"{tile('abandoned')}:text-is('1')", timeout=2000)
+    assert await page.inner_text(tile("waiting")) == "0"
+    await page.locator(".board-recent summary").click()
+    changes = page.locator(".board-recent li")
+    assert [await c.get_attribute("data-change") for c in await changes.all()] == [
+        "cleared",
+        "raised",
+    ]
+    assert "cleared: Sales: 1 caller waiting" in await changes.first.inner_text()
+    await tab_page.screenshot("wallboard-cleared")
+
+    await page.get_by_role("button", name="Full screen").click()
+    await page.wait_for_selector("body.tv")
+    assert not await page.locator(".app-header").is_visible()
+    await tab_page.screenshot("wallboard-tv")
+    tab_page.assert_clean()
+
+
+async def test_reports_draw_their_charts_from_the_aggregates(tab_page: Tab, demo: TabStack) -> None:
+    made = [demo_record(r) for r in RECORDS]
+    for item in made:
+        await demo.repository.call_records.create(item)
+    await state_of(demo).aggregator.add_records(made)
+    page = tab_page.page
+    await tab_page.open("/tab/?view=reports#queues")
+    await page.get_by_role("button", name="Grace Lee").click()
+    await page.wait_for_selector("body[data-ready='reports']")
+    await page.fill("#report-from", "2026-03-02")
+    await page.fill("#report-to", "2026-03-02")
+    await page.get_by_role("button", name="Show").click()
+    sales = page.locator(f"#queue-report tr[data-queue-id='{SALES}']")
+    await sales.wait_for()
+    cells = await sales.locator("td").all_inner_texts()
+    assert cells[:4] == ["12", "5", "2", "16.7%"]
+    assert await page.locator("figure svg.chart rect.chart-bar").count() > 3
+    assert await page.locator("figure svg.chart path.chart-line").count() == 4
+    await tab_page.screenshot("reports-queues")
+    assert await tab_page.accessibility_violations() == []
+    await page.get_by_role("link", name="By hour").click()
+    await page.wait_for_selector("#hourly-heat-map svg rect.heat-5")
+    await tab_page.screenshot("reports-by-hour")
+    await page.get_by_role("link", name="Timeline").click()
+    await page.wait_for_selector("#agent-timeline svg")
+    tab_page.assert_clean()
+
+
+async def test_a_supervisor_supervises_and_plans_staffing(tab_page: Tab, demo: TabStack) -> None:
+    page = tab_page.page
+    await tab_page.sign_in_as("Hiro Tanaka", "supervise")
+    ana = page.locator("#supervise-agents tr", has_text="Ana Ruiz")
+    await ana.wait_for()
+    await ana.get_by_label("Status of Ana Ruiz").select_option("away")
+    await page.locator(".toast", has_text="Ana Ruiz: Away").wait_for()
+    agents = await demo.repository.agents.find(DEMO_TENANT_ID)
+    assert next(a.value for a in agents if a.value.display_name == "Ana Ruiz").status is (
+        AgentStatus.AWAY
+    )
+    await tab_page.screenshot("supervise")
+
+    await page.get_by_role("link", name="Staffing").click()
+    await page.wait_for_selector("body[data-ready='staffing']")
+    await page.get_by_role("button", name="Calculate").click()
+    await page.wait_for_selector("#erlang-agents:text('14 agents')")
+    assert await page.locator("#erlang-table tr.chosen th").inner_text() == "14"
+    await page.fill("#what-if-calls", "300")
+    await page.get_by_role("button", name="Run simulation").click()
+    await page.wait_for_selector("#what-if-result dl", timeout=15000)
+    assert "Service level" in await page.inner_text("#what-if-result")
+    await tab_page.screenshot("staffing")
+    assert await tab_page.accessibility_violations() == []
+    tab_page.assert_clean()

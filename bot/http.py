@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import keys
+
 _LOGGER = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -46,6 +48,9 @@ def error_response(
     return web.json_response({"error": error}, status=status, headers=headers)
 
 
+# In production (an https public URL): browsers keep to https for a year.
+HSTS = "max-age=31536000"
+
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -73,4 +78,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(500, "internal error")
     for name, value in _SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if _served_over_https(request):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def _served_over_https(request: web.Request) -> bool:
+    """Tell whether the host is reached over https (production), by its public base URL."""
+    settings = request.app.get(keys.SETTINGS)
+    return settings is not None and settings.public_base_url.startswith("https://")

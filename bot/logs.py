@@ -6,31 +6,81 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 # Fields callers pass in ``extra=`` that belong in every structured line when present.
 CONTEXT_FIELDS = ("call_id", "tenant_id", "agent_id", "queue_id")
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.?[A-Za-z0-9\-_.+/=]*")
+# Any credential after "Bearer", JWT-shaped or opaque (a recording's access token is not a JWT).
+_BEARER = re.compile(r"(?i)(bearer\s+)(?!\[redacted)[^\s\"',;]+")
 _JWT = re.compile(r"eyJ[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_.+/=]*")
+# Configured secrets shorter than this are not looked for: they would blank ordinary words.
+_MIN_SECRET_CHARS = 8
 
 
-def redact(text: str) -> str:
-    """Blank out anything that looks like a bearer token or JWT."""
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Blank out anything that looks like a bearer token or JWT, and the given secrets."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted-secret]")
     return _JWT.sub("[redacted-token]", _BEARER.sub(r"\1[redacted]", text))
 
 
 class RedactingFilter(logging.Filter):
-    """Keep tokens out of every log line, whatever a library put in its message."""
+    """Keep tokens and the configured secrets out of log lines, whatever logged them."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(
+            sorted({s for s in secrets if len(s) >= _MIN_SECRET_CHARS}, key=len, reverse=True)
+        )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # A malformed call: the handler reports it, with the arguments as given.
+            return True
+        cleaned = redact(message, self._secrets)
         if cleaned != message:
             record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Exception messages carry URLs and headers too: format once, redacted; every
+            # formatter uses exc_text when it is set.
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info), self._secrets)
         return True
+
+
+_FORMATTER = logging.Formatter()
+
+
+def install_redaction(secrets: Iterable[str] = ()) -> Callable[[], None]:
+    """Redact every log record as it is made, for every handler; return how to undo it.
+
+    A filter on a handler protects that handler only. Records are also shipped by handlers
+    added later (Application Insights' exporter, a test's capture), and aiohttp's access log
+    propagates to all of them: redacting when the record is made covers them all.
+    """
+    current = logging.getLogRecordFactory()
+    # Installed again (a second configure_logging): replace, do not stack.
+    previous: Callable[..., logging.LogRecord] = getattr(current, "without_redaction", current)
+    redactor = RedactingFilter(secrets)
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    make_record.without_redaction = previous  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
+
+    def undo() -> None:
+        logging.setLogRecordFactory(previous)
+
+    return undo
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,7 +98,7 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 entry[name] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry)
 
 
@@ -68,11 +118,13 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Send logs to stderr in the chosen format, with tokens redacted."""
+def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+    """Send logs to stderr in the chosen format, with tokens and ``secrets`` redacted."""
+    secrets = tuple(secrets)
+    install_redaction(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler.addFilter(RedactingFilter())
+    handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
@@ -82,3 +134,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # The Graph client logs every request at INFO; the engine already logs what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The Azure SDKs log every request with its headers at INFO.
+    logging.getLogger("azure").setLevel(logging.WARNING)

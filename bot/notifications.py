@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot import keys
 from bot.http import error_response
 from contactcenter.errors import NotFound
+from contactcenter.model import TenantStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,12 +34,29 @@ class ChangeNotificationCollection(BaseModel):
     value: list[ChangeNotification]
 
 
+# Graph's validation tokens are a short line of printable text. Anything longer, or with
+# control characters (line breaks, escapes, NUL), is not Graph's: it is refused rather
+# than echoed, so the handshake cannot be used to reflect arbitrary content.
+MAX_VALIDATION_TOKEN_CHARS = 1024
+
+
+def sane_validation_token(token: str) -> bool:
+    """Tell whether a validationToken may be echoed: 1-1024 printable characters."""
+    return 0 < len(token) <= MAX_VALIDATION_TOKEN_CHARS and token.isprintable()
+
+
 async def change_notifications(request: web.Request) -> web.Response:
     """Answer the validation handshake, or accept notifications whose clientState matches."""
     token = request.query.get("validationToken")
     if token is not None:
+        if not sane_validation_token(token):
+            return error_response(400, "invalid validationToken", code="invalidValidationToken")
         # Graph checks that we echo the token as plain text within 10 seconds.
-        return web.Response(text=token, content_type="text/plain")
+        return web.Response(
+            text=token,
+            content_type="text/plain",
+            headers={"Content-Security-Policy": "default-src 'none'"},
+        )
     if request.content_type != "application/json":
         return error_response(415, "expected application/json")
     try:
@@ -67,6 +85,13 @@ async def _client_state_matches(app: web.Application, item: ChangeNotification) 
     except NotFound:
         return False
     expected = str(doc.body.get("clientState", ""))
-    return bool(expected) and hmac.compare_digest(
-        expected.encode(), (item.client_state or "").encode()
-    )
+    if not (
+        expected and hmac.compare_digest(expected.encode(), (item.client_state or "").encode())
+    ):
+        return False
+    # A terminated tenant's subscriptions live until its data is purged: refuse them now.
+    try:
+        tenant = await app[keys.REPOSITORY].tenants.get(item.tenant_id, item.tenant_id)
+    except NotFound:
+        return False
+    return tenant.value.status is TenantStatus.ACTIVE

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import jwt
 import requests
 from aiohttp import web
 from azure.core.exceptions import DeserializationError
@@ -104,6 +105,7 @@ class _GuardedAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         self._tenant_allowed = tenant_allowed
 
     async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
+        _require_expiry(auth_header)
         try:
             result = await self._inner.authenticate_request(activity, auth_header)
         except requests.RequestException as err:
@@ -143,6 +145,25 @@ class _GuardedAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
             return await self._inner.authenticate_channel_request(auth_header)
         except Exception as err:
             raise AuthenticationFailed(str(err)) from err
+
+
+def _require_expiry(auth_header: str) -> None:
+    """Refuse a token without an ``exp`` claim before botbuilder judges it.
+
+    botbuilder checks ``exp`` only when it is there: a token without one would never
+    expire. Reading the claims unverified is enough to refuse; acceptance still takes
+    botbuilder's full validation.
+    """
+    _, _, token = (auth_header or "").partition(" ")
+    try:
+        claims = jwt.decode(token.strip(), options={"verify_signature": False})
+    except jwt.PyJWTError as err:
+        _LOGGER.warning("Activity refused: %s", type(err).__name__)
+        raise AuthenticationFailed("malformed token") from err
+    expires = claims.get("exp")
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        _LOGGER.warning("Activity refused: no exp claim")
+        raise AuthenticationFailed("no exp claim")
 
 
 def activity_tenant(activity: Any) -> str:

@@ -1,0 +1,244 @@
+"""Roles: agent, supervisor, queue-scoped supervisor and admin against every endpoint.
+
+The operations come from the OpenAPI document; what each role may do comes from the table
+below, written from the product's rules rather than from the route table, so a route
+declared with the wrong access fails here. Resources named in the path are the demo
+tenant's Sales queue and its agent Ana; the scoped supervisor supervises Support only, so
+whatever is about Sales is refused to them.
+
+``allow``: the role gets past the checks (any answer but 401, 403 or a server error);
+``deny``: 403 (or 404, for a resource the role may not know of), and nothing changes;
+``any``: the answer depends on whose data it is (e.g. an agent's own calls).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+
+from bot.demo import LINES
+from contactcenter.model import Role, User
+from tests.security.conftest import A_CALL, TENANT_A
+from tests.security.support import (
+    Operation,
+    changes,
+    example_body,
+    feature_off,
+    refused,
+    snapshot,
+    tab_operations,
+)
+from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, SUPPORT, TabStack
+
+Outcome = Literal["allow", "deny", "any"]
+ROLES = ("agent", "supervisor", "scoped-supervisor", "admin")
+SCOPED = "5c0ed000-0000-4000-8000-000000000001"
+CALLERS = {
+    "agent": ANA.id,
+    "supervisor": SUPERVISOR.id,
+    "scoped-supervisor": SCOPED,
+    "admin": ADMIN.id,
+}
+
+ALL: dict[str, Outcome] = dict.fromkeys(ROLES, "allow")
+AGENT_ONLY: dict[str, Outcome] = {
+    "agent": "allow",
+    "supervisor": "deny",
+    "scoped-supervisor": "deny",
+    "admin": "deny",
+}
+ADMIN_ONLY: dict[str, Outcome] = {
+    "agent": "deny",
+    "supervisor": "deny",
+    "scoped-supervisor": "deny",
+    "admin": "allow",
+}
+# Supervisors' tools, about Sales (which the scoped supervisor does not supervise).
+SUPERVISING_SALES: dict[str, Outcome] = {
+    "agent": "deny",
+    "supervisor": "allow",
+    "scoped-supervisor": "deny",
+    "admin": "allow",
+}
+# Supervisors' views, filtered to the queues the caller supervises.
+SUPERVISOR_VIEW: dict[str, Outcome] = {
+    "agent": "deny",
+    "supervisor": "allow",
+    "scoped-supervisor": "allow",
+    "admin": "allow",
+}
+# Open to agents for their own data, to supervisors for their queues'.
+OWN_OR_SUPERVISED: dict[str, Outcome] = {
+    "agent": "any",
+    "supervisor": "allow",
+    "scoped-supervisor": "any",
+    "admin": "allow",
+}
+
+EXPECTED: dict[str, dict[str, Outcome]] = {
+    "get_me": ALL,
+    "stream_events": ALL,
+    "set_my_status": AGENT_ONLY,
+    "sign_in_to_queue": AGENT_ONLY,
+    "sign_out_of_queue": AGENT_ONLY,
+    "end_my_wrap_up": AGENT_ONLY,
+    "accept_offer": AGENT_ONLY,
+    "decline_offer": AGENT_ONLY,
+    "my_calls": AGENT_ONLY,
+    "live_queues": ALL,
+    # The admin console.
+    **dict.fromkeys(
+        (
+            "list_queues",
+            "create_queue",
+            "get_queue",
+            "update_queue",
+            "delete_queue",
+            "list_bindings",
+            "create_binding",
+            "delete_binding",
+            "list_users",
+            "create_user",
+            "set_user_roles",
+            "export_user_data",
+            "erase_personal_data",
+            "get_seats",
+            "set_seat_count",
+            "assign_seat",
+            "release_seat",
+            "audit_log",
+            "list_webhooks",
+            "create_webhook",
+            "delete_webhook",
+            "list_deliveries",
+        ),
+        ADMIN_ONLY,
+    ),
+    # Reports, the wallboard, supervision and staffing.
+    "queues_report": SUPERVISOR_VIEW,
+    "agents_report": OWN_OR_SUPERVISED,  # an agent's rows are their own only (below)
+    "hourly_calls_report": SUPERVISOR_VIEW,
+    "abandoned_report": SUPERVISOR_VIEW,
+    "calls_report": OWN_OR_SUPERVISED,
+    "agent_timeline_report": {
+        "agent": "allow",  # Ana's own timeline
+        "supervisor": "allow",
+        "scoped-supervisor": "deny",
+        "admin": "allow",
+    },
+    "get_wallboard": OWN_OR_SUPERVISED,
+    "stream_wallboard": OWN_OR_SUPERVISED,
+    "list_alert_rules": OWN_OR_SUPERVISED,
+    "set_alert_rule": SUPERVISING_SALES,
+    "get_supervision": SUPERVISOR_VIEW,
+    "set_agent_status": SUPERVISING_SALES,
+    "sign_agent_in": SUPERVISING_SALES,
+    "sign_agent_out": SUPERVISING_SALES,
+    "move_call": SUPERVISING_SALES,
+    "set_priority": SUPERVISING_SALES,
+    "erlang_calculator": OWN_OR_SUPERVISED,
+    "start_what_if": OWN_OR_SUPERVISED,
+    "get_what_if": OWN_OR_SUPERVISED,
+}
+
+FROM_DECLARED_ACCESS: dict[str, dict[str, Outcome]] = {
+    "admin": ADMIN_ONLY,
+    "agent": AGENT_ONLY,
+    "staff": OWN_OR_SUPERVISED,
+    "signed-in": ALL,
+}
+
+PARAMETERS = {
+    "queueId": SALES,
+    "agentId": ANA.id,
+    "userId": ANA.id,
+    "callId": A_CALL,
+    "bindingId": LINES[0].phone,
+}
+
+
+def expected(operation: Operation, role: str) -> Outcome:
+    table = EXPECTED.get(operation.operation_id) or FROM_DECLARED_ACCESS[operation.access]
+    return table[role]
+
+
+async def _add_scoped_supervisor(tab: TabStack) -> None:
+    await tab.repository.users.create(
+        User(
+            id=SCOPED,
+            tenant_id=TENANT_A,
+            display_name="Sam Scoped",
+            upn="sam@contoso.example",
+            roles=frozenset({Role.SUPERVISOR}),
+            supervised_queue_ids=frozenset({SUPPORT}),
+        )
+    )
+
+
+async def _document(tab: TabStack) -> dict[str, Any]:
+    async with tab.host.get("/api/tab/openapi.json") as response:
+        document: dict[str, Any] = await response.json()
+        return document
+
+
+async def test_every_operation_has_an_expectation(tab: TabStack) -> None:
+    """A new endpoint is classified here on purpose, not by default."""
+    missing = [
+        op.label
+        for op in await tab_operations(tab.host)
+        if op.signed_in and op.operation_id not in EXPECTED
+    ]
+    assert missing == [], "add these operations to EXPECTED"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_each_role_gets_exactly_what_it_may(tab: TabStack, role: str) -> None:
+    await _add_scoped_supervisor(tab)
+    document = await _document(tab)
+    user = CALLERS[role]
+    operations = [op for op in await tab_operations(tab.host) if op.signed_in and not op.stream]
+    # Reads first, deletions last, so that each request finds the seeded configuration.
+    operations.sort(key=lambda op: ["GET", "POST", "PUT", "PATCH", "DELETE"].index(op.method))
+    for operation in operations:
+        outcome = expected(operation, role)
+        url = operation.url({p: PARAMETERS.get(p, SALES) for p in operation.parameters})
+        body = (
+            example_body(document, operation.body_schema, {"queue": SALES, "user": ANA.id})
+            if operation.body_schema
+            else None
+        )
+        before = await snapshot(tab.repository.store)
+        async with tab.host.request(
+            operation.method, url, json=body, headers=tab.auth(user)
+        ) as response:
+            status, text = response.status, await response.text()
+        if feature_off(status, text):
+            continue
+        assert status < 500, (role, operation.label, status, text)
+        assert status != 401, (role, operation.label, text)
+        if outcome == "allow":
+            assert status != 403, (role, operation.label, text)
+        elif outcome == "deny":
+            assert status in {403, 404}, (role, operation.label, status, text)
+            assert changes(before, await snapshot(tab.repository.store)) == [], operation.label
+            refused(operation.label)
+
+
+async def test_an_agent_sees_only_their_own_row_of_the_agents_report(tab: TabStack) -> None:
+    status, body = await tab.call("GET", "/api/tab/reports/agents", user=ANA.id)
+    if status == 404:
+        return  # no reports on this host
+    assert status == 200
+    assert {row["agentId"] for row in body["agents"]} <= {ANA.id}
+
+
+async def test_a_scoped_supervisor_sees_only_the_queues_they_supervise(tab: TabStack) -> None:
+    await _add_scoped_supervisor(tab)
+    status, body = await tab.call("GET", "/api/tab/queues/live", user=SCOPED)
+    assert status == 200
+    assert [q["id"] for q in body["queues"]] == [SUPPORT]
+    status, body = await tab.call("GET", "/api/tab/queues/live", user=SUPERVISOR.id)
+    assert sorted(q["id"] for q in body["queues"]) == sorted([SALES, SUPPORT])
+    status, body = await tab.call("GET", "/api/tab/queues/live", user=ANA.id)
+    assert [q["id"] for q in body["queues"]] == [SALES]

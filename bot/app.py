@@ -24,6 +24,7 @@ from bot.demo import (
     seed_demo_tenant,
 )
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
+from bot.media_routes import MEDIA_STORE, prompt_base_url, recording_source, setup_media
 from bot.messaging import TEAMS_NOTIFIER, setup_messaging
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
@@ -32,6 +33,7 @@ from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.ports import CallControl, Notifier, Presence, Store
 from contactcenter.repository import Repository
+from contactcenter.retention import PURGE_INTERVAL, purge_expired
 from graph.auth import CallingTokenValidator
 from graph.calling import (
     GraphCallControl,
@@ -44,6 +46,7 @@ from graph.simulator import SimulatorClient, SimulatorConfig, SimulatorThread
 from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
 from tab import setup_tab
+from tab.analytics import AnalyticsOptions, record_finished_hook, setup_analytics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,7 +92,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/calling", calling_webhook)
     app.router.add_post("/api/notifications", change_notifications)
+    setup_media(app)
     setup_tab(app)
+    setup_analytics(app, options=AnalyticsOptions(allow_loopback_http=settings.demo))
     return app
 
 
@@ -240,7 +245,13 @@ def _engine_ctx(services: Services) -> CleanupContext:
             app[keys.CALL_CONTROL],
             notifier,
             app[keys.CLOCK],
-            EngineSettings(callback_uri=f"{settings.public_base_url}/api/calling"),
+            EngineSettings(
+                callback_uri=f"{settings.public_base_url}/api/calling",
+                prompt_base_url=prompt_base_url(settings),
+            ),
+            media=app[MEDIA_STORE],
+            recordings=recording_source(app),
+            on_record=record_finished_hook(app),
         )
         yield
 
@@ -276,6 +287,12 @@ def _workers_ctx(services: Services) -> CleanupContext:
         if services.run_timers:
             engine = app[keys.ENGINE]
             app[keys.BACKGROUND].every(TIMER_INTERVAL_S, engine.fire_due_timers, name="timers")
+            repository, clock = app[keys.REPOSITORY], app[keys.CLOCK]
+            app[keys.BACKGROUND].every(
+                PURGE_INTERVAL.total_seconds(),
+                lambda: purge_expired(repository, clock),
+                name="retention-purge",
+            )
             if keys.PRESENCE in app:
                 poller = PresencePoller(app[keys.REPOSITORY], app[keys.PRESENCE], engine)
                 app[keys.BACKGROUND].spawn(poller.run(), name="presence")

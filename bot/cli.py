@@ -37,11 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3978, help="port to listen on")
     serve.add_argument("--data-dir", type=Path, help="data directory (default: DATA_DIR or ./data)")
 
+    # Imported here: each command's module loads only what that command needs.
     from bot.package_cli import add_package_parser
-    from bot.simulate_cli import add_simulate_parser  # imported here: keeps start-up light
+    from bot.simulate_cli import add_simulate_parser
+    from bot.stats_cli import add_stats_parser
+    from bot.store_cli import add_store_parser
+    from bot.tenant_cli import add_tenant_parser
 
     add_simulate_parser(commands)
     add_package_parser(commands)
+    add_store_parser(commands)
+    add_stats_parser(commands)
+    add_tenant_parser(commands)
     return parser
 
 
@@ -70,7 +77,16 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as err:
         raise CliError(str(err)) from err
     ensure_writable_dir(settings.data_dir)
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        secrets=(
+            settings.microsoft_app_password,
+            settings.cosmos_key,
+            settings.blob_connection_string,
+            settings.applicationinsights_connection_string,
+        ),
+    )
     configure_telemetry(settings)
     web.run_app(
         create_app(settings),
@@ -101,7 +117,26 @@ def _store(args: argparse.Namespace) -> int:
     return run_store(args)
 
 
-COMMANDS = {"serve": _serve, "simulate": _simulate, "package": _package, "store": _store}
+def _tenant(args: argparse.Namespace) -> int:
+    from bot.tenant_cli import run_tenant
+
+    return run_tenant(args)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.stats_cli import run_stats
+
+    return run_stats(args)
+
+
+COMMANDS = {
+    "stats": _stats,
+    "serve": _serve,
+    "simulate": _simulate,
+    "package": _package,
+    "store": _store,
+    "tenant": _tenant,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -121,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile_hosts=args.profile_hosts,
         progress=progress,
     )
+    # Before the run pins this process to one core.
+    described = machine()
     try:
         measured = asyncio.run(_run_cancellable(options))
     except (BenchError, ChildFailed, OSError) as err:
@@ -129,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         progress("benchmark interrupted; child processes stopped")
         return 130
-    result = build_result(measured, machine() | {"priority": os.getpriority(os.PRIO_PROCESS, 0)})
+    described["priority"] = os.getpriority(os.PRIO_PROCESS, 0)
+    result = build_result(measured, described)
     raw = measured["raw"]
     if args.plots is not None:
         from bench.plots import write_plots

@@ -6,7 +6,11 @@ to plot. It is imported by name at run time, so that type checks pass without it
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +150,30 @@ def write_plots(result: dict[str, Any], raw: dict[str, Any], directory: Path) ->
         axes.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
         save(figure, "memory-waiting.png")
     return written
+
+
+def raw_from_result(result: dict[str, Any]) -> dict[str, Any]:
+    """Return the series the charts need, from a result object written by ``--output``."""
+    details = result["details"]
+    return {
+        "routingOverheadMs": details["routing"]["base"].get("samplesMs", []),
+        "steps": details["routing"]["steps"],
+        "throughput": details["throughput"]["levels"],
+        "memory": details["memory"]["points"],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Draw the charts of a saved result: ``python -m bench.plots RESULT.json DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.plots", description=main.__doc__)
+    parser.add_argument("result", type=Path, help="a result written with --output")
+    parser.add_argument("directory", type=Path, help="where to write the PNG files")
+    args = parser.parse_args(argv)
+    result = json.loads(args.result.read_text())
+    for path in write_plots(result, raw_from_result(result), args.directory):
+        sys.stdout.write(f"{path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -458,7 +458,7 @@ async def routing_phases(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
     sustained = [s.rate for s in steps if s.failure is None]
     stack.raw["steps"] = [s.to_json() for s in steps]
     return {
-        "base": base.to_json(),
+        "base": base.to_json() | {"samplesMs": [round(x, 3) for x in base.overhead_ms]},
         "steps": [s.to_json() for s in steps],
         "maxCallsPerS": max(sustained) if sustained else 0.0,
         "stepLimitedBy": next((s.failure for s in steps if s.failure is not None), None),
@@ -487,7 +487,7 @@ async def store_ops_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
     calls: list[dict[str, Any]] = []
     for index in range(profile.ops_calls):
         await wait_until_drained(stack, spec, ROUTING_LINE)
-        await stack.host_get("/bench/ops", reset="1")
+        before = await stack.host_get("/bench/ops", reset="1")
         placed = await stack.simulator_client.place_call(
             spec.tenant_id,
             application_instance_id=line.line_id,
@@ -507,7 +507,13 @@ async def store_ops_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
                 "timersFired": ops["timersFired"],
                 "timersIdle": ops["timersIdle"],
                 "timerRuns": ops["timerRuns"],
-                "requestCharge": ops.get("requestCharge"),
+                # Cosmos DB request units of everything the host did meanwhile (presence
+                # polling and idle timer runs included).
+                "requestUnits": (
+                    round(ops["requestCharge"] - before["requestCharge"], 2)
+                    if "requestCharge" in ops
+                    else None
+                ),
             }
         )
     totals = [c["total"] for c in calls]
@@ -593,6 +599,7 @@ async def notifications_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
     # The queued callers hang up: the next phases start with an empty tenant.
     for call_id in call_ids:
         await stack.simulator_client.hang_up(call_id)
+    await wait_until_drained(stack, spec, HOLD_LINE)
     runs: list[dict[str, Any]] = result["runs"]
     levels: dict[int, dict[str, Any]] = {}
     for connections in profile.connections:

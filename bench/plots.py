@@ -80,7 +80,7 @@ def write_plots(result: dict[str, Any], raw: dict[str, Any], directory: Path) ->
         axes.set_title("Routing overhead as the call rate rises")
         lines = axes.get_legend_handles_labels()
         more = cpu.get_legend_handles_labels()
-        axes.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
+        axes.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize=8)
         save(figure, "routing-steps.png")
 
     levels: list[dict[str, Any]] = raw.get("throughput", [])

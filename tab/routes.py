@@ -9,6 +9,7 @@ from aiohttp import web
 from bot import keys
 from tab import api_admin, api_agent, api_privacy, demo, events
 from tab.analytics_routes import ANALYTICS_ENDPOINTS
+from tab.config_routes import CONFIG_ENDPOINTS
 from tab.endpoints import Access, Endpoint, TabRequest
 from tab.openapi import build_openapi
 from tab.schemas import (
@@ -35,6 +36,7 @@ from tab.schemas import (
     UserBody,
     UserListView,
 )
+from tab.work_routes import WORK_ENDPOINTS
 
 API = "/api/tab"
 ME = f"{API}/me"
@@ -351,4 +353,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     # ------------------------------------------ reports, wallboard, supervision
     *ANALYTICS_ENDPOINTS,
+    # ------------------------------------------ caller experience configuration
+    *CONFIG_ENDPOINTS,
+    # ------------------------------------------ after-call work
+    *WORK_ENDPOINTS,
 )

@@ -147,6 +147,9 @@ class TenantStatus(StrEnum):
     TERMINATED = "terminated"
 
 
+DEFAULT_NOT_READY_REASONS: tuple[str, ...] = ("Break", "Lunch", "Meeting", "Training", "Admin work")
+
+
 @dataclass(frozen=True, slots=True)
 class Tenant:
     """An organization using the contact center (an Entra tenant)."""
@@ -156,6 +159,8 @@ class Tenant:
     time_zone: str = "UTC"
     seat_count: int = 0
     retention_days: int = 395
+    # The reasons an agent may give for being away, as the agent's status picker offers them.
+    not_ready_reasons: tuple[str, ...] = DEFAULT_NOT_READY_REASONS
     status: TenantStatus = TenantStatus.ACTIVE
     terminated_at: datetime | None = None
 
@@ -211,6 +216,8 @@ class Queue:
     language: str = "en-US"
     hours: BusinessHours | None = None
     callback: CallbackSettings = CallbackSettings()
+    # The codes an agent picks from to say what a call was about (empty: none asked for).
+    disposition_codes: tuple[str, ...] = ()
 
 
 class MenuActionKind(StrEnum):
@@ -647,5 +654,10 @@ class CallRecord:
     voicemail_id: str | None = None
     leave_reason: str = ""
     ivr_path: tuple[str, ...] = ()
+    # What the call was about, as the agent who took it recorded it during or after wrap-up.
+    disposition_code: str | None = None
+    disposition_note: str = ""
+    disposed_by: str | None = None
+    disposed_at: datetime | None = None
     # Cosmos DB expires the document after this many seconds (the tenant's retention).
     ttl: int | None = None

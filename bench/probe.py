@@ -389,6 +389,7 @@ class BenchCallControl:
         *,
         client_context: str,
         replaces_call_id: str | None = None,
+        participant_id: str | None = None,
     ) -> Invitation:
         if call_id.startswith(SYNTHETIC_PREFIX):
             return Invitation(operation_id=str(uuid.uuid4()), participant_id=str(uuid.uuid4()))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -118,6 +119,10 @@ DECLINED_CODE = 603
 # How often a handler re-reads and decides again after losing a compare-and-set race.
 _ATTEMPTS = 8
 _ENDED_CALLS_REMEMBERED = 4096
+# Namespace of the participant ids invitations ask for.
+_PARTICIPANTS = uuid.UUID("0c2d6f9e-5b8a-4f0e-9d3c-7a1e2b4c6d80")
+# How long an ending call is left to the host ending it before any host may complete it.
+_ENDING_LEASE = timedelta(seconds=30)
 # Due documents read per timer query.
 _TIMER_BATCH = 100
 _QUEUES_CACHED = 1024
@@ -370,6 +375,15 @@ def _action_party(action: QueueAction) -> Party | None:
 
 def _offer_context(call_id: str, attempt: int, agent_id: str) -> str:
     return f"offer:{call_id}:{attempt}:{agent_id}"
+
+
+def invitee_participant_id(call_id: str, attempt: int, agent_id: str) -> str:
+    """The participant id an offer's invitation asks Graph to use for the agent.
+
+    Derived from the offer, so any host can cancel an invitation whose answer from Graph
+    it never saw (the inviting host died, or the answer is still on its way).
+    """
+    return str(uuid.uuid5(_PARTICIPANTS, _offer_context(call_id, attempt, agent_id)))
 
 
 def _parse_offer_context(context: str) -> tuple[int, str] | None:
@@ -1071,6 +1085,7 @@ class RoutingEngine:
                     call.id,
                     Party(PartyKind.USER, agent.id, agent.display_name, agent.tenant_id),
                     client_context=_offer_context(call.id, offer.attempt, agent.id),
+                    participant_id=invitee_participant_id(call.id, offer.attempt, agent.id),
                 )
             except NotFound:
                 # Graph no longer knows the call: nobody is left to ring for.
@@ -1267,8 +1282,11 @@ class RoutingEngine:
 
     async def _cancel_invitation(self, call: Call, offer: Offer, agent_id: str) -> None:
         participant_id = offer.participant_ids.get(agent_id)
+        if participant_id is None and offer.card_first:
+            return  # never invited: the card was not accepted
         if not participant_id:
-            return
+            # Perhaps invited, Graph's answer not recorded (yet): the id is known anyway.
+            participant_id = invitee_participant_id(call.id, offer.attempt, agent_id)
         try:
             await self._calls.remove_participant(call.id, participant_id)
         except DomainError as err:
@@ -1482,6 +1500,9 @@ class RoutingEngine:
             if current is None:
                 return
             now = self._clock.now()
+            if current.value.state is CallState.ENDED:
+                await self._ended_found(current)
+                return
             try:
                 if current.value.state is CallState.CONNECTED:
                     await self._end_talk(current, now, None, hang_up=False)
@@ -1520,19 +1541,13 @@ class RoutingEngine:
             outcome=outcome,
             ended_at=now,
             leave_reason=reason,
-            offer=None,
-            due_at=None,
+            # Kept until the end is complete: whoever completes it withdraws the offer.
+            offer=offer,
             ring_s=call.ring_s + (_seconds(offer.started_at, now) if offer else 0.0),
         )
-        await self._finalize(current, ended)
+        marked = await self._mark_ending(current, ended, now, key)
         _LOGGER.info("Call ended: %s (%s)", outcome.value, reason, extra=_ctx(call))
-        freed: list[Versioned[Agent]] = []
-        if offer is not None:
-            freed = await self._withdraw(call, offer, offer.agent_ids, offer_end, now, match=False)
-        if hang_up:
-            await self._hang_up(call)
-        if freed:
-            await self._match(call.tenant_id, freed, now)
+        await self._complete_end(marked, now, hang_up=hang_up, offer_end=offer_end)
 
     async def _end_talk(
         self, current: Versioned[Call], now: datetime, key: str | None, *, hang_up: bool
@@ -1540,22 +1555,82 @@ class RoutingEngine:
         """End an answered call: record it, hang up if needed, start the agent's wrap-up."""
         call = current.value
         ended = replace(
-            call, state=CallState.ENDED, outcome=CallOutcome.ANSWERED, ended_at=now, due_at=None
+            call, state=CallState.ENDED, outcome=CallOutcome.ANSWERED, ended_at=now, offer=None
         )
-        await self._finalize(current, ended)
+        marked = await self._mark_ending(current, ended, now, key)
         _LOGGER.info("Talk ended after %.0f s", _seconds(call.answered_at, now), extra=_ctx(call))
+        await self._complete_end(marked, now, hang_up=hang_up, offer_end=OfferEnd.WITHDRAWN)
+
+    async def _mark_ending(
+        self, current: Versioned[Call], ended: Call, now: datetime, key: str | None
+    ) -> Versioned[Call]:
+        """Write the call's end onto its live document: the point of no return.
+
+        Compare-and-set: if the call changed since ``current`` was read, nothing is written
+        and :class:`_StaleCall` sends the caller back to decide on the new state. Once the
+        document says ENDED, the end only ever goes forward: the record, the hang-up, the
+        agents' release and the removal of the document follow (:meth:`_complete_end`). The
+        due time is a lease: should this host die midway, whoever fires the timer after it
+        completes the end, and nobody else meddles before.
+        """
+        return await self._commit(current, replace(ended, due_at=now + _ENDING_LEASE), key)
+
+    async def _complete_end(
+        self,
+        marked: Versioned[Call],
+        now: datetime,
+        *,
+        hang_up: bool = True,
+        offer_end: OfferEnd = OfferEnd.WITHDRAWN,
+    ) -> None:
+        """Take an ENDED call document through the steps that follow; each is idempotent.
+
+        The record is created first (a conflict means another host wrote it, which is as
+        good: a record, once written, is never taken back), then agents and Graph are told,
+        and the live document goes last, so a crash anywhere leaves something to finish.
+        """
+        ended = marked.value
+        created: Versioned[CallRecord] | None = None
+        try:
+            created = await self._repo.call_records.create(
+                build_call_record(ended, ttl=await self._record_ttl(ended.tenant_id))
+            )
+        except Conflict:
+            _LOGGER.info("Call already recorded", extra=_ctx(ended))
+        freed: list[Versioned[Agent]] = []
+        if ended.offer is not None:
+            freed = await self._withdraw(
+                ended, ended.offer, ended.offer.agent_ids, offer_end, now, match=False
+            )
         if hang_up:
-            await self._hang_up(call)
-        agent_id = call.agent_id
-        if agent_id is None:
-            return
-        wrap_up = timedelta(seconds=call.wrap_up_s)
+            await self._hang_up(ended)
+        if ended.outcome is CallOutcome.ANSWERED and ended.agent_id is not None:
+            after = await self._start_wrap_up(ended)
+            if after is not None and after.value.activity is AgentActivity.IDLE:
+                freed.append(after)
+        await self._remove_ended(marked)
+        self._mark_ended(ended)
+        self._hint("calls", ended.tenant_id, ended.id, None)
+        if created is not None and self._on_record is not None:
+            # Interval aggregates and webhook export (contactcenter/finished_calls.py).
+            await self._on_record(created.value)
+        await self._notify_queue(ended)
+        if freed:
+            await self._match(ended.tenant_id, freed, now)
+
+    async def _start_wrap_up(self, ended: Call) -> Versioned[Agent] | None:
+        """Put the agent who took the call into wrap-up (or straight back to idle)."""
+        agent_id = ended.agent_id
+        talk_end = ended.ended_at
+        if agent_id is None or talk_end is None:
+            return None
+        wrap_up = timedelta(seconds=ended.wrap_up_s)
 
         def after_talk(agent: Agent) -> Agent | None:
-            if agent.current_call_id != call.id:
+            if agent.current_call_id != ended.id:
                 return None
             if wrap_up > timedelta(0):
-                end = now + wrap_up
+                end = talk_end + wrap_up
                 return replace(
                     agent,
                     activity=AgentActivity.WRAP_UP,
@@ -1564,7 +1639,7 @@ class RoutingEngine:
                     due_at=end,
                     # The idle period starts when wrap-up ends.
                     idle_since=end,
-                    last_call_ended_at=now,
+                    last_call_ended_at=talk_end,
                 )
             return replace(
                 agent,
@@ -1572,44 +1647,28 @@ class RoutingEngine:
                 current_call_id=None,
                 wrap_up_until=None,
                 due_at=None,
-                idle_since=now,
-                last_call_ended_at=now,
+                idle_since=talk_end,
+                last_call_ended_at=talk_end,
             )
 
-        updated = await self._update_agent(call.tenant_id, agent_id, after_talk)
-        if updated is not None and updated.value.activity is AgentActivity.IDLE:
-            await self._match(call.tenant_id, [updated], now)
+        return await self._update_agent(ended.tenant_id, agent_id, after_talk)
 
-    async def _finalize(self, current: Versioned[Call], ended: Call) -> None:
-        """Write the call's record and remove the live call document.
-
-        Creating the record is the point of no return: a second finalizer (a retry, or
-        another host) finds it and stops. If the call changed meanwhile, the record is
-        taken back and the caller decides again on the new state.
-        """
-        record = build_call_record(ended, ttl=await self._record_ttl(ended.tenant_id))
-        try:
-            created = await self._repo.call_records.create(record)
-        except Conflict:
-            _LOGGER.info("Call already recorded", extra=_ctx(ended))
-            with contextlib.suppress(NotFound, Conflict):
-                await self._repo.calls.delete(ended.tenant_id, ended.id, etag=current.etag)
-            self._mark_ended(ended)
-            raise _StaleCall from None
-        try:
-            await self._repo.calls.delete(ended.tenant_id, ended.id, etag=current.etag)
-        except Conflict:
-            with contextlib.suppress(NotFound, Conflict):
-                await self._repo.call_records.delete(ended.tenant_id, ended.id, etag=created.etag)
-            raise _StaleCall from None
-        except NotFound:
-            pass
-        self._mark_ended(ended)
-        self._hint("calls", ended.tenant_id, ended.id, None)
-        if self._on_record is not None:
-            # Interval aggregates and webhook export (contactcenter/finished_calls.py).
-            await self._on_record(created.value)
-        await self._notify_queue(ended)
+    async def _remove_ended(self, marked: Versioned[Call]) -> None:
+        """Delete an ENDED live document, whatever wrote it last."""
+        current: Versioned[Call] | None = marked
+        for _ in range(_ATTEMPTS):
+            if current is None or current.value.state is not CallState.ENDED:
+                return
+            try:
+                await self._repo.calls.delete(
+                    current.value.tenant_id, current.value.id, etag=current.etag
+                )
+            except NotFound:
+                return
+            except Conflict:
+                current = await self._read_call(current.value.tenant_id, current.value.id)
+                continue
+            return
 
     def _mark_ended(self, call: Call) -> None:
         self._ended[(call.tenant_id, call.id)] = None
@@ -2850,20 +2909,16 @@ class RoutingEngine:
                 connected_call_id=connected_call_id,
                 agent_id=agent_id,
             )
+            # The request's record is final once written, and never taken back: a host
+            # that finds it written (a retry, another host) only removes the line.
             try:
-                created = await self._repo.callbacks.create(record)
+                await self._repo.callbacks.create(record)
             except Conflict:
-                with contextlib.suppress(NotFound, Conflict):
-                    await self._repo.calls.delete(tenant_id, line_id, etag=current.etag)
+                with contextlib.suppress(NotFound):
+                    await self._repo.calls.delete(tenant_id, line_id)
                 return
-            try:
-                await self._repo.calls.delete(tenant_id, line_id, etag=current.etag)
-            except Conflict:
-                with contextlib.suppress(NotFound, Conflict):
-                    await self._repo.callbacks.delete(tenant_id, record.id, etag=created.etag)
-                continue
-            except NotFound:
-                pass
+            with contextlib.suppress(NotFound):
+                await self._repo.calls.delete(tenant_id, line_id)
             self._mark_ended(line)
             self._hint("calls", tenant_id, line_id, None)
             _LOGGER.info("Callback %s: %s", status.value, reason or result, extra=_ctx(line))
@@ -3298,6 +3353,7 @@ class RoutingEngine:
                     call_id,
                     Party(PartyKind.USER, agent_id, display_name, tenant_id),
                     client_context=_offer_context(call_id, offer.attempt, agent_id),
+                    participant_id=invitee_participant_id(call_id, offer.attempt, agent_id),
                 )
             except NotFound:
                 await self._end_vanished(tenant_id, call_id)
@@ -3470,6 +3526,9 @@ class RoutingEngine:
                     current = await self._read_call(tenant_id, call_id)
                 if current is None:
                     return
+                if current.value.state is CallState.ENDED:
+                    await self._ended_found(current)
+                    return
                 try:
                     await decide(current)
                 except _StaleCall:
@@ -3480,6 +3539,17 @@ class RoutingEngine:
             _ATTEMPTS,
             extra={"call_id": call_id, "tenant_id": tenant_id},
         )
+
+    async def _ended_found(self, current: Versioned[Call]) -> None:
+        """Complete an end another host began, once its lease is over (else leave it be)."""
+        now = self._clock.now()
+        due = current.value.due_at
+        if due is not None and due > now:
+            return
+        _LOGGER.warning(
+            "Completing the end of a call its host left unfinished", extra=_ctx(current.value)
+        )
+        await self._complete_end(current, now)
 
     async def _read_call(self, tenant_id: str, call_id: str) -> Versioned[Call] | None:
         try:

@@ -185,6 +185,7 @@ class CallControl(Protocol):
         *,
         client_context: str,
         replaces_call_id: str | None = None,
+        participant_id: str | None = None,
     ) -> Invitation: ...
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None: ...

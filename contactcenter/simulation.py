@@ -255,6 +255,7 @@ class SimulatedTeams:
         *,
         client_context: str,
         replaces_call_id: str | None = None,
+        participant_id: str | None = None,
     ) -> Invitation:
         call = self.calls.get(call_id)
         if call is None or not call.live:

@@ -475,11 +475,18 @@ def _identity_set(party: Party, *, role: str) -> Any:
     return CommunicationsIdentitySet(user=identity)
 
 
-def _invitee(party: Party, *, role: str, replaces_call_id: str | None = None) -> Any:
+def _invitee(
+    party: Party,
+    *,
+    role: str,
+    replaces_call_id: str | None = None,
+    participant_id: str | None = None,
+) -> Any:
     return InvitationParticipantInfo(
         odata_type="#microsoft.graph.invitationParticipantInfo",
         identity=_identity_set(party, role=role),
         replaces_call_id=replaces_call_id,
+        participant_id=participant_id,
     )
 
 
@@ -639,10 +646,22 @@ class GraphCallControl:
         *,
         client_context: str,
         replaces_call_id: str | None = None,
+        participant_id: str | None = None,
     ) -> Invitation:
-        """Invite one agent into the call (one invitee per request, as Graph requires)."""
+        """Invite one agent into the call (one invitee per request, as Graph requires).
+
+        ``participant_id`` names the invitee's participant in advance, so the invitation
+        can be cancelled even before Graph's answer to this request is known.
+        """
         body = InvitePostRequestBody(
-            participants=[_invitee(agent, role="agent", replaces_call_id=replaces_call_id)],
+            participants=[
+                _invitee(
+                    agent,
+                    role="agent",
+                    replaces_call_id=replaces_call_id,
+                    participant_id=participant_id,
+                )
+            ],
             client_context=client_context,
         )
         operation = await self._retrier.run(
@@ -653,7 +672,7 @@ class GraphCallControl:
         )
         return Invitation(
             operation_id=_operation_id(operation, "invite", call_id),
-            participant_id=_participant_id(operation),
+            participant_id=_participant_id(operation) or participant_id,
         )
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:

@@ -137,6 +137,7 @@ class FakeCallControl:
         *,
         client_context: str,
         replaces_call_id: str | None = None,
+        participant_id: str | None = None,
     ) -> Invitation:
         self.actions.append(("invite", (call_id, agent.id, client_context)))
         try:
@@ -145,7 +146,13 @@ class FakeCallControl:
             self.failed_invites.append((call_id, agent.id))
             raise
         number = next(self._ids)
-        invite = Invite(call_id, agent.id, client_context, f"op-{number}", f"p-{agent.id}-{number}")
+        invite = Invite(
+            call_id,
+            agent.id,
+            client_context,
+            f"op-{number}",
+            participant_id or f"p-{agent.id}-{number}",
+        )
         self.invites.append(invite)
         return Invitation(invite.operation_id, invite.participant_id)
 

@@ -1500,12 +1500,24 @@ class RoutingEngine:
             if current is None:
                 return
             now = self._clock.now()
-            if current.value.state is CallState.ENDED:
+            state = current.value.state
+            if state is CallState.ENDED:
                 await self._ended_found(current)
                 return
             try:
-                if current.value.state is CallState.CONNECTED:
+                if state is CallState.CONNECTED:
                     await self._end_talk(current, now, None, hang_up=False)
+                elif state in (CallState.WAITING, CallState.RINGING):
+                    # A queued caller's call gone at Graph: the caller hung up, and the
+                    # notification saying so has not come yet (it will find no call).
+                    await self._finish(
+                        current,
+                        CallOutcome.ABANDONED,
+                        "caller hung up (call gone at Graph)",
+                        now,
+                        hang_up=False,
+                        offer_end=OfferEnd.CALLER_HUNG_UP,
+                    )
                 else:
                     await self._finish(
                         current, CallOutcome.FAILED, "call vanished at Graph", now, hang_up=False
@@ -3449,6 +3461,12 @@ class RoutingEngine:
             if not best:
                 return
             target, queue = min(best.values(), key=lambda c: call_order_key(c[0].value))
+            deadline = self._deadline(target.value, queue)
+            if deadline is not None and deadline <= now:
+                # Its maximum wait is over (its timer not fired yet: a host was down, or
+                # is busy): the timeout action is due, not an offer.
+                placed.add(target.value.id)
+                continue
             if queue.id not in widened:
                 widened.add(queue.id)
                 if idle_pool is None:

@@ -403,7 +403,9 @@ async def test_failed_invitation_releases_the_agent_and_retries() -> None:
     assert (await h.call("c1")).state is CallState.RINGING  # type: ignore[union-attr]
 
 
-async def test_call_vanishing_at_graph_ends_as_failed() -> None:
+async def test_queued_call_vanishing_at_graph_is_abandoned() -> None:
+    # Graph forgets a queued call when its caller hangs up; the invitation can learn of it
+    # before the notification does.
     h = Harness()
     await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
     h.calls.fail["invite"] = NotFound("no such call")
@@ -412,5 +414,27 @@ async def test_call_vanishing_at_graph_ends_as_failed() -> None:
 
     record = await h.record("c1")
     assert record is not None
-    assert record.outcome is CallOutcome.FAILED
+    assert record.outcome is CallOutcome.ABANDONED
+    assert (await h.agent("a1")).activity is AgentActivity.IDLE
+    assert h.notifier.endings("a1") == [OfferEnd.CALLER_HUNG_UP]
+
+    await h.terminated("c1")  # the notification, late: nothing changes
+    assert (await h.record("c1")) == record
+
+
+async def test_no_offer_once_the_maximum_wait_is_over() -> None:
+    h = Harness()
+    await h.seed(
+        make_queue("q1", ["a1"], max_wait_s=10), [make_agent("a1", status=AgentStatus.AWAY)]
+    )
+    await h.arrive("c1")
+    h.clock.advance(15)  # the call's timer has not fired (its host was busy, or down)
+
+    await h.engine.set_status(TENANT, "a1", AgentStatus.AVAILABLE)
+
+    assert h.invited("c1") == []
+    await h.engine.fire_due_timers(h.now)
+    record = await h.record("c1")
+    assert record is not None
+    assert record.outcome is CallOutcome.TIMED_OUT
     assert (await h.agent("a1")).activity is AgentActivity.IDLE

@@ -70,6 +70,13 @@ class Collection(Generic[T]):
             decoded.popitem(last=False)
         return versioned
 
+    def last_known(self, tenant_id: str, doc_id: str) -> Versioned[T] | None:
+        """Return the version this collection last read or wrote for the document.
+
+        None when it does not remember one (never seen, forgotten, or deleted through it).
+        """
+        return self._decoded.get((tenant_id, doc_id))
+
     def _decode(self, doc: StoredDocument) -> Versioned[T]:
         known = self._decoded.get((doc.tenant_id, doc.id))
         if known is not None and known.etag == doc.etag:

@@ -89,6 +89,50 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         WHERE json_extract(body, '$.endedAt') IS NOT NULL
         """,
     ),
+    (
+        # A queue's waiting line, its length and a call's place in it, and a tenant's idle
+        # agents, whatever the number of waiting calls. Each index holds the very
+        # expressions the query builder writes (a condition is a type test and a value;
+        # a sort key is a type rank and a value), so that the planner answers the counts
+        # from the index alone and reads the line in order without sorting it. Only call
+        # documents have a `state`, only agent documents an `activity`.
+        """
+        CREATE INDEX documents_waiting_line ON documents (
+            collection, tenant_id,
+            json_extract(body, '$.queueId'), ifnull(json_type(body, '$.queueId'), 'null'),
+            json_extract(body, '$.state'), ifnull(json_type(body, '$.state'), 'null'),
+            CASE json_type(body, '$.priority') WHEN 'true' THEN 1 WHEN 'false' THEN 1
+                WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3
+                WHEN 'array' THEN 4 WHEN 'object' THEN 4 ELSE 0 END DESC,
+            ifnull(json_extract(body, '$.priority'), 0) DESC,
+            CASE json_type(body, '$.offeredAt') WHEN 'true' THEN 1 WHEN 'false' THEN 1
+                WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3
+                WHEN 'array' THEN 4 WHEN 'object' THEN 4 ELSE 0 END,
+            ifnull(json_extract(body, '$.offeredAt'), 0),
+            id
+        )
+        WHERE json_extract(body, '$.state') IS NOT NULL
+        """,
+        """
+        CREATE INDEX documents_waiting_position ON documents (
+            collection, tenant_id,
+            json_extract(body, '$.queueId'), ifnull(json_type(body, '$.queueId'), 'null'),
+            json_extract(body, '$.state'), ifnull(json_type(body, '$.state'), 'null'),
+            ifnull(json_type(body, '$.priority'), 'null'), json_extract(body, '$.priority'),
+            ifnull(json_type(body, '$.offeredAt'), 'null'), json_extract(body, '$.offeredAt')
+        )
+        WHERE json_extract(body, '$.state') IS NOT NULL
+        """,
+        """
+        CREATE INDEX documents_agent_status ON documents (
+            collection, tenant_id,
+            json_extract(body, '$.status'), ifnull(json_type(body, '$.status'), 'null'),
+            json_extract(body, '$.activity'), ifnull(json_type(body, '$.activity'), 'null'),
+            id
+        )
+        WHERE json_extract(body, '$.activity') IS NOT NULL
+        """,
+    ),
 )
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)

@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from contactcenter.erlang import average_speed_of_answer, erlang_c, service_level
@@ -118,6 +119,14 @@ def add_simulate_parser(
     parser.add_argument(
         "--max-wait", type=_count, default=None, metavar="SECONDS", help="wait limit"
     )
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="keep the run's documents in this new SQLite file (default: in memory); for long "
+        "runs, whose call records would otherwise all stay in memory",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -167,8 +176,10 @@ def _config(args: argparse.Namespace) -> SimulationConfig:
     )
 
 
-async def _run(config: SimulationConfig, progress: _ProgressBar) -> SimulationResult:
-    store: Store = await SqliteStore.open(MEMORY, inline=True)
+async def _run(
+    config: SimulationConfig, progress: _ProgressBar, database: Path | None = None
+) -> SimulationResult:
+    store: Store = await SqliteStore.open(MEMORY if database is None else database, inline=True)
     try:
         return await simulate(config, store, progress=progress)
     finally:
@@ -231,9 +242,13 @@ def run_simulate(args: argparse.Namespace) -> int:
     except ValueError as err:
         sys.stderr.write(f"contact-center simulate: {err}\n")
         return 2
+    if args.database is not None and args.database.exists():
+        # A run starts from an empty store: its call ids would collide with the last run's.
+        sys.stderr.write(f"contact-center simulate: {args.database} already exists\n")
+        return 2
     progress = _ProgressBar(config.calls, sys.stderr)
     try:
-        result = asyncio.run(_run(config, progress))
+        result = asyncio.run(_run(config, progress, args.database))
     finally:
         progress.close()
     if args.json:

@@ -7,21 +7,27 @@ every key of design.md section 8 with sane types.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import contactcenter.repository
 from bench.aggregates import QueueReport, QueueTotals, fold, interval_start
 from bench.loadgen import http_request, notification_mix
 from bench.probe import RoutingProbe, _overlap, _union
 from bench.results import BUDGETS, RESULT_KEYS, build_result
+from bench.soak import SoakConfig, run_soak, slope_per_hour
 from bench.stats import percentile
+from contactcenter.simulation import SimulationConfig, simulate
 from graph.notifications import parse_notifications
+from storage.sqlite import SqliteStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -219,3 +225,69 @@ def test_smoke_run_prints_every_key_of_the_budgets_table() -> None:
     assert result["profile"] == "smoke"
     assert result["details"]["records"]["reportsMatch"] is True
     assert result["details"]["storeOps"]["calls"][0]["outcome"] == "answered"
+
+
+# ---------------------------------------------------------------------------- soak
+def test_soak_slope_is_the_least_squares_line() -> None:
+    assert slope_per_hour([(1.0, 100.0), (2.0, 102.0), (3.0, 104.0)]) == pytest.approx(2.0)
+    assert slope_per_hour([(1.0, 100.0)]) == 0.0
+
+
+def test_soak_prints_the_memory_of_a_simulated_run(tmp_path: Path) -> None:
+    config = SoakConfig(agents=20, hours=1.1, arrival_rate=300.0, handle_time_s=100.0)
+
+    result = run_soak(config, workdir=tmp_path)
+
+    assert set(result) >= {
+        "agents",
+        "calls",
+        "simulated_hours",
+        "rss_mb_start",
+        "rss_mb_end",
+        "rss_slope_mb_per_hour",
+        "wall_s",
+    }
+    assert result["details"]["simulation"]["lost_calls"] == 0
+    assert result["simulated_hours"] >= 1.0
+    assert all(sample["rssMb"] > 0 for sample in result["details"]["samples"])
+
+
+async def test_a_few_simulated_hours_retain_no_memory_per_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine and the store keep nothing per finished call beyond their bounded caches.
+
+    The caches of decoded documents are made small, so that they are full after the first
+    third of the run; what the Python heap still gains over the last third, per call, must
+    then be far less than any per-call leftover (an id string and a dict entry are 100 bytes).
+    """
+    monkeypatch.setattr(contactcenter.repository, "_DECODED_KEPT", 64)
+    config = SimulationConfig(
+        agents=50,
+        arrival_rate_per_hour=1500.0,
+        handle_time_s=100.0,
+        calls=3000,  # two simulated hours
+        wrap_up_s=10,
+        patience_s=120.0,
+    )
+    marks = {config.calls // 3, 2 * config.calls // 3}
+    heap: dict[int, int] = {}
+
+    def measure(ended: int, total: int) -> None:
+        if ended in marks or ended == total:
+            gc.collect()
+            heap[ended] = tracemalloc.get_traced_memory()[0]
+
+    store = await SqliteStore.open(tmp_path / "simulation.db", inline=True)
+    tracemalloc.start()
+    try:
+        result = await simulate(config, store, progress=measure)
+    finally:
+        tracemalloc.stop()
+        await store.close()
+
+    assert result.lost_calls == 0
+    assert result.run_length_seconds >= 1.5 * 3600
+    first, second, end = (heap[n] for n in sorted(heap))
+    per_call = (end - second) / (config.calls - 2 * config.calls // 3)
+    assert per_call < 25, f"{per_call:.0f} bytes retained per call (after {first} at a third)"

@@ -336,9 +336,34 @@ class SimulatorClient:
         result: list[dict[str, Any]] = body["faults"]
         return result
 
+    async def drop_notifications(
+        self,
+        *,
+        call_id: str | None = None,
+        change_type: str | None = None,
+        state: str | None = None,
+        count: int | None = 1,
+    ) -> dict[str, Any]:
+        """Lose the next matching notifications for good (never sent to the bot)."""
+        body = {"callId": call_id, "changeType": change_type, "state": state, "count": count}
+        result: dict[str, Any] = await self._request("POST", "/sim/notification-drops", json=body)
+        return result
+
     async def clear_faults(self) -> None:
         """Disarm every fault."""
         await self._request("DELETE", "/sim/faults")
+
+    async def granted_app_roles(self) -> list[str]:
+        """Return the Microsoft Graph app roles granted to the bot's app."""
+        result = await self._request("GET", "/sim/service-principal/grants")
+        return list(result["granted"])
+
+    async def set_granted_app_roles(self, granted: list[str]) -> list[str]:
+        """Replace the app roles granted to the bot's app (as an admin's consent would)."""
+        result = await self._request(
+            "PUT", "/sim/service-principal/grants", json={"granted": granted}
+        )
+        return list(result["granted"])
 
     async def conversations(self) -> list[dict[str, Any]]:
         """Return what the bot sent through the fake Bot Connector."""

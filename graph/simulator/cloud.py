@@ -23,6 +23,7 @@ from graph.simulator.calls import (
 )
 from graph.simulator.config import MediaMode, SimulatorConfig
 from graph.simulator.directory import Directory
+from graph.simulator.faults import FaultPlan
 from graph.simulator.media import AssumeReachable, MediaPlayer, PromptSource, Recordings
 from graph.simulator.notifications import (
     CallOutbox,
@@ -89,8 +90,10 @@ class SimulatedCloud:
         *,
         clock: Clock,
         prompts: PromptSource | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.config = config
+        self.faults = faults or FaultPlan()
         self.directory = directory
         self.clock = clock
         self.timers = Timers(clock)
@@ -395,6 +398,15 @@ class SimulatedCloud:
             comms_notification(change_type, resource_url or call.resource_url, resource_data)
         )
         target = url or call.callback_uri or self.config.bot_url
+        state = resource_data.get("state") if isinstance(resource_data, dict) else None
+        drop = self.faults.take_drop(call.id, change_type, state)
+        if drop is not None:
+            _LOGGER.info("Fault %s loses a %s notification of call %s", drop.id, state, call.id)
+            lost = Delivery(target, None, error=f"lost (injected fault {drop.id})")
+            self._record_delivery(call.id, payload, lost)
+            done: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
+            done.set_result(lost)
+            return done
         return self.outbox.enqueue(call.id, target, payload, tenant_id=call.tenant_id)
 
     def notify_roster(self, call: SimCall) -> None:

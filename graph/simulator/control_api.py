@@ -46,7 +46,7 @@ from graph.simulator.directory import (
     UserEntry,
 )
 from graph.simulator.errors import ApiError, parse_model, read_json_object, read_model
-from graph.simulator.faults import FaultSpec
+from graph.simulator.faults import DropSpec, FaultSpec
 from graph.simulator.people import InviteeBehaviour, PresenceSetting
 
 MAX_WAIT_S = 60.0
@@ -555,6 +555,19 @@ async def list_faults(request: web.Request) -> web.Response:
     )
 
 
+async def add_notification_drop(request: web.Request) -> web.Response:
+    """POST /sim/notification-drops."""
+    drop = request.app[FAULTS_KEY].add_drop(await read_model(request, DropSpec))
+    return web.json_response(drop.to_json(), status=201)
+
+
+async def list_notification_drops(request: web.Request) -> web.Response:
+    """GET /sim/notification-drops."""
+    return web.json_response(
+        {"drops": [drop.to_json() for drop in request.app[FAULTS_KEY].drops()]}
+    )
+
+
 async def clear_faults(request: web.Request) -> web.Response:
     """DELETE /sim/faults."""
     request.app[FAULTS_KEY].clear()
@@ -694,6 +707,8 @@ def add_control_routes(app: web.Application) -> None:
     router.add_patch("/sim/settings", patch_settings)
     router.add_post("/sim/clock/advance", advance_clock)
     router.add_post("/sim/faults", add_fault)
+    router.add_post("/sim/notification-drops", add_notification_drop)
+    router.add_get("/sim/notification-drops", list_notification_drops)
     router.add_get("/sim/faults", list_faults)
     router.add_delete("/sim/faults", clear_faults)
     router.add_get("/sim/conversations", list_conversations)

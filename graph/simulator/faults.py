@@ -1,4 +1,5 @@
-"""Fault injection: make fake Graph throttle, fail or stall on chosen requests."""
+"""Fault injection: make fake Graph throttle, fail or stall on chosen requests, or lose
+chosen notifications on their way to the bot."""
 
 from __future__ import annotations
 
@@ -83,12 +84,74 @@ class Fault:
         return {"id": self.id, **self.spec.model_dump(by_alias=True), "fired": self.fired}
 
 
+class DropSpec(BaseModel):
+    """A notification loss as ``POST /sim/notification-drops`` takes it.
+
+    Graph delivers at least once, but a notification can still be lost for good (the bot
+    unreachable past Graph's retries). A drop matches notifications about ``callId`` (any
+    call when null) whose ``changeType`` and ``resourceData.state`` match when given, and
+    loses ``count`` of them: never sent, recorded on the call as dropped.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid"
+    )
+
+    call_id: str | None = Field(default=None, max_length=100)
+    change_type: Literal["created", "updated", "deleted"] | None = None
+    state: str | None = Field(default=None, max_length=40)
+    count: int | None = Field(default=1, ge=1)
+
+
+@dataclass(slots=True)
+class Drop:
+    """An armed notification loss and how often it has fired."""
+
+    id: int
+    spec: DropSpec
+    fired: int = 0
+
+    def matches(self, call_id: str, change_type: str, state: str | None) -> bool:
+        """Return whether a notification with these properties is to be lost."""
+        spec = self.spec
+        if spec.count is not None and self.fired >= spec.count:
+            return False
+        return (
+            (spec.call_id is None or spec.call_id.lower() == call_id.lower())
+            and (spec.change_type is None or spec.change_type == change_type)
+            and (spec.state is None or spec.state == state)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the control API's JSON for it."""
+        return {"id": self.id, **self.spec.model_dump(by_alias=True), "fired": self.fired}
+
+
 class FaultPlan:
     """The armed faults, matched in the order they were added."""
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
+        self._drops: list[Drop] = []
         self._ids = itertools.count(1)
+
+    def add_drop(self, spec: DropSpec) -> Drop:
+        """Arm a notification loss."""
+        drop = Drop(id=next(self._ids), spec=spec)
+        self._drops.append(drop)
+        return drop
+
+    def drops(self) -> list[Drop]:
+        """Return every notification loss, spent ones included."""
+        return list(self._drops)
+
+    def take_drop(self, call_id: str, change_type: str, state: str | None) -> Drop | None:
+        """Return the first live drop matching the notification, counting it as fired."""
+        for drop in self._drops:
+            if drop.matches(call_id, change_type, state):
+                drop.fired += 1
+                return drop
+        return None
 
     def add(self, spec: FaultSpec) -> Fault:
         """Arm a fault."""
@@ -97,8 +160,9 @@ class FaultPlan:
         return fault
 
     def clear(self) -> None:
-        """Disarm every fault."""
+        """Disarm every fault and notification loss."""
         self._faults.clear()
+        self._drops.clear()
 
     def all(self) -> list[Fault]:
         """Return every fault, spent ones included."""

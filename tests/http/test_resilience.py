@@ -14,7 +14,7 @@ from contactcenter.clock import SystemClock
 from contactcenter.model import AgentActivity, CallOutcome, CallState
 from graph.simulator import TokenMinter, load_or_create_signing_key
 from tests.http.conftest import Stack, invited_user_ids
-from tests.http.test_routing import _after, _ringing
+from tests.http.test_routing import _after, _away, _ringing
 
 
 def _graph_token(simulator_data_dir: Path, tenant_id: str) -> str:
@@ -166,3 +166,64 @@ async def test_a_host_restart_mid_call_loses_nothing(
     assert record.talk_s == 30
     agent = (await stack.repository.agents.get(stack.tenant_id, agent_id)).value
     assert agent.activity is AgentActivity.WRAP_UP
+
+
+# ------------------------------------------------------------- lost notifications
+async def _wait_in_sales(stack: Stack) -> str:
+    """Place a call to Sales while nobody there can take it; return its id once it waits."""
+    await _away(stack, "ana", "ben", "chloe")
+    placed = await stack.simulator.place_call(
+        stack.tenant_id, application_instance_id=stack.sales_line, caller_phone="+14255550123"
+    )
+    await stack.simulator.wait_for_call(placed.id, state="established", notifications=3)
+    live = await stack.repository.calls.get(stack.tenant_id, placed.id)
+    assert live.value.state is CallState.WAITING
+    return placed.id
+
+
+async def test_a_waiting_callers_lost_hang_up_still_ends_the_call_as_abandoned(
+    stack: Stack,
+) -> None:
+    call_id = await _wait_in_sales(stack)
+    await stack.simulator.drop_notifications(call_id=call_id, state="terminated")
+    await _after(stack, call_id, stack.simulator.hang_up(call_id), 1)
+    sim = await stack.simulator.call(call_id)
+    assert sim["notifications"][-1]["error"].startswith("lost")
+    assert (await stack.repository.calls.get(stack.tenant_id, call_id)).value.state in (
+        CallState.WAITING,
+        CallState.RINGING,
+    )
+
+    # The next thing the host does with the call (at the latest its keepAlive, due every
+    # 15 minutes) finds it gone at Graph.
+    stack.clock.advance(stack.engine.settings.keep_alive_s)
+    await stack.engine.fire_due_timers()
+
+    assert await stack.repository.calls.find(stack.tenant_id) == []
+    record = (await stack.repository.call_records.get(stack.tenant_id, call_id)).value
+    assert record.outcome is CallOutcome.ABANDONED
+
+
+async def test_a_talk_whose_notifications_are_all_lost_ends_at_the_next_keep_alive(
+    stack: Stack,
+) -> None:
+    call_id, call = await _ringing(stack, stack.sales_line)
+    agent_id = invited_user_ids(call)[0]
+    await _after(stack, call_id, stack.simulator.answer_participant(call_id, agent_id), 2)
+    await stack.simulator.drop_notifications(call_id=call_id, count=None)
+    await stack.simulator.hang_up(call_id)
+    assert (await stack.repository.calls.get(stack.tenant_id, call_id)).value.state is (
+        CallState.CONNECTED
+    )
+
+    # Nothing tells the host; its keepAlive (due every 15 minutes) learns the call is gone.
+    stack.clock.advance(stack.engine.settings.keep_alive_s)
+    await stack.engine.fire_due_timers()
+
+    assert await stack.repository.calls.find(stack.tenant_id) == []
+    record = (await stack.repository.call_records.get(stack.tenant_id, call_id)).value
+    assert record.outcome is CallOutcome.ANSWERED
+    assert record.agent_id == agent_id
+    agent = (await stack.repository.agents.get(stack.tenant_id, agent_id)).value
+    assert agent.current_call_id is None
+    assert agent.activity in (AgentActivity.WRAP_UP, AgentActivity.IDLE)

@@ -398,7 +398,11 @@ class BenchCallControl:
         return await self._timed(
             call_id,
             self._inner.invite(
-                call_id, agent, client_context=client_context, replaces_call_id=replaces_call_id
+                call_id,
+                agent,
+                client_context=client_context,
+                replaces_call_id=replaces_call_id,
+                participant_id=participant_id,
             ),
         )
 

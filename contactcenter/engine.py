@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from contactcenter.announcements import (
     LONG_WINDOW_S,
@@ -57,6 +58,7 @@ from contactcenter.model import (
     AgentActivity,
     AgentStatus,
     AlertingModel,
+    Binding,
     BindingTarget,
     BusinessHours,
     Call,
@@ -98,6 +100,7 @@ from contactcenter.ports import (
     Store,
     TimerSchedule,
 )
+from contactcenter.recent import Recent
 from contactcenter.records import build_call_record
 from contactcenter.repository import Repository, Versioned
 from contactcenter.routing import (
@@ -113,6 +116,8 @@ from contactcenter.routing import (
 from contactcenter.voicemail import MAX_RECORDING_S, recording_media_id, voicemail_id
 
 _LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Graph's result code for an invitation the invitee declined.
 DECLINED_CODE = 603
@@ -431,10 +436,11 @@ class RoutingEngine:
         # Calls this instance ended: later notifications for them need no read. Only a
         # cache; another instance reads the store and finds nothing.
         self._ended: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._tenants: dict[str, tuple[float, Tenant | None]] = {}
-        self._queues: dict[tuple[str, str], tuple[float, Queue | None]] = {}
-        self._ivrs: dict[tuple[str, str], tuple[float, Ivr | None]] = {}
-        self._caller_lists: dict[str, tuple[float, CallerList | None]] = {}
+        self._tenants: Recent[str, Tenant] = Recent(clock, settings.tenant_cache_s)
+        self._queues: Recent[tuple[str, str], Queue] = Recent(clock, settings.queue_cache_s)
+        self._ivrs: Recent[tuple[str, str], Ivr] = Recent(clock, settings.queue_cache_s)
+        self._bindings: Recent[tuple[str, str], Binding] = Recent(clock, settings.queue_cache_s)
+        self._caller_lists: Recent[str, CallerList] = Recent(clock, settings.caller_list_cache_s)
         self._rates: dict[tuple[str, str], tuple[float, AnswerRate]] = {}
         self._media = media
         self._on_record = on_record
@@ -512,9 +518,11 @@ class RoutingEngine:
     async def _on_incoming(self, event: IncomingCall) -> None:
         now = self._clock.now()
         tenant_id = event.tenant_id
-        try:
-            binding = (await self._repo.bindings.get(tenant_id, event.target_id)).value
-        except NotFound:
+        binding = await self._bindings.get(
+            (tenant_id, event.target_id),
+            lambda: self._value(self._repo.bindings.get(tenant_id, event.target_id)),
+        )
+        if binding is None:
             await self._reject(event, now, f"no queue is bound to {event.target_id}")
             return
         try:
@@ -2537,6 +2545,10 @@ class RoutingEngine:
         except Conflict:
             return
         self._hint_call(line)
+        try:
+            await self._notifier.callback_waiting(line, queue.members if queue else ())
+        except DomainError as err:
+            _LOGGER.warning("Callback alert: %s", err, extra=_ctx(line))
 
     async def _callback_due(self, current: Versioned[Call], now: datetime) -> None:
         """A callback's wait for its next attempt is over: back in line, in its old place."""
@@ -2931,6 +2943,10 @@ class RoutingEngine:
                 return
             with contextlib.suppress(NotFound):
                 await self._repo.calls.delete(tenant_id, line_id)
+            try:
+                await self._notifier.callback_ended(record)
+            except DomainError as err:
+                _LOGGER.warning("Callback alert: %s", err, extra=_ctx(line))
             self._mark_ended(line)
             self._hint("calls", tenant_id, line_id, None)
             _LOGGER.info("Callback %s: %s", status.value, reason or result, extra=_ctx(line))
@@ -3173,7 +3189,7 @@ class RoutingEngine:
     # =========================================================== agent actions
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:
         """Sign the agent in to a queue they are a member of (available if they were offline)."""
-        self._queues.pop((tenant_id, queue_id), None)  # membership must be current
+        self._queues.forget((tenant_id, queue_id))  # membership must be current
         queue = await self._queue(tenant_id, queue_id)
         if queue is None or agent_id not in queue.members:
             raise InvalidInput(f"{agent_id} is not a member of queue {queue_id}", field="queueId")
@@ -3300,7 +3316,7 @@ class RoutingEngine:
         Membership, skills, presence rules or the routing method may now let idle agents
         take calls that wait; nothing else would tell the engine.
         """
-        self._queues.pop((tenant_id, queue_id), None)
+        self._queues.forget((tenant_id, queue_id))
         queue = await self._queue(tenant_id, queue_id)
         if queue is None:
             return
@@ -3585,18 +3601,13 @@ class RoutingEngine:
         """Return the queue's configuration, re-read at most every ``queue_cache_s``."""
         if queue_id is None:
             return None
-        clock = self._clock.monotonic()
-        cached = self._queues.get((tenant_id, queue_id))
-        if cached is not None and clock - cached[0] < self._settings.queue_cache_s:
-            return cached[1]
-        try:
-            queue: Queue | None = (await self._repo.queues.get(tenant_id, queue_id)).value
-        except NotFound:
-            queue = None
-        if len(self._queues) >= _QUEUES_CACHED:
-            self._queues.clear()
-        self._queues[(tenant_id, queue_id)] = (clock, queue)
-        return queue
+        return await self._queues.get(
+            (tenant_id, queue_id), lambda: self._value(self._repo.queues.get(tenant_id, queue_id))
+        )
+
+    @staticmethod
+    async def _value(read: Awaitable[Versioned[T]]) -> T:
+        return (await read).value
 
     async def _idle_agents(self, tenant_id: str) -> list[Versioned[Agent]]:
         return await self._repo.agents.find(
@@ -3731,16 +3742,9 @@ class RoutingEngine:
 
     async def _tenant(self, tenant_id: str) -> Tenant | None:
         """Return the tenant's settings (retention, time zone), read at most every few minutes."""
-        cached = self._tenants.get(tenant_id)
-        clock = self._clock.monotonic()
-        if cached is None or clock - cached[0] > self._settings.tenant_cache_s:
-            try:
-                tenant: Tenant | None = (await self._repo.tenants.get(tenant_id, tenant_id)).value
-            except NotFound:
-                tenant = None
-            cached = (clock, tenant)
-            self._tenants[tenant_id] = cached
-        return cached[1]
+        return await self._tenants.get(
+            tenant_id, lambda: self._value(self._repo.tenants.get(tenant_id, tenant_id))
+        )
 
     async def _record_ttl(self, tenant_id: str) -> int | None:
         tenant = await self._tenant(tenant_id)
@@ -3748,41 +3752,33 @@ class RoutingEngine:
 
     async def _caller_list(self, tenant_id: str) -> CallerList | None:
         """Return the tenant's blocked and VIP callers (cached; see ``caller_list_changed``)."""
-        cached = self._caller_lists.get(tenant_id)
-        clock = self._clock.monotonic()
-        if cached is not None and clock - cached[0] < self._settings.caller_list_cache_s:
-            return cached[1]
-        try:
-            found: CallerList | None = (
-                await self._repo.caller_lists.get(tenant_id, CALLER_LIST_ID)
-            ).value
-        except NotFound:
-            found = None
-        if len(self._caller_lists) >= _QUEUES_CACHED:
-            self._caller_lists.clear()
-        self._caller_lists[tenant_id] = (clock, found)
-        return found
+        return await self._caller_lists.get(
+            tenant_id, lambda: self._value(self._repo.caller_lists.get(tenant_id, CALLER_LIST_ID))
+        )
 
     def caller_list_changed(self, tenant_id: str) -> None:
         """Forget the cached caller list (whoever saves one calls this; other hosts expire it)."""
-        self._caller_lists.pop(tenant_id, None)
+        self._caller_lists.forget(tenant_id)
+
+    def binding_changed(self, tenant_id: str, identity: str) -> None:
+        """Forget the cached binding of a number or resource account (as caller lists)."""
+        self._bindings.forget((tenant_id, identity))
+
+    def ivr_changed(self, tenant_id: str, ivr_id: str) -> None:
+        """Forget the cached IVR (as caller lists)."""
+        self._ivrs.forget((tenant_id, ivr_id))
+
+    def queue_changed(self, tenant_id: str, queue_id: str) -> None:
+        """Forget the cached queue (as caller lists)."""
+        self._queues.forget((tenant_id, queue_id))
 
     async def _ivr(self, tenant_id: str, ivr_id: str | None) -> Ivr | None:
         """Return an IVR's configuration, re-read at most every ``queue_cache_s``."""
         if ivr_id is None:
             return None
-        clock = self._clock.monotonic()
-        cached = self._ivrs.get((tenant_id, ivr_id))
-        if cached is not None and clock - cached[0] < self._settings.queue_cache_s:
-            return cached[1]
-        try:
-            ivr: Ivr | None = (await self._repo.ivrs.get(tenant_id, ivr_id)).value
-        except NotFound:
-            ivr = None
-        if len(self._ivrs) >= _QUEUES_CACHED:
-            self._ivrs.clear()
-        self._ivrs[(tenant_id, ivr_id)] = (clock, ivr)
-        return ivr
+        return await self._ivrs.get(
+            (tenant_id, ivr_id), lambda: self._value(self._repo.ivrs.get(tenant_id, ivr_id))
+        )
 
     # ====================================================== notifications
     def _alert(self, call: Call, agent_id: str, now: datetime, *, card_first: bool) -> OfferAlert:

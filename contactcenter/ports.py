@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from contactcenter.model import Party, Voicemail
+from contactcenter.model import Call, CallbackRequest, Party, Voicemail
 
 
 # --------------------------------------------------------------------------- store
@@ -263,6 +263,18 @@ class Notifier(Protocol):
 
     async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
         """Tell the agents of the voicemail's queue that a message waits for them."""
+        ...
+
+    async def voicemail_handled(self, voicemail: Voicemail) -> None:
+        """Tell the agents who were told of the voicemail who handled it, and when."""
+        ...
+
+    async def callback_waiting(self, line: Call, agent_ids: Sequence[str]) -> None:
+        """Tell the queue's agents that a caller waits for a callback (the line is new)."""
+        ...
+
+    async def callback_ended(self, request: CallbackRequest) -> None:
+        """Tell the agents who were told of a callback how it ended."""
         ...
 
 

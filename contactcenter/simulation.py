@@ -36,6 +36,8 @@ from contactcenter.model import (
     AgentStatus,
     Binding,
     BindingTarget,
+    Call,
+    CallbackRequest,
     CallOutcome,
     CallState,
     Party,
@@ -204,9 +206,13 @@ class SimulatedTeams:
         call.live = False
         for invitation in call.invitations:
             self.close_invitation(invitation)
+            self.invitations.pop(invitation.participant_id, None)
         for agent_id, held in list(self.holding.items()):
             if held == call_id:
                 del self.holding[agent_id]
+        # Forgotten, so that a long run keeps no state per finished call: a call not found
+        # is one that ended, for every later event about it.
+        del self.calls[call_id]
 
     # --------------------------------------------------------- CallControl
     async def answer(
@@ -312,7 +318,9 @@ class SimulatedTeams:
 
     async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
         if how is OfferEnd.ANSWERED:
-            call = self.calls[alert.call_id]
+            call = self.calls.get(alert.call_id)
+            if call is None:
+                return
             call.connected = True
             self._sim.connected(alert.call_id, alert.agent_id, call.handle_time_s)
         elif how in (OfferEnd.MISSED, OfferEnd.DECLINED, OfferEnd.WITHDRAWN):
@@ -322,6 +330,15 @@ class SimulatedTeams:
         return None
 
     async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
+        return None
+
+    async def voicemail_handled(self, voicemail: Voicemail) -> None:
+        return None
+
+    async def callback_waiting(self, line: Call, agent_ids: Sequence[str]) -> None:
+        return None
+
+    async def callback_ended(self, request: CallbackRequest) -> None:
         return None
 
     # ------------------------------------------------------- TimerSchedule
@@ -512,16 +529,21 @@ class Simulation:
             self._call_over()
             return
         await self.engine.handle(event)
-        call = self.teams.calls[event.call_id]
-        waits = event.state is GraphCallState.ESTABLISHED and call.live and not call.invitations
+        call = self.teams.calls.get(event.call_id)
+        waits = (
+            event.state is GraphCallState.ESTABLISHED
+            and call is not None
+            and call.live
+            and not call.invitations
+        )
         if waits or self.queue_may_have_grown:
             # The queue grows only when a call starts (or goes back to) waiting.
             self.queue_may_have_grown = False
             await self._measure_queue()
 
     async def _agent_joins(self, invitation: _Invitation) -> None:
-        call = self.teams.calls[invitation.call_id]
-        if not invitation.open or not call.live:
+        call = self.teams.calls.get(invitation.call_id)
+        if call is None or not invitation.open or not call.live:
             return
         self.teams.close_invitation(invitation, joined=True)
         await self.engine.handle(
@@ -537,8 +559,8 @@ class Simulation:
         )
 
     async def _hang_up(self, call_id: str, *, talking: bool) -> None:
-        call = self.teams.calls[call_id]
-        if not call.live or (not talking and call.connected):
+        call = self.teams.calls.get(call_id)
+        if call is None or not call.live or (not talking and call.connected):
             return  # patience only runs out while waiting or ringing
         if talking:
             self._wrap_up_end_us = max(

@@ -8,13 +8,16 @@ cannot both claim one message.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.errors import Conflict, DomainError, InvalidInput, NotFound
 from contactcenter.model import Voicemail
-from contactcenter.ports import Condition, Op
+from contactcenter.ports import Condition, Notifier, Op
 from contactcenter.repository import Repository, Versioned
+
+_LOGGER = logging.getLogger(__name__)
 
 # Graph records at most 120 s per recordResponse.
 MAX_RECORDING_S = 120
@@ -30,35 +33,98 @@ def recording_media_id(call_id: str) -> str:
     return f"recording-{call_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """A voicemail after a request to handle it."""
+
+    voicemail: Voicemail
+    # False: it was handled already (see ``voicemail.handled_by``) and nothing changed.
+    changed: bool
+
+
+async def _claim(
+    repository: Repository, tenant_id: str, voicemail: str, user_id: str, now: datetime
+) -> Handling:
+    """Mark a voicemail handled by ``user_id`` unless it is already; raise NotFound."""
+    for _ in range(8):
+        current = await repository.voicemails.get(tenant_id, voicemail)
+        found = current.value
+        if found.handled_by is not None:
+            return Handling(found, changed=False)
+        handled = replace(found, handled_by=user_id, handled_at=now)
+        try:
+            saved = await repository.voicemails.save(handled, etag=current.etag)
+        except Conflict:
+            continue
+        return Handling(saved.value, changed=True)
+    raise Conflict(f"voicemail {voicemail}: gave up after lost races")
+
+
 async def mark_handled(
     repository: Repository, tenant_id: str, voicemail: str, user_id: str, now: datetime
 ) -> Voicemail:
     """Mark a voicemail handled by ``user_id``; raise InvalidInput if someone else did."""
-    for _ in range(8):
-        try:
-            current = await repository.voicemails.get(tenant_id, voicemail)
-        except NotFound:
-            raise InvalidInput(f"no voicemail {voicemail}", field="voicemailId") from None
-        found = current.value
-        if found.handled_by is not None:
-            if found.handled_by == user_id:
-                return found
-            raise InvalidInput(
-                f"voicemail {voicemail} was handled by {found.handled_by}", field="voicemailId"
-            )
-        handled = replace(found, handled_by=user_id, handled_at=now)
-        try:
-            return (await repository.voicemails.save(handled, etag=current.etag)).value
-        except Conflict:
-            continue
-    raise Conflict(f"voicemail {voicemail}: gave up after lost races")
+    try:
+        handling = await _claim(repository, tenant_id, voicemail, user_id, now)
+    except NotFound:
+        raise InvalidInput(f"no voicemail {voicemail}", field="voicemailId") from None
+    found = handling.voicemail
+    if found.handled_by != user_id:
+        raise InvalidInput(
+            f"voicemail {voicemail} was handled by {found.handled_by}", field="voicemailId"
+        )
+    return found
+
+
+async def handle_voicemail(
+    repository: Repository,
+    notifier: Notifier,
+    tenant_id: str,
+    voicemail: str,
+    user_id: str,
+    now: datetime,
+) -> Handling:
+    """Mark a voicemail handled (once: the first agent wins) and tell the queue's agents.
+
+    The one way to handle a voicemail, from a card or from the tab, so that every agent's
+    card shows who handled it. The agents are told again on a repeated request (the
+    notifier shows each state once), so a crash between the write and the notice is
+    mended by trying again. Raises NotFound for an unknown voicemail.
+    """
+    handling = await _claim(repository, tenant_id, voicemail, user_id, now)
+    try:
+        await notifier.voicemail_handled(handling.voicemail)
+    except DomainError as err:
+        _LOGGER.warning(
+            "Voicemail %s handled, agents not told: %s",
+            voicemail,
+            err,
+            extra={"tenant_id": tenant_id, "call_id": handling.voicemail.call_id},
+        )
+    return handling
+
+
+async def is_agent_of_queue(repository: Repository, voicemail: Voicemail, agent_id: str) -> bool:
+    """Tell whether the user is an agent of the voicemail's queue (who may play and handle it)."""
+    try:
+        queue = (await repository.queues.get(voicemail.tenant_id, voicemail.queue_id)).value
+    except NotFound:
+        return False
+    return agent_id in queue.members
 
 
 async def voicemails_of(
-    repository: Repository, tenant_id: str, queue_id: str, *, unhandled_only: bool = False
+    repository: Repository,
+    tenant_id: str,
+    queue_id: str,
+    *,
+    unhandled_only: bool = False,
+    limit: int | None = None,
 ) -> list[Versioned[Voicemail]]:
-    """Return a queue's voicemails, newest first."""
+    """Return a queue's voicemails, newest first (at most ``limit``)."""
     where = [Condition("queueId", Op.EQ, queue_id)]
     if unhandled_only:
         where.append(Condition("handledBy", Op.EQ, None))
-    return await repository.voicemails.find(tenant_id, where, order_by=(("recordedAt", True),))
+    return await repository.voicemails.find(
+        tenant_id, where, order_by=(("recordedAt", True),), limit=limit
+    )

@@ -8,7 +8,6 @@ from bot.cards.adaptive import (
     ActionStyle,
     BodyItem,
     Card,
-    ContainerStyle,
     ExecuteAction,
     OpenUrlAction,
     Refresh,
@@ -16,17 +15,14 @@ from bot.cards.adaptive import (
     TextColor,
     TextSize,
     TextWeight,
-    container,
     facts,
     text,
 )
+from bot.cards.caller import caller_facts, caller_header
 from bot.cards.units import duration
 from bot.cards.verbs import CALL_ID, KIND, RefreshKind, Verb
 from contactcenter.model import PartyKind
 from contactcenter.ports import OfferAlert, OfferEnd
-
-# Between the steps of a caller's way through the menus (a right-pointing angle quote).
-MENU_STEP = " \u203a "
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,26 +72,20 @@ def _previous(count: int) -> str:
 
 def _header(view: OfferView, *, live: bool) -> BodyItem:
     title = f"Incoming call · {view.queue_name}" if live else f"Call · {view.queue_name}"
-    return container(
-        [
-            text(title, weight=TextWeight.BOLDER, color=TextColor.ACCENT if live else None),
-            text(view.caller_name, size=TextSize.LARGE, weight=TextWeight.BOLDER),
-        ],
-        style=ContainerStyle.EMPHASIS if live else None,
-        bleed=live,
-    )
+    return caller_header(title, view.caller_name, live=live)
 
 
 def _details(view: OfferView) -> BodyItem:
-    pairs = []
-    if view.caller_number and view.caller_number != view.caller_name:
-        pairs.append(("Number", view.caller_number))
-    pairs.append(("Queue", view.queue_name))
-    pairs.append(("Waited", duration(view.waited_s)))
-    pairs.append(("History", _previous(view.previous_calls)))
-    if view.ivr_path:
-        pairs.append(("Menu path", MENU_STEP.join(view.ivr_path)))
-    return facts(pairs, spacing=Spacing.MEDIUM)
+    return caller_facts(
+        caller_name=view.caller_name,
+        caller_number=view.caller_number,
+        queue_name=view.queue_name,
+        ivr_path=view.ivr_path,
+        about=[
+            ("Waited", duration(view.waited_s)),
+            ("History", _previous(view.previous_calls)),
+        ],
+    )
 
 
 def offer_card(view: OfferView) -> Card:
@@ -156,9 +146,19 @@ def offer_ended_card(view: OfferView, how: OfferEnd) -> Card:
 
 
 def missed_call_card(
-    view: OfferView, *, missed_in_a_row: int, away_after: int, tab_url: str | None = None
+    view: OfferView,
+    *,
+    missed_in_a_row: int,
+    away_after: int,
+    open_url: str | None = None,
+    set_away: bool = False,
 ) -> Card:
-    """A separate note that the agent missed an offer (an update in place does not notify)."""
+    """A separate note that the agent missed an offer (an update in place does not notify).
+
+    The call itself went back to the queue, so there is nothing to do about it here
+    (docs/decisions/0013-card-actions.md): the buttons are about the agent's own
+    availability, and the workspace.
+    """
     pairs = [
         ("Caller", view.caller_name),
         ("Queue", view.queue_name),
@@ -167,8 +167,16 @@ def missed_call_card(
     body: list[BodyItem] = [
         text("Missed call", size=TextSize.MEDIUM, weight=TextWeight.BOLDER),
         facts(pairs),
+        text("The call went back to the queue for the next agent.", subtle=True),
     ]
-    if away_after > 0:
+    if set_away:
+        body.append(
+            text(
+                "You were set to away, so no calls are offered to you until you are available.",
+                color=TextColor.ATTENTION,
+            )
+        )
+    elif away_after > 0:
         left = max(0, away_after - missed_in_a_row)
         body.append(
             text(
@@ -177,7 +185,13 @@ def missed_call_card(
                 subtle=True,
             )
         )
-    actions = [OpenUrlAction("Open my calls", tab_url)] if tab_url else []
+    actions: list[ExecuteAction | OpenUrlAction] = []
+    if set_away:
+        actions.append(ExecuteAction("I'm available", Verb.AVAILABLE, style=ActionStyle.POSITIVE))
+    else:
+        actions.append(ExecuteAction("Set me away", Verb.AWAY))
+    if open_url:
+        actions.append(OpenUrlAction("Open in tab", open_url))
     return Card(
         body=body,
         actions=actions,

@@ -33,3 +33,9 @@ def seconds_or_dash(seconds: float | None) -> str:
 def clock_time(when: datetime, zone: tzinfo) -> str:
     """Write the local time of day (``14:05``)."""
     return when.astimezone(zone).strftime("%H:%M")
+
+
+def day_time(when: datetime, zone: tzinfo) -> str:
+    """Write the local day and time (``Mon 2 Mar, 14:05``)."""
+    local = when.astimezone(zone)
+    return f"{local.strftime('%a')} {local.day} {local.strftime('%b, %H:%M')}"

@@ -19,6 +19,7 @@ class Verb(StrEnum):
     AWAY = "away"
     SIGN_IN = "signIn"
     SIGN_OUT = "signOut"
+    # Mark a voicemail handled (data: VOICEMAIL_ID).
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"
 
@@ -28,11 +29,13 @@ class RefreshKind(StrEnum):
 
     OFFER = "offer"
     QUEUE = "queue"
+    VOICEMAIL = "voicemail"
 
 
 # Keys of the action data (camelCase, as the client sends them back).
 CALL_ID = "callId"
 QUEUE_ID = "queueId"
+VOICEMAIL_ID = "voicemailId"
 KIND = "kind"
 # Ids of the inputs whose values arrive merged into the action data.
 REASON_INPUT = "reason"

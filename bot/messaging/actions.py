@@ -1,9 +1,9 @@
 """Answers to the cards' buttons (Universal Actions: ``adaptiveCard/action`` invokes).
 
 Every answer is a card that replaces the one pressed, with a status: 200 for a handled
-action (also when the offer was already gone: the card says so and nothing changes), 400
-for an action this bot does not know or data it cannot use, 403 for offer actions by
-someone who is not an agent.
+action (also when the offer was already gone, or the voicemail already handled: the card
+says so and nothing changes), 400 for an action this bot does not know or data it cannot
+use, 403 for agent actions by someone who is not an agent (of the voicemail's queue).
 """
 
 from __future__ import annotations
@@ -15,14 +15,25 @@ from typing import Any
 from bot.cards.agent import status_card
 from bot.cards.notices import error_card, notice_card
 from bot.cards.offers import OfferView, offer_accepted_card, offer_card, offer_ended_card
-from bot.cards.verbs import CALL_ID, KIND, QUEUE_ID, QUEUE_INPUT, REASON_INPUT, RefreshKind, Verb
+from bot.cards.verbs import (
+    CALL_ID,
+    KIND,
+    QUEUE_ID,
+    QUEUE_INPUT,
+    REASON_INPUT,
+    VOICEMAIL_ID,
+    RefreshKind,
+    Verb,
+)
+from bot.cards.voicemail import voicemail_card
 from bot.messaging.documents import offer_card_id
 from bot.messaging.services import BotServices
 from bot.messaging.turns import ActionResult, Turn
-from bot.messaging.views import agent_status_view
+from bot.messaging.views import agent_status_view, voicemail_view
 from contactcenter.errors import Conflict, InvalidInput, NotFound
-from contactcenter.model import Agent, AgentStatus, CallState, PartyKind
+from contactcenter.model import Agent, AgentStatus, CallState, PartyKind, Voicemail
 from contactcenter.ports import OfferEnd
+from contactcenter.voicemail import handle_voicemail, is_agent_of_queue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +44,9 @@ AnyoneAction = Callable[[Turn, Data], Awaitable[ActionResult]]
 STALE_OFFER = notice_card(
     "This call is no longer available",
     "Another agent took it, the caller hung up, or the offer ran out. Nothing was changed.",
+)
+GONE_VOICEMAIL = notice_card(
+    "This voicemail is gone", "It was deleted or has expired. Nothing was changed."
 )
 
 
@@ -148,11 +162,53 @@ class CardActions:
             return ActionResult(notice_card("Declined", "The call goes to the next agent."))
         return ActionResult(offer_ended_card(view, OfferEnd.DECLINED))
 
+    # ---------------------------------------------------------------- voicemail
+    async def _queue_voicemail(self, turn: Turn, voicemail_id: str) -> Voicemail | ActionResult:
+        """Return the voicemail if the user is an agent of its queue, else the answer."""
+        repository = self._services.repository
+        try:
+            voicemail = (await repository.voicemails.get(turn.tenant_id, voicemail_id)).value
+        except NotFound:
+            return ActionResult(GONE_VOICEMAIL)
+        if not await is_agent_of_queue(repository, voicemail, turn.user_id):
+            return ActionResult(
+                error_card(
+                    "Not your queue's voicemail",
+                    f"Only agents of the {voicemail.queue_name or 'voicemail'} queue can "
+                    "handle this message. Nothing was changed.",
+                    code="notQueueAgent",
+                ),
+                status=403,
+            )
+        return voicemail
+
     async def _voicemail(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        """Mark a voicemail handled; every agent's copy of its card then says by whom."""
+        voicemail_id = _text(data, VOICEMAIL_ID)
+        if not voicemail_id:
+            return _bad_request("The card does not say which voicemail.", "missingVoicemailId")
+        found = await self._queue_voicemail(turn, voicemail_id)
+        if isinstance(found, ActionResult):
+            return found
+        services = self._services
+        try:
+            handling = await handle_voicemail(
+                services.repository,
+                services.notifier,
+                turn.tenant_id,
+                voicemail_id,
+                agent.id,
+                services.clock.now(),
+            )
+        except NotFound:
+            return ActionResult(GONE_VOICEMAIL)
+        voicemail = handling.voicemail
+        view = await voicemail_view(services.repository, voicemail, links=services.links)
+        if handling.changed or voicemail.handled_by == agent.id:
+            return ActionResult(voicemail_card(view))
         return ActionResult(
-            notice_card(
-                "Voicemail",
-                "Voicemails cannot be played from a card yet: open the contact center tab.",
+            voicemail_card(
+                view, note=f"Already handled: {view.handled_line()} Nothing was changed."
             )
         )
 
@@ -160,7 +216,8 @@ class CardActions:
         return ActionResult(
             notice_card(
                 "Callback",
-                "Callbacks cannot be started from a card yet: open the contact center tab.",
+                "The contact center calls the caller back when a free agent of the queue is "
+                "reserved for it: stay available to take it. The tab shows your queues.",
             )
         )
 
@@ -204,6 +261,8 @@ class CardActions:
             return ActionResult(card)
         if kind == RefreshKind.OFFER:
             return await self._refresh_offer(turn, _text(data, CALL_ID))
+        if kind == RefreshKind.VOICEMAIL:
+            return await self._refresh_voicemail(turn, _text(data, VOICEMAIL_ID))
         return _bad_request("The card does not say what to refresh.", "badRefresh")
 
     async def _refresh_offer(self, turn: Turn, call_id: str) -> ActionResult:
@@ -231,3 +290,13 @@ class CardActions:
         ):
             return ActionResult(offer_card(card.view))
         return ActionResult(STALE_OFFER)
+
+    async def _refresh_voicemail(self, turn: Turn, voicemail_id: str) -> ActionResult:
+        """Show the voicemail as it is now: waiting, or who handled it."""
+        found = await self._queue_voicemail(turn, voicemail_id)
+        if isinstance(found, ActionResult):
+            return found
+        view = await voicemail_view(
+            self._services.repository, found, links=self._services.links, agent_mri=turn.user_mri
+        )
+        return ActionResult(voicemail_card(view))

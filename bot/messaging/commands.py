@@ -21,6 +21,7 @@ from bot.messaging.turns import Reply, Turn
 from bot.messaging.views import agent_stats_view, agent_status_view, member_queues
 from contactcenter.errors import Conflict, InvalidInput
 from contactcenter.model import Agent, AgentStatus, Queue
+from contactcenter.reasons import match_reason
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -185,8 +186,20 @@ class Commands:
         return await self._status_reply(agent, "You are available.")
 
     async def _away(self, turn: Turn, agent: Agent, argument: str) -> Reply:
+        reason: str | None = None
+        if argument.strip():
+            tenant = (
+                await self._services.repository.tenants.get(turn.tenant_id, turn.tenant_id)
+            ).value
+            reason = match_reason(tenant.not_ready_reasons, argument)
+            if reason is None:
+                return _error(
+                    "No such reason",
+                    f"Choose one of: {', '.join(tenant.not_ready_reasons)}.",
+                    "unknownReason",
+                )
         agent = await self._services.engine.set_status(
-            turn.tenant_id, agent.id, AgentStatus.AWAY, argument[:100] or None
+            turn.tenant_id, agent.id, AgentStatus.AWAY, reason
         )
         return await self._status_reply(agent, "You are away.")
 

@@ -7,12 +7,14 @@ Each is a document of its own collection, written whole (single-document writes 
 - ``offerCards``: one per (call, agent): the alert card's activity id, to update it in place;
   kept a week (``ttl``, where the store expires documents).
 - ``queueCards``: one per (queue, channel conversation): a supervisor's live queue card.
+- ``noticeCards``: one per notice told to a queue's agents (a voicemail, a callback): the
+  activity id of every agent's copy, to update them all in place; kept a month.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -21,6 +23,7 @@ from contactcenter.ports import OfferEnd, Store
 from contactcenter.repository import Collection
 
 OFFER_CARD_TTL_S = 7 * 86_400
+NOTICE_CARD_TTL_S = 30 * 86_400
 
 
 class ConversationKind(StrEnum):
@@ -98,6 +101,46 @@ class QueueCard:
     updated_at: datetime | None = None
 
 
+class NoticeKind(StrEnum):
+    VOICEMAIL = "voicemail"
+    CALLBACK = "callback"
+
+
+@dataclass(frozen=True, slots=True)
+class CardCopy:
+    """One agent's copy of a notice card."""
+
+    agent_id: str
+    conversation_id: str
+    activity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeCards:
+    """The copies of one notice sent to a queue's agents, and the state they show."""
+
+    id: str
+    tenant_id: str
+    kind: NoticeKind
+    subject_id: str
+    copies: tuple[CardCopy, ...] = ()
+    # What the copies show once updated ("" while they show the notice as sent).
+    shown: str = ""
+    sent_at: datetime | None = None
+    # Cosmos DB expires the document after this many seconds.
+    ttl: int | None = NOTICE_CARD_TTL_S
+
+    def with_copy(self, copy: CardCopy) -> NoticeCards:
+        """Return the document with ``copy`` added (or replacing the agent's older one)."""
+        kept = tuple(c for c in self.copies if c.agent_id != copy.agent_id)
+        return replace(self, copies=(*kept, copy))
+
+
+def notice_cards_id(kind: NoticeKind, subject_id: str) -> str:
+    """Return the ``noticeCards`` id of a notice (a voicemail, a callback request)."""
+    return f"{kind.value}:{subject_id}"
+
+
 def offer_card_id(call_id: str, agent_id: str) -> str:
     """Return the ``offerCards`` id of one offer to one agent."""
     return f"{call_id}:{agent_id}"
@@ -124,9 +167,11 @@ class MessagingDocuments:
     TEAMS = "teams"
     OFFER_CARDS = "offerCards"
     QUEUE_CARDS = "queueCards"
+    NOTICE_CARDS = "noticeCards"
 
     def __init__(self, store: Store) -> None:
         self.conversation_refs = Collection(store, self.CONVERSATION_REFS, ConversationRef)
         self.teams = Collection(store, self.TEAMS, TeamRegistration)
         self.offer_cards = Collection(store, self.OFFER_CARDS, OfferCard)
         self.queue_cards = Collection(store, self.QUEUE_CARDS, QueueCard)
+        self.notice_cards = Collection(store, self.NOTICE_CARDS, NoticeCards)

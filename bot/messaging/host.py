@@ -13,6 +13,7 @@ from aiohttp import web
 from botframework.connector.auth import JwtTokenExtractor
 
 from bot import keys
+from bot.cards.links import TabLinks
 from bot.http import error_response
 from bot.messaging.adapter import BotChannel, build_authentication
 from bot.messaging.demo_chats import add_demo_chats
@@ -115,6 +116,17 @@ async def _keep_signing_keys(url: str) -> None:
         _LOGGER.warning("Bot Framework signing keys not prefetched: %s", type(err).__name__)
 
 
+def tab_links(settings: Settings) -> TabLinks | None:
+    """Return how cards link into the tab: Teams deep links, or (demo) the web page."""
+    if not settings.public_base_url:
+        return None
+    return TabLinks(
+        web_url=f"{settings.public_base_url}/tab/",
+        # Demo chats run in a browser, not in Teams: link to the page itself.
+        teams_app_id="" if settings.demo else settings.microsoft_app_id,
+    )
+
+
 async def _messaging_ctx(app: web.Application) -> AsyncIterator[None]:
     settings: Settings = app[keys.SETTINGS]
     repository = app[keys.REPOSITORY]
@@ -136,13 +148,14 @@ async def _messaging_ctx(app: web.Application) -> AsyncIterator[None]:
     documents = MessagingDocuments(app[keys.STORE])
     notifier = app[TEAMS_NOTIFIER]
     background = app[keys.BACKGROUND]
+    links = tab_links(settings)
     notifier.bind(
         channel=channel,
         documents=documents,
         repository=repository,
         background=background,
         clock=app[keys.CLOCK],
-        tab_url=f"{settings.public_base_url}/tab/" if settings.public_base_url else None,
+        links=links,
     )
     services = BotServices(
         repository=repository,
@@ -150,6 +163,8 @@ async def _messaging_ctx(app: web.Application) -> AsyncIterator[None]:
         engine=app[keys.ENGINE],
         clock=app[keys.CLOCK],
         queue_cards=notifier.queue_cards,
+        notifier=app[keys.NOTIFIER],
+        links=links,
     )
     app[MESSAGING] = Messaging(channel, ContactCenterBot(services), openid_url)
     keys_task = background.every(

@@ -3,6 +3,8 @@
 Alerting must never hold up routing: every method only queues work and returns at once;
 the work runs in the host's background tasks, paced and retried by the :class:`Outbox`.
 Work for one offer (its alert, then its update) runs in order; offers are independent.
+So does the work for one notice told to a queue's agents (a voicemail, a callback): its
+cards go out, then every copy is updated in place when it is handled or ends.
 
 An agent without a stored 1:1 conversation (the app is not installed for them) gets no
 card: that is logged, and routing goes on.
@@ -17,12 +19,25 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.background import Background
+from bot.cards.adaptive import Card
+from bot.cards.callbacks import (
+    CallbackOutcome,
+    CallbackView,
+    callback_ended_card,
+    callback_waiting_card,
+)
+from bot.cards.links import TabLinks
 from bot.cards.offers import OfferView, missed_call_card, offer_card, offer_ended_card
+from bot.cards.voicemail import voicemail_card
 from bot.messaging.adapter import BotChannel, ConnectorError, Message
 from bot.messaging.documents import (
+    CardCopy,
     ConversationRef,
     MessagingDocuments,
+    NoticeCards,
+    NoticeKind,
     OfferCard,
+    notice_cards_id,
     offer_card_id,
 )
 from bot.messaging.outbox import (
@@ -34,16 +49,24 @@ from bot.messaging.outbox import (
     WorkTracker,
 )
 from bot.messaging.queue_cards import COALESCE_S, QueueCards
-from bot.messaging.views import CallerHistory
+from bot.messaging.views import (
+    CallerHistory,
+    callback_view,
+    caller_label,
+    person_name,
+    tenant_zone,
+    voicemail_view,
+)
 from contactcenter.clock import Clock
-from contactcenter.errors import DomainError, NotFound
-from contactcenter.model import Voicemail
+from contactcenter.errors import Conflict, DomainError, NotFound
+from contactcenter.model import Call, CallbackRequest, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
 from contactcenter.repository import Repository
 
 _LOGGER = logging.getLogger(__name__)
 
 _Work = Callable[[], Awaitable[None]]
+_Key = tuple[str, str, str]
 
 
 @dataclass(slots=True)
@@ -55,7 +78,7 @@ class _Bound:
     clock: Clock
     queue_cards: QueueCards
     history: CallerHistory
-    tab_url: str | None
+    links: TabLinks | None
 
 
 def _ctx(alert: OfferAlert) -> dict[str, str]:
@@ -84,7 +107,7 @@ class TeamsNotifier:
         self._retry = retry or RetryPolicy()
         self._random = random_fraction
         self._bound: _Bound | None = None
-        self._pending: dict[tuple[str, str, str], deque[_Work]] = {}
+        self._pending: dict[_Key, deque[_Work]] = {}
 
     # ------------------------------------------------------------------ wiring
     def bind(
@@ -95,7 +118,7 @@ class TeamsNotifier:
         repository: Repository,
         background: Background,
         clock: Clock,
-        tab_url: str | None = None,
+        links: TabLinks | None = None,
     ) -> None:
         """Start sending through ``channel``."""
         outbox = Outbox(channel, self._timer, retry=self._retry, random_fraction=self._random)
@@ -116,7 +139,7 @@ class TeamsNotifier:
                 coalesce_s=self._coalesce_s,
             ),
             history=CallerHistory(repository),
-            tab_url=tab_url,
+            links=links,
         )
 
     def unbind(self) -> None:
@@ -147,13 +170,13 @@ class TeamsNotifier:
         if bound is None:
             _LOGGER.info("No Teams channel yet: no alert card", extra=_ctx(alert))
             return
-        self._submit(bound, alert, lambda: self._post_offer(bound, alert))
+        self._submit_offer(bound, alert, lambda: self._post_offer(bound, alert))
 
     async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
         bound = self._bound
         if bound is None:
             return
-        self._submit(bound, alert, lambda: self._end_offer(bound, alert, how))
+        self._submit_offer(bound, alert, lambda: self._end_offer(bound, alert, how))
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:
         bound = self._bound
@@ -161,18 +184,80 @@ class TeamsNotifier:
             bound.queue_cards.changed(tenant_id, queue_id)
 
     async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
-        # No voicemail card yet: the message is in the store and the log says so.
-        _LOGGER.info(
-            "Voicemail for queue %s: %d agents to tell (no card yet)",
-            voicemail.queue_id,
-            len(agent_ids),
-            extra={"tenant_id": voicemail.tenant_id, "call_id": voicemail.call_id},
+        bound = self._bound
+        if bound is None:
+            _LOGGER.info("No Teams channel yet: no voicemail card", extra=_vm_ctx(voicemail))
+            return
+        agents = tuple(dict.fromkeys(agent_ids))
+        self._submit_notice(
+            bound,
+            (voicemail.tenant_id, NoticeKind.VOICEMAIL, voicemail.id),
+            lambda: self._post_voicemail(bound, voicemail, agents),
+        )
+
+    async def voicemail_handled(self, voicemail: Voicemail) -> None:
+        bound = self._bound
+        if bound is None or voicemail.handled_by is None:
+            return
+        self._submit_notice(
+            bound,
+            (voicemail.tenant_id, NoticeKind.VOICEMAIL, voicemail.id),
+            lambda: self._show_voicemail_handled(bound, voicemail),
+        )
+
+    async def callback_waiting(self, line: Call, agent_ids: Sequence[str]) -> None:
+        """Tell the queue's agents that a caller waits to be called back.
+
+        ``line`` is the callback's call document (``Call.callback`` set), as the engine
+        creates it when a caller asks for a callback.
+        """
+        bound = self._bound
+        state = line.callback
+        if bound is None or state is None:
+            return
+        agents = tuple(dict.fromkeys(agent_ids))
+        self._submit_notice(
+            bound,
+            (line.tenant_id, NoticeKind.CALLBACK, state.request_id),
+            lambda: self._post_callback(bound, line, agents),
+        )
+
+    async def callback_ended(self, request: CallbackRequest) -> None:
+        """Update the agents' callback cards in place: connected, not reached, cancelled."""
+        bound = self._bound
+        if bound is None:
+            return
+        self._submit_notice(
+            bound,
+            (request.tenant_id, NoticeKind.CALLBACK, request.id),
+            lambda: self._end_callback(bound, request),
         )
 
     # ---------------------------------------------------------------- the work
-    def _submit(self, bound: _Bound, alert: OfferAlert, work: _Work) -> None:
+    def _submit_offer(self, bound: _Bound, alert: OfferAlert, work: _Work) -> None:
         """Queue work for one offer; one worker per offer runs it in order."""
-        key = (alert.tenant_id, alert.call_id, alert.agent_id)
+        self._submit(
+            bound,
+            (alert.tenant_id, alert.call_id, alert.agent_id),
+            work,
+            name=f"offer-card-{alert.call_id}",
+            log=_ctx(alert),
+        )
+
+    def _submit_notice(self, bound: _Bound, key: _Key, work: _Work) -> None:
+        """Queue work for one notice; one worker per notice runs it in order."""
+        tenant_id, kind, subject = key
+        self._submit(
+            bound,
+            ("notice", tenant_id, f"{kind}:{subject}"),
+            work,
+            name=f"{kind}-cards-{subject}",
+            log={"tenant_id": tenant_id, f"{kind}_id": subject},
+        )
+
+    def _submit(
+        self, bound: _Bound, key: _Key, work: _Work, *, name: str, log: dict[str, str]
+    ) -> None:
         queued = self._pending.get(key)
         if queued is not None:
             queued.append(work)
@@ -181,25 +266,20 @@ class TeamsNotifier:
         self._pending[key] = queued
         self._tracker.started()
         try:
-            bound.background.spawn(self._drain(key, queued), name=f"offer-card-{alert.call_id}")
+            bound.background.spawn(self._drain(key, queued, log), name=name)
         except RuntimeError:
             del self._pending[key]
             self._tracker.finished()
-            _LOGGER.info("Shutting down: no card for this offer", extra=_ctx(alert))
+            _LOGGER.info("Shutting down: no card sent", extra=log)
 
-    async def _drain(self, key: tuple[str, str, str], queued: deque[_Work]) -> None:
+    async def _drain(self, key: _Key, queued: deque[_Work], log: dict[str, str]) -> None:
         try:
             while queued:
                 work = queued.popleft()
                 try:
                     await work()
                 except (ConnectorError, DomainError) as err:
-                    _LOGGER.warning(
-                        "Offer card for %s: %s",
-                        key[2],
-                        err,
-                        extra={"tenant_id": key[0], "call_id": key[1], "agent_id": key[2]},
-                    )
+                    _LOGGER.warning("Card for %s: %s", key[2], err, extra=log)
         finally:
             del self._pending[key]
             self._tracker.finished()
@@ -261,10 +341,16 @@ class TeamsNotifier:
         await bound.outbox.update(ref, card.activity_id, Message(offer_ended_card(card.view, how)))
         await bound.documents.offer_cards.put(replace(card, ended=how))
         if how in {OfferEnd.MISSED, OfferEnd.SET_AWAY}:
-            await self._send_missed(bound, alert, ref, card.view)
+            await self._send_missed(bound, alert, ref, card.view, set_away=how is OfferEnd.SET_AWAY)
 
     async def _send_missed(
-        self, bound: _Bound, alert: OfferAlert, ref: ConversationRef, view: OfferView
+        self,
+        bound: _Bound,
+        alert: OfferAlert,
+        ref: ConversationRef,
+        view: OfferView,
+        *,
+        set_away: bool,
     ) -> None:
         try:
             agent = (await bound.repository.agents.get(alert.tenant_id, alert.agent_id)).value
@@ -275,6 +361,188 @@ class TeamsNotifier:
             view,
             missed_in_a_row=agent.missed_in_a_row,
             away_after=queue.missed_offers_to_away,
-            tab_url=bound.tab_url,
+            open_url=bound.links.workspace() if bound.links is not None else None,
+            set_away=set_away,
         )
         await bound.outbox.send(ref, Message(card, summary=f"Missed call: {view.caller_name}"))
+
+    # --------------------------------------------------------- notices to a queue
+    async def _notice_cards(
+        self, bound: _Bound, tenant_id: str, kind: NoticeKind, subject_id: str
+    ) -> NoticeCards:
+        try:
+            return (
+                await bound.documents.notice_cards.get(tenant_id, notice_cards_id(kind, subject_id))
+            ).value
+        except NotFound:
+            return NoticeCards(
+                id=notice_cards_id(kind, subject_id),
+                tenant_id=tenant_id,
+                kind=kind,
+                subject_id=subject_id,
+                sent_at=bound.clock.now(),
+            )
+
+    async def _post_notice(
+        self,
+        bound: _Bound,
+        cards: NoticeCards,
+        agent_ids: Sequence[str],
+        card_for: Callable[[ConversationRef], Awaitable[Card]],
+        summary: str,
+    ) -> None:
+        """Send each agent without a copy yet their card, keeping every copy's activity id."""
+        log = {"tenant_id": cards.tenant_id, f"{cards.kind}_id": cards.subject_id}
+        have = {copy.agent_id for copy in cards.copies}
+        for agent_id in agent_ids:
+            if agent_id in have:
+                continue
+            ref = await self._reference(bound, cards.tenant_id, agent_id)
+            if ref is None:
+                _LOGGER.info(
+                    "No Teams chat with agent %s (app not installed?): no %s card",
+                    agent_id,
+                    cards.kind,
+                    extra=log,
+                )
+                continue
+            try:
+                activity_id = await bound.outbox.send(
+                    ref, Message(await card_for(ref), summary=summary)
+                )
+            except ConnectorError as err:
+                _LOGGER.warning("No %s card for %s: %s", cards.kind, agent_id, err, extra=log)
+                continue
+            cards = cards.with_copy(CardCopy(agent_id, ref.conversation_id, activity_id))
+            cards = (await bound.documents.notice_cards.put(cards)).value
+
+    async def _update_notice(
+        self,
+        bound: _Bound,
+        tenant_id: str,
+        kind: NoticeKind,
+        subject_id: str,
+        shown: str,
+        card: Card,
+    ) -> None:
+        """Update every copy of a notice to ``card``, once per state shown."""
+        try:
+            found = await bound.documents.notice_cards.get(
+                tenant_id, notice_cards_id(kind, subject_id)
+            )
+        except NotFound:
+            return
+        cards = found.value
+        if cards.shown == shown:
+            return
+        log = {"tenant_id": tenant_id, f"{kind}_id": subject_id}
+        for copy in cards.copies:
+            ref = await self._reference(bound, tenant_id, copy.agent_id)
+            if ref is None:
+                continue  # the app was removed: the chat is gone
+            ref = replace(ref, conversation_id=copy.conversation_id)
+            try:
+                await bound.outbox.update(ref, copy.activity_id, Message(card))
+            except ConnectorError as err:
+                _LOGGER.warning(
+                    "%s card of %s not updated: %s", kind, copy.agent_id, err, extra=log
+                )
+        try:
+            await bound.documents.notice_cards.save(replace(cards, shown=shown), etag=found.etag)
+        except Conflict:
+            # A copy was added meanwhile; its sender shows the state to every copy.
+            _LOGGER.debug("%s cards changed while updated", kind, extra=log)
+
+    async def _post_voicemail(
+        self, bound: _Bound, voicemail: Voicemail, agent_ids: Sequence[str]
+    ) -> None:
+        repository = bound.repository
+        zone = await tenant_zone(repository, voicemail.tenant_id)
+        cards = await self._notice_cards(
+            bound, voicemail.tenant_id, NoticeKind.VOICEMAIL, voicemail.id
+        )
+
+        async def card_for(ref: ConversationRef) -> Card:
+            view = await voicemail_view(
+                repository, voicemail, links=bound.links, agent_mri=ref.user_mri, zone=zone
+            )
+            return voicemail_card(view)
+
+        name = voicemail.caller.display_name or voicemail.caller.id or "a caller"
+        await self._post_notice(
+            bound, cards, agent_ids, card_for, f"Voicemail from {name} ({voicemail.queue_name})"
+        )
+        # Handled before every card went out (or on another host meanwhile): show it now.
+        try:
+            now = (await repository.voicemails.get(voicemail.tenant_id, voicemail.id)).value
+        except NotFound:
+            return
+        if now.handled_by is not None:
+            await self._show_voicemail_handled(bound, now)
+
+    async def _show_voicemail_handled(self, bound: _Bound, voicemail: Voicemail) -> None:
+        view = await voicemail_view(bound.repository, voicemail, links=bound.links)
+        await self._update_notice(
+            bound,
+            voicemail.tenant_id,
+            NoticeKind.VOICEMAIL,
+            voicemail.id,
+            f"handled:{voicemail.handled_by}",
+            voicemail_card(view),
+        )
+
+    async def _post_callback(self, bound: _Bound, line: Call, agent_ids: Sequence[str]) -> None:
+        view = callback_view(line, await tenant_zone(bound.repository, line.tenant_id), bound.links)
+        cards = await self._notice_cards(
+            bound, line.tenant_id, NoticeKind.CALLBACK, view.request_id
+        )
+
+        async def card_for(ref: ConversationRef) -> Card:
+            return callback_waiting_card(view)
+
+        await self._post_notice(
+            bound,
+            cards,
+            agent_ids,
+            card_for,
+            f"Callback waiting: {view.caller_name} ({view.queue_name})",
+        )
+
+    async def _end_callback(self, bound: _Bound, request: CallbackRequest) -> None:
+        repository = bound.repository
+        name, number = caller_label(request.number)
+        view = CallbackView(
+            request_id=request.id,
+            queue_name=request.queue_name,
+            caller_name=name,
+            caller_number=number,
+            requested_at=request.requested_at,
+            zone=await tenant_zone(repository, request.tenant_id),
+            open_url=bound.links.workspace() if bound.links is not None else None,
+        )
+        outcome = CallbackOutcome(
+            status=request.status,
+            ended_at=request.ended_at,
+            attempts=len(request.attempts),
+            agent_name=(
+                await person_name(repository, request.tenant_id, request.agent_id)
+                if request.agent_id
+                else ""
+            ),
+        )
+        await self._update_notice(
+            bound,
+            request.tenant_id,
+            NoticeKind.CALLBACK,
+            request.id,
+            f"ended:{request.status.value}",
+            callback_ended_card(view, outcome),
+        )
+
+
+def _vm_ctx(voicemail: Voicemail) -> dict[str, str]:
+    return {
+        "tenant_id": voicemail.tenant_id,
+        "call_id": voicemail.call_id,
+        "voicemail_id": voicemail.id,
+    }

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.cards.links import TabLinks
 from bot.messaging.documents import MessagingDocuments
 from bot.messaging.queue_cards import QueueCards
 from bot.messaging.turns import AgentControl
 from contactcenter.clock import Clock
 from contactcenter.errors import NotFound
 from contactcenter.model import Agent, Role, User
+from contactcenter.ports import Notifier
 from contactcenter.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)
 class BotServices:
-    """The store, the routing engine and the live queue cards."""
+    """The store, the routing engine, the notifier and the live queue cards."""
 
     repository: Repository
     documents: MessagingDocuments
     engine: AgentControl
     clock: Clock
     queue_cards: QueueCards
+    notifier: Notifier
+    # How cards link into the tab (None: no public address to link to).
+    links: TabLinks | None = None
 
     async def agent(self, tenant_id: str, user_id: str) -> Agent | None:
         """Return the agent document of a Teams user (Entra object id), if they are one."""

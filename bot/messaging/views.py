@@ -14,17 +14,24 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cards.agent import AgentStatsView, AgentStatusView, QueueMembership
+from bot.cards.callbacks import CallbackView
+from bot.cards.links import TabLinks
 from bot.cards.queue import QueueSnapshot
+from bot.cards.voicemail import VoicemailView
 from contactcenter.codec import format_timestamp
 from contactcenter.errors import NotFound
 from contactcenter.model import (
     Agent,
     AgentActivity,
     AgentStatus,
+    Call,
     CallOutcome,
     CallRecord,
     CallState,
+    Party,
+    PartyKind,
     Queue,
+    Voicemail,
 )
 from contactcenter.ports import Condition, Op
 from contactcenter.repository import Repository
@@ -170,6 +177,77 @@ async def agent_stats_view(repository: Repository, agent: Agent, now: datetime) 
         talk_s=sum(r.talk_s for r in answered),
         missed_offers=sum(r.missed_agent_ids.count(agent.id) for r in records),
         longest_call_s=max((r.talk_s for r in answered), default=None),
+    )
+
+
+def caller_label(caller: Party) -> tuple[str, str]:
+    """Return how a card names a caller, and their number (phone callers only)."""
+    number = caller.id if caller.kind is PartyKind.PHONE else ""
+    if caller.kind is PartyKind.ANONYMOUS:
+        return "Anonymous caller", number
+    return caller.display_name or caller.id or "Unknown caller", number
+
+
+async def person_name(repository: Repository, tenant_id: str, user_id: str) -> str:
+    """Return a user's display name: their agent profile's, their user document's, or the id."""
+    try:
+        return (await repository.agents.get(tenant_id, user_id)).value.display_name
+    except NotFound:
+        pass
+    try:
+        return (await repository.users.get(tenant_id, user_id)).value.display_name
+    except NotFound:
+        return user_id
+
+
+async def voicemail_view(
+    repository: Repository,
+    voicemail: Voicemail,
+    *,
+    links: TabLinks | None,
+    agent_mri: str = "",
+    zone: tzinfo | None = None,
+) -> VoicemailView:
+    """Describe a voicemail for its card, as it is now."""
+    name, number = caller_label(voicemail.caller)
+    handled_by = voicemail.handled_by
+    return VoicemailView(
+        voicemail_id=voicemail.id,
+        queue_name=voicemail.queue_name or "Voicemail",
+        caller_name=name,
+        caller_number=number,
+        recorded_at=voicemail.recorded_at,
+        zone=zone or await tenant_zone(repository, voicemail.tenant_id),
+        duration_s=voicemail.duration_s,
+        ivr_path=voicemail.ivr_path,
+        has_recording=bool(voicemail.media_id),
+        listen_url=links.voicemail(voicemail.id) if links is not None else None,
+        handled_by_name=(
+            await person_name(repository, voicemail.tenant_id, handled_by)
+            if handled_by is not None
+            else None
+        ),
+        handled_at=voicemail.handled_at,
+        agent_mri=agent_mri,
+    )
+
+
+def callback_view(line: Call, zone: tzinfo, links: TabLinks | None) -> CallbackView:
+    """Describe a waiting callback (its call document in the line) for its card."""
+    state = line.callback
+    if state is None:
+        raise ValueError(f"{line.id} is not a callback")
+    name, number = caller_label(line.caller)
+    return CallbackView(
+        request_id=state.request_id,
+        queue_name=line.queue_name,
+        caller_name=name,
+        caller_number=number,
+        requested_at=state.requested_at,
+        zone=zone,
+        ivr_path=line.ivr_path,
+        max_attempts=state.settings.max_attempts,
+        open_url=links.workspace() if links is not None else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,13 @@ from bot.cards.agent import (
     stats_card,
     status_card,
 )
+from bot.cards.callbacks import (
+    CallbackOutcome,
+    CallbackView,
+    callback_ended_card,
+    callback_waiting_card,
+)
+from bot.cards.links import TabLinks
 from bot.cards.notices import error_card, notice_card
 from bot.cards.offers import (
     OfferView,
@@ -24,9 +32,43 @@ from bot.cards.offers import (
     offer_ended_card,
 )
 from bot.cards.queue import QueueSnapshot, queue_card
-from contactcenter.model import AgentActivity, AgentStatus
+from bot.cards.voicemail import VoicemailView, voicemail_card
+from contactcenter.model import AgentActivity, AgentStatus, CallbackStatus
 from contactcenter.ports import OfferEnd
 
+NEW_YORK = ZoneInfo("America/New_York")
+LINKS = TabLinks(
+    web_url="https://contoso.example/tab/", teams_app_id="6d3c1f6e-2c1a-4e5b-9a51-0c0ffee0d3d0"
+)
+VOICEMAIL = VoicemailView(
+    voicemail_id="vm-3f1c2a9e-0000-4000-8000-000000000003",
+    queue_name="Support",
+    caller_name="+1 425 555 0142",
+    caller_number="+14255550142",
+    recorded_at=datetime(2026, 3, 2, 18, 47, tzinfo=UTC),
+    zone=NEW_YORK,
+    duration_s=37.6,
+    ivr_path=("Main menu", "Support"),
+    listen_url=LINKS.voicemail("vm-3f1c2a9e-0000-4000-8000-000000000003"),
+    agent_mri="29:1a2b3c",
+)
+HANDLED = replace(
+    VOICEMAIL,
+    handled_by_name="Ana Ruiz",
+    handled_at=datetime(2026, 3, 2, 19, 2, tzinfo=UTC),
+    agent_mri="",
+)
+CALLBACK = CallbackView(
+    request_id="callback-3f1c2a9e-0000-4000-8000-000000000004",
+    queue_name="Support",
+    caller_name="Megan Bowen",
+    caller_number="+14255550123",
+    requested_at=datetime(2026, 3, 2, 18, 55, tzinfo=UTC),
+    zone=NEW_YORK,
+    ivr_path=("Main menu", "Support"),
+    max_attempts=3,
+    open_url=LINKS.workspace(),
+)
 RING_FIRST = OfferView(
     call_id="3f1c2a9e-0000-4000-8000-000000000001",
     queue_name="Sales",
@@ -112,7 +154,39 @@ def every_card() -> dict[str, Card]:
     cards.update(
         {
             "missed-call": missed_call_card(
-                RING_FIRST, missed_in_a_row=2, away_after=3, tab_url="https://contoso.example/tab"
+                RING_FIRST, missed_in_a_row=2, away_after=3, open_url=LINKS.workspace()
+            ),
+            "missed-call-set-away": missed_call_card(
+                RING_FIRST,
+                missed_in_a_row=3,
+                away_after=3,
+                open_url=LINKS.workspace(),
+                set_away=True,
+            ),
+            "voicemail": voicemail_card(VOICEMAIL),
+            "voicemail-handled": voicemail_card(HANDLED),
+            "voicemail-already-handled": voicemail_card(
+                HANDLED,
+                note=f"Already handled: {HANDLED.handled_line()} Nothing was changed.",
+            ),
+            "voicemail-no-recording": voicemail_card(
+                replace(VOICEMAIL, has_recording=False, ivr_path=())
+            ),
+            "callback-waiting": callback_waiting_card(CALLBACK),
+            "callback-connected": callback_ended_card(
+                CALLBACK,
+                CallbackOutcome(
+                    CallbackStatus.CONNECTED,
+                    datetime(2026, 3, 2, 19, 10, tzinfo=UTC),
+                    attempts=1,
+                    agent_name="Chloe Martin",
+                ),
+            ),
+            "callback-failed": callback_ended_card(
+                CALLBACK,
+                CallbackOutcome(
+                    CallbackStatus.FAILED, datetime(2026, 3, 2, 19, 40, tzinfo=UTC), attempts=3
+                ),
             ),
             "queue": queue_card(SNAPSHOT),
             "queue-quiet": queue_card(QUIET),

@@ -30,6 +30,7 @@ from contactcenter.model import (
     Binding,
     BindingTarget,
     Call,
+    CallbackRequest,
     CallRecord,
     Party,
     PartyKind,
@@ -187,6 +188,9 @@ class FakeNotifier:
     ended: list[tuple[OfferAlert, OfferEnd]] = field(default_factory=list)
     queues: list[tuple[str, str]] = field(default_factory=list)
     voicemails: list[tuple[Voicemail, tuple[str, ...]]] = field(default_factory=list)
+    handled: list[Voicemail] = field(default_factory=list)
+    callbacks_waiting: list[tuple[Call, tuple[str, ...]]] = field(default_factory=list)
+    callbacks_ended: list[CallbackRequest] = field(default_factory=list)
 
     async def offer_started(self, alert: OfferAlert) -> None:
         self.started.append(alert)
@@ -199,6 +203,15 @@ class FakeNotifier:
 
     async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
         self.voicemails.append((voicemail, tuple(agent_ids)))
+
+    async def voicemail_handled(self, voicemail: Voicemail) -> None:
+        self.handled.append(voicemail)
+
+    async def callback_waiting(self, line: Call, agent_ids: Sequence[str]) -> None:
+        self.callbacks_waiting.append((line, tuple(agent_ids)))
+
+    async def callback_ended(self, request: CallbackRequest) -> None:
+        self.callbacks_ended.append(request)
 
     def endings(self, agent_id: str) -> list[OfferEnd]:
         return [how for alert, how in self.ended if alert.agent_id == agent_id]

@@ -31,7 +31,7 @@ from bot.media_routes import (
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.engine import RoutingEngine
-from contactcenter.model import AgentStatus, Queue, Voicemail
+from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
 from contactcenter.repository import Repository
 from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
@@ -49,6 +49,9 @@ class RecordingNotifier:
 
     started: list[OfferAlert] = field(default_factory=list)
     voicemails: list[tuple[Voicemail, tuple[str, ...]]] = field(default_factory=list)
+    handled: list[Voicemail] = field(default_factory=list)
+    callbacks_waiting: list[tuple[Call, tuple[str, ...]]] = field(default_factory=list)
+    callbacks_ended: list[CallbackRequest] = field(default_factory=list)
 
     async def offer_started(self, alert: OfferAlert) -> None:
         self.started.append(alert)
@@ -61,6 +64,15 @@ class RecordingNotifier:
 
     async def voicemail_left(self, voicemail: Voicemail, agent_ids: Sequence[str]) -> None:
         self.voicemails.append((voicemail, tuple(agent_ids)))
+
+    async def voicemail_handled(self, voicemail: Voicemail) -> None:
+        self.handled.append(voicemail)
+
+    async def callback_waiting(self, line: Call, agent_ids: Sequence[str]) -> None:
+        self.callbacks_waiting.append((line, tuple(agent_ids)))
+
+    async def callback_ended(self, request: CallbackRequest) -> None:
+        self.callbacks_ended.append(request)
 
 
 @dataclass

@@ -210,6 +210,11 @@ async def test_a_waiting_caller_keeps_their_place_and_is_called_back(stack: Call
     line = await stack.live(line_id)
     assert line.state is CallState.SCHEDULED
     assert line.offered_at == offered_at
+    # The queue's agents hear of it once.
+    support = (await stack.repository.queues.get(stack.tenant_id, SUPPORT)).value
+    assert [(w.id, agents) for w, agents in stack.notifier.callbacks_waiting] == [
+        (line_id, support.members)
+    ]
 
     await stack.engine.set_status(stack.tenant_id, AGENT_IDS["dev"], AgentStatus.AVAILABLE)
     await stack.fire_timers(16)
@@ -236,6 +241,7 @@ async def test_a_waiting_caller_keeps_their_place_and_is_called_back(stack: Call
     assert request.connected_call_id == leg
     assert request.agent_id == AGENT_IDS["dev"]
     assert [(a.number, a.result) for a in request.attempts] == [(1, "answered")]
+    assert stack.notifier.callbacks_ended == [request]
 
 
 async def test_a_callback_nobody_answers_fails_after_its_attempts(stack: CallerStack) -> None:
@@ -269,6 +275,7 @@ async def test_a_callback_nobody_answers_fails_after_its_attempts(stack: CallerS
 
     request = (await stack.repository.callbacks.get(stack.tenant_id, line_id)).value
     assert request.status is CallbackStatus.FAILED
+    assert stack.notifier.callbacks_ended == [request]
     assert [a.result for a in request.attempts] == ["not answered (603)"] * 2
     with pytest.raises(NotFound):
         await stack.live(line_id)

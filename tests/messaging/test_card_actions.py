@@ -77,8 +77,15 @@ async def test_refreshing_a_queue_card_shows_the_queue_now(stack: Stack) -> None
     assert "Waiting" in text
 
 
-async def test_voicemail_is_a_placeholder_for_now(stack: Stack) -> None:
+async def test_handling_a_voicemail_that_is_gone_says_so(stack: Stack) -> None:
     status, text = _response(await stack.press(ANA, "voicemail", {"voicemailId": "v1"}))
 
     assert status == 200
-    assert "tab" in text
+    assert "This voicemail is gone" in text
+
+
+async def test_handling_a_voicemail_without_its_id_gets_400(stack: Stack) -> None:
+    status, text = _response(await stack.press(ANA, "voicemail", {}))
+
+    assert status == 400
+    assert "which voicemail" in text

@@ -34,12 +34,20 @@ async def test_status_shows_the_agents_queues(stack: Stack) -> None:
 
 
 async def test_away_with_a_reason_sets_the_agent_away(stack: Stack) -> None:
-    text = _reply_text(await stack.say(ANA, "away lunch break"))
+    text = _reply_text(await stack.say(ANA, "away lunch"))
 
     agent = (await stack.repository.agents.get(TENANT, ANA)).value
     assert agent.status is AgentStatus.AWAY
-    assert agent.not_ready_reason == "lunch break"
-    assert "Away (lunch break)" in text
+    assert agent.not_ready_reason == "Lunch"  # the organization's spelling
+    assert "Away (Lunch)" in text
+
+
+async def test_away_with_a_reason_not_on_the_list_changes_nothing(stack: Stack) -> None:
+    text = _reply_text(await stack.say(ANA, "away gone fishing"))
+
+    agent = (await stack.repository.agents.get(TENANT, ANA)).value
+    assert agent.status is AgentStatus.AVAILABLE
+    assert "Choose one of: Break, Lunch" in text
 
 
 async def test_available_makes_an_away_agent_available(stack: Stack) -> None:

@@ -39,11 +39,11 @@ from contactcenter.media import (
     parse_standard_id,
     upload_prompt,
 )
-from contactcenter.model import Role
+from contactcenter.model import Prompt, Role
 from contactcenter.ports import MediaStore
 from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
-from tab.access import AccessDenied, resolve_caller
+from tab.access import AccessDenied, Caller, resolve_caller
 from tab.appkeys import TAB
 from tab.auth import TabTokenInvalid
 
@@ -162,6 +162,62 @@ async def _prompt_bytes(app: web.Application, tenant_id: str, prompt_id: str) ->
 
 
 # --------------------------------------------------------------------- upload
+class PromptTooLarge(Exception):
+    """An uploaded prompt file is larger than :data:`MAX_PROMPT_BYTES`."""
+
+    def __init__(self) -> None:
+        super().__init__(f"prompts may be at most {MAX_PROMPT_BYTES} bytes")
+
+
+async def read_prompt_file(request: web.Request) -> bytes:
+    """Read an uploaded prompt file (the request body), refusing it once it passes the limit."""
+    if (request.content_length or 0) > MAX_PROMPT_BYTES:
+        raise PromptTooLarge
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        data.extend(chunk)
+        if len(data) > MAX_PROMPT_BYTES:
+            raise PromptTooLarge
+    return bytes(data)
+
+
+async def receive_prompt(
+    request: web.Request, caller: Caller, *, name: str, language: str
+) -> Prompt:
+    """Read an admin's uploaded WAV from the request body, validate, store and audit it.
+
+    Both upload routes (this module's and the tab API's) go through here. Raises
+    PromptTooLarge, InvalidInput when the file or its name or language is not acceptable
+    (nothing is stored), or another DomainError when it could not be stored.
+    """
+    app = request.app
+    data = await read_prompt_file(request)
+    prompt = await upload_prompt(
+        app[keys.REPOSITORY],
+        app[MEDIA_STORE],
+        tenant_id=caller.tenant_id,
+        name=name,
+        language=language,
+        data=data,
+        uploaded_by=caller.user_id,
+        now=app[keys.CLOCK].now(),
+    )
+    await app[TAB].audit.record(
+        caller.tenant_id,
+        caller.actor,
+        "prompt.upload",
+        target_type="prompt",
+        target_id=prompt.id,
+        after=prompt,
+    )
+    return prompt
+
+
+def prompt_url(settings: Settings, prompt: Prompt) -> str:
+    """Return the public URL Graph fetches an uploaded prompt from."""
+    return f"{prompt_base_url(settings)}/{prompt.tenant_id}/{prompt.id}.wav"
+
+
 async def upload(request: web.Request) -> web.Response:
     """Store an admin's WAV prompt; 401/403 without an admin's token, 413/422 for bad files."""
     app = request.app
@@ -177,24 +233,15 @@ async def upload(request: web.Request) -> web.Response:
         return error_response(403, err.message, code=err.code)
     if not caller.has(Role.ADMIN):
         return error_response(403, "only admins may upload prompts", code="forbidden")
-    if (request.content_length or 0) > MAX_PROMPT_BYTES:
-        return _too_large()
-    data = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        data.extend(chunk)
-        if len(data) > MAX_PROMPT_BYTES:
-            return _too_large()
     try:
-        prompt = await upload_prompt(
-            app[keys.REPOSITORY],
-            app[MEDIA_STORE],
-            tenant_id=caller.tenant_id,
+        prompt = await receive_prompt(
+            request,
+            caller,
             name=request.query.get("name", ""),
             language=request.query.get("language", DEFAULT_LANGUAGE),
-            data=bytes(data),
-            uploaded_by=caller.user_id,
-            now=app[keys.CLOCK].now(),
         )
+    except PromptTooLarge as err:
+        return error_response(413, str(err), code="payloadTooLarge")
     except InvalidInput as err:
         return error_response(
             422,
@@ -205,14 +252,6 @@ async def upload(request: web.Request) -> web.Response:
     except DomainError as err:
         _LOGGER.warning("prompt upload failed: %s", err)
         return error_response(503, "the prompt could not be stored", code="unavailable")
-    await tab.audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "prompt.upload",
-        target_type="prompt",
-        target_id=prompt.id,
-        after=prompt,
-    )
     return web.json_response(
         {
             "id": prompt.id,
@@ -221,13 +260,7 @@ async def upload(request: web.Request) -> web.Response:
             "durationS": prompt.duration_s,
             "sampleRate": prompt.sample_rate,
             "sizeBytes": prompt.size_bytes,
-            "url": f"{prompt_base_url(app[keys.SETTINGS])}/{prompt.tenant_id}/{prompt.id}.wav",
+            "url": prompt_url(app[keys.SETTINGS], prompt),
         },
         status=201,
-    )
-
-
-def _too_large() -> web.Response:
-    return error_response(
-        413, f"prompts may be at most {MAX_PROMPT_BYTES} bytes", code="payloadTooLarge"
     )

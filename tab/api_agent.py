@@ -13,18 +13,17 @@ import logging
 from bot import keys
 from contactcenter.errors import NotFound
 from contactcenter.model import Agent, AgentActivity, AgentStatus, Call, Queue, Role
-from contactcenter.ports import Condition, Op
-from tab.endpoints import ApiError, TabRequest
+from contactcenter.reasons import match_reason
+from tab.api_work import recent_calls_view
+from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.live import (
     TenantSnapshot,
     me_view,
-    party_view,
     queue_live,
     read_snapshot,
     visible_queue_ids,
 )
 from tab.schemas import (
-    CallRecordView,
     CallsQuery,
     CallsView,
     MeView,
@@ -50,7 +49,8 @@ async def _me(call: TabRequest) -> MeView:
                 calls = ((await repo.calls.get(caller.tenant_id, agent.current_call_id)).value,)
     queues = sorted((q.value for q in await repo.queues.find(caller.tenant_id)), key=_by_name)
     snapshot = TenantSnapshot(at=now, queues=tuple(queues), agents=agents, calls=calls)
-    return me_view(caller.user, caller.tenant, snapshot, demo=call.app[keys.SETTINGS].demo)
+    view = me_view(caller.user, caller.tenant, snapshot, demo=call.app[keys.SETTINGS].demo)
+    return view.model_copy(update={"not_ready_reasons": list(caller.tenant.not_ready_reasons)})
 
 
 def _by_name(queue: Queue) -> str:
@@ -78,10 +78,24 @@ async def set_my_status(call: TabRequest) -> MeView:
     body = call.body(StatusBody)
     await _my_agent(call)
     reason = None if body.status is AgentStatus.AVAILABLE else (body.reason or None)
+    if reason is not None:
+        reason = tenant_reason(call, reason)
     await call.app[keys.ENGINE].set_status(
         call.caller.tenant_id, call.caller.user_id, body.status, reason
     )
     return await _me(call)
+
+
+def tenant_reason(call: TabRequest, reason: str) -> str:
+    """Return the organization's spelling of a not-ready reason; 422 if it is not one of them."""
+    reasons = call.caller.tenant.not_ready_reasons
+    found = match_reason(reasons, reason)
+    if found is None:
+        raise validation_failed(
+            [{"field": "reason", "message": f"choose one of: {', '.join(reasons)}"}],
+            f"{reason!r} is not one of your organization's not-ready reasons",
+        )
+    return found
 
 
 async def _my_queue(call: TabRequest, agent: Agent) -> str:
@@ -145,33 +159,8 @@ async def decline_offer(call: TabRequest) -> MeView:
 
 
 async def my_calls(call: TabRequest) -> CallsView:
-    """List my most recent calls, newest first."""
-    query = call.query(CallsQuery)
-    caller = call.caller
-    records = await call.app[keys.REPOSITORY].call_records.find(
-        caller.tenant_id,
-        (Condition("agentId", Op.EQ, caller.user_id),),
-        order_by=(("endedAt", True),),
-        limit=query.limit,
-    )
-    return CallsView(
-        calls=[
-            CallRecordView(
-                id=r.id,
-                queue_id=r.queue_id,
-                queue_name=r.queue_name,
-                caller=party_view(r.caller),
-                offered_at=r.offered_at,
-                answered_at=r.answered_at,
-                ended_at=r.ended_at,
-                outcome=r.outcome,
-                wait_s=round(r.wait_s, 1),
-                talk_s=round(r.talk_s, 1),
-                met_service_level=r.met_service_level,
-            )
-            for r in (found.value for found in records)
-        ]
-    )
+    """List my most recent calls, newest first: those I took and those I missed."""
+    return await recent_calls_view(call, call.query(CallsQuery).limit)
 
 
 async def live_queues(call: TabRequest) -> QueuesLiveView:

@@ -26,6 +26,7 @@ from tab.analytics_schemas import (
     SupervisionView,
     WaitingCallView,
 )
+from tab.api_agent import tenant_reason
 from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest
 from tab.live import party_view
@@ -138,6 +139,8 @@ async def set_agent_status(call: TabRequest) -> SupervisedAgentView:
     agent = await _supervised_agent(call, queues)
     body = call.body(AgentStatusBody)
     reason = None if body.status is AgentStatus.AVAILABLE else (body.reason or None)
+    if reason is not None:
+        reason = tenant_reason(call, reason)
     after = await call.app[keys.ENGINE].set_status(agent.tenant_id, agent.id, body.status, reason)
     await _audit_agent(call, "agent.status", agent, after)
     return await _agent_after(call, agent.id, queues)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaValue, models_json_schema
@@ -27,6 +28,65 @@ _ACCESS_NOTES = {
 }
 
 Mode = Literal["validation", "serialization"]
+
+_H = TypeVar("_H", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class RawContent:
+    """A body that is not JSON (an uploaded file, audio): its media types and its limits."""
+
+    media_types: tuple[str, ...]
+    description: str
+    # The largest body accepted (413 beyond it); None: no limit of its own.
+    max_bytes: int | None = None
+
+    def content(self) -> dict[str, Any]:
+        """Return the OpenAPI ``content`` map: the same binary schema for each media type."""
+        schema: dict[str, Any] = {"type": "string", "format": "binary"}
+        if self.max_bytes is not None:
+            schema["x-max-bytes"] = self.max_bytes
+        return {media_type: {"schema": dict(schema)} for media_type in self.media_types}
+
+
+_RAW_BODY = "openapi_raw_body"
+_RAW_RESPONSE = "openapi_raw_response"
+
+
+def raw_body(content: RawContent) -> Callable[[_H], _H]:
+    """Declare that a handler reads a non-JSON request body itself.
+
+    Such an endpoint has no ``body`` model (the route table's checks would require JSON);
+    the handler checks the media type and the size, and the OpenAPI document describes
+    the body from ``content``.
+    """
+
+    def declare(handler: _H) -> _H:
+        setattr(handler, _RAW_BODY, content)
+        return handler
+
+    return declare
+
+
+def raw_response(content: RawContent) -> Callable[[_H], _H]:
+    """Declare that a handler answers with a non-JSON body (audio, a file)."""
+
+    def declare(handler: _H) -> _H:
+        setattr(handler, _RAW_RESPONSE, content)
+        return handler
+
+    return declare
+
+
+def raw_request_body(endpoint: Endpoint) -> RawContent | None:
+    """Return the non-JSON request body an endpoint's handler reads, if it declares one."""
+    found = getattr(endpoint.handler, _RAW_BODY, None)
+    return found if isinstance(found, RawContent) else None
+
+
+def _raw_response_body(endpoint: Endpoint) -> RawContent | None:
+    found = getattr(endpoint.handler, _RAW_RESPONSE, None)
+    return found if isinstance(found, RawContent) else None
 
 
 def path_parameters(path: str) -> list[str]:
@@ -122,13 +182,26 @@ def _operation(
             )
     if parameters:
         operation["parameters"] = parameters
+    raw_request = raw_request_body(endpoint)
     if endpoint.body is not None:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": refs[(endpoint.body, "validation")]}},
         }
+    elif raw_request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "description": raw_request.description,
+            "content": raw_request.content(),
+        }
+    raw_answer = _raw_response_body(endpoint)
     responses: dict[str, Any] = {}
-    if endpoint.stream:
+    if raw_answer is not None:
+        responses[str(endpoint.status)] = {
+            "description": raw_answer.description,
+            "content": raw_answer.content(),
+        }
+    elif endpoint.stream:
         responses["200"] = {
             "description": "A stream of server-sent events.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},

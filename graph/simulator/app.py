@@ -18,6 +18,7 @@ from graph.simulator.appkeys import (
     DIRECTORY_KEY,
     FAULTS_KEY,
     INSTALLATIONS_KEY,
+    SERVICE_PRINCIPALS_KEY,
     SIGNING_KEY_KEY,
 )
 from graph.simulator.cloud import SimulatedCloud
@@ -33,6 +34,7 @@ from graph.simulator.graph_api import add_graph_routes, graph_middleware
 from graph.simulator.installations import Installations, add_installation_routes
 from graph.simulator.media import HttpPromptSource
 from graph.simulator.notifications import NotificationSender
+from graph.simulator.service_principals import ServicePrincipals, add_service_principal_routes
 from graph.simulator.signing import ActivityTokenMinter, TokenMinter, load_or_create_signing_key
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -68,7 +70,14 @@ async def _cloud_context(app: web.Application) -> AsyncIterator[None]:
             if config.fetch_prompts
             else None
         )
-        cloud = SimulatedCloud(config, app[DIRECTORY_KEY], sender, clock=clock, prompts=prompts)
+        cloud = SimulatedCloud(
+            config,
+            app[DIRECTORY_KEY],
+            sender,
+            clock=clock,
+            prompts=prompts,
+            faults=app[FAULTS_KEY],
+        )
         app[CLOUD_KEY] = cloud
         app[DELIVERY_KEY] = ActivityDelivery(
             session,
@@ -103,10 +112,12 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
     app[FAULTS_KEY] = FaultPlan()
     app[CONVERSATIONS_KEY] = Conversations(clock)
     app[INSTALLATIONS_KEY] = Installations()
+    app[SERVICE_PRINCIPALS_KEY] = ServicePrincipals(config.app_id, config.granted_app_roles)
     app.cleanup_ctx.append(_cloud_context)
     add_discovery_routes(app)
     add_graph_routes(app)
     add_installation_routes(app)
+    add_service_principal_routes(app)
     add_connector_routes(app)
     add_control_routes(app)
     return app

@@ -16,6 +16,7 @@ from graph.simulator.signing import SigningKey
 
 if TYPE_CHECKING:
     from graph.simulator.installations import Installations
+    from graph.simulator.service_principals import ServicePrincipals
 
 CONFIG_KEY = web.AppKey("simulator_config", SimulatorConfig)
 CLOCK_KEY = web.AppKey("simulator_clock", Clock)
@@ -27,5 +28,7 @@ SIGNING_KEY_KEY = web.AppKey("simulator_signing_key", SigningKey)
 CLOUD_KEY = web.AppKey("simulator_cloud", SimulatedCloud)
 # Teams app installations per user (fake Graph's installedApps).
 INSTALLATIONS_KEY: web.AppKey[Installations] = web.AppKey("simulator_installations")
+# The bot's and Microsoft Graph's service principals, and the app roles granted.
+SERVICE_PRINCIPALS_KEY: web.AppKey[ServicePrincipals] = web.AppKey("simulator_service_principals")
 # Set while the application runs: delivers signed activities to the bot.
 DELIVERY_KEY = web.AppKey("simulator_delivery", ActivityDelivery)

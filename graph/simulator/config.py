@@ -90,6 +90,9 @@ class SimulatorConfig:
     # How users and phone numbers respond to being rung until the control API says otherwise.
     default_user_behaviour: InviteeBehaviour = MANUAL
     default_phone_behaviour: InviteeBehaviour = MANUAL
+    # The Microsoft Graph application permissions (app role names) an admin has granted
+    # the bot's app; None: every one the simulator knows (as after a full admin consent).
+    granted_app_roles: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for url in (self.bot_url, *self.bot_urls):

@@ -143,8 +143,15 @@ async def test_a_supervisor_sets_an_agent_s_status_and_signs_them_out_and_in(
         user=SUPERVISOR.id,
         json={"status": "away", "reason": "coaching"},
     )
+    assert (status, body["error"]["details"][0]["field"]) == (422, "reason")  # not on the list
+    status, body = await stack.call(
+        "POST",
+        f"{SUPERVISION}/agents/{ANA.id}/status",
+        user=SUPERVISOR.id,
+        json={"status": "away", "reason": "training"},
+    )
     assert status == 200
-    assert (body["status"], body["notReadyReason"]) == ("away", "coaching")
+    assert (body["status"], body["notReadyReason"]) == ("away", "Training")
     status, body = await stack.call(
         "POST", f"{SUPERVISION}/agents/{DEV.id}/status", user=SUPERVISOR.id, json={"status": "away"}
     )

@@ -54,11 +54,12 @@ async def test_an_agent_sets_away_with_a_reason(tab: TabStack) -> None:
 
 
 async def test_becoming_available_clears_the_reason(tab: TabStack) -> None:
-    await tab.call(
-        "POST", "/api/tab/me/status", user=ANA.id, json={"status": "away", "reason": "x"}
-    )
     status, me = await tab.call(
-        "POST", "/api/tab/me/status", user=ANA.id, json={"status": "available", "reason": "x"}
+        "POST", "/api/tab/me/status", user=ANA.id, json={"status": "away", "reason": "Break"}
+    )
+    assert (status, me["agent"]["notReadyReason"]) == (200, "Break")
+    status, me = await tab.call(
+        "POST", "/api/tab/me/status", user=ANA.id, json={"status": "available", "reason": "Break"}
     )
     assert status == 200
     assert me["agent"]["status"] == "available"

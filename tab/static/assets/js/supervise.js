@@ -13,7 +13,7 @@ function agentRow(ctx, agent, queues, reload) {
   );
   status.addEventListener("change", async () => {
     try {
-      await ctx.api.post(`/api/tab/supervision/agents/${segment(agent.id)}/status`, { status: status.value, reason: status.value === "available" ? null : "set by a supervisor" });
+      await ctx.api.post(`/api/tab/supervision/agents/${segment(agent.id)}/status`, { status: status.value, reason: null });
       toast(`${agent.displayName}: ${STATUS_LABELS[status.value]}`);
     } catch (error) {
       toast(error.message, { error: true });

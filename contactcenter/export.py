@@ -161,6 +161,8 @@ def record_payload(record: CallRecord, *, created_at: datetime) -> dict[str, Any
             "voicemailId": record.voicemail_id,
             "leaveReason": record.leave_reason,
             "ivrPath": list(record.ivr_path),
+            "dispositionCode": record.disposition_code,
+            "dispositionNote": record.disposition_note,
         },
     }
 

@@ -384,6 +384,8 @@ _CALL_HEADER = [
     "agent",
     "missed by",
     "leave reason",
+    "disposition",
+    "disposition note",
 ]
 
 
@@ -406,6 +408,8 @@ def _call_cells(record: CallRecord, period: ReportPeriod) -> list[object]:
         record.agent_name,
         " ".join(record.missed_agent_ids),
         record.leave_reason,
+        record.disposition_code or "",
+        record.disposition_note,
     ]
 
 

@@ -1,4 +1,5 @@
-"""``contact-center tenant``: offboard a tenant, export or erase a user's data, purge.
+"""``contact-center tenant``: offboard a tenant, export or erase a user's or a phone
+caller's data, purge.
 
 Each subcommand opens the configured store (the same settings as ``serve``), does its
 work and closes it. Every change is audited in the tenant's audit log, by the operator
@@ -14,20 +15,25 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from bot.calling import TENANT_CACHE_TTL_S
+from bot.media_routes import open_media_store
 from bot.settings import Settings, SettingsError
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.codec import to_document
-from contactcenter.errors import NotFound
-from contactcenter.ports import Store
+from contactcenter.engine import EngineSettings
+from contactcenter.errors import InvalidInput, NotFound
+from contactcenter.model import Tenant
+from contactcenter.ports import MediaStore, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import TenantNotFound, offboard_tenant, purge_expired
 from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
 from tab.audit import Actor, AuditLog
-from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown
+from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown, caller_number
 from tab.seats import Seats
 
 EXIT_FAILED = 1
@@ -41,7 +47,8 @@ class TenantCommandFailed(Exception):
 def add_tenant_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``tenant`` and its subcommands to the CLI's subparsers; return its parser."""
     tenant: argparse.ArgumentParser = subparsers.add_parser(
-        "tenant", help="data protection: offboard a tenant, export or erase a user's data"
+        "tenant",
+        help="data protection: offboard a tenant, export or erase a user's or a caller's data",
     )
     commands = tenant.add_subparsers(dest="tenant_command", required=True, metavar="COMMAND")
 
@@ -56,8 +63,8 @@ def add_tenant_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     offboard = commands.add_parser(
         "offboard",
-        help="terminate a tenant now: its traffic is refused at once, its data purged "
-        "after 90 days",
+        help="terminate a tenant now: its traffic is refused at once (by a running host's "
+        f"calling webhook within {TENANT_CACHE_TTL_S:g} seconds), its data purged after 90 days",
     )
     common(offboard)
     export = commands.add_parser("export-user", help="print everything stored about a user")
@@ -70,12 +77,42 @@ def add_tenant_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     common(delete)
     delete.add_argument("--user", required=True, help="the user's id (Entra object id)")
+    export_caller = commands.add_parser(
+        "export-caller", help="print everything stored about a phone caller, by their number"
+    )
+    common(export_caller)
+    export_caller.add_argument("--number", required=True, type=_number, help=_NUMBER_HELP)
+    export_caller.add_argument(
+        "--out", type=Path, help="write the JSON to this file (default: stdout)"
+    )
+    delete_caller = commands.add_parser(
+        "delete-caller",
+        help="erase a phone caller's personal data: voicemails and caller-list entries are "
+        "deleted, what reports keep is pseudonymised",
+    )
+    common(delete_caller)
+    delete_caller.add_argument("--number", required=True, type=_number, help=_NUMBER_HELP)
     purge = commands.add_parser(
         "purge", help="delete expired call records and terminated tenants' data now"
     )
     purge.add_argument("--demo", action="store_true", help="use demo mode's settings")
     purge.add_argument("--data-dir", type=Path, help="data directory")
     return tenant
+
+
+# How long a running host keeps a tenant's caller lists cached (the engine's default).
+_CALLER_LIST_CACHE_S = next(
+    f.default for f in fields(EngineSettings) if f.name == "caller_list_cache_s"
+)
+_NUMBER_HELP = "the caller's phone number in E.164 form, e.g. +14255550100"
+
+
+def _number(text: str) -> str:
+    """Parse ``--number``: an E.164 number (spaces and dashes allowed), or a usage error."""
+    try:
+        return caller_number(text)
+    except InvalidInput as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is {err}") from None
 
 
 def run_tenant(args: argparse.Namespace, *, clock: Clock | None = None) -> int:
@@ -89,6 +126,7 @@ def run_tenant(args: argparse.Namespace, *, clock: Clock | None = None) -> int:
         sys.stderr.write(f"contact-center tenant: error: {err}\n")
         return EXIT_USAGE
     command = _COMMANDS[args.tenant_command]
+    args.settings = settings
     try:
         return asyncio.run(
             _with_store(settings, lambda store: command(args, store, clock or SystemClock()))
@@ -148,7 +186,8 @@ async def _offboard(args: argparse.Namespace, store: Store, clock: Clock) -> int
     assert after.terminated_at is not None
     sys.stdout.write(
         f"tenant {args.tenant} terminated at {after.terminated_at.isoformat()}: its traffic is "
-        "refused from now on, and its data is purged 90 days later\n"
+        f"refused from now on (by a running host's calling webhook within {TENANT_CACHE_TTL_S:g} "
+        "seconds), and its data is purged 90 days later\n"
     )
     return 0
 
@@ -168,12 +207,16 @@ async def _export_user(args: argparse.Namespace, store: Store, clock: Clock) -> 
     return 0
 
 
+async def _tenant(repository: Repository, tenant_id: str) -> Tenant:
+    try:
+        return (await repository.tenants.get(tenant_id, tenant_id)).value
+    except NotFound:
+        raise TenantCommandFailed(f"no tenant {tenant_id}") from None
+
+
 async def _delete_user(args: argparse.Namespace, store: Store, clock: Clock) -> int:
     repository, _, service = _service(store, clock)
-    try:
-        tenant = (await repository.tenants.get(args.tenant, args.tenant)).value
-    except NotFound:
-        raise TenantCommandFailed(f"no tenant {args.tenant}") from None
+    tenant = await _tenant(repository, args.tenant)
     try:
         erasure = await service.erase(tenant, args.user, _operator("delete-user"))
     except UserUnknown:
@@ -188,9 +231,57 @@ async def _delete_user(args: argparse.Namespace, store: Store, clock: Clock) -> 
     return 0
 
 
+async def _export_caller(args: argparse.Namespace, store: Store, clock: Clock) -> int:
+    repository, _, service = _service(store, clock)
+    await _tenant(repository, args.tenant)
+    data = await service.export_caller(args.tenant, args.number, _operator("export-caller"))
+    text = json.dumps(to_document(data), indent=2, sort_keys=True) + "\n"
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+        args.out.chmod(0o600)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _delete_caller(args: argparse.Namespace, store: Store, clock: Clock) -> int:
+    repository = Repository(store)
+    tenant = await _tenant(repository, args.tenant)
+    media: MediaStore = await open_media_store(args.settings)
+    try:
+        service = PersonalDataService(
+            store,
+            repository,
+            AuditLog(store, clock),
+            Seats(store, repository),
+            clock,
+            media=media,
+        )
+        erasure = await service.erase_caller(tenant, args.number, _operator("delete-caller"))
+    except ErasureRefused as err:
+        details = "".join(f"\n  {detail}" for detail in err.details)
+        raise TenantCommandFailed(f"{err.message}{details}") from None
+    finally:
+        await media.close()
+    if not erasure.pseudonym:
+        sys.stdout.write(f"nothing stored names {args.number} in tenant {args.tenant}\n")
+        return 0
+    sys.stdout.write(
+        f"erased: {erasure.deleted} documents deleted (with their recordings), "
+        f"{erasure.pseudonymised} changed to name the pseudonym {erasure.pseudonym}; a running "
+        "host forgets the caller's list entries within "
+        f"{_CALLER_LIST_CACHE_S:g} seconds\n"
+    )
+    return 0
+
+
 async def _purge(args: argparse.Namespace, store: Store, clock: Clock) -> int:
-    deleted = await purge_expired(Repository(store), clock)
-    sys.stdout.write(f"purged {deleted} documents\n")
+    media = await open_media_store(args.settings)
+    try:
+        deleted = await purge_expired(Repository(store), clock, media=media)
+    finally:
+        await media.close()
+    sys.stdout.write(f"purged {deleted} documents (and the media they own)\n")
     return 0
 
 
@@ -198,5 +289,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Store, Clock], Awaitable[int]
     "offboard": _offboard,
     "export-user": _export_user,
     "delete-user": _delete_user,
+    "export-caller": _export_caller,
+    "delete-caller": _delete_caller,
     "purge": _purge,
 }

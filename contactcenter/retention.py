@@ -1,7 +1,8 @@
 """Retention: what expires, and what is purged when a tenant leaves.
 
 * A call record expires once the tenant's retention (``Tenant.retention_days``) has passed
-  since the call ended; an interval aggregate once it has passed since the interval closed.
+  since the call ended; an interval aggregate once it has passed since the interval closed;
+  a voicemail (with its recording) since it was left, a callback request since it ended.
   Cosmos DB removes records by their ``ttl`` itself, but SQLite, the in-memory store and the
   Cosmos DB test server enforce no TTL, so :func:`purge_expired` deletes them on every store
   (on Cosmos DB it finds little or nothing left to do).
@@ -9,7 +10,8 @@
   refuses its traffic from then on. Once :data:`TERMINATED_TENANT_GRACE` has passed, the
   purge deletes every document of the tenant and leaves only a tombstone of the tenant
   document (id, status, when it was terminated, no name), so that nobody can bring the
-  tenant back by signing in; reinstating it is an operator's decision.
+  tenant back by signing in; reinstating it is an operator's decision. Media blobs go with
+  the documents that own them (uploaded prompts, voicemail recordings).
 
 Every deletion is a single-document operation (the store has no multi-document
 transactions): a purge interrupted half-way leaves the rest for its next run, and running
@@ -19,14 +21,16 @@ it again deletes nothing twice. The host runs it periodically in the background.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from contactcenter.clock import Clock
 from contactcenter.codec import format_timestamp
 from contactcenter.errors import NotFound
 from contactcenter.model import Tenant, TenantStatus
-from contactcenter.ports import Condition, Op
+from contactcenter.ports import Condition, MediaStore, Op
 from contactcenter.repository import Repository
 
 _LOGGER = logging.getLogger(__name__)
@@ -86,6 +90,7 @@ TENANT_COLLECTIONS: tuple[str, ...] = (
     "teams",
     "offerCards",
     "queueCards",
+    "noticeCards",
 )
 """Every collection that holds a tenant's documents, besides ``tenants`` itself.
 
@@ -96,10 +101,17 @@ against every collection the host writes.
 EXPIRING: tuple[tuple[str, str, timedelta], ...] = (
     # (collection, timestamp field, how long after it the retention starts counting)
     (Repository.CALL_RECORDS, "endedAt", timedelta(0)),
+    # Voicemails (and their recordings) and callback requests hold what callers left.
+    ("voicemails", "recordedAt", timedelta(0)),
+    ("callbacks", "endedAt", timedelta(0)),
     (AGGREGATES, "intervalStart", AGGREGATE_INTERVAL),
     (AGENT_AGGREGATES, "intervalStart", AGGREGATE_INTERVAL),
 )
 """What expires with the tenant's retention, and from when."""
+
+MEDIA_OF: Mapping[str, str] = MappingProxyType({"voicemails": "mediaId", "prompts": "id"})
+"""Collections whose documents own a media blob, and the field naming it: the blob is
+deleted before its document, so an interrupted purge finds the document again."""
 
 _PAGE = 500
 
@@ -149,6 +161,7 @@ async def purge_expired(
     *,
     grace: timedelta = TERMINATED_TENANT_GRACE,
     collections: tuple[str, ...] = TENANT_COLLECTIONS,
+    media: MediaStore | None = None,
 ) -> int:
     """Delete what has expired: old records and aggregates, and terminated tenants' data.
 
@@ -159,13 +172,13 @@ async def purge_expired(
     for due in await _tenants(repository, now, grace):
         tenant = due.tenant
         if due.purge_all:
-            deleted += await purge_tenant(repository, tenant, collections=collections)
+            deleted += await purge_tenant(repository, tenant, collections=collections, media=media)
             continue
         cutoff = now - timedelta(days=tenant.retention_days)
         for collection, field, period in EXPIRING:
             before = format_timestamp(cutoff - period)
             count = await _delete_where(
-                repository, collection, tenant.id, (Condition(field, Op.LT, before),)
+                repository, collection, tenant.id, (Condition(field, Op.LT, before),), media
             )
             if count:
                 _LOGGER.info(
@@ -180,12 +193,16 @@ async def purge_expired(
 
 
 async def purge_tenant(
-    repository: Repository, tenant: Tenant, *, collections: tuple[str, ...] = TENANT_COLLECTIONS
+    repository: Repository,
+    tenant: Tenant,
+    *,
+    collections: tuple[str, ...] = TENANT_COLLECTIONS,
+    media: MediaStore | None = None,
 ) -> int:
-    """Delete every document of a tenant and reduce its tenant document to a tombstone."""
+    """Delete every document (and media blob) of a tenant; leave a tombstone tenant."""
     deleted = 0
     for collection in collections:
-        deleted += await _delete_where(repository, collection, tenant.id, ())
+        deleted += await _delete_where(repository, collection, tenant.id, (), media)
     tombstone = Tenant(
         id=tenant.id,
         name="",
@@ -220,10 +237,15 @@ async def _tenants(repository: Repository, now: datetime, grace: timedelta) -> l
 
 
 async def _delete_where(
-    repository: Repository, collection: str, tenant_id: str, where: tuple[Condition, ...]
+    repository: Repository,
+    collection: str,
+    tenant_id: str,
+    where: tuple[Condition, ...],
+    media: MediaStore | None = None,
 ) -> int:
     """Delete every document of one tenant in a collection that matches ``where``."""
     store = repository.store
+    media_field = MEDIA_OF.get(collection) if media is not None else None
     deleted = 0
     while True:
         page = await store.query(collection, tenant_id, where, limit=_PAGE)
@@ -231,6 +253,9 @@ async def _delete_where(
             return deleted
         progressed = False
         for document in page.documents:
+            blob = document.body.get(media_field) if media_field else None
+            if media is not None and isinstance(blob, str) and blob:
+                await media.delete(tenant_id, blob)
             try:
                 await store.delete(collection, tenant_id, document.id)
             except NotFound:

@@ -139,6 +139,10 @@ var cosmosContainers = [
     perItemTtl: false
   }
   {
+    name: 'noticeCards'
+    perItemTtl: true
+  }
+  {
     name: 'callRecords'
     perItemTtl: true
   }

@@ -155,6 +155,9 @@ COLLECTIONS: Final[Mapping[str, CollectionLayout]] = MappingProxyType(
         # Alert cards are only updated while their offer lasts: each expires after a week.
         "offerCards": CollectionLayout(default_ttl=-1),
         "queueCards": CollectionLayout(),
+        # Voicemail and callback notice cards are updated for a month at most: each
+        # expires by its own ttl.
+        "noticeCards": CollectionLayout(default_ttl=-1),
         # Interval aggregates (docs/decisions/0010): reports filter by kind, queue, agent
         # and interval; the call-id lists and wait histograms are never queried.
         "intervalAggregates": CollectionLayout(

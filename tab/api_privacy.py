@@ -1,4 +1,5 @@
-"""The admin console's personal-data API: export a user's data, or erase it (GDPR).
+"""The admin console's personal-data API: export or erase a user's data, or a phone
+caller's by their number (GDPR).
 
 The work is done by :class:`tab.privacy.PersonalDataService` (the CLI uses it too);
 these handlers translate its outcomes into the tab API's answers.
@@ -11,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from bot import keys
+from bot import keys, media_routes
 from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest
 from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown
@@ -34,23 +35,66 @@ class UserExportView(ApiModel):
     queue_ids: list[str] = Field(description="Queues the user is a member of.")
     call_records: list[Document] = Field(description="Call records the user appears in.")
     offer_cards: list[Document] = Field(description="Alert cards sent to the user.")
+    notice_cards: list[Document] = Field(
+        description="Voicemail and callback cards sent to the user (their copies only)."
+    )
     aggregates: list[Document] = Field(description="Interval statistics about the user.")
     audit_entries: list[Document] = Field(description="Audit entries by or about the user.")
+
+
+class CallerExportView(ApiModel):
+    """Every document that names a phone caller's number, as stored."""
+
+    tenant_id: str
+    number: str = Field(description="The caller's number, in E.164 form.")
+    exported_at: datetime
+    calls: list[Document] = Field(description="Calls in progress, and waiting callbacks.")
+    call_records: list[Document] = Field(description="Finished calls (with their dispositions).")
+    voicemails: list[Document] = Field(description="Voicemails the caller left.")
+    callbacks: list[Document] = Field(description="Finished callback requests.")
+    caller_list_entries: list[Document] = Field(description="The caller's blocked and VIP entries.")
+    webhook_deliveries: list[Document] = Field(
+        description="Call records queued for (or sent to) the tenant's webhooks."
+    )
+    offer_cards: list[Document] = Field(description="Alert cards agents got for their calls.")
+    audit_entries: list[Document] = Field(description="Audit entries that name the caller.")
+    other: dict[str, list[Document]] = Field(
+        description="Any other documents that name the number, by collection."
+    )
 
 
 class ErasureView(ApiModel):
     """What an erasure did."""
 
-    pseudonym: str = Field(description="What the user's id was replaced with where kept.")
+    pseudonym: str = Field(
+        description="What the person's id (or number) was replaced with where kept; "
+        "empty when nothing was left to erase."
+    )
     deleted: int = Field(description="Documents deleted.")
-    pseudonymised: int = Field(description="Documents kept with the user pseudonymised.")
+    pseudonymised: int = Field(
+        description="Documents kept with the person pseudonymised (or their entries removed)."
+    )
 
 
 def _service(call: TabRequest) -> PersonalDataService:
     app = call.app
     state = app[TAB]
     return PersonalDataService(
-        app[keys.STORE], app[keys.REPOSITORY], state.audit, state.seats, app[keys.CLOCK]
+        app[keys.STORE],
+        app[keys.REPOSITORY],
+        state.audit,
+        state.seats,
+        app[keys.CLOCK],
+        media=app[media_routes.MEDIA_STORE],
+    )
+
+
+def _refused(err: ErasureRefused, field: str) -> ApiError:
+    return ApiError(
+        409,
+        err.message,
+        code=err.code,
+        details=[{"field": field, "message": detail} for detail in err.details],
     )
 
 
@@ -71,6 +115,7 @@ async def export_user_data(call: TabRequest) -> UserExportView:
         queue_ids=data.queue_ids,
         call_records=data.call_records,
         offer_cards=data.offer_cards,
+        notice_cards=data.notice_cards,
         aggregates=data.aggregates,
         audit_entries=data.audit_entries,
     )
@@ -84,12 +129,50 @@ async def erase_personal_data(call: TabRequest) -> ErasureView:
     except UserUnknown:
         raise ApiError(404, "no such user") from None
     except ErasureRefused as err:
-        raise ApiError(
-            409,
-            err.message,
-            code=err.code,
-            details=[{"field": "userId", "message": detail} for detail in err.details],
-        ) from None
+        raise _refused(err, "userId") from None
+    return ErasureView(
+        pseudonym=erasure.pseudonym, deleted=erasure.deleted, pseudonymised=erasure.pseudonymised
+    )
+
+
+async def export_caller_data(call: TabRequest) -> CallerExportView:
+    """Return every document naming a phone caller's number (an audited access).
+
+    422 if the number is not E.164.
+    """
+    caller = call.caller
+    data = await _service(call).export_caller(caller.tenant_id, call.param("number"), caller.actor)
+    return CallerExportView(
+        tenant_id=data.tenant_id,
+        number=data.number,
+        exported_at=data.exported_at,
+        calls=data.calls,
+        call_records=data.call_records,
+        voicemails=data.voicemails,
+        callbacks=data.callbacks,
+        caller_list_entries=data.caller_list_entries,
+        webhook_deliveries=data.webhook_deliveries,
+        offer_cards=data.offer_cards,
+        audit_entries=data.audit_entries,
+        other=data.other,
+    )
+
+
+async def erase_caller_data(call: TabRequest) -> ErasureView:
+    """Delete a phone caller's personal data; what is kept for reports names a pseudonym.
+
+    422 if the number is not E.164; 409 while a call of theirs is in progress.
+    """
+    caller = call.caller
+    try:
+        erasure = await _service(call).erase_caller(
+            caller.tenant, call.param("number"), caller.actor
+        )
+    except ErasureRefused as err:
+        raise _refused(err, "number") from None
+    if erasure.deleted or erasure.pseudonymised:
+        # Their caller-list entries may be gone: this host's cached lists with them.
+        call.app[keys.ENGINE].caller_list_changed(caller.tenant_id)
     return ErasureView(
         pseudonym=erasure.pseudonym, deleted=erasure.deleted, pseudonymised=erasure.pseudonymised
     )

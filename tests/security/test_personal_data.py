@@ -5,24 +5,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.demo import seed_demo_tenant
+from bot.demo import VIP_NUMBER, seed_demo_tenant
+from bot.messaging.documents import (
+    CardCopy,
+    MessagingDocuments,
+    NoticeCards,
+    NoticeKind,
+    notice_cards_id,
+)
 from bot.settings import DEMO_TENANT_ID
 from bot.tenant_cli import add_tenant_parser, run_tenant
 from contactcenter.clock import VirtualClock
-from contactcenter.model import TenantStatus
+from contactcenter.model import Party, PartyKind, TenantStatus
 from contactcenter.repository import Repository
 from storage.memory import MemoryStore
 from storage.sqlite import SqliteStore
 from tab.audit import AuditLog
 from tab.privacy import PSEUDONYM_PREFIX
-from tests.security.conftest import A_RECORD, TENANT_A, seed_tenant_a_calls
+from tests.security.conftest import A_CALL, A_CALLER, A_RECORD, TENANT_A, seed_tenant_a_calls
 from tests.security.support import refused
-from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, TabStack
+from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, TabStack
 
 ANA_TRACES = (ANA.id, ANA.name, ANA.upn)
 
@@ -109,6 +117,117 @@ async def test_erasure_leaves_no_trace_of_the_person(tab: TabStack) -> None:
     assert status == 404
     # The person can no longer sign in either.
     assert (await tab.call("GET", "/api/tab/me", user=ANA.id))[0] == 403
+
+
+# ------------------------------------------------------- notice cards and dispositions
+VOICEMAIL = "a3000000-0000-4000-8000-0000000000f1"
+HIROS_CALL = "a3000000-0000-4000-8000-0000000000f2"
+
+
+async def _notice_to_ana_and_ben(tab: TabStack) -> str:
+    notice = NoticeCards(
+        id=notice_cards_id(NoticeKind.VOICEMAIL, VOICEMAIL),
+        tenant_id=TENANT_A,
+        kind=NoticeKind.VOICEMAIL,
+        subject_id=VOICEMAIL,
+        copies=(
+            CardCopy(ANA.id, "a:ana-personal-chat", "activity-ana"),
+            CardCopy(BEN.id, "a:ben-personal-chat", "activity-ben"),
+        ),
+        sent_at=tab.clock.now(),
+    )
+    await MessagingDocuments(tab.repository.store).notice_cards.create(notice)
+    return notice.id
+
+
+async def _ana_disposes(tab: TabStack, call_id: str, note: str) -> None:
+    status, body = await tab.call(
+        "POST", f"/api/tab/me/calls/{call_id}/disposition", user=ANA.id, json={"note": note}
+    )
+    assert status == 200, body
+
+
+async def test_an_export_holds_the_users_own_copies_of_notice_cards(tab: TabStack) -> None:
+    notice_id = await _notice_to_ana_and_ben(tab)
+
+    status, export = await tab.call("GET", f"/api/tab/admin/users/{ANA.id}/export", user=ADMIN.id)
+
+    assert status == 200
+    [notice] = export["noticeCards"]
+    assert notice["id"] == notice_id
+    assert [c["agentId"] for c in notice["copies"]] == [ANA.id]
+    assert "a:ben-personal-chat" not in json.dumps(export)
+
+
+async def test_an_export_holds_the_dispositions_the_agent_recorded(tab: TabStack) -> None:
+    await _ana_disposes(tab, A_RECORD, "Wants the premium plan")
+
+    status, export = await tab.call("GET", f"/api/tab/admin/users/{ANA.id}/export", user=ADMIN.id)
+
+    assert status == 200
+    [record] = export["callRecords"]
+    assert (record["disposedBy"], record["dispositionNote"]) == (ANA.id, "Wants the premium plan")
+
+
+async def test_erasure_takes_the_users_copies_out_of_notice_cards(tab: TabStack) -> None:
+    notice_id = await _notice_to_ana_and_ben(tab)
+    await _remove_ana_from_sales(tab)
+
+    status, _ = await tab.call(
+        "DELETE", f"/api/tab/admin/users/{ANA.id}/personal-data", user=ADMIN.id
+    )
+
+    assert status == 200
+    notice = (
+        await MessagingDocuments(tab.repository.store).notice_cards.get(TENANT_A, notice_id)
+    ).value
+    assert [c.agent_id for c in notice.copies] == [BEN.id]
+    assert "a:ana-personal-chat" not in _everything(tab)
+
+
+async def test_erasing_an_agent_keeps_their_notes_but_not_who_wrote_them(tab: TabStack) -> None:
+    await _ana_disposes(tab, A_RECORD, f"Escalated by {ANA.name} ({ANA.upn}): refund agreed")
+    await _remove_ana_from_sales(tab)
+
+    status, erased = await tab.call(
+        "DELETE", f"/api/tab/admin/users/{ANA.id}/personal-data", user=ADMIN.id
+    )
+
+    assert status == 200
+    record = (await tab.repository.call_records.get(TENANT_A, A_RECORD)).value
+    assert record.disposed_by == erased["pseudonym"] == record.agent_id
+    assert record.disposition_note == "Escalated by  (): refund agreed"
+    assert [trace for trace in ANA_TRACES if trace in _everything(tab)] == []
+
+
+async def test_erasing_a_teams_caller_clears_the_notes_about_them(tab: TabStack) -> None:
+    """Hiro called Sales from Teams; Ana's note on that call is about Hiro."""
+    record = (await tab.repository.call_records.get(TENANT_A, A_RECORD)).value
+    hiro = Party(PartyKind.USER, SUPERVISOR.id, SUPERVISOR.name, TENANT_A)
+    await tab.repository.call_records.create(
+        replace(
+            record,
+            id=HIROS_CALL,
+            caller=hiro,
+            disposition_code="Complaint",
+            disposition_note="Caller is moving house next month",
+            disposed_by=ANA.id,
+            disposed_at=tab.clock.now(),
+        )
+    )
+
+    status, erased = await tab.call(
+        "DELETE", f"/api/tab/admin/users/{SUPERVISOR.id}/personal-data", user=ADMIN.id
+    )
+
+    assert status == 200
+    kept = (await tab.repository.call_records.get(TENANT_A, HIROS_CALL)).value
+    assert (kept.caller.id, kept.caller.display_name) == (erased["pseudonym"], "")
+    assert (kept.disposition_code, kept.disposition_note) == ("Complaint", "")
+    # What the business keeps: who took the call, and how long it lasted.
+    assert (kept.agent_id, kept.disposed_by, kept.talk_s) == (ANA.id, ANA.id, record.talk_s)
+    # The other caller's record is untouched.
+    assert (await tab.repository.call_records.get(TENANT_A, A_RECORD)).value == record
 
 
 async def test_only_admins_export_or_erase(tab: TabStack) -> None:
@@ -215,6 +334,85 @@ def test_the_cli_erases_a_user_who_is_in_no_queue(
     assert run_tenant(args) == 0
     assert "pseudonym" in capsys.readouterr().out
     assert asyncio.run(_read(data_dir, Repository.USERS, SUPERVISOR.id)) is None
+
+
+def test_the_cli_exports_a_caller_by_number(data_dir: Path) -> None:
+    out = data_dir / "caller.json"
+    args = _parse(
+        "tenant",
+        "export-caller",
+        "--demo",
+        "--data-dir",
+        str(data_dir),
+        "--tenant",
+        DEMO_TENANT_ID,
+        "--number",
+        A_CALLER,
+        "--out",
+        str(out),
+    )
+    assert run_tenant(args) == 0
+    export = json.loads(out.read_text())
+    assert export["number"] == A_CALLER
+    assert [c["id"] for c in export["calls"]] == [A_CALL]
+    assert [r["id"] for r in export["callRecords"]] == [A_RECORD]
+    assert out.stat().st_mode & 0o077 == 0
+
+
+def test_the_cli_refuses_to_erase_a_caller_on_a_call_and_says_why(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _parse(
+        "tenant",
+        "delete-caller",
+        "--demo",
+        "--data-dir",
+        str(data_dir),
+        "--tenant",
+        DEMO_TENANT_ID,
+        "--number",
+        A_CALLER,
+    )
+    assert run_tenant(args) == 1
+    err = capsys.readouterr().err
+    assert "try again when it has ended" in err
+    assert f"call {A_CALL}" in err
+
+
+def test_the_cli_erases_a_caller(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parse(
+        "tenant",
+        "delete-caller",
+        "--demo",
+        "--data-dir",
+        str(data_dir),
+        "--tenant",
+        DEMO_TENANT_ID,
+        "--number",
+        VIP_NUMBER,
+    )
+    assert run_tenant(args) == 0
+    assert "pseudonym" in capsys.readouterr().out
+    lists = asyncio.run(_read(data_dir, Repository.CALLER_LISTS, "callers"))
+    assert lists is not None
+    assert VIP_NUMBER not in json.dumps(lists)
+    latest = asyncio.run(_audit(data_dir))[0]
+    assert latest["action"] == "caller.erase"
+    assert latest["actorId"].startswith("cli:")
+    # Again: nothing is left to erase.
+    assert run_tenant(args) == 0
+    assert "nothing stored names" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("number", ["4255550100", "+1 425 555 01x0", "+04255550100"])
+def test_the_cli_refuses_a_number_that_is_not_e164(
+    number: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("export-caller", "delete-caller"):
+        with pytest.raises(SystemExit) as exited:
+            _parse("tenant", command, "--tenant", DEMO_TENANT_ID, "--number", number)
+        assert exited.value.code == 2
+        assert "is not an E.164 phone number" in capsys.readouterr().err
 
 
 def test_the_cli_offboards_a_tenant_and_audits_it(

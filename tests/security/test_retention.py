@@ -7,6 +7,7 @@ SQLite, the in-memory store and the Cosmos DB test server enforce no TTL, so the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,17 @@ from bot.messaging.documents import MessagingDocuments
 from bot.notifications import SUBSCRIPTIONS
 from contactcenter.clock import VirtualClock
 from contactcenter.codec import format_timestamp
-from contactcenter.model import CallOutcome, CallRecord, Party, PartyKind, Tenant, TenantStatus
+from contactcenter.errors import NotFound
+from contactcenter.model import (
+    CallOutcome,
+    CallRecord,
+    Party,
+    PartyKind,
+    Prompt,
+    Tenant,
+    TenantStatus,
+    Voicemail,
+)
 from contactcenter.repository import Collection, Repository
 from contactcenter.retention import (
     AGGREGATES,
@@ -27,6 +38,7 @@ from contactcenter.retention import (
     purge_expired,
 )
 from storage.cosmos import COLLECTIONS as COSMOS_COLLECTIONS
+from storage.media import DataDirMediaStore
 from storage.memory import MemoryStore
 from tab.audit import AUDIT_COLLECTION
 from tab.auth import GLOBAL_ADMINISTRATOR_ROLE
@@ -152,6 +164,57 @@ async def test_offboarding_twice_keeps_the_first_termination_time(
     assert after.terminated_at == NOW
 
 
+def _voicemail(tenant_id: str, voicemail_id: str, left: datetime) -> Voicemail:
+    return Voicemail(
+        id=voicemail_id,
+        tenant_id=tenant_id,
+        queue_id="q",
+        call_id=voicemail_id,
+        caller=Party(PartyKind.PHONE, "+14255550100"),
+        recorded_at=left,
+        media_id=f"{voicemail_id}-recording",
+    )
+
+
+async def test_voicemails_and_their_recordings_expire_with_the_retention(
+    stores: tuple[Repository, VirtualClock], tmp_path: Path
+) -> None:
+    repository, clock = stores
+    media = DataDirMediaStore(tmp_path / "media")
+    for name, age in (("old", 31), ("recent", 29)):
+        message = _voicemail(SHORT, f"{name}-voicemail", NOW - timedelta(days=age))
+        await repository.voicemails.create(message)
+        await media.put(SHORT, message.media_id, b"RIFF")
+
+    await purge_expired(repository, clock, media=media)
+
+    assert await _ids(repository, "voicemails", SHORT) == {"recent-voicemail"}
+    assert await media.get(SHORT, "recent-voicemail-recording") == b"RIFF"
+    with pytest.raises(NotFound):
+        await media.get(SHORT, "old-voicemail-recording")
+
+
+async def test_a_purged_tenant_leaves_no_media_behind(
+    stores: tuple[Repository, VirtualClock], tmp_path: Path
+) -> None:
+    repository, clock = stores
+    media = DataDirMediaStore(tmp_path / "media")
+    message = _voicemail(LONG, "voicemail", NOW)
+    await repository.voicemails.create(message)
+    await repository.prompts.create(Prompt(id="greeting", tenant_id=LONG, name="Greeting"))
+    for tenant_id, blob in ((LONG, message.media_id), (LONG, "greeting"), (SHORT, "greeting")):
+        await media.put(tenant_id, blob, b"RIFF")
+
+    await offboard_tenant(repository, LONG, clock)
+    clock.advance(TERMINATED_TENANT_GRACE.total_seconds())
+    await purge_expired(repository, clock, media=media)
+
+    for blob in (message.media_id, "greeting"):
+        with pytest.raises(NotFound):
+            await media.get(LONG, blob)
+    assert await media.get(SHORT, "greeting") == b"RIFF"  # another tenant's, kept
+
+
 def test_every_collection_the_host_writes_is_purged_with_its_tenant() -> None:
     owned: set[str] = {
         value.name
@@ -165,6 +228,7 @@ def test_every_collection_the_host_writes_is_purged_with_its_tenant() -> None:
         MessagingDocuments.TEAMS,
         MessagingDocuments.OFFER_CARDS,
         MessagingDocuments.QUEUE_CARDS,
+        MessagingDocuments.NOTICE_CARDS,
         AUDIT_COLLECTION,
         SEATS_COLLECTION,
         SUBSCRIPTIONS,

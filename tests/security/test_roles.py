@@ -3,8 +3,10 @@
 The operations come from the OpenAPI document; what each role may do comes from the table
 below, written from the product's rules rather than from the route table, so a route
 declared with the wrong access fails here. Resources named in the path are the demo
-tenant's Sales queue and its agent Ana; the scoped supervisor supervises Support only, so
-whatever is about Sales is refused to them.
+tenant's Sales queue, its agent Ana and its IVR (which sends calls to Sales and Support);
+the scoped supervisor supervises Support only, so whatever is about Sales is refused to
+them. A call is a caller waiting in Sales, except where the operation is about a call the
+agent took (:data:`OPERATION_PARAMETERS`).
 
 ``allow``: the role gets past the checks (any answer but 401, 403 or a server error);
 ``deny``: 403 (or 404, for a resource the role may not know of), and nothing changes;
@@ -13,13 +15,14 @@ whatever is about Sales is refused to them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 import pytest
 
-from bot.demo import LINES
+from bot.demo import IVR_NAME, LINES, ivr_id
 from contactcenter.model import Role, User
-from tests.security.conftest import A_CALL, TENANT_A
+from tests.security.conftest import A_CALL, A_CALLER, A_RECORD, TENANT_A
 from tests.security.support import (
     Operation,
     changes,
@@ -29,7 +32,7 @@ from tests.security.support import (
     snapshot,
     tab_operations,
 )
-from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, SUPPORT, TabStack
+from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, SUPPORT, TabStack
 
 Outcome = Literal["allow", "deny", "any"]
 ROLES = ("agent", "supervisor", "scoped-supervisor", "admin")
@@ -86,6 +89,11 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     "accept_offer": AGENT_ONLY,
     "decline_offer": AGENT_ONLY,
     "my_calls": AGENT_ONLY,
+    "dispose_call": AGENT_ONLY,  # Ana's own call (OPERATION_PARAMETERS)
+    "my_callbacks": AGENT_ONLY,
+    "my_voicemails": AGENT_ONLY,
+    "my_voicemail_audio": AGENT_ONLY,
+    "mark_my_voicemail_handled": AGENT_ONLY,
     "live_queues": ALL,
     # The admin console.
     **dict.fromkeys(
@@ -103,6 +111,8 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
             "set_user_roles",
             "export_user_data",
             "erase_personal_data",
+            "export_caller_data",
+            "erase_caller_data",
             "get_seats",
             "set_seat_count",
             "assign_seat",
@@ -112,6 +122,23 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
             "create_webhook",
             "delete_webhook",
             "list_deliveries",
+            # The caller experience: IVRs and caller lists.
+            "list_ivrs",
+            "create_ivr",
+            "get_ivr",
+            "update_ivr",
+            "delete_ivr",
+            "bind_to_ivr",
+            "get_caller_lists",
+            "replace_caller_lists",
+            # Organization-wide settings, prompts and admin consent.
+            "get_settings",
+            "update_settings",
+            "list_prompts",
+            "upload_prompt",
+            "play_prompt",
+            "delete_prompt",
+            "get_consent",
         ),
         ADMIN_ONLY,
     ),
@@ -140,6 +167,11 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     "erlang_calculator": OWN_OR_SUPERVISED,
     "start_what_if": OWN_OR_SUPERVISED,
     "get_what_if": OWN_OR_SUPERVISED,
+    # The emergency switch: the IVR sends calls to Sales, which the scoped supervisor does
+    # not supervise.
+    "list_closed_now": SUPERVISOR_VIEW,
+    "set_queue_closed_now": SUPERVISING_SALES,
+    "set_ivr_closed_now": SUPERVISING_SALES,
 }
 
 FROM_DECLARED_ACCESS: dict[str, dict[str, Outcome]] = {
@@ -155,7 +187,21 @@ PARAMETERS = {
     "userId": ANA.id,
     "callId": A_CALL,
     "bindingId": LINES[0].phone,
+    "ivrId": ivr_id(IVR_NAME),
+    # The caller waiting in Sales (an admin's erasure is refused until the call ends).
+    "number": A_CALLER,
 }
+
+# Where the generic parameters do not name what the operation is about.
+OPERATION_PARAMETERS: dict[str, dict[str, str]] = {
+    # A disposition is recorded on a call the agent took: Ana's finished call.
+    "dispose_call": {"callId": A_RECORD},
+}
+
+
+def parameters(operation: Operation) -> dict[str, str]:
+    special = OPERATION_PARAMETERS.get(operation.operation_id, {})
+    return {p: special.get(p, PARAMETERS.get(p, SALES)) for p in operation.parameters}
 
 
 def expected(operation: Operation, role: str) -> Outcome:
@@ -202,7 +248,7 @@ async def test_each_role_gets_exactly_what_it_may(tab: TabStack, role: str) -> N
     operations.sort(key=lambda op: ["GET", "POST", "PUT", "PATCH", "DELETE"].index(op.method))
     for operation in operations:
         outcome = expected(operation, role)
-        url = operation.url({p: PARAMETERS.get(p, SALES) for p in operation.parameters})
+        url = operation.url(parameters(operation))
         body = (
             example_body(document, operation.body_schema, {"queue": SALES, "user": ANA.id})
             if operation.body_schema
@@ -242,3 +288,22 @@ async def test_a_scoped_supervisor_sees_only_the_queues_they_supervise(tab: TabS
     assert sorted(q["id"] for q in body["queues"]) == sorted([SALES, SUPPORT])
     status, body = await tab.call("GET", "/api/tab/queues/live", user=ANA.id)
     assert [q["id"] for q in body["queues"]] == [SALES]
+
+
+async def test_an_agent_cannot_record_the_disposition_of_a_call_not_theirs(
+    tab: TabStack,
+) -> None:
+    record = (await tab.repository.call_records.get(TENANT_A, A_RECORD)).value
+    bens = replace(record, id="a3000000-0000-4000-8000-0000000000b1", agent_id=BEN.id)
+    await tab.repository.call_records.create(bens)
+    for call_id, code in ((bens.id, "notYourCall"), (A_CALL, "notYourCall")):
+        before = await snapshot(tab.repository.store)
+        status, body = await tab.call(
+            "POST",
+            f"/api/tab/me/calls/{call_id}/disposition",
+            user=ANA.id,
+            json={"note": "Not my call"},
+        )
+        assert (status, body["error"]["code"]) == (403, code)
+        assert changes(before, await snapshot(tab.repository.store)) == []
+        refused("POST /api/tab/me/calls/{callId}/disposition")

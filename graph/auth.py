@@ -2,14 +2,11 @@
 
 Graph signs each ``commsNotifications`` POST with an RS256 JWT whose keys are published
 through an OpenID configuration (``api.aps.skype.com`` in production, the local
-simulator's in demo mode). Keys are fetched with aiohttp, cached, refreshed after a
-while and on an unknown ``kid`` — at most once per ``refresh_floor_s``, so a flood of
-forged tokens cannot turn into a flood of requests to the key server.
+simulator's in demo mode), cached and refreshed by :class:`~graph.openid_keys.SigningKeys`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +14,9 @@ from typing import Any
 
 import aiohttp
 import jwt
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from contactcenter.clock import Clock, SystemClock
+from graph.openid_keys import SIGNING_ALGORITHM, SigningKeys
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,13 +25,8 @@ __all__ = ["GRAPH_ISSUERS", "CallingTokenValidator", "TokenClaims", "TokenInvali
 GRAPH_ISSUERS = ("https://api.botframework.com", "https://graph.microsoft.com")
 """The issuers Graph's calling notification tokens carry."""
 
-_ALGORITHM = "RS256"
+_ALGORITHM = SIGNING_ALGORITHM
 _LEEWAY_S = 300.0
-# After a failed key fetch, try again this soon at the earliest (or after the floor,
-# whichever is shorter): long enough to spare a struggling key server, short enough
-# that a start-up blip does not refuse notifications for minutes.
-_RETRY_AFTER_FAILURE_S = 10.0
-_FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 class TokenInvalid(Exception):
@@ -55,18 +47,6 @@ class TokenClaims:
     claims: Mapping[str, Any] = field(repr=False)
 
 
-class _OpenIdConfiguration(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    jwks_uri: str
-
-
-class _KeySet(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    keys: list[dict[str, Any]]
-
-
 class CallingTokenValidator:
     """Check Graph's calling notification tokens against keys from an OpenID configuration."""
 
@@ -83,17 +63,17 @@ class CallingTokenValidator:
     ) -> None:
         if not app_id:
             raise ValueError("the app id (the tokens' audience) is required")
-        self._openid_config_url = openid_config_url
         self._app_id = app_id
-        self._session = session
         self._clock = clock or SystemClock()
-        self._refresh_floor_s = refresh_floor_s
-        self._cache_ttl_s = cache_ttl_s
         self._issuers = tuple(issuers)
-        self._keys: dict[str, Any] = {}
-        self._fetched_at: float | None = None
-        self._next_fetch_at = float("-inf")
-        self._fetch: asyncio.Future[None] | None = None
+        self._keys = SigningKeys(
+            openid_config_url,
+            session=session,
+            purpose="calling",
+            clock=self._clock,
+            refresh_floor_s=refresh_floor_s,
+            cache_ttl_s=cache_ttl_s,
+        )
 
     async def validate(self, authorization_header: str | None) -> TokenClaims:
         """Return the token's claims, or raise :class:`TokenInvalid` saying what is wrong."""
@@ -165,63 +145,12 @@ class CallingTokenValidator:
             if now < not_before - _LEEWAY_S:
                 raise TokenInvalid("not yet valid")
 
-    # ------------------------------------------------------------------ keys
     async def _signing_key(self, kid: str) -> Any:
-        if self._fetch is not None:
-            # A fetch is under way: its keys may be the ones this token needs.
-            await asyncio.shield(self._fetch)
-        now = self._clock.monotonic()
-        stale = self._fetched_at is None or now - self._fetched_at >= self._cache_ttl_s
-        if (stale or kid not in self._keys) and now >= self._next_fetch_at:
-            await self._refresh()
-        key = self._keys.get(kid)
+        key = await self._keys.find(kid)
         if key is None:
             _LOGGER.debug("No signing key with kid %s", kid)
             raise TokenInvalid("unknown signing key")
         return key
-
-    async def _refresh(self) -> None:
-        """Fetch the keys once, however many validations are waiting for them."""
-        if self._fetch is None:
-            self._fetch = asyncio.ensure_future(self._fetch_keys())
-            self._fetch.add_done_callback(self._fetch_done)
-        await asyncio.shield(self._fetch)
-
-    def _fetch_done(self, fetch: asyncio.Future[None]) -> None:
-        self._fetch = None
-        if not fetch.cancelled():
-            # The outcome is logged by _fetch_keys; read it so it is not reported unread.
-            fetch.exception()
-
-    async def _fetch_keys(self) -> None:
-        started = self._clock.monotonic()
-        # Set before awaiting, so validations arriving meanwhile join this fetch.
-        self._next_fetch_at = started + min(_RETRY_AFTER_FAILURE_S, self._refresh_floor_s)
-        try:
-            configuration = _OpenIdConfiguration.model_validate(
-                await self._get_json(self._openid_config_url)
-            )
-            key_set = _KeySet.model_validate(await self._get_json(configuration.jwks_uri))
-        except (aiohttp.ClientError, TimeoutError, ValueError, ValidationError) as err:
-            _LOGGER.warning(
-                "Could not fetch the calling signing keys from %s: %s",
-                self._openid_config_url,
-                err,
-            )
-            return
-        keys = _rsa_keys(key_set.keys)
-        if not keys:
-            _LOGGER.warning("The key set from %s has no RSA signing keys", self._openid_config_url)
-            return
-        self._keys = keys
-        self._fetched_at = started
-        self._next_fetch_at = started + self._refresh_floor_s
-        _LOGGER.info("Fetched %d calling signing keys", len(keys))
-
-    async def _get_json(self, url: str) -> Any:
-        async with self._session.get(url, timeout=_FETCH_TIMEOUT) as response:
-            response.raise_for_status()
-            return await response.json(content_type=None)
 
 
 def _bearer_token(authorization_header: str | None) -> str:
@@ -234,16 +163,3 @@ def _bearer_token(authorization_header: str | None) -> str:
     if not token:
         raise TokenInvalid("empty bearer token")
     return token
-
-
-def _rsa_keys(jwks: list[dict[str, Any]]) -> dict[str, Any]:
-    keys: dict[str, Any] = {}
-    for jwk in jwks:
-        kid = jwk.get("kid")
-        if jwk.get("kty") != "RSA" or not isinstance(kid, str) or not kid:
-            continue
-        try:
-            keys[kid] = jwt.PyJWK(jwk, algorithm=_ALGORITHM).key
-        except (jwt.PyJWTError, ValueError) as err:
-            _LOGGER.debug("Skipping signing key %s: %s", kid, err)
-    return keys

@@ -69,6 +69,7 @@ async def _tab_ctx(app: web.Application) -> AsyncIterator[None]:
         SigningKeys(
             openid_url,
             session=app[keys.HTTP_SESSION],
+            purpose="tab",
             clock=clock,
             refresh_floor_s=options.key_refresh_floor_s,
         ),

@@ -12,25 +12,21 @@ Teams hands the tab an access token for the app's ``access_as_user`` scope
 * its audience is the tab's client id or the App ID URI ``api://<host>/<client id>``;
 * its ``scp`` names ``access_as_user``, and ``tid`` and ``oid`` are present.
 
-Keys are fetched with aiohttp, cached, refreshed after a while and on an unknown ``kid``
-at most once per ``refresh_floor_s`` (a flood of forged tokens is not a flood of requests
-to the key server), and concurrent validations share one fetch.
+The keys are cached and refreshed by :class:`~graph.openid_keys.SigningKeys`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import jwt
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from contactcenter.clock import Clock, SystemClock
+from graph.openid_keys import SIGNING_ALGORITHM, SigningKeys
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,10 +46,8 @@ ACCESS_SCOPE = "access_as_user"
 GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 """Template id of Entra's Global Administrator role, as tokens list it in ``wids``."""
 
-_ALGORITHM = "RS256"
+_ALGORITHM = SIGNING_ALGORITHM
 _LEEWAY_S = 300.0
-_RETRY_AFTER_FAILURE_S = 10.0
-_FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -81,100 +75,6 @@ class TabIdentity:
     @property
     def is_global_administrator(self) -> bool:
         return GLOBAL_ADMINISTRATOR_ROLE in self.directory_roles
-
-
-class _OpenIdConfiguration(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    jwks_uri: str
-
-
-class _KeySet(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    keys: list[dict[str, Any]]
-
-
-class SigningKeys:
-    """RSA signing keys published through an OpenID configuration, cached and refreshed."""
-
-    def __init__(
-        self,
-        openid_config_url: str,
-        *,
-        session: aiohttp.ClientSession,
-        clock: Clock | None = None,
-        refresh_floor_s: float = 300.0,
-        cache_ttl_s: float = 6 * 3600.0,
-    ) -> None:
-        self._openid_config_url = openid_config_url
-        self._session = session
-        self._clock = clock or SystemClock()
-        self._refresh_floor_s = refresh_floor_s
-        self._cache_ttl_s = cache_ttl_s
-        self._keys: dict[str, Any] = {}
-        self._fetched_at: float | None = None
-        self._next_fetch_at = float("-inf")
-        self._fetch: asyncio.Future[None] | None = None
-        self.fetches = 0
-
-    @property
-    def openid_config_url(self) -> str:
-        return self._openid_config_url
-
-    async def key(self, kid: str) -> Any:
-        """Return the public key with this ``kid``, fetching the key set when due."""
-        if self._fetch is not None:
-            # A fetch is under way: its keys may be the ones this token needs.
-            await asyncio.shield(self._fetch)
-        now = self._clock.monotonic()
-        stale = self._fetched_at is None or now - self._fetched_at >= self._cache_ttl_s
-        if (stale or kid not in self._keys) and now >= self._next_fetch_at:
-            await self._refresh()
-        found = self._keys.get(kid)
-        if found is None:
-            raise TabTokenInvalid("unknown signing key")
-        return found
-
-    async def _refresh(self) -> None:
-        if self._fetch is None:
-            self._fetch = asyncio.ensure_future(self._fetch_keys())
-            self._fetch.add_done_callback(self._fetch_done)
-        await asyncio.shield(self._fetch)
-
-    def _fetch_done(self, fetch: asyncio.Future[None]) -> None:
-        self._fetch = None
-        if not fetch.cancelled():
-            fetch.exception()
-
-    async def _fetch_keys(self) -> None:
-        started = self._clock.monotonic()
-        # Set before awaiting, so validations arriving meanwhile join this fetch.
-        self._next_fetch_at = started + min(_RETRY_AFTER_FAILURE_S, self._refresh_floor_s)
-        self.fetches += 1
-        try:
-            configuration = _OpenIdConfiguration.model_validate(
-                await self._get_json(self._openid_config_url)
-            )
-            key_set = _KeySet.model_validate(await self._get_json(configuration.jwks_uri))
-        except (aiohttp.ClientError, TimeoutError, ValueError, ValidationError) as err:
-            _LOGGER.warning(
-                "Could not fetch the tab's signing keys from %s: %s", self._openid_config_url, err
-            )
-            return
-        keys = _rsa_keys(key_set.keys)
-        if not keys:
-            _LOGGER.warning("The key set from %s has no RSA signing keys", self._openid_config_url)
-            return
-        self._keys = keys
-        self._fetched_at = started
-        self._next_fetch_at = started + self._refresh_floor_s
-        _LOGGER.info("Fetched %d tab signing keys", len(keys))
-
-    async def _get_json(self, url: str) -> Any:
-        async with self._session.get(url, timeout=_FETCH_TIMEOUT) as response:
-            response.raise_for_status()
-            return await response.json(content_type=None)
 
 
 class TabTokenValidator:
@@ -219,7 +119,9 @@ class TabTokenValidator:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TabTokenInvalid("no key id")
-        key = await self._keys.key(kid)
+        key = await self._keys.find(kid)
+        if key is None:
+            raise TabTokenInvalid("unknown signing key")
         claims = self._decode(token, key)
         expires_at = self._check_lifetime(claims)
         tenant_id = _guid_claim(claims, "tid")
@@ -329,16 +231,3 @@ def _guid_claim(claims: Mapping[str, Any], name: str) -> str:
 def _text_claim(claims: Mapping[str, Any], name: str) -> str:
     value = claims.get(name)
     return value if isinstance(value, str) else ""
-
-
-def _rsa_keys(jwks: list[dict[str, Any]]) -> dict[str, Any]:
-    keys: dict[str, Any] = {}
-    for jwk in jwks:
-        kid = jwk.get("kid")
-        if jwk.get("kty") != "RSA" or not isinstance(kid, str) or not kid:
-            continue
-        try:
-            keys[kid] = jwt.PyJWK(jwk, algorithm=_ALGORITHM).key
-        except (jwt.PyJWTError, ValueError) as err:
-            _LOGGER.debug("Skipping signing key %s: %s", kid, err)
-    return keys

@@ -55,6 +55,7 @@ export class EventStream {
         cache: "no-store",
       });
       if (response.status === 401 && fresh) {
+        // Even a fresh token is refused: the sign-in is over (demo) or not allowed.
         this.stopped = true;
         this.session.onSignedOut?.();
         return;

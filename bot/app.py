@@ -10,12 +10,10 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
-from azure.core.credentials_async import AsyncTokenCredential
-from azure.identity.aio import ClientSecretCredential, ManagedIdentityCredential
 
 from bot import keys
 from bot.background import Background
-from bot.calling import calling_webhook
+from bot.calling import TENANT_CACHE, TenantCache, calling_webhook
 from bot.demo import (
     DEMO_AGENT_BEHAVIOUR,
     DEMO_CALLBACK_BEHAVIOUR,
@@ -23,12 +21,15 @@ from bot.demo import (
     place_demo_calls,
     seed_demo_tenant,
 )
+from bot.graph_credentials import close_credential, graph_credential
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
 from bot.media_routes import MEDIA_STORE, prompt_base_url, recording_source, setup_media
 from bot.messaging import TEAMS_NOTIFIER, setup_messaging
+from bot.messaging.app_installs import APP_INSTALLS, AppInstalls
+from bot.messaging.documents import MessagingDocuments
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
-from bot.settings import AppType, Settings
+from bot.settings import Settings
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.ports import CallControl, Notifier, Presence, Store
@@ -39,14 +40,15 @@ from graph.calling import (
     GraphCallControl,
     GraphHttpClient,
     GraphPresence,
-    StaticTokenProvider,
     build_graph_client,
 )
 from graph.simulator import SimulatorClient, SimulatorConfig, SimulatorThread
+from graph.teams_apps import TeamsAppInstaller
 from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
 from tab import setup_tab
 from tab.analytics import AnalyticsOptions, record_finished_hook, setup_analytics
+from tab.seats import SEAT_ASSIGNED
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             _graph_ctx(services),
             _engine_ctx(services),
             _background_ctx,
+            _app_installs_ctx,
             _demo_ctx,
             _workers_ctx(services),
         ]
@@ -187,6 +190,7 @@ def _store_ctx(services: Services) -> CleanupContext:
             store = await _open_store(app[keys.SETTINGS])
         app[keys.STORE] = store
         app[keys.REPOSITORY] = Repository(store)
+        app[TENANT_CACHE] = TenantCache(app[keys.REPOSITORY], app[keys.CLOCK])
         try:
             yield
         finally:
@@ -205,34 +209,24 @@ def _graph_ctx(services: Services) -> CleanupContext:
             yield
             return
         settings = app[keys.SETTINGS]
-        credential = _graph_credential(settings)
+        credential = graph_credential(settings)
         async with GraphHttpClient() as http:
             client = build_graph_client(
                 base_url=app[keys.GRAPH_BASE_URL], credential=credential, httpx_client=http
             )
             app[keys.CALL_CONTROL] = GraphCallControl(client)
             app[keys.PRESENCE] = services.presence or GraphPresence(client)
+            # The app's catalog id is its manifest id (sideloaded, or uploaded by an admin).
+            app[APP_INSTALLS] = AppInstalls(
+                lambda sleep: TeamsAppInstaller(client, sleep=sleep),
+                teams_app_id=settings.microsoft_app_id,
+            )
             try:
                 yield
             finally:
-                if not isinstance(credential, StaticTokenProvider):
-                    await credential.close()
+                await close_credential(credential)
 
     return ctx
-
-
-def _graph_credential(settings: Settings) -> AsyncTokenCredential | StaticTokenProvider:
-    """Pick how the Graph client authenticates: the simulator's demo token, or Entra."""
-    if settings.demo:
-        # The simulator accepts any bearer token; this one only proves we send one.
-        return StaticTokenProvider("demo-mode-token")
-    if settings.microsoft_app_type is AppType.USER_ASSIGNED_MSI:
-        return ManagedIdentityCredential(client_id=settings.microsoft_app_id)
-    return ClientSecretCredential(
-        settings.microsoft_app_tenant_id or "organizations",
-        settings.microsoft_app_id,
-        settings.microsoft_app_password,
-    )
 
 
 def _engine_ctx(services: Services) -> CleanupContext:
@@ -267,6 +261,20 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
         await background.close()
 
 
+async def _app_installs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Install the Teams app for agents given a seat (with a Graph client only)."""
+    installs = app.get(APP_INSTALLS)
+    if installs is None:
+        yield
+        return
+    installs.bind(documents=MessagingDocuments(app[keys.STORE]), background=app[keys.BACKGROUND])
+    app[SEAT_ASSIGNED] = installs
+    try:
+        yield
+    finally:
+        await installs.close()
+
+
 async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
     """Seed the demo tenant on first start, and let simulated callers dial in."""
     settings = app[keys.SETTINGS]
@@ -290,7 +298,7 @@ def _workers_ctx(services: Services) -> CleanupContext:
             repository, clock = app[keys.REPOSITORY], app[keys.CLOCK]
             app[keys.BACKGROUND].every(
                 PURGE_INTERVAL.total_seconds(),
-                lambda: purge_expired(repository, clock),
+                lambda: purge_expired(repository, clock, media=app[MEDIA_STORE]),
                 name="retention-purge",
             )
             if keys.PRESENCE in app:

@@ -24,9 +24,34 @@ from contactcenter.model import (
     Role,
     User,
 )
-from contactcenter.ports import Condition, Op
 from contactcenter.repository import Repository, Versioned
+from tab.api_config import (
+    TenantTargets,
+    action_from,
+    action_problems,
+    action_prompts,
+    action_view,
+    callback_from,
+    callback_view,
+    check_callback,
+    check_hours,
+    domain_problems,
+    hours_actions,
+    hours_from,
+    hours_view,
+    ivr_queue_ids,
+    prompt_problems,
+)
 from tab.appkeys import TAB
+from tab.crud import (
+    binding_kind,
+    live_call_problems,
+    record_change,
+    repository,
+    require_if_match,
+    save_replacement,
+    store_binding,
+)
 from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.schemas import (
     AuditEntryView,
@@ -35,8 +60,6 @@ from tab.schemas import (
     BindingBody,
     BindingListView,
     BindingView,
-    QueueActionBody,
-    QueueActionView,
     QueueBody,
     QueueListView,
     QueueView,
@@ -48,9 +71,8 @@ from tab.schemas import (
     UserAgentView,
     UserBody,
     UserListView,
-    is_guid,
 )
-from tab.seats import SeatsExhausted, TooFewSeats
+from tab.seats import SEAT_ASSIGNED, SeatsExhausted, TooFewSeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,15 +83,7 @@ _ACTION_FIELDS = (
 )
 
 
-def _repo(call: TabRequest) -> Repository:
-    return call.app[keys.REPOSITORY]
-
-
 # ===================================================================== queues
-def _action_view(action: QueueAction) -> QueueActionView:
-    return QueueActionView(kind=action.kind, target=action.target)
-
-
 def queue_view(found: Versioned[Queue]) -> QueueView:
     queue = found.value
     return QueueView(
@@ -87,23 +101,51 @@ def queue_view(found: Versioned[Queue]) -> QueueView:
         route_when_busy=queue.route_when_busy,
         missed_offers_to_away=queue.missed_offers_to_away,
         required_skills=dict(queue.required_skills),
-        overflow_action=_action_view(queue.overflow_action),
-        timeout_action=_action_view(queue.timeout_action),
-        no_agent_action=_action_view(queue.no_agent_action),
+        overflow_action=action_view(queue.overflow_action),
+        timeout_action=action_view(queue.timeout_action),
+        no_agent_action=action_view(queue.no_agent_action),
+        skill_widen_after_s=queue.skill_widen_after_s,
+        greeting_prompt_id=queue.greeting_prompt_id,
+        music_prompt_id=queue.music_prompt_id,
+        comfort_prompt_id=queue.comfort_prompt_id,
+        comfort_interval_s=queue.comfort_interval_s,
+        announce_position=queue.announce_position,
+        announce_wait=queue.announce_wait,
+        language=queue.language,
+        hours=hours_view(queue.hours),
+        callback=callback_view(queue.callback),
+        disposition_codes=list(queue.disposition_codes),
         etag=found.etag,
     )
 
 
-def _action(body: QueueActionBody, before: QueueAction | None) -> QueueAction:
-    # The prompt is not part of this form: an update keeps the one the action had.
-    prompt_id = before.prompt_id if before is not None else None
-    return QueueAction(kind=body.kind, target=body.target, prompt_id=prompt_id)
+# The caller-experience fields came after the first clients of this API: a body that
+# leaves one out keeps what the queue has (a new queue gets the default).
+_CALLER_EXPERIENCE_FIELDS = (
+    "skill_widen_after_s",
+    "greeting_prompt_id",
+    "music_prompt_id",
+    "comfort_prompt_id",
+    "comfort_interval_s",
+    "announce_position",
+    "announce_wait",
+    "language",
+)
 
 
 def _queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
     queue = base or Queue(id=queue_id, tenant_id=tenant_id, name=body.name)
+    sent = body.model_fields_set
+    kept = {name: getattr(body, name) for name in _CALLER_EXPERIENCE_FIELDS if name in sent}
+    if "hours" in sent:
+        kept["hours"] = hours_from(body.hours, queue.hours) if body.hours is not None else None
+    if "callback" in sent:
+        kept["callback"] = callback_from(body.callback)
+    if "disposition_codes" in sent:
+        kept["disposition_codes"] = tuple(body.disposition_codes)
     return replace(
         queue,
+        **kept,
         name=body.name,
         routing_method=body.routing_method,
         members=tuple(body.members),
@@ -117,15 +159,15 @@ def _queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | No
         route_when_busy=body.route_when_busy,
         missed_offers_to_away=body.missed_offers_to_away,
         required_skills=dict(body.required_skills),
-        overflow_action=_action(body.overflow_action, base.overflow_action if base else None),
-        timeout_action=_action(body.timeout_action, base.timeout_action if base else None),
-        no_agent_action=_action(body.no_agent_action, base.no_agent_action if base else None),
+        overflow_action=action_from(body.overflow_action, base.overflow_action if base else None),
+        timeout_action=action_from(body.timeout_action, base.timeout_action if base else None),
+        no_agent_action=action_from(body.no_agent_action, base.no_agent_action if base else None),
     )
 
 
 async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None:
     """Refuse a queue that does not fit the tenant's configuration (422 with details)."""
-    repo = _repo(call)
+    repo = repository(call)
     tenant_id = call.caller.tenant_id
     queues = [q.value for q in await repo.queues.find(tenant_id)]
     agents = {a.value.id for a in await repo.agents.find(tenant_id)}
@@ -143,38 +185,38 @@ async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None
             details.append(
                 {"field": f"members[{index}]", "message": f"no agent {member} in this organization"}
             )
-    queue_ids = {q.id for q in queues}
-    for wire_name, attribute in _ACTION_FIELDS:
-        action: QueueActionBody = getattr(body, attribute)
-        field = f"{wire_name}.target"
-        problem = action.target_problem()
-        if problem is None and action.kind is ActionKind.QUEUE:
-            if action.target == queue_id:
-                problem = "a queue cannot send its calls to itself"
-            elif action.target not in queue_ids:
-                problem = "no such queue"
-        elif (
-            problem is None
-            and action.kind is ActionKind.REDIRECT_USER
-            and action.target not in users
-        ):
-            problem = "no such user in this organization"
-        if problem is not None:
-            details.append({"field": field, "message": problem})
+    targets = TenantTargets(queues={q.id: q for q in queues}, users=users)
+    actions = [(wire_name, getattr(body, attribute)) for wire_name, attribute in _ACTION_FIELDS]
+    actions += hours_actions(body.hours, "hours")
+    details += action_problems(actions, targets, own_queue_id=queue_id)
+    prompts: list[tuple[str, str | None]] = [
+        ("greetingPromptId", body.greeting_prompt_id),
+        ("musicPromptId", body.music_prompt_id),
+        ("comfortPromptId", body.comfort_prompt_id),
+        *action_prompts(actions),
+    ]
+    details += await prompt_problems(repo, tenant_id, prompts)
+    # The domain's own rules, on what would be stored.
+    details += domain_problems(
+        check_hours(hours_from(body.hours, None) if body.hours is not None else None),
+        check_callback(callback_from(body.callback)),
+    )
     if details:
         raise validation_failed(details)
 
 
 async def list_queues(call: TabRequest) -> QueueListView:
     """List the tenant's queues."""
-    found = await _repo(call).queues.find(call.caller.tenant_id)
+    found = await repository(call).queues.find(call.caller.tenant_id)
     found.sort(key=lambda q: q.value.name.casefold())
     return QueueListView(queues=[queue_view(q) for q in found])
 
 
 async def get_queue(call: TabRequest) -> QueueView:
     """Return one queue (its etag goes back as If-Match on update)."""
-    return queue_view(await _repo(call).queues.get(call.caller.tenant_id, call.param("queueId")))
+    return queue_view(
+        await repository(call).queues.get(call.caller.tenant_id, call.param("queueId"))
+    )
 
 
 async def create_queue(call: TabRequest) -> QueueView:
@@ -183,60 +225,36 @@ async def create_queue(call: TabRequest) -> QueueView:
     caller = call.caller
     queue_id = str(uuid.uuid4())
     await _check_queue(call, body, queue_id)
-    created = await _repo(call).queues.create(_queue_from(body, queue_id, caller.tenant_id, None))
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "queue.create",
-        target_type="queue",
-        target_id=queue_id,
-        after=created.value,
+    created = await repository(call).queues.create(
+        _queue_from(body, queue_id, caller.tenant_id, None)
+    )
+    await record_change(
+        call, "queue.create", target_type="queue", target_id=queue_id, after=created.value
     )
     return queue_view(created)
-
-
-def _if_match(call: TabRequest) -> str | None:
-    value = call.request.headers.get("If-Match")
-    if value is None or value.strip() == "*":
-        return None
-    return value.strip().removeprefix("W/").strip('"')
 
 
 async def update_queue(call: TabRequest) -> QueueView:
     """Replace a queue's configuration (If-Match: only if nobody changed it meanwhile)."""
     body = call.body(QueueBody)
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     current = await repo.queues.get(caller.tenant_id, call.param("queueId"))
-    expected = _if_match(call)
-    if expected is not None and expected != current.etag.strip('"'):
-        raise ApiError(412, "the queue changed since you loaded it", code="preconditionFailed")
+    require_if_match(call, current.etag, "queue")
     await _check_queue(call, body, current.value.id)
     new = _queue_from(body, current.value.id, caller.tenant_id, current.value)
-    if new == current.value:
-        return queue_view(current)
-    try:
-        saved = await repo.queues.save(new, etag=current.etag)
-    except Conflict:
-        raise ApiError(
-            412, "the queue changed since you loaded it", code="preconditionFailed"
-        ) from None
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "queue.update",
-        target_type="queue",
-        target_id=new.id,
-        before=current.value,
-        after=new,
+    saved = await save_replacement(
+        call, repo.queues, current, new, what="queue", target_type="queue", target_id=new.id
     )
+    # Members, skills or the routing method may now let idle agents take waiting calls.
+    await call.app[keys.ENGINE].route_waiting_calls(caller.tenant_id, new.id)
     return queue_view(saved)
 
 
 async def delete_queue(call: TabRequest) -> None:
     """Delete a queue nothing refers to (no binding, no other queue's action, no call)."""
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     tenant_id = caller.tenant_id
     current = await repo.queues.get(tenant_id, call.param("queueId"))
     queue_id = current.value.id
@@ -252,9 +270,10 @@ async def delete_queue(call: TabRequest) -> None:
                     {"field": "queues", "message": f"{other.value.name} sends calls to it"}
                 )
                 break
-    live = await repo.calls.count(tenant_id, (Condition("queueId", Op.EQ, queue_id),))
-    if live:
-        problems.append({"field": "calls", "message": f"{live} calls are in it now"})
+    for ivr in await repo.ivrs.find(tenant_id):
+        if queue_id in ivr_queue_ids(ivr.value):
+            problems.append({"field": "ivrs", "message": f"{ivr.value.name} sends calls to it"})
+    problems += await live_call_problems(repo, tenant_id, "queueId", queue_id)
     if problems:
         raise ApiError(409, "the queue is in use", code="queueInUse", details=problems)
     await repo.queues.delete(tenant_id, queue_id, etag=current.etag)
@@ -262,13 +281,8 @@ async def delete_queue(call: TabRequest) -> None:
     for agent in await repo.agents.find(tenant_id):
         if queue_id in agent.value.signed_in_queue_ids:
             await engine.sign_out(tenant_id, agent.value.id, queue_id)
-    await call.app[TAB].audit.record(
-        tenant_id,
-        caller.actor,
-        "queue.delete",
-        target_type="queue",
-        target_id=queue_id,
-        before=current.value,
+    await record_change(
+        call, "queue.delete", target_type="queue", target_id=queue_id, before=current.value
     )
 
 
@@ -276,7 +290,7 @@ async def delete_queue(call: TabRequest) -> None:
 def _binding_view(binding: Binding, queue_names: dict[str, str]) -> BindingView:
     return BindingView(
         id=binding.id,
-        kind="applicationInstance" if is_guid(binding.id) else "phoneNumber",
+        kind=binding_kind(binding.id),
         queue_id=binding.target_id,
         queue_name=queue_names.get(binding.target_id, ""),
         display_name=binding.display_name,
@@ -289,7 +303,7 @@ async def _queue_names(repo: Repository, tenant_id: str) -> dict[str, str]:
 
 async def list_bindings(call: TabRequest) -> BindingListView:
     """List which resource accounts and numbers ring which queue."""
-    repo = _repo(call)
+    repo = repository(call)
     tenant_id = call.caller.tenant_id
     names = await _queue_names(repo, tenant_id)
     found = sorted((b.value for b in await repo.bindings.find(tenant_id)), key=lambda b: b.id)
@@ -302,33 +316,16 @@ async def create_binding(call: TabRequest) -> BindingView:
     """Bind a resource account (application instance id) or a phone number to a queue."""
     body = call.body(BindingBody)
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     names = await _queue_names(repo, caller.tenant_id)
     if body.queue_id not in names:
         raise validation_failed([{"field": "queueId", "message": "no such queue"}])
-    binding = Binding(
-        id=body.identity,
-        tenant_id=caller.tenant_id,
+    binding = await store_binding(
+        call,
+        identity=body.identity,
         target=BindingTarget.QUEUE,
         target_id=body.queue_id,
         display_name=body.display_name,
-    )
-    try:
-        await repo.bindings.create(binding)
-    except Conflict:
-        raise ApiError(
-            409,
-            f"{body.identity} is bound already",
-            code="alreadyBound",
-            details=[{"field": "identity", "message": "bound already: delete that binding first"}],
-        ) from None
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "binding.create",
-        target_type="binding",
-        target_id=binding.id,
-        after=binding,
     )
     return _binding_view(binding, names)
 
@@ -336,12 +333,12 @@ async def create_binding(call: TabRequest) -> BindingView:
 async def delete_binding(call: TabRequest) -> None:
     """Remove a binding: calls to that identity are no longer taken."""
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     current = await repo.bindings.get(caller.tenant_id, call.param("bindingId"))
     await repo.bindings.delete(caller.tenant_id, current.value.id, etag=current.etag)
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
+    call.app[keys.ENGINE].binding_changed(caller.tenant_id, current.value.id)
+    await record_change(
+        call,
         "binding.delete",
         target_type="binding",
         target_id=current.value.id,
@@ -373,7 +370,7 @@ async def _agent(repo: Repository, tenant_id: str, agent_id: str) -> Agent | Non
 
 async def _ensure_agent(call: TabRequest, user: User) -> Agent:
     """Return the user's agent document, creating it (without a seat) if needed."""
-    repo = _repo(call)
+    repo = repository(call)
     existing = await _agent(repo, user.tenant_id, user.id)
     if existing is not None:
         return existing
@@ -395,7 +392,7 @@ async def _ensure_agent(call: TabRequest, user: User) -> Agent:
 
 async def list_users(call: TabRequest) -> UserListView:
     """List the tenant's users, their roles and, for agents, their seat and state."""
-    repo = _repo(call)
+    repo = repository(call)
     tenant_id = call.caller.tenant_id
     agents = {a.value.id: a.value for a in await repo.agents.find(tenant_id)}
     users = sorted(
@@ -409,7 +406,7 @@ async def create_user(call: TabRequest) -> UserAdminView:
     """Add a user (by Entra object id) with roles; an agent gets an agent profile."""
     body = call.body(UserBody)
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     user = User(
         id=body.id,
         tenant_id=caller.tenant_id,
@@ -426,14 +423,7 @@ async def create_user(call: TabRequest) -> UserAdminView:
             code="userExists",
             details=[{"field": "id", "message": "a user with this id exists already"}],
         ) from None
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "user.create",
-        target_type="user",
-        target_id=user.id,
-        after=user,
-    )
+    await record_change(call, "user.create", target_type="user", target_id=user.id, after=user)
     agent = await _ensure_agent(call, user) if Role.AGENT in user.roles else None
     return _user_admin_view(user, agent)
 
@@ -442,7 +432,7 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
     """Replace a user's roles; the last admin stays an admin, a queue member an agent."""
     body = call.body(RolesBody)
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     tenant_id = caller.tenant_id
     current = await repo.users.get(tenant_id, call.param("userId"))
     user = current.value
@@ -477,14 +467,8 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
         await repo.users.save(updated, etag=current.etag)
     except Conflict:
         raise ApiError(409, "the user changed meanwhile: try again", code="conflict") from None
-    await call.app[TAB].audit.record(
-        tenant_id,
-        caller.actor,
-        "user.roles",
-        target_type="user",
-        target_id=user.id,
-        before=user,
-        after=updated,
+    await record_change(
+        call, "user.roles", target_type="user", target_id=user.id, before=user, after=updated
     )
     agent: Agent | None = None
     if Role.AGENT in roles:
@@ -500,7 +484,7 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
 
 # ====================================================================== seats
 async def _seats_view(call: TabRequest) -> SeatsView:
-    repo = _repo(call)
+    repo = repository(call)
     tenant_id = call.caller.tenant_id
     tenant = (await repo.tenants.get(tenant_id, tenant_id)).value
     ledger = await call.app[TAB].seats.ledger(tenant)
@@ -543,9 +527,8 @@ async def set_seat_count(call: TabRequest) -> SeatsView:
             ]
         ) from None
     if before != after:
-        await call.app[TAB].audit.record(
-            caller.tenant_id,
-            caller.actor,
+        await record_change(
+            call,
             "tenant.seats",
             target_type="tenant",
             target_id=caller.tenant_id,
@@ -558,7 +541,7 @@ async def set_seat_count(call: TabRequest) -> SeatsView:
 async def assign_seat(call: TabRequest) -> SeatsView:
     """Give an agent a seat: only agents with a seat are offered calls."""
     caller = call.caller
-    repo = _repo(call)
+    repo = repository(call)
     agent_id = call.param("agentId")
     user = (await repo.users.get(caller.tenant_id, agent_id)).value
     if Role.AGENT not in user.roles or await _agent(repo, caller.tenant_id, agent_id) is None:
@@ -567,15 +550,13 @@ async def assign_seat(call: TabRequest) -> SeatsView:
         before, after = await call.app[TAB].seats.assign(caller.tenant, agent_id)
     except SeatsExhausted as err:
         raise ApiError(409, str(err), code="noSeatsLeft") from None
+    # Install the Teams app for them (in the background) so that alerts reach them.
+    follow_up = call.app.get(SEAT_ASSIGNED)
+    if follow_up is not None:
+        follow_up.seat_assigned(caller.tenant_id, agent_id)
     if before != after:
-        await call.app[TAB].audit.record(
-            caller.tenant_id,
-            caller.actor,
-            "seat.assign",
-            target_type="agent",
-            target_id=agent_id,
-            before=before,
-            after=after,
+        await record_change(
+            call, "seat.assign", target_type="agent", target_id=agent_id, before=before, after=after
         )
     return await _seats_view(call)
 
@@ -584,9 +565,8 @@ async def _release_seat(call: TabRequest, agent_id: str) -> None:
     caller = call.caller
     before, after = await call.app[TAB].seats.release(caller.tenant, agent_id)
     if before != after:
-        await call.app[TAB].audit.record(
-            caller.tenant_id,
-            caller.actor,
+        await record_change(
+            call,
             "seat.release",
             target_type="agent",
             target_id=agent_id,
@@ -599,7 +579,7 @@ async def release_seat(call: TabRequest) -> SeatsView:
     """Take an agent's seat back: they are no longer offered calls."""
     caller = call.caller
     agent_id = call.param("agentId")
-    if await _agent(_repo(call), caller.tenant_id, agent_id) is None:
+    if await _agent(repository(call), caller.tenant_id, agent_id) is None:
         raise ApiError(404, "no such agent")
     await _release_seat(call, agent_id)
     return await _seats_view(call)

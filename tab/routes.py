@@ -36,6 +36,8 @@ from tab.schemas import (
     UserBody,
     UserListView,
 )
+from tab.tenant_routes import TENANT_ENDPOINTS
+from tab.voicemail_routes import VOICEMAIL_ENDPOINTS
 from tab.work_routes import WORK_ENDPOINTS
 
 API = "/api/tab"
@@ -306,6 +308,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        f"{ADMIN}/callers/{{number}}/export",
+        api_privacy.export_caller_data,
+        "Export everything stored about a phone caller (by E.164 number)",
+        Access.ADMIN,
+        "admin",
+        response=api_privacy.CallerExportView,
+        errors=(422,),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{ADMIN}/callers/{{number}}/personal-data",
+        api_privacy.erase_caller_data,
+        "Erase a phone caller's personal data (by E.164 number)",
+        Access.ADMIN,
+        "admin",
+        response=api_privacy.ErasureView,
+        errors=(422,),
+    ),
+    Endpoint(
+        "GET",
         f"{ADMIN}/seats",
         api_admin.get_seats,
         "Seats: how many, and who holds one",
@@ -357,4 +379,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *CONFIG_ENDPOINTS,
     # ------------------------------------------ after-call work
     *WORK_ENDPOINTS,
+    # ------------------------------------------ organization-wide settings
+    *TENANT_ENDPOINTS,
+    *VOICEMAIL_ENDPOINTS,
 )

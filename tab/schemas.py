@@ -12,7 +12,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from contactcenter.model import (
@@ -20,10 +27,12 @@ from contactcenter.model import (
     AgentActivity,
     AgentStatus,
     AlertingModel,
+    CallbackOrder,
     CallOutcome,
     PartyKind,
     Role,
     RoutingMethod,
+    Weekday,
 )
 
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -32,6 +41,13 @@ E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+PromptId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+"""An uploaded prompt's id (32 hex digits) or a standard prompt's (``std.en-US.greeting``)."""
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
+ClockText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)]
+DispositionCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+]
 
 
 def is_guid(value: str) -> bool:
@@ -66,7 +82,9 @@ class StatusBody(RequestModel):
 
     status: AgentStatus
     reason: ShortText | None = Field(
-        default=None, description="Why the agent is not ready; ignored when available."
+        default=None,
+        description="Why the agent is not ready: one of the organization's not-ready reasons "
+        "(see notReadyReasons on /api/tab/me), or none; ignored when available.",
     )
 
 
@@ -80,7 +98,12 @@ class QueueActionBody(RequestModel):
         "(redirect-number); empty for the other kinds.",
     )
 
-    @field_validator("target")
+    prompt_id: PromptId | None = Field(
+        default=None,
+        description="Played first (disconnect: the goodbye). Left out on update: unchanged.",
+    )
+
+    @field_validator("target", "prompt_id")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
@@ -95,6 +118,65 @@ class QueueActionBody(RequestModel):
         if self.kind is ActionKind.REDIRECT_USER and self.target and not is_guid(self.target):
             return "not a user id"
         return None
+
+
+class OpenRangeBody(RequestModel):
+    """Open on a weekday from ``start`` to ``end``, local "HH:MM" ("24:00" ends the day)."""
+
+    day: Weekday
+    start: ClockText
+    end: ClockText
+
+
+class HolidayBody(RequestModel):
+    """Closed from ``start`` to ``end`` (exclusive): "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM"."""
+
+    name: Name
+    start: ClockText
+    end: ClockText
+
+
+class HolidaySetBody(RequestModel):
+    """Named holidays sharing one action (none: the schedule's holiday action)."""
+
+    name: Name
+    holidays: list[HolidayBody] = Field(default_factory=list, max_length=50)
+    action: QueueActionBody | None = None
+
+
+class BusinessHoursBody(RequestModel):
+    """When calls are taken, and what happens to them otherwise."""
+
+    time_zone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = Field(
+        default="", description="An IANA time zone; empty: the organization's."
+    )
+    weekly: list[OpenRangeBody] = Field(
+        default_factory=list, max_length=70, description="Empty: open around the clock."
+    )
+    holiday_sets: list[HolidaySetBody] = Field(default_factory=list, max_length=20)
+    closed_action: QueueActionBody = Field(default_factory=QueueActionBody)
+    holiday_action: QueueActionBody = Field(default_factory=QueueActionBody)
+    closed_now: bool = Field(
+        default=False, description="The emergency switch: closed whatever the schedule says."
+    )
+    closed_now_action: QueueActionBody | None = Field(
+        default=None, description="What closed now does; none: the closed action."
+    )
+
+
+class CallbackBody(RequestModel):
+    """Whether the queue offers callbacks, and how it calls back."""
+
+    offered: bool = False
+    key: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1)] = "1"
+    order: CallbackOrder = CallbackOrder.CALLER_FIRST
+    max_attempts: int = Field(default=3, description="1-10.")
+    retry_s: int = Field(default=300, description="0-86400.")
+    dial_timeout_s: int = Field(default=45, description="15-90.")
+    offer_timeout_s: int = Field(default=10, description="1-60.")
+    source_application_instance_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=64)
+    ] = ""
 
 
 class QueueBody(RequestModel):
@@ -120,6 +202,29 @@ class QueueBody(RequestModel):
     overflow_action: QueueActionBody = Field(default_factory=QueueActionBody)
     timeout_action: QueueActionBody = Field(default_factory=QueueActionBody)
     no_agent_action: QueueActionBody = Field(default_factory=QueueActionBody)
+    skill_widen_after_s: int | None = Field(
+        default=None, ge=0, le=2700, description="Drop the skill levels after this wait."
+    )
+    greeting_prompt_id: PromptId | None = None
+    music_prompt_id: PromptId | None = None
+    comfort_prompt_id: PromptId | None = None
+    comfort_interval_s: int = Field(
+        default=60, ge=0, le=600, description="A comfort message this often (0: never)."
+    )
+    announce_position: bool = True
+    announce_wait: bool = True
+    language: LanguageTag = Field(
+        default="en-US", description="Language of the standard prompts, e.g. en-US."
+    )
+    hours: BusinessHoursBody | None = Field(
+        default=None, description="None: open around the clock."
+    )
+    callback: CallbackBody = Field(default_factory=CallbackBody)
+    disposition_codes: list[DispositionCode] = Field(
+        default_factory=list,
+        max_length=50,
+        description="What an agent picks from to say what a call was about.",
+    )
 
     @field_validator("members")
     @classmethod
@@ -128,24 +233,41 @@ class QueueBody(RequestModel):
             raise ValueError("an agent is listed twice")
         return members
 
+    @field_validator("greeting_prompt_id", "music_prompt_id", "comfort_prompt_id")
+    @classmethod
+    def _blank_prompt_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("disposition_codes")
+    @classmethod
+    def _codes_unique(cls, codes: list[str]) -> list[str]:
+        if len({code.casefold() for code in codes}) != len(codes):
+            raise ValueError("a code is listed twice")
+        return codes
+
+
+def _called_identity(value: str) -> str:
+    if is_guid(value):
+        return value.lower()
+    if E164.match(value):
+        return value
+    raise ValueError("not an application instance id (GUID) nor an E.164 phone number")
+
+
+CalledIdentity = Annotated[
+    Identifier,
+    AfterValidator(_called_identity),
+    Field(description="The resource account's application instance id (GUID) or an E.164 number."),
+]
+"""What a binding binds: a resource account's id (lower-cased) or an E.164 phone number."""
+
 
 class BindingBody(RequestModel):
     """Bind a called identity (resource account id or phone number) to a queue."""
 
-    identity: Identifier = Field(
-        description="The resource account's application instance id (GUID) or an E.164 number."
-    )
+    identity: CalledIdentity
     queue_id: Identifier
     display_name: ShortText = ""
-
-    @field_validator("identity")
-    @classmethod
-    def _identity_form(cls, value: str) -> str:
-        if is_guid(value):
-            return value.lower()
-        if E164.match(value):
-            return value
-        raise ValueError("not an application instance id (GUID) nor an E.164 phone number")
 
 
 class UserBody(RequestModel):
@@ -265,6 +387,11 @@ class MeView(ApiModel):
     offer: OfferView | None
     demo: bool
     server_time: datetime
+    not_ready_reasons: list[str] | None = Field(
+        default=None,
+        description="The reasons an agent may give for being away, as the status picker "
+        "offers them; in answers of the API, not in live events.",
+    )
 
 
 class AgentCounts(ApiModel):
@@ -303,6 +430,20 @@ class CallRecordView(ApiModel):
     wait_s: float
     talk_s: float
     met_service_level: bool
+    missed: bool = Field(
+        default=False, description="Offered to me and not answered by me (declined or no answer)."
+    )
+    disposition_code: str | None = None
+    disposition_note: str = ""
+    disposed_by: str | None = None
+    disposed_at: datetime | None = None
+    disposition_codes: list[str] = Field(
+        default_factory=list, description="The queue's codes to pick from (empty: a note only)."
+    )
+    disposable_until: datetime | None = Field(
+        default=None,
+        description="Until when I may set or change the disposition; null when I may not.",
+    )
 
 
 class CallsView(ApiModel):
@@ -312,6 +453,46 @@ class CallsView(ApiModel):
 class QueueActionView(ApiModel):
     kind: ActionKind
     target: str | None
+    prompt_id: str | None = None
+
+
+class OpenRangeView(ApiModel):
+    day: Weekday
+    start: str
+    end: str
+
+
+class HolidayView(ApiModel):
+    name: str
+    start: str
+    end: str
+
+
+class HolidaySetView(ApiModel):
+    name: str
+    holidays: list[HolidayView]
+    action: QueueActionView | None
+
+
+class BusinessHoursView(ApiModel):
+    time_zone: str
+    weekly: list[OpenRangeView]
+    holiday_sets: list[HolidaySetView]
+    closed_action: QueueActionView
+    holiday_action: QueueActionView
+    closed_now: bool
+    closed_now_action: QueueActionView | None
+
+
+class CallbackView(ApiModel):
+    offered: bool
+    key: str
+    order: CallbackOrder
+    max_attempts: int
+    retry_s: int
+    dial_timeout_s: int
+    offer_timeout_s: int
+    source_application_instance_id: str
 
 
 class QueueView(ApiModel):
@@ -332,6 +513,17 @@ class QueueView(ApiModel):
     overflow_action: QueueActionView
     timeout_action: QueueActionView
     no_agent_action: QueueActionView
+    skill_widen_after_s: int | None
+    greeting_prompt_id: str | None
+    music_prompt_id: str | None
+    comfort_prompt_id: str | None
+    comfort_interval_s: int
+    announce_position: bool
+    announce_wait: bool
+    language: str
+    hours: BusinessHoursView | None
+    callback: CallbackView
+    disposition_codes: list[str]
     etag: str = Field(description="Send back as If-Match to update only this version.")
 
 

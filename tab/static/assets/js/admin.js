@@ -3,14 +3,19 @@
 import { segment } from "./api.js";
 import { h, replaceChildren, ROLE_LABELS, STATUS_LABELS, toast, when } from "./dom.js";
 import { showWebhooks } from "./webhooks.js";
+import { confirmTwice, errorSummary, section, showErrors } from "./admin_form.js";
+import { CONFIG_RENDERERS, CONFIG_SECTIONS, mountQueueExtras } from "./admin_config.js";
+import { TENANT_RENDERERS, TENANT_SECTIONS } from "./admin_tenant.js";
 
 const SECTIONS = [
   ["queues", "Queues"],
   ["bindings", "Numbers and accounts"],
+  ...CONFIG_SECTIONS,
   ["users", "Users and roles"],
   ["seats", "Seats"],
   ["audit", "Audit log"],
   ["webhooks", "Webhook export"],
+  ...TENANT_SECTIONS,
 ];
 
 const ROUTING = {
@@ -71,7 +76,7 @@ export function renderAdmin(root, ctx) {
       if (link.dataset.section === id) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
-    const renderers = { queues: showQueues, bindings: showBindings, users: showUsers, seats: showSeats, audit: showAudit, webhooks: showWebhooks };
+    const renderers = { queues: showQueues, bindings: showBindings, users: showUsers, seats: showSeats, audit: showAudit, webhooks: showWebhooks, ...CONFIG_RENDERERS, ...TENANT_RENDERERS };
     renderers[id](content, ctx).catch((error) => {
       replaceChildren(content, h("div", { class: "message-bar error", role: "alert" }, error.message));
     });
@@ -79,66 +84,6 @@ export function renderAdmin(root, ctx) {
   window.addEventListener("hashchange", show);
   show();
   return () => window.removeEventListener("hashchange", show);
-}
-
-/** Run ``action`` on a second activation of ``button`` (no modal dialogs inside Teams). */
-function confirmTwice(button, prompt, action) {
-  const label = button.textContent;
-  let armed = null;
-  button.addEventListener("click", async () => {
-    if (!armed) {
-      button.textContent = prompt;
-      armed = setTimeout(() => {
-        armed = null;
-        button.textContent = label;
-      }, 5000);
-      return;
-    }
-    clearTimeout(armed);
-    armed = null;
-    button.textContent = label;
-    await action();
-  });
-}
-
-function section(title, ...children) {
-  return h("section", { class: "card", "aria-labelledby": "section-title" }, h("header", {}, h("h1", { id: "section-title" }, title)), children);
-}
-
-/** Show an API error on a form: a summary, and a message on each invalid field. */
-function showErrors(form, summary, error) {
-  for (const element of form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
-  for (const element of form.querySelectorAll(".field-error")) element.remove();
-  if (!error) {
-    summary.hidden = true;
-    replaceChildren(summary);
-    return;
-  }
-  const items = error.details.map((detail) => {
-    const target = form.querySelector(`[data-field="${CSS.escape(detail.field)}"]`) || form.querySelector(`[data-field="${CSS.escape(detail.field.replace(/\[\d+\]$/, ""))}"]`);
-    if (target) {
-      target.setAttribute("aria-invalid", "true");
-      const id = `error-${detail.field.replace(/[^\w-]/g, "-")}`;
-      const message = h("span", { class: "field-error", id }, detail.message);
-      (target.closest(".field") || target.closest("fieldset") || target.parentElement).append(message);
-      target.setAttribute("aria-describedby", id);
-    }
-    return h("li", {}, `${labelFor(form, detail.field)}: ${detail.message}`);
-  });
-  const heading = error.status === 422 && items.length ? "Check these fields:" : error.message;
-  replaceChildren(summary, h("strong", {}, heading), items.length ? h("ul", {}, items) : null);
-  summary.hidden = false;
-  summary.focus();
-}
-
-function labelFor(form, field) {
-  const target = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
-  const label = target?.id ? form.querySelector(`label[for="${CSS.escape(target.id)}"]`) : null;
-  return label?.textContent || target?.closest("fieldset")?.querySelector("legend")?.textContent || field;
-}
-
-function errorSummary() {
-  return h("div", { class: "message-bar error", role: "alert", tabindex: "-1", hidden: true });
 }
 
 function numberField(name, label, min, max, hint, value) {
@@ -311,6 +256,7 @@ function editQueue(content, ctx, queue, { queues, agents, users }) {
   const cancel = h("button", { type: "button" }, "Cancel");
   cancel.addEventListener("click", () => showQueues(content, ctx));
   const remove = isNew ? null : h("button", { type: "button", class: "danger" }, "Delete queue");
+  const extras = mountQueueExtras(form, q, { api: ctx.api, queues, users });
   form.append(h("div", { class: "form-actions" }, save, cancel, remove));
 
   if (remove) confirmTwice(remove, "Select again to delete", async () => {
@@ -341,6 +287,7 @@ function editQueue(content, ctx, queue, { queues, agents, users }) {
       overflowAction: action("overflowAction"),
       timeoutAction: action("timeoutAction"),
       noAgentAction: action("noAgentAction"),
+      ...extras.collect(),
     };
     for (const [name] of NUMBERS) {
       const raw = value(name).trim();

@@ -2,21 +2,12 @@
 // my recent calls.
 
 import { segment } from "./api.js";
-import { ACTIVITY_LABELS, duration, h, replaceChildren, STATUS_LABELS, toast, when } from "./dom.js";
+import { ACTIVITY_LABELS, duration, h, replaceChildren, STATUS_LABELS, toast } from "./dom.js";
 import { renderTiles } from "./tiles.js";
+import { mountVoicemails } from "./voicemail.js";
+import { mountWork } from "./work.js";
 
 const REASONS = ["Break", "Lunch", "Training", "Meeting", "Admin work"];
-const OUTCOME_LABELS = {
-  answered: "Answered",
-  abandoned: "Abandoned",
-  overflowed: "Overflowed",
-  "timed-out": "Timed out",
-  "no-agent": "No agent",
-  voicemail: "Voicemail",
-  "callback-requested": "Callback",
-  rejected: "Rejected",
-  failed: "Failed",
-};
 
 /** Keep keyboard focus on the "same" control when a list is rebuilt. */
 function keepFocus(container, rebuild) {
@@ -51,6 +42,10 @@ export function renderAgent(root, ctx) {
     autocomplete: "off",
     "aria-describedby": "status-reason-hint",
   });
+  // The organization's not-ready reasons (GET /api/tab/me); live events do not carry them.
+  const reasonList = h("datalist", { id: "status-reasons" });
+  const showReasons = (reasons) => replaceChildren(reasonList, reasons.map((r) => h("option", { value: r })));
+  showReasons(me.notReadyReasons || REASONS);
   const statusForm = h(
     "form",
     { class: "status-form", "aria-label": "Change my status" },
@@ -60,7 +55,7 @@ export function renderAgent(root, ctx) {
       { class: "field" },
       h("label", { for: "status-reason" }, "Reason"),
       reasonInput,
-      h("datalist", { id: "status-reasons" }, REASONS.map((r) => h("option", { value: r }))),
+      reasonList,
       h("span", { class: "hint", id: "status-reason-hint" }, "Why you are not ready (optional)"),
     ),
     h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, "Set status")),
@@ -217,50 +212,9 @@ export function renderAgent(root, ctx) {
     );
   }
 
-  async function loadCalls() {
-    if (!me.agent) {
-      replaceChildren(callsBody, h("p", { class: "muted" }, "No calls."));
-      return;
-    }
-    try {
-      const { calls } = await ctx.api.get("/api/tab/me/calls?limit=10");
-      if (!calls.length) {
-        replaceChildren(callsBody, h("p", { class: "muted" }, "No calls yet."));
-        return;
-      }
-      replaceChildren(
-        callsBody,
-        h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            {},
-            h("caption", { class: "visually-hidden" }, "My recent calls"),
-            h("thead", {}, h("tr", {}, ["Ended", "Queue", "Caller", "Outcome"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col", class: "num" }, "Wait"), h("th", { scope: "col", class: "num" }, "Talk"))),
-            h(
-              "tbody",
-              {},
-              calls.map((c) =>
-                h(
-                  "tr",
-                  {},
-                  h("td", {}, when(c.endedAt)),
-                  h("td", {}, c.queueName),
-                  h("td", {}, c.caller.displayName || c.caller.id || "Anonymous"),
-                  h("td", {}, h("span", { class: c.outcome === "answered" ? "badge success" : "badge" }, OUTCOME_LABELS[c.outcome] || c.outcome)),
-                  h("td", { class: "num" }, duration(c.waitS)),
-                  h("td", { class: "num" }, duration(c.talkS)),
-                ),
-              ),
-            ),
-          ),
-        ),
-      );
-    } catch (error) {
-      replaceChildren(callsBody, h("p", { class: "muted" }, `Calls could not be loaded: ${error.message}`));
-    }
-  }
+  // My recent calls with their dispositions, the wrap-up form and my queues' callbacks.
+  const work = mountWork(ctx, callsBody);
+  const loadCalls = () => work.refresh(me);
 
   async function loadTiles() {
     try {
@@ -288,6 +242,7 @@ export function renderAgent(root, ctx) {
     if (at < newest) return;
     newest = at;
     me = next;
+    if (me.notReadyReasons) showReasons(me.notReadyReasons);
     clockOffset = Date.parse(me.serverTime) - Date.now();
     renderStatus();
     renderCall();
@@ -311,14 +266,17 @@ export function renderAgent(root, ctx) {
       { class: "grid workspace" },
       card("status-card", "My status", h("div", {}, statusBody, statusForm)),
       card("call-card", "Current call", callBody, { class: "call-card" }),
+      work.wrapUpCard,
       card("queues-card", "My queues", queuesBody),
       card("live-card", "Queues now", tilesBody, { class: "span-all" }),
+      work.callbacksCard,
       card("calls-card", "My recent calls", callsBody, { class: "span-all" }),
     ),
   );
   update(me);
   loadCalls();
   loadTiles();
+  mountVoicemails(root.querySelector(".workspace"), ctx);
   const timer = setInterval(tick, 1000);
   ctx.onLive((event, data) => {
     if (event === "me") update(data);

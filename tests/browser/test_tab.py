@@ -49,7 +49,7 @@ async def test_an_agent_signs_in_to_a_queue_and_changes_status(
     assert SALES in (await demo.repository.agents.get(tenant, ANA.id)).value.signed_in_queue_ids
 
     await page.select_option("#status-select", "away")
-    await page.fill("#status-reason", "Lunch")
+    await page.select_option("#status-reason", "Lunch")
     await page.get_by_role("button", name="Set status").click()
     await page.wait_for_selector("#my-status:text('Away')")
     assert "Lunch" in await page.locator("#status-card .status-line").inner_text()

@@ -7,7 +7,6 @@ import { renderTiles } from "./tiles.js";
 import { mountVoicemails } from "./voicemail.js";
 import { mountWork } from "./work.js";
 
-const REASONS = ["Break", "Lunch", "Training", "Meeting", "Admin work"];
 
 /** Keep keyboard focus on the "same" control when a list is rebuilt. */
 function keepFocus(container, rebuild) {
@@ -34,18 +33,14 @@ export function renderAgent(root, ctx) {
     { id: "status-select", name: "status" },
     Object.entries(STATUS_LABELS).map(([value, label]) => h("option", { value }, label)),
   );
-  const reasonInput = h("input", {
-    id: "status-reason",
-    name: "reason",
-    maxlength: 100,
-    list: "status-reasons",
-    autocomplete: "off",
-    "aria-describedby": "status-reason-hint",
-  });
-  // The organization's not-ready reasons (GET /api/tab/me); live events do not carry them.
-  const reasonList = h("datalist", { id: "status-reasons" });
-  const showReasons = (reasons) => replaceChildren(reasonList, reasons.map((r) => h("option", { value: r })));
-  showReasons(me.notReadyReasons || REASONS);
+  // The organization's not-ready reasons (GET /api/tab/me): the only ones the API accepts.
+  const reasonInput = h("select", { id: "status-reason", name: "reason", "aria-describedby": "status-reason-hint" });
+  const showReasons = (reasons) => {
+    const chosen = reasonInput.value;
+    replaceChildren(reasonInput, [h("option", { value: "" }, "No reason"), ...reasons.map((r) => h("option", { value: r }, r))]);
+    reasonInput.value = reasons.includes(chosen) ? chosen : "";
+  };
+  showReasons(me.notReadyReasons || []);
   const statusForm = h(
     "form",
     { class: "status-form", "aria-label": "Change my status" },
@@ -55,7 +50,6 @@ export function renderAgent(root, ctx) {
       { class: "field" },
       h("label", { for: "status-reason" }, "Reason"),
       reasonInput,
-      reasonList,
       h("span", { class: "hint", id: "status-reason-hint" }, "Why you are not ready (optional)"),
     ),
     h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, "Set status")),
@@ -66,7 +60,7 @@ export function renderAgent(root, ctx) {
     button.disabled = true;
     try {
       const status = statusSelect.value;
-      const reason = status === "available" ? null : reasonInput.value.trim() || null;
+      const reason = status === "available" ? null : reasonInput.value || null;
       update(await ctx.api.post("/api/tab/me/status", { status, reason }));
       toast(`Status set to ${STATUS_LABELS[status]}`);
     } catch (error) {
@@ -85,6 +79,10 @@ export function renderAgent(root, ctx) {
     const agent = me.agent;
     if (!agent || statusForm.contains(document.activeElement)) return;
     statusSelect.value = agent.status;
+    if (agent.notReadyReason && ![...reasonInput.options].some((o) => o.value === agent.notReadyReason)) {
+      // A reason set before the organization's list changed: still shown as it is.
+      reasonInput.append(h("option", { value: agent.notReadyReason }, agent.notReadyReason));
+    }
     reasonInput.value = agent.notReadyReason || "";
     syncReason();
   }

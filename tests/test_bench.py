@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import math
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import contactcenter.engine
 import contactcenter.repository
 from bench.aggregates import QueueReport, QueueTotals, fold, interval_start
 from bench.loadgen import http_request, notification_mix
@@ -253,7 +255,7 @@ def test_soak_prints_the_memory_of_a_simulated_run(tmp_path: Path) -> None:
 
 
 async def test_a_few_simulated_hours_retain_no_memory_per_call(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The engine and the store keep nothing per finished call beyond their bounded caches.
 
@@ -262,6 +264,10 @@ async def test_a_few_simulated_hours_retain_no_memory_per_call(
     then be far less than any per-call leftover (an id string and a dict entry are 100 bytes).
     """
     monkeypatch.setattr(contactcenter.repository, "_DECODED_KEPT", 64)
+    monkeypatch.setattr(contactcenter.engine, "_ENDED_CALLS_REMEMBERED", 64)
+    # The test's own log capture keeps every record it sees: keep it to what matters here.
+    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.WARNING, logger="contactcenter")
     config = SimulationConfig(
         agents=50,
         arrival_rate_per_hour=1500.0,

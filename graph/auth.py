@@ -8,6 +8,7 @@ simulator's in demo mode), cached and refreshed by :class:`~graph.openid_keys.Si
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ GRAPH_ISSUERS = ("https://api.botframework.com", "https://graph.microsoft.com")
 
 _ALGORITHM = SIGNING_ALGORITHM
 _LEEWAY_S = 300.0
+_VERIFIED_KEPT = 256
 
 
 class TokenInvalid(Exception):
@@ -74,10 +76,21 @@ class CallingTokenValidator:
             refresh_floor_s=refresh_floor_s,
             cache_ttl_s=cache_ttl_s,
         )
+        # Graph signs many notifications with one token: a token whose signature and
+        # claims were verified (its exact text, with the key that verified it) needs only
+        # its lifetime checked again while that key is still the one published for its kid.
+        self._verified: OrderedDict[str, tuple[str, Any, dict[str, Any]]] = OrderedDict()
 
     async def validate(self, authorization_header: str | None) -> TokenClaims:
         """Return the token's claims, or raise :class:`TokenInvalid` saying what is wrong."""
         token = _bearer_token(authorization_header)
+        verified = self._verified.get(token)
+        if verified is not None:
+            verified_kid, verified_key, verified_claims = verified
+            if await self._keys.find(verified_kid) is verified_key:
+                self._check_lifetime(verified_claims)
+                return self._claims(verified_claims)
+            del self._verified[token]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as err:
@@ -92,6 +105,13 @@ class CallingTokenValidator:
         key = await self._signing_key(kid)
         claims = self._decode(token, key)
         self._check_lifetime(claims)
+        result = self._claims(claims)
+        self._verified[token] = (kid, key, claims)
+        if len(self._verified) > _VERIFIED_KEPT:
+            self._verified.popitem(last=False)
+        return result
+
+    def _claims(self, claims: dict[str, Any]) -> TokenClaims:
         tenant_id = claims.get("tid")
         if not isinstance(tenant_id, str) or not tenant_id:
             raise TokenInvalid("no tenant id")

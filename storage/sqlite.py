@@ -26,9 +26,9 @@ import asyncio
 import functools
 import logging
 import os
+import random
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -494,10 +494,15 @@ def _count(connection: sqlite3.Connection, sql: str, params: Mapping[str, Any]) 
     return int(found)
 
 
+# Etags need to be unique, not secret: a generator seeded once from the OS (os.urandom,
+# per process) instead of a system call for each write.
+_ETAGS = random.Random()  # noqa: S311 - uniqueness, not secrecy
+
+
 def _new_etag() -> str:
     # Random rather than a counter: a document deleted and created again never repeats
     # an etag that a stale writer may still hold.
-    return uuid.uuid4().hex
+    return f"{_ETAGS.getrandbits(128):032x}"
 
 
 # ------------------------------------------------------------------------ the store

@@ -442,3 +442,43 @@ async def test_unusable_keys_in_the_key_set_are_skipped(
         )
 
     assert result.tenant_id == TENANT
+
+
+async def test_a_token_verified_once_is_still_checked_for_its_lifetime(
+    validator: CallingTokenValidator, keys: list[SigningKey], clock: VirtualClock
+) -> None:
+    now = int(clock.now().timestamp())
+    token = bearer(sign(keys[0], claims(clock, exp=now + 600)))
+    first = await validator.validate(token)
+
+    assert await validator.validate(token) == first  # Graph reuses its tokens
+    clock.advance(600 + 301)
+    with pytest.raises(TokenInvalid, match="expired"):
+        await validator.validate(token)
+
+
+async def test_a_token_verified_once_is_refused_once_its_key_is_withdrawn(
+    validator: CallingTokenValidator,
+    key_server: KeyServer,
+    keys: list[SigningKey],
+    clock: VirtualClock,
+) -> None:
+    token = bearer(sign(keys[0], claims(clock, exp=int(clock.now().timestamp()) + 4 * TTL_S)))
+    await validator.validate(token)
+    key_server.published = [keys[2]]
+    clock.advance(TTL_S)  # the keys are fetched again: keys[0] is gone
+
+    with pytest.raises(TokenInvalid, match="unknown signing key"):
+        await validator.validate(token)
+
+
+async def test_a_tampered_copy_of_a_verified_token_is_refused(
+    validator: CallingTokenValidator, keys: list[SigningKey], clock: VirtualClock
+) -> None:
+    token = sign(keys[0], claims(clock))
+    await validator.validate(bearer(token))
+    header, _payload, signature = token.split(".")
+    other = b64(json.dumps(claims(clock, tid="00000000-0000-4000-8000-000000000000")).encode())
+
+    with pytest.raises(TokenInvalid, match="bad signature"):
+        await validator.validate(bearer(f"{header}.{other}.{signature}"))

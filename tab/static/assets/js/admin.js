@@ -269,6 +269,9 @@ function editQueue(content, ctx, queue, { queues, agents, users }) {
     }
   });
 
+  // Open the queue as it is stored now (what was typed here is dropped).
+  const reloadQueue = async () => editQueue(content, ctx, await ctx.api.get(`/api/tab/admin/queues/${segment(q.id)}`), { queues, agents, users });
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = (name) => form.elements[name].value;
@@ -295,12 +298,12 @@ function editQueue(content, ctx, queue, { queues, agents, users }) {
     }
     save.disabled = true;
     try {
-      const saved = isNew ? await ctx.api.post("/api/tab/admin/queues", body) : await ctx.api.put(`/api/tab/admin/queues/${segment(q.id)}`, body);
+      const saved = isNew ? await ctx.api.post("/api/tab/admin/queues", body) : await ctx.api.put(`/api/tab/admin/queues/${segment(q.id)}`, body, { ifMatch: q.etag });
       toast(isNew ? `Created ${saved.name}` : `Saved ${saved.name}`);
       await showQueues(content, ctx);
     } catch (error) {
       save.disabled = false;
-      showErrors(form, summary, error);
+      showErrors(form, summary, error, { reload: isNew ? null : reloadQueue });
     }
   });
 

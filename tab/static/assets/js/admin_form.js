@@ -1,6 +1,6 @@
 // Form pieces the caller-experience screens share: fields with labels, error display, prompts.
 
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, toast } from "./dom.js";
 
 let counter = 0;
 
@@ -18,13 +18,31 @@ export function errorSummary() {
   return h("div", { class: "message-bar error", role: "alert", tabindex: "-1", hidden: true });
 }
 
-/** Show an API error on a form: a summary, and a message next to each invalid field. */
-export function showErrors(form, summary, error) {
+/** Show an API error on a form: a summary, and a message next to each invalid field.
+ *
+ * A 412 (the document changed since the form was loaded) gets its own message and, given
+ * ``reload``, a Reload button; the form keeps what was typed until then.
+ */
+export function showErrors(form, summary, error, { reload = null } = {}) {
   for (const element of form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
   for (const element of form.querySelectorAll(".field-error")) element.remove();
   if (!error) {
     summary.hidden = true;
     replaceChildren(summary);
+    return;
+  }
+  if (error.status === 412) {
+    const button = reload ? h("button", { type: "button", class: "small" }, "Reload") : null;
+    button?.addEventListener("click", () => {
+      button.disabled = true;
+      reload().catch((failure) => {
+        button.disabled = false;
+        toast(failure.message, { error: true });
+      });
+    });
+    replaceChildren(summary, h("strong", {}, "Changed by someone else since you opened it: reload to see their changes."), button ? h("div", { class: "form-actions" }, button) : null);
+    summary.hidden = false;
+    summary.focus();
     return;
   }
   const details = error.details || [];

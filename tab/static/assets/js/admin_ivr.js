@@ -271,13 +271,14 @@ function editIvr(content, ctx, ivr, data) {
     };
     save.disabled = true;
     try {
-      const saved = isNew ? await ctx.api.post(IVRS, body) : await ctx.api.put(`${IVRS}/${segment(ivr.id)}`, body);
+      const saved = isNew ? await ctx.api.post(IVRS, body) : await ctx.api.put(`${IVRS}/${segment(ivr.id)}`, body, { ifMatch: ivr.etag });
       toast(isNew ? `Created ${saved.name}` : `Saved ${saved.name}`);
       if (isNew) editIvr(content, ctx, saved, data);
       else await showIvrs(content, ctx);
     } catch (error) {
       save.disabled = false;
-      showErrors(form, summary, error);
+      // Reload: open the IVR as it is stored now (what was typed here is dropped).
+      showErrors(form, summary, error, { reload: isNew ? null : async () => editIvr(content, ctx, await ctx.api.get(`${IVRS}/${segment(ivr.id)}`), data) });
     }
   });
 

@@ -20,11 +20,15 @@ export class Api {
     this.session = session;
   }
 
-  async request(method, path, body) {
-    let response = await this.#send(method, path, body, false);
+  /**
+   * @param {{ifMatch?: string}} [options] ifMatch: the etag of the document the change is
+   *   made to; the API answers 412 when it changed since.
+   */
+  async request(method, path, body, options = {}) {
+    let response = await this.#send(method, path, body, options, false);
     if (response.status === 401) {
       // The token may have expired since it was handed out: ask for a fresh one once.
-      response = await this.#send(method, path, body, true);
+      response = await this.#send(method, path, body, options, true);
       if (response.status === 401) this.session.onSignedOut?.();
     }
     if (response.status === 204) return null;
@@ -33,8 +37,9 @@ export class Api {
     return data;
   }
 
-  async #send(method, path, body, fresh) {
+  async #send(method, path, body, { ifMatch }, fresh) {
     const headers = { Authorization: `Bearer ${await this.session.token(fresh)}` };
+    if (ifMatch) headers["If-Match"] = ifMatch.startsWith('"') || ifMatch.startsWith("W/") ? ifMatch : `"${ifMatch}"`;
     const init = { method, headers };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -51,8 +56,8 @@ export class Api {
     return this.request("POST", path, body);
   }
 
-  put(path, body) {
-    return this.request("PUT", path, body);
+  put(path, body, options) {
+    return this.request("PUT", path, body, options);
   }
 
   delete(path) {

@@ -1,9 +1,11 @@
-// Supervision: my queues' agents (status, sign in and out of queues) and waiting calls
-// (move to another queue, raise the priority). Every action is audited by the server.
+// Supervision: my queues' agents (status, sign in and out of queues), waiting calls (move to
+// another queue, raise the priority) and the closed-now switch of my queues and IVRs. Every
+// action is audited by the server.
 
 import { segment } from "./api.js";
 import { ACTIVITY_LABELS, STATUS_LABELS, h, replaceChildren, toast } from "./dom.js";
 import { seconds } from "./format.js";
+import { CLOSED_NOW_HINT, mountClosedNow } from "./closed_now.js";
 
 function agentRow(ctx, agent, queues, reload) {
   const status = h(
@@ -92,6 +94,7 @@ function callRow(ctx, call, queues, reload) {
 export function renderSupervise(root, ctx) {
   const agentsBody = h("tbody");
   const callsBody = h("tbody");
+  const closedNow = h("div", { id: "supervise-closed-now" });
   replaceChildren(
     root,
     h(
@@ -120,8 +123,18 @@ export function renderSupervise(root, ctx) {
           callsBody,
         ),
       ),
+      h("h2", {}, "Closed now"),
+      h("p", { class: "muted" }, CLOSED_NOW_HINT),
+      closedNow,
     ),
   );
+  let refreshClosedNow = null;
+  const showClosedNowError = (error) => replaceChildren(closedNow, h("p", { role: "alert" }, error.message));
+  mountClosedNow(closedNow, ctx)
+    .then((refresh) => {
+      refreshClosedNow = refresh;
+    })
+    .catch(showClosedNowError);
   let loading = null;
   const reload = () => {
     loading ??= ctx.api
@@ -141,7 +154,10 @@ export function renderSupervise(root, ctx) {
     return loading;
   };
   ctx.onLive((event) => {
-    if (event === "queues") reload();
+    if (event !== "queues") return;
+    reload();
+    // Another supervisor may have switched one; keep the panel as it is while it is in use.
+    if (refreshClosedNow && !closedNow.contains(document.activeElement)) refreshClosedNow().catch(showClosedNowError);
   });
   reload();
 }

@@ -216,10 +216,10 @@ def _graph_ctx(services: Services) -> CleanupContext:
             )
             app[keys.CALL_CONTROL] = GraphCallControl(client)
             app[keys.PRESENCE] = services.presence or GraphPresence(client)
-            # The app's catalog id is its manifest id (sideloaded, or uploaded by an admin).
             app[APP_INSTALLS] = AppInstalls(
                 lambda sleep: TeamsAppInstaller(client, sleep=sleep),
-                teams_app_id=settings.microsoft_app_id,
+                teams_app_id=settings.teams_app_catalog_id,
+                manifest_id=settings.microsoft_app_id,
             )
             try:
                 yield

@@ -74,6 +74,8 @@ class Settings:
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: AppType = AppType.SINGLE_TENANT
     tab_client_id: str = ""
+    # The app's id in the org app catalog; empty: looked up by MICROSOFT_APP_ID (externalId).
+    teams_app_catalog_id: str = ""
     public_base_url: str = ""
     graph_base_url: str = DEFAULT_GRAPH_BASE_URL
     calling_openid_config_url: str = DEFAULT_CALLING_OPENID_URL
@@ -168,6 +170,7 @@ class Settings:
             microsoft_app_tenant_id=text("MICROSOFT_APP_TENANT_ID"),
             microsoft_app_type=app_type,
             tab_client_id=text("TAB_CLIENT_ID"),
+            teams_app_catalog_id=text("TEAMS_APP_CATALOG_ID"),
             public_base_url=text("PUBLIC_BASE_URL").rstrip("/"),
             graph_base_url=text("GRAPH_BASE_URL").rstrip("/"),
             calling_openid_config_url=text("CALLING_OPENID_CONFIG_URL", DEFAULT_CALLING_OPENID_URL),
@@ -209,6 +212,7 @@ class Settings:
             ("MICROSOFT_APP_ID", self.microsoft_app_id),
             ("MICROSOFT_APP_TENANT_ID", self.microsoft_app_tenant_id),
             ("TAB_CLIENT_ID", self.tab_client_id),
+            ("TEAMS_APP_CATALOG_ID", self.teams_app_catalog_id),
         ):
             if value and not _is_guid(value):
                 raise SettingsError(f"{name}={value!r} is not a GUID")

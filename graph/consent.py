@@ -74,6 +74,10 @@ REQUIRED_PERMISSIONS: tuple[GraphPermission, ...] = (
         "Application.Read.All",
         "Show the admin console which of these permissions are granted.",
     ),
+    GraphPermission(
+        "AppCatalog.Read.All",
+        "Find the app's id in the organization's app catalog, to install it for agents.",
+    ),
 )
 """Every Graph application permission the product uses, each for a call it makes."""
 

@@ -31,6 +31,9 @@ param botTenantId string = tenant().tenantId
 @description('Entra app the tab\'s SSO tokens are issued for, when not the bot\'s own (TAB_CLIENT_ID). Empty: the bot\'s app.')
 param tabClientId string = ''
 
+@description('Id of the Teams app in the org app catalog, when an admin uploaded it there (TEAMS_APP_CATALOG_ID). Empty: looked up by botAppId, the manifest id.')
+param teamsAppCatalogId string = ''
+
 @description('Comma-separated Entra object ids of the first admins (ADMIN_OBJECT_IDS).')
 param adminObjectIds string = ''
 
@@ -267,6 +270,7 @@ module webApp 'modules/webapp.bicep' = {
     botTenantId: botTenantId
     botPasswordSecretUri: keyVault.outputs.botPasswordSecretUri
     tabClientId: tabClientId
+    teamsAppCatalogId: teamsAppCatalogId
     adminObjectIds: adminObjectIds
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName

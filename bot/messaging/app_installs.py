@@ -6,6 +6,11 @@ the bot the new 1:1 chat, which the bot keeps. This runs in the background: the 
 assigned whatever Graph answers. It is idempotent (an agent whose chat the bot already
 has, or one being installed now, is skipped; Graph's "already installed" is success) and
 retried with growing delays on failures other than an unknown user.
+
+The app is named by its org catalog id: ``TEAMS_APP_CATALOG_ID`` when set; otherwise it is
+looked up once in the org catalog by its manifest id (``MICROSOFT_APP_ID``, the catalog
+app's ``externalId``), and a sideloaded app, which is not in the org catalog, is named by
+its manifest id.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ RETRY_DELAYS_S: tuple[float, ...] = (30.0, 120.0, 600.0, 1800.0)
 class Installer(Protocol):
     """Installs the app for a user (``graph.teams_apps.TeamsAppInstaller``)."""
 
+    async def find_catalog_id(self, external_id: str) -> str | None: ...
+
     async def install_for_user(self, user_id: str, teams_app_id: str) -> InstallOutcome: ...
 
 
@@ -50,20 +57,27 @@ class AppInstalls:
     Made with the Graph client; :meth:`bind` hands it the store and the host's background
     tasks once the host runs. ``installer_for`` makes the installer with the sleep its own
     retries of throttling must use (so that waiting counts as idle for :meth:`wait_idle`).
+    ``teams_app_id`` is the app's org catalog id when known (``TEAMS_APP_CATALOG_ID``);
+    empty, the catalog is asked once for the app whose ``externalId`` is ``manifest_id``.
     """
 
     def __init__(
         self,
         installer_for: Callable[[Sleep], Installer],
         *,
-        teams_app_id: str,
+        teams_app_id: str = "",
+        manifest_id: str = "",
         timer: Timer | None = None,
         retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
     ) -> None:
+        if not (teams_app_id or manifest_id):
+            raise ValueError("a catalog id or a manifest id is needed to install the app")
         self._tracker = WorkTracker()
         self._timer = TrackedTimer(timer or AsyncioTimer(), self._tracker)
         self._installer = installer_for(self._timer.sleep)
         self._teams_app_id = teams_app_id
+        self._manifest_id = manifest_id
+        self._lookup: asyncio.Lock | None = None
         self._retry_delays_s = tuple(retry_delays_s)
         self._bound: _Bound | None = None
         self._running: dict[tuple[str, str], asyncio.Task[Any]] = {}
@@ -111,11 +125,36 @@ class AppInstalls:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _has_chat(self, bound: _Bound, tenant_id: str, agent_id: str) -> bool:
-        try:
-            await bound.documents.conversation_refs.get(tenant_id, agent_id)
-        except NotFound:
-            return False
-        return True
+        return await bound.documents.references.get(tenant_id, agent_id) is not None
+
+    async def catalog_id(self) -> str:
+        """Return the app's org catalog id, looking it up once; DomainError: try again later.
+
+        A lookup Graph refuses (the permission is not granted) names the app by its
+        manifest id this time and is asked again on the next install.
+        """
+        if self._lookup is None:
+            self._lookup = asyncio.Lock()
+        async with self._lookup:
+            # Another install may have looked it up while this one waited for the lock.
+            if self._teams_app_id:
+                return self._teams_app_id
+            try:
+                found = await self._installer.find_catalog_id(self._manifest_id)
+            except NotFound as err:
+                _LOGGER.warning(
+                    "The org app catalog could not be read (%s): installing the app by its "
+                    "manifest id; set TEAMS_APP_CATALOG_ID or grant AppCatalog.Read.All",
+                    err,
+                )
+                return self._manifest_id
+            if found is None:
+                _LOGGER.info("The app is not in the org catalog: installing it by its manifest id")
+                self._teams_app_id = self._manifest_id
+            else:
+                _LOGGER.info("The app's org catalog id is %s", found)
+                self._teams_app_id = found
+            return self._teams_app_id
 
     async def _install(self, bound: _Bound, tenant_id: str, agent_id: str) -> None:
         log = {"tenant_id": tenant_id, "agent_id": agent_id}
@@ -127,7 +166,8 @@ class AppInstalls:
                     _LOGGER.debug("The bot can reach %s already", agent_id, extra=log)
                     return
                 try:
-                    outcome = await self._installer.install_for_user(agent_id, self._teams_app_id)
+                    teams_app_id = await self.catalog_id()
+                    outcome = await self._installer.install_for_user(agent_id, teams_app_id)
                 except NotFound as err:
                     _LOGGER.warning(
                         "The app cannot be installed for %s: %s", agent_id, err, extra=log

@@ -2,7 +2,8 @@
 
 Each is a document of its own collection, written whole (single-document writes only):
 
-- ``conversationRefs``: one per user, the bot's 1:1 chat with them (to alert them).
+- ``conversationRefs``: one per user, the bot's 1:1 chat with them (to alert them); read
+  through :class:`ConversationRefs`, a bounded in-process cache.
 - ``teams``: one per team the app was added to, with the channels known of it.
 - ``offerCards``: one per (call, agent): the alert card's activity id, to update it in place;
   kept a week (``ttl``, where the store expires documents).
@@ -14,11 +15,15 @@ Each is a document of its own collection, written whole (single-document writes 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from bot.cards.offers import OfferView
+from contactcenter.errors import NotFound
 from contactcenter.ports import OfferEnd, Store
 from contactcenter.repository import Collection
 
@@ -160,6 +165,83 @@ def digest(values: tuple[object, ...]) -> str:
     return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()[:16]
 
 
+class ConversationRefs:
+    """The users' 1:1 conversation references, read through a bounded in-process cache.
+
+    Alerting an agent needs their reference on every offer; it changes only when the app
+    is installed again or removed. A reference (or its absence) read from the store is
+    used for at most ``ttl_s`` seconds. What this process writes or deletes through
+    :meth:`put` and :meth:`delete` is seen at once; a change made by another host (or
+    straight in the store) is seen within ``ttl_s``. :meth:`forget` drops an entry, for
+    when Teams says the conversation is gone.
+    """
+
+    TTL_S = 60.0
+    MAX_ENTRIES = 4096
+
+    def __init__(
+        self,
+        collection: Collection[ConversationRef],
+        *,
+        ttl_s: float = TTL_S,
+        max_entries: int = MAX_ENTRIES,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._collection = collection
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        # (tenant id, user id) -> (read at, the reference or None for "none stored").
+        self._entries: OrderedDict[tuple[str, str], tuple[float, ConversationRef | None]] = (
+            OrderedDict()
+        )
+        # Bumped by every write, delete or forget: a read that started before one of them
+        # must not put what it read over what was written meanwhile.
+        self._generation = 0
+
+    async def get(self, tenant_id: str, user_id: str) -> ConversationRef | None:
+        """Return the user's reference (None: none stored), from the cache when fresh."""
+        key = (tenant_id, user_id)
+        entry = self._entries.get(key)
+        if entry is not None and self._monotonic() - entry[0] < self._ttl_s:
+            return entry[1]
+        generation = self._generation
+        try:
+            ref: ConversationRef | None = (await self._collection.get(tenant_id, user_id)).value
+        except NotFound:
+            ref = None
+        if generation == self._generation:
+            self._keep(key, ref)
+        return ref
+
+    async def put(self, ref: ConversationRef) -> None:
+        """Store a reference (an install, a conversation update) and use it at once."""
+        self._generation += 1
+        await self._collection.put(ref)
+        self._generation += 1
+        self._keep((ref.tenant_id, ref.id), ref)
+
+    async def delete(self, tenant_id: str, user_id: str) -> None:
+        """Delete a user's reference (the app was removed); raise NotFound if none."""
+        self.forget(tenant_id, user_id)
+        try:
+            await self._collection.delete(tenant_id, user_id)
+        finally:
+            self.forget(tenant_id, user_id)
+
+    def forget(self, tenant_id: str, user_id: str) -> None:
+        """Drop the cached entry: the next :meth:`get` reads the store."""
+        self._generation += 1
+        self._entries.pop((tenant_id, user_id), None)
+
+    def _keep(self, key: tuple[str, str], ref: ConversationRef | None) -> None:
+        entries = self._entries
+        entries[key] = (self._monotonic(), ref)
+        entries.move_to_end(key)
+        while len(entries) > self._max_entries:
+            entries.popitem(last=False)
+
+
 class MessagingDocuments:
     """The messaging bot's collections in the host's store."""
 
@@ -169,8 +251,10 @@ class MessagingDocuments:
     QUEUE_CARDS = "queueCards"
     NOTICE_CARDS = "noticeCards"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.conversation_refs = Collection(store, self.CONVERSATION_REFS, ConversationRef)
+        # Reads and writes of references go through here, so the cache sees this process's.
+        self.references = ConversationRefs(self.conversation_refs, monotonic=monotonic)
         self.teams = Collection(store, self.TEAMS, TeamRegistration)
         self.offer_cards = Collection(store, self.OFFER_CARDS, OfferCard)
         self.queue_cards = Collection(store, self.QUEUE_CARDS, QueueCard)

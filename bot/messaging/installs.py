@@ -32,7 +32,7 @@ class Installs:
             if not turn.user_id:
                 _LOGGER.warning("Personal install without the user's Entra id", extra=log)
                 return None
-            await self._services.documents.conversation_refs.put(
+            await self._services.documents.references.put(
                 replace(turn.conversation, id=turn.user_id, updated_at=now)
             )
             _LOGGER.info("Personal chat with %s stored", turn.user_id, extra=log)
@@ -69,9 +69,7 @@ class Installs:
         """Forget the conversation the app was removed from."""
         try:
             if turn.kind is ConversationKind.PERSONAL and turn.user_id:
-                await self._services.documents.conversation_refs.delete(
-                    turn.tenant_id, turn.user_id
-                )
+                await self._services.documents.references.delete(turn.tenant_id, turn.user_id)
             elif turn.team_id:
                 await self._services.documents.teams.delete(turn.tenant_id, turn.team_id)
         except NotFound:

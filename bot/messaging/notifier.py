@@ -7,7 +7,14 @@ So does the work for one notice told to a queue's agents (a voicemail, a callbac
 cards go out, then every copy is updated in place when it is handled or ends.
 
 An agent without a stored 1:1 conversation (the app is not installed for them) gets no
-card: that is logged, and routing goes on.
+card: that is logged, and routing goes on. Conversation references come from the bounded
+in-process cache of :class:`~bot.messaging.documents.ConversationRefs`: one stored by this
+process is used at once, one changed elsewhere within its TTL (60 s); a send Teams refuses
+because the conversation is gone drops the agent's entry.
+
+An offer card's first write is a create, and its end updates the version this process
+wrote without reading it again; the store's etag check catches a card changed elsewhere,
+which is then read and replaced.
 """
 
 from __future__ import annotations
@@ -61,12 +68,18 @@ from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, DomainError, NotFound
 from contactcenter.model import Call, CallbackRequest, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from contactcenter.repository import Repository
+from contactcenter.repository import Repository, Versioned
 
 _LOGGER = logging.getLogger(__name__)
 
 _Work = Callable[[], Awaitable[None]]
 _Key = tuple[str, str, str]
+
+# Statuses of a refused send that mean the bot's conversation is gone: 403, the bot is no
+# longer in it (the app was removed or the user blocked it); 404, no such conversation.
+CONVERSATION_GONE_STATUSES = frozenset({403, 404})
+# Writes of one offer card tried before giving up when other hosts keep changing it.
+_CARD_WRITE_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -287,10 +300,16 @@ class TeamsNotifier:
     async def _reference(
         self, bound: _Bound, tenant_id: str, agent_id: str
     ) -> ConversationRef | None:
+        return await bound.documents.references.get(tenant_id, agent_id)
+
+    async def _send(self, bound: _Bound, ref: ConversationRef, message: Message) -> str:
+        """Post to a user's chat; forget the cached reference when Teams says it is gone."""
         try:
-            return (await bound.documents.conversation_refs.get(tenant_id, agent_id)).value
-        except NotFound:
-            return None
+            return await bound.outbox.send(ref, message)
+        except ConnectorError as err:
+            if err.status in CONVERSATION_GONE_STATUSES:
+                bound.documents.references.forget(ref.tenant_id, ref.id)
+            raise
 
     async def _post_offer(self, bound: _Bound, alert: OfferAlert) -> None:
         ref = await self._reference(bound, alert.tenant_id, alert.agent_id)
@@ -304,13 +323,15 @@ class TeamsNotifier:
         now = bound.clock.now()
         previous = await bound.history.previous_calls(alert.tenant_id, alert.caller.id, now)
         view = OfferView.from_alert(alert, previous_calls=previous, agent_mri=ref.user_mri)
-        activity_id = await bound.outbox.send(
+        activity_id = await self._send(
+            bound,
             ref,
             Message(
                 offer_card(view), summary=f"Incoming {view.queue_name} call: {view.caller_name}"
             ),
         )
-        await bound.documents.offer_cards.put(
+        await self._store_offer_card(
+            bound,
             OfferCard(
                 id=offer_card_id(alert.call_id, alert.agent_id),
                 tenant_id=alert.tenant_id,
@@ -320,28 +341,62 @@ class TeamsNotifier:
                 activity_id=activity_id,
                 view=view,
                 sent_at=now,
-            )
+            ),
         )
 
+    async def _store_offer_card(self, bound: _Bound, card: OfferCard) -> None:
+        """Write a new offer's card: a create, or (an earlier offer's card is there) a replace."""
+        cards = bound.documents.offer_cards
+        for _ in range(_CARD_WRITE_ATTEMPTS):
+            try:
+                await cards.create(card)
+            except Conflict:
+                pass  # an earlier offer of this call to this agent left its card
+            else:
+                return
+            try:
+                found = await cards.get(card.tenant_id, card.id)
+                await cards.save(card, etag=found.etag)
+            except (Conflict, NotFound):
+                continue  # changed or expired meanwhile: go again
+            else:
+                return
+        raise Conflict(f"offer card {card.id} kept changing while written")
+
     async def _end_offer(self, bound: _Bound, alert: OfferAlert, how: OfferEnd) -> None:
-        try:
-            found = await bound.documents.offer_cards.get(
-                alert.tenant_id, offer_card_id(alert.call_id, alert.agent_id)
+        cards = bound.documents.offer_cards
+        card_id = offer_card_id(alert.call_id, alert.agent_id)
+        # The card as this process wrote it, if it did: its etag guards the write below.
+        found: Versioned[OfferCard] | None = cards.last_known(alert.tenant_id, card_id)
+        for _ in range(_CARD_WRITE_ATTEMPTS):
+            if found is None or found.value.ended is not None:
+                try:
+                    found = await cards.get(alert.tenant_id, card_id)
+                except NotFound:
+                    _LOGGER.debug("No alert card to update", extra=_ctx(alert))
+                    return
+            card = found.value
+            if card.ended is not None:
+                return
+            ref = await self._reference(bound, alert.tenant_id, alert.agent_id)
+            if ref is None:
+                return
+            ref = replace(ref, conversation_id=card.conversation_id)
+            await bound.outbox.update(
+                ref, card.activity_id, Message(offer_ended_card(card.view, how))
             )
-        except NotFound:
-            _LOGGER.debug("No alert card to update", extra=_ctx(alert))
+            try:
+                await cards.save(replace(card, ended=how), etag=found.etag)
+            except (Conflict, NotFound):
+                # Changed elsewhere since this process knew it: read it and go again.
+                found = None
+                continue
+            if how in {OfferEnd.MISSED, OfferEnd.SET_AWAY}:
+                await self._send_missed(
+                    bound, alert, ref, card.view, set_away=how is OfferEnd.SET_AWAY
+                )
             return
-        card = found.value
-        if card.ended is not None:
-            return
-        ref = await self._reference(bound, alert.tenant_id, alert.agent_id)
-        if ref is None:
-            return
-        ref = replace(ref, conversation_id=card.conversation_id)
-        await bound.outbox.update(ref, card.activity_id, Message(offer_ended_card(card.view, how)))
-        await bound.documents.offer_cards.put(replace(card, ended=how))
-        if how in {OfferEnd.MISSED, OfferEnd.SET_AWAY}:
-            await self._send_missed(bound, alert, ref, card.view, set_away=how is OfferEnd.SET_AWAY)
+        _LOGGER.warning("Alert card kept changing while ended", extra=_ctx(alert))
 
     async def _send_missed(
         self,
@@ -364,7 +419,7 @@ class TeamsNotifier:
             open_url=bound.links.workspace() if bound.links is not None else None,
             set_away=set_away,
         )
-        await bound.outbox.send(ref, Message(card, summary=f"Missed call: {view.caller_name}"))
+        await self._send(bound, ref, Message(card, summary=f"Missed call: {view.caller_name}"))
 
     # --------------------------------------------------------- notices to a queue
     async def _notice_cards(
@@ -407,8 +462,8 @@ class TeamsNotifier:
                 )
                 continue
             try:
-                activity_id = await bound.outbox.send(
-                    ref, Message(await card_for(ref), summary=summary)
+                activity_id = await self._send(
+                    bound, ref, Message(await card_for(ref), summary=summary)
                 )
             except ConnectorError as err:
                 _LOGGER.warning("No %s card for %s: %s", cards.kind, agent_id, err, extra=log)

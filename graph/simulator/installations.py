@@ -4,12 +4,19 @@ Installing the bot's app for a user makes Teams send the bot a ``conversationUpd
 the new 1:1 chat (the bot then keeps the conversation reference to message the user). The
 simulator delivers it before answering 201, so that a test or a host that awaits the
 install finds the reference stored.
+
+The org app catalog (``/v1.0/appCatalogs/teamsApps``) starts empty: the bot's app is
+sideloaded, and an install names it by its manifest id. ``PUT /sim/app-catalog/{externalId}``
+uploads an app to the org catalog, where it gets an id of its own; an install must then
+name it by that id (naming it by its manifest id answers 404, as for any unknown app).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +59,59 @@ class Installation:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogApp:
+    """An app an admin uploaded to the org app catalog."""
+
+    id: str
+    external_id: str
+    display_name: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return Graph's ``teamsApp`` shape."""
+        return {
+            "id": self.id,
+            "externalId": self.external_id,
+            "displayName": self.display_name,
+            "distributionMethod": "organization",
+        }
+
+
 class Installations:
-    """Which users have which Teams apps installed."""
+    """Which users have which Teams apps installed, and the org app catalog."""
 
     def __init__(self) -> None:
         self._by_user: dict[str, dict[str, Installation]] = {}
         self._ids = itertools.count(1)
+        self._catalog: dict[str, CatalogApp] = {}
+
+    def catalog(self) -> list[CatalogApp]:
+        """Return the apps of the org catalog."""
+        return list(self._catalog.values())
+
+    def upload(self, external_id: str, display_name: str, app_id: str = "") -> CatalogApp:
+        """Put an app in the org catalog (replacing an earlier upload of it); return it."""
+        app = CatalogApp(
+            id=app_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"teams-app:{external_id}")),
+            external_id=external_id,
+            display_name=display_name,
+        )
+        self._catalog[external_id] = app
+        return app
+
+    def remove_upload(self, external_id: str) -> bool:
+        """Take an app out of the org catalog; tell whether it was there."""
+        return self._catalog.pop(external_id, None) is not None
+
+    def installable(self, teams_app_id: str) -> bool:
+        """Tell whether an install may name this app id.
+
+        A catalog app is named by its catalog id; an id no catalog app has is a sideloaded
+        app's manifest id, unless an app with that manifest id was uploaded to the catalog.
+        """
+        if any(app.id == teams_app_id for app in self._catalog.values()):
+            return True
+        return teams_app_id not in self._catalog
 
     def for_user(self, user_id: str) -> list[Installation]:
         """Return a user's installations."""
@@ -103,6 +157,8 @@ async def install_app(request: web.Request) -> web.Response:
     tenant_id, user_id, display_name = _user(request)
     teams_app_id = _teams_app_id(await read_json_object(request))
     installations = request.app[INSTALLATIONS_KEY]
+    if not installations.installable(teams_app_id):
+        raise ApiError(404, f"Teams app {teams_app_id} was not found.", code="NotFound")
     if installations.find(user_id, teams_app_id) is not None:
         raise ApiError(409, "The app is already installed for this user.", code="Conflict")
     conversation_id = personal_conversation_id(user_id)
@@ -146,8 +202,67 @@ async def list_installed_apps(request: web.Request) -> web.Response:
     return web.json_response({"value": [item.to_json() for item in installed]})
 
 
+_FILTER_CLAUSE = re.compile(r"\s*(id|externalId|distributionMethod)\s+eq\s+'([^']*)'\s*")
+
+
+def _catalog_filter(raw: str) -> list[tuple[str, str]]:
+    """Parse ``$filter``: clauses ``field eq 'value'`` joined by ``and``; else answer 400."""
+    clauses: list[tuple[str, str]] = []
+    for part in re.split(r"\s+and\s+", raw.strip()) if raw.strip() else []:
+        match = _FILTER_CLAUSE.fullmatch(part)
+        if match is None:
+            raise ApiError(
+                400,
+                f"Unsupported $filter {raw!r}: only id, externalId and distributionMethod "
+                "eq '...', joined by and.",
+                code="BadRequest",
+            )
+        clauses.append((match.group(1), match.group(2)))
+    return clauses
+
+
+async def list_catalog_apps(request: web.Request) -> web.Response:
+    """GET: the org app catalog's apps, filtered as ``$filter`` says."""
+    installations = request.app[INSTALLATIONS_KEY]
+    clauses = _catalog_filter(request.query.get("$filter", ""))
+    found = [
+        app.to_json()
+        for app in installations.catalog()
+        if all(app.to_json()[name] == value for name, value in clauses)
+    ]
+    return web.json_response(
+        {
+            "@odata.context": f"{request.url.origin()}{GRAPH_PREFIX}/$metadata#appCatalogs/teamsApps",
+            "value": found,
+        }
+    )
+
+
+async def upload_catalog_app(request: web.Request) -> web.Response:
+    """Control PUT: upload an app to the org catalog (``{"id"?, "displayName"?}``)."""
+    external_id = request.match_info["external_id"]
+    body = await read_json_object(request) if request.can_read_body else {}
+    app_id = body.get("id", "")
+    name = body.get("displayName", "Contact Center")
+    if not isinstance(app_id, str) or not isinstance(name, str):
+        raise ApiError(400, "id and displayName are strings.", code="BadRequest")
+    app = request.app[INSTALLATIONS_KEY].upload(external_id, name, app_id)
+    return web.json_response(app.to_json())
+
+
+async def remove_catalog_app(request: web.Request) -> web.Response:
+    """Control DELETE: take an app out of the org catalog."""
+    if not request.app[INSTALLATIONS_KEY].remove_upload(request.match_info["external_id"]):
+        raise ApiError(404, "No such app in the org catalog.", code="NotFound")
+    return web.Response(status=204)
+
+
 def add_installation_routes(app: web.Application) -> None:
-    """Serve the installed-apps endpoints of fake Graph."""
+    """Serve the installed-apps and app catalog endpoints of fake Graph, and their controls."""
     path = f"{GRAPH_PREFIX}/users/{{user_id}}/teamwork/installedApps"
     app.router.add_post(path, install_app)
     app.router.add_get(path, list_installed_apps)
+    app.router.add_get(f"{GRAPH_PREFIX}/appCatalogs/teamsApps", list_catalog_apps)
+    catalog = "/sim/app-catalog/{external_id}"
+    app.router.add_put(catalog, upload_catalog_app)
+    app.router.add_delete(catalog, remove_catalog_app)

@@ -36,6 +36,7 @@ MICROSOFT_GRAPH_SP_ID = "8d1f4a42-3c6e-4f0b-9d2a-51b7c0e6a913"
 
 GRAPH_APP_ROLES: Mapping[str, str] = {
     # Application permissions (app roles) of Microsoft Graph, by value, with Graph's ids.
+    "AppCatalog.Read.All": "e12dae10-5a57-4817-b79d-dfbec5348930",
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     "Calls.AccessMedia.All": "a7a681dc-756e-4909-b988-f160edc6655f",
     "Calls.Initiate.All": "284383ee-7f6e-4e40-a2a8-e85dcb029101",

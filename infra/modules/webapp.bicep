@@ -39,6 +39,9 @@ param botPasswordSecretUri string
 @description('Entra app the tab\'s SSO tokens are issued for, when not the bot\'s own.')
 param tabClientId string
 
+@description('Id of the Teams app in the org app catalog (TEAMS_APP_CATALOG_ID); empty: looked up.')
+param teamsAppCatalogId string
+
 @description('Comma-separated object ids of the first admins.')
 param adminObjectIds string
 
@@ -136,6 +139,10 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
         {
           name: 'PUBLIC_BASE_URL'
           value: publicBaseUrl
+        }
+        {
+          name: 'TEAMS_APP_CATALOG_ID'
+          value: teamsAppCatalogId
         }
         {
           name: 'ADMIN_OBJECT_IDS'

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.background import Background
 from bot.messaging.app_installs import APP_INSTALLS, AppInstalls, Sleep
 from bot.messaging.documents import ConversationRef, MessagingDocuments
-from contactcenter.errors import NotFound, Unavailable
-from graph.teams_apps import InstallOutcome
+from bot.settings import Settings, SettingsError
+from contactcenter.errors import DomainError, NotFound, Unavailable
+from graph.teams_apps import CATALOG_URL, InstallOutcome
 from storage.memory import MemoryStore
-from tests.messaging.support import ANA, GRACE, TENANT, ManualTimer, Stack
+from tests.messaging.support import ANA, BEN, GRACE, TENANT, ManualTimer, Stack
+
+CATALOG_ID = "7b0a8f3e-1d2c-4e5f-8a9b-0c1d2e3f4a5b"
+MANIFEST_ID = "6d3c1f6e-2c1a-4e5b-9a51-0c0ffee0d3d0"
 
 
 async def _admin_token(stack: Stack) -> str:
@@ -52,6 +58,49 @@ async def test_assigning_a_seat_installs_the_app_for_the_agent(stack: Stack) -> 
     assert stored.user_mri == f"29:{ANA}"
 
 
+async def test_an_app_uploaded_to_the_org_catalog_is_installed_by_its_catalog_id(
+    stack: Stack,
+) -> None:
+    async with stack.host.session.put(
+        f"{stack.simulator_url}/sim/app-catalog/{stack.settings.microsoft_app_id}",
+        json={"id": CATALOG_ID, "displayName": "Contact Center"},
+    ) as answer:
+        assert answer.status == 200
+
+    assert await _assign_seat(stack, ANA) == 200
+    await stack.host.app[APP_INSTALLS].wait_idle()
+
+    [installed] = await _installed_apps(stack, ANA)
+    assert installed["teamsApp"]["id"] == CATALOG_ID
+    assert (await stack.documents.conversation_refs.get(TENANT, ANA)).value.user_mri
+
+
+async def test_the_simulated_catalog_refuses_an_uploaded_app_named_by_its_manifest_id(
+    stack: Stack,
+) -> None:
+    app_id = stack.settings.microsoft_app_id
+    async with stack.host.session.put(f"{stack.simulator_url}/sim/app-catalog/{app_id}") as answer:
+        uploaded = await answer.json()
+    async with stack.host.session.get(
+        f"{stack.simulator_url}/v1.0/appCatalogs/teamsApps",
+        params={"$filter": f"externalId eq '{app_id}'"},
+        headers={"Authorization": "Bearer demo"},
+    ) as answer:
+        [found] = (await answer.json())["value"]
+    async with stack.host.session.post(
+        f"{stack.simulator_url}/v1.0/users/{ANA}/teamwork/installedApps",
+        json={"teamsApp@odata.bind": f"{CATALOG_URL}/{app_id}"},
+        headers={"Authorization": "Bearer demo"},
+    ) as answer:
+        refused = answer.status
+
+    assert found == uploaded
+    assert found["externalId"] == app_id
+    assert found["distributionMethod"] == "organization"
+    assert found["id"] != app_id
+    assert refused == 404
+
+
 async def test_assigning_the_seat_again_does_not_install_twice(stack: Stack) -> None:
     await _assign_seat(stack, ANA)
     await stack.host.app[APP_INSTALLS].wait_idle()
@@ -88,6 +137,9 @@ class FlakyInstaller:
     def __init__(self, *failures: Exception) -> None:
         self.failures = list(failures)
         self.calls: list[tuple[str, str]] = []
+
+    async def find_catalog_id(self, external_id: str) -> str | None:
+        raise AssertionError("the catalog id is configured")
 
     async def install_for_user(self, user_id: str, teams_app_id: str) -> InstallOutcome:
         self.calls.append((user_id, teams_app_id))
@@ -173,3 +225,90 @@ async def test_shutting_down_cancels_a_waiting_retry() -> None:
 
     assert installs.installing == frozenset()
     assert len(installer.calls) == 1
+
+
+# ------------------------------------------------------------ the catalog id
+class CatalogInstaller:
+    """Answers the catalog lookup with ``found`` (or raises it), and installs."""
+
+    def __init__(self, *found: str | DomainError | None) -> None:
+        self.found = list(found)
+        self.lookups: list[str] = []
+        self.calls: list[tuple[str, str]] = []
+
+    async def find_catalog_id(self, external_id: str) -> str | None:
+        self.lookups.append(external_id)
+        answer = self.found.pop(0)
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
+
+    async def install_for_user(self, user_id: str, teams_app_id: str) -> InstallOutcome:
+        self.calls.append((user_id, teams_app_id))
+        return InstallOutcome.INSTALLED
+
+
+async def _install_for(
+    installer: CatalogInstaller, *agent_ids: str, teams_app_id: str = ""
+) -> None:
+    def installer_for(sleep: Sleep) -> CatalogInstaller:
+        return installer
+
+    installs = AppInstalls(
+        installer_for,
+        teams_app_id=teams_app_id,
+        manifest_id=MANIFEST_ID,
+        timer=ManualTimer(),
+        retry_delays_s=(30,),
+    )
+    background = Background()
+    installs.bind(documents=MessagingDocuments(MemoryStore()), background=background)
+    for agent_id in agent_ids:
+        installs.seat_assigned(TENANT, agent_id)
+    await installs.wait_idle()
+    await background.close()
+
+
+async def test_the_catalog_is_asked_once_for_the_apps_catalog_id() -> None:
+    installer = CatalogInstaller(CATALOG_ID)
+
+    await _install_for(installer, ANA, BEN)
+
+    assert installer.lookups == [MANIFEST_ID]
+    assert sorted(installer.calls) == sorted([(ANA, CATALOG_ID), (BEN, CATALOG_ID)])
+
+
+async def test_an_app_not_in_the_org_catalog_is_installed_by_its_manifest_id() -> None:
+    installer = CatalogInstaller(None)
+
+    await _install_for(installer, ANA, BEN)
+
+    assert installer.lookups == [MANIFEST_ID]
+    assert sorted(installer.calls) == sorted([(ANA, MANIFEST_ID), (BEN, MANIFEST_ID)])
+
+
+async def test_a_configured_catalog_id_is_used_without_a_lookup() -> None:
+    installer = CatalogInstaller()
+
+    await _install_for(installer, ANA, teams_app_id=CATALOG_ID)
+
+    assert installer.lookups == []
+    assert installer.calls == [(ANA, CATALOG_ID)]
+
+
+async def test_a_refused_catalog_lookup_installs_by_the_manifest_id_and_asks_again() -> None:
+    installer = CatalogInstaller(NotFound("403"), CATALOG_ID)
+
+    await _install_for(installer, ANA)
+    await _install_for(installer, BEN)
+
+    assert installer.calls == [(ANA, MANIFEST_ID), (BEN, CATALOG_ID)]
+
+
+def test_the_catalog_id_setting_must_be_a_guid() -> None:
+    env = {"TEAMS_APP_CATALOG_ID": "contact-center"}
+    with pytest.raises(SettingsError, match="TEAMS_APP_CATALOG_ID"):
+        Settings.from_env(env, demo=True, dotenv=None)
+
+    settings = Settings.from_env({"TEAMS_APP_CATALOG_ID": CATALOG_ID}, demo=True, dotenv=None)
+    assert settings.teams_app_catalog_id == CATALOG_ID

@@ -720,23 +720,7 @@ class RoutingEngine:
         self, event: IncomingCall, target: Party, now: datetime, reason: str
     ) -> None:
         """Send an incoming call elsewhere without answering it (record first, then redirect)."""
-        call = Call(
-            id=event.call_id,
-            tenant_id=event.tenant_id,
-            caller=event.caller,
-            target_id=event.target_id,
-            state=CallState.ENDED,
-            chain_id=event.chain_id,
-            received_at=now,
-            ended_at=now,
-            outcome=CallOutcome.REJECTED,
-            leave_reason=f"{reason} to {target.id}",
-        )
-        try:
-            await self._repo.call_records.create(
-                build_call_record(call, ttl=await self._record_ttl(event.tenant_id))
-            )
-        except Conflict:
+        if not await self._record_unanswered(event, now, f"{reason} to {target.id}"):
             return
         try:
             await self._calls.redirect(
@@ -748,6 +732,16 @@ class RoutingEngine:
                 await self._calls.reject(event.call_id, RejectReason.NONE)
 
     async def _reject(self, event: IncomingCall, now: datetime, reason: str) -> None:
+        if not await self._record_unanswered(event, now, reason):
+            return  # rejected already: a redelivery
+        _LOGGER.warning("Rejecting call: %s", reason, extra=_ctx(event))
+        try:
+            await self._calls.reject(event.call_id, RejectReason.NONE)
+        except DomainError as err:
+            _LOGGER.warning("Reject failed: %s", err, extra=_ctx(event))
+
+    async def _record_unanswered(self, event: IncomingCall, now: datetime, reason: str) -> bool:
+        """Record an incoming call turned away unanswered; False if it was recorded already."""
         call = Call(
             id=event.call_id,
             tenant_id=event.tenant_id,
@@ -765,12 +759,8 @@ class RoutingEngine:
                 build_call_record(call, ttl=await self._record_ttl(event.tenant_id))
             )
         except Conflict:
-            return  # rejected already: a redelivery
-        _LOGGER.warning("Rejecting call: %s", reason, extra=_ctx(event))
-        try:
-            await self._calls.reject(event.call_id, RejectReason.NONE)
-        except DomainError as err:
-            _LOGGER.warning("Reject failed: %s", err, extra=_ctx(event))
+            return False
+        return True
 
     @property
     def _media_on(self) -> bool:

@@ -20,7 +20,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot import keys
 from bot.app import Services, create_app
-from bot.demo import LINES, MAIN_LINE, PEOPLE, demo_simulator_directory, queue_id
+from bot.demo import MAIN_LINE, PEOPLE, demo_simulator_directory, queue_id
 from bot.media_routes import (
     MEDIA_OPTIONS,
     MEDIA_STORE,
@@ -28,14 +28,14 @@ from bot.media_routes import (
     recording_source,
     setup_media,
 )
-from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.engine import RoutingEngine
 from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from contactcenter.repository import Repository
 from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from graph.simulator.config import MediaMode
+from tests.http.host_view import DemoHostView
 
 AGENT_IDS = {p.name.split()[0].lower(): p.id for p in PEOPLE}
 SALES = queue_id("Sales")
@@ -76,7 +76,7 @@ class RecordingNotifier:
 
 
 @dataclass
-class CallerStack:
+class CallerStack(DemoHostView):
     """A running host wired for the caller experience, and its simulator."""
 
     host: TestClient[web.Request, web.Application]
@@ -85,26 +85,6 @@ class CallerStack:
     clock: VirtualClock
     simulator_clock: VirtualClock
     notifier: RecordingNotifier
-
-    @property
-    def repository(self) -> Repository:
-        return self.host.app[keys.REPOSITORY]
-
-    @property
-    def engine(self) -> RoutingEngine:
-        return self.host.app[keys.ENGINE]
-
-    @property
-    def tenant_id(self) -> str:
-        return DEMO_TENANT_ID
-
-    @property
-    def sales_line(self) -> str:
-        return LINES[0].application_instance_id
-
-    @property
-    def support_line(self) -> str:
-        return LINES[1].application_instance_id
 
     @property
     def main_line(self) -> str:

@@ -12,19 +12,17 @@ import pytest
 from aiohttp.test_utils import TestClient, unused_port
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from bot import keys
 from bot.app import Services, create_app
-from bot.demo import LINES, demo_simulator_directory
-from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from bot.demo import demo_simulator_directory
+from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
-from contactcenter.engine import RoutingEngine
-from contactcenter.repository import Repository
 from graph.simulator import MediaMode, SimulatorClient, SimulatorConfig, create_simulator_app
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
+from tests.http.host_view import DemoHostView
 
 
 @dataclass
-class Stack:
+class Stack(DemoHostView):
     """A running host and the simulator it talks to."""
 
     host: TestClient[aiohttp.web.Request, aiohttp.web.Application]
@@ -32,26 +30,6 @@ class Stack:
     simulator_url: str
     settings: Settings
     clock: VirtualClock
-
-    @property
-    def repository(self) -> Repository:
-        return self.host.app[keys.REPOSITORY]
-
-    @property
-    def engine(self) -> RoutingEngine:
-        return self.host.app[keys.ENGINE]
-
-    @property
-    def tenant_id(self) -> str:
-        return DEMO_TENANT_ID
-
-    @property
-    def sales_line(self) -> str:
-        return LINES[0].application_instance_id
-
-    @property
-    def support_line(self) -> str:
-        return LINES[1].application_instance_id
 
 
 @pytest.fixture(scope="session")

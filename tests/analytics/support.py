@@ -8,21 +8,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import unused_port
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from bot.app import Services, create_app
-from bot.demo import demo_simulator_directory
-from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from bot.settings import DEMO_TENANT_ID
 from contactcenter.clock import Clock
 from contactcenter.model import CallRecord
 from contactcenter.ports import Store
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from graph.simulator.signing import SigningKey
-from tab import TabOptions, setup_tab
+from tab import TabOptions
 from tab.analytics import ANALYTICS, AnalyticsOptions, AnalyticsState, setup_analytics
 from tests.analytics import records as fixture
-from tests.tab.support import ANA, BEN, SALES, SUPPORT, TabStack, TokenFactory
+from tests.tab.support import ANA, BEN, SALES, SUPPORT, TabStack, start_stack
 
 # The hand-made records' ids, as the demo tenant knows them.
 _IDS = {
@@ -58,38 +54,16 @@ async def start_analytics_stack(
     store: Store | None = None,
 ) -> TabStack:
     """Start the simulator and the host (demo mode) with the tab and analytics."""
-    port = unused_port()
-    simulator_server = await aiohttp_server(
-        create_simulator_app(
-            SimulatorConfig(
-                data_dir=simulator_dir,
-                bot_url=f"http://127.0.0.1:{port}/api/calling",
-                app_id=DEMO_APP_ID,
-                seed_tenants=demo_simulator_directory(),
-            )
-        )
-    )
-    simulator_url = str(simulator_server.make_url("")).rstrip("/")
-    settings = Settings.from_env(
-        {},
-        demo=True,
-        dotenv=None,
-        port=port,
+    return await start_stack(
+        aiohttp_server,
+        aiohttp_client,
         data_dir=data_dir,
-        graph_base_url=f"{simulator_url}/v1.0",
-        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
-        demo_call_rate=0.0,
-    )
-    app = create_app(settings, Services(store=store, clock=clock, run_timers=False))
-    setup_tab(app, options=options)
-    setup_analytics(app, options=analytics_options)
-    host = await aiohttp_client(app, server_kwargs={"port": port})
-    return TabStack(
-        host=host,
-        simulator=SimulatorClient(host.session, simulator_url),
-        settings=settings,
+        simulator_dir=simulator_dir,
+        key=key,
         clock=clock,
-        tokens=TokenFactory(key, clock),
+        options=options,
+        store=store,
+        configure=lambda app: setup_analytics(app, options=analytics_options),
     )
 
 

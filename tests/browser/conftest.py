@@ -58,7 +58,6 @@ async def demo(
         aiohttp_client,
         data_dir=tmp_path / "host",
         simulator_dir=browser_simulator_dir,
-        key_path=browser_key_path,
         key=browser_key,
         clock=SystemClock(),
         options=options_for(browser_key_path, poll_interval_s=0.2, heartbeat_s=2.0),

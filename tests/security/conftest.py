@@ -187,7 +187,6 @@ async def start_tab(
         aiohttp_client,
         data_dir=data_dir,
         simulator_dir=simulator_dir,
-        key_path=key_path,
         key=key,
         clock=clock,
         options=options_for(key_path),

@@ -51,7 +51,6 @@ async def tab(
         aiohttp_client,
         data_dir=tmp_path / "host",
         simulator_dir=simulator_dir,
-        key_path=demo_key_path,
         key=demo_key,
         clock=clock,
         options=options_for(demo_key_path),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -160,14 +160,17 @@ async def start_stack(
     *,
     data_dir: Path,
     simulator_dir: Path,
-    key_path: Path,
     key: SigningKey,
     clock: Clock,
     options: TabOptions,
     store: Store | None = None,
+    configure: Callable[[web.Application], None] | None = None,
     **settings_overrides: Any,
 ) -> TabStack:
-    """Start the simulator and the host (demo mode, with the tab) on loopback."""
+    """Start the simulator and the host (demo mode, with the tab) on loopback.
+
+    ``configure`` adds to the app before it starts (the analytics, say).
+    """
     port = unused_port()
     simulator_server = await aiohttp_server(
         create_simulator_app(
@@ -193,6 +196,8 @@ async def start_stack(
     )
     app = create_app(settings, Services(store=store, clock=clock, run_timers=False))
     setup_tab(app, options=options)
+    if configure is not None:
+        configure(app)
     host = await aiohttp_client(app, server_kwargs={"port": port})
     return TabStack(
         host=host,

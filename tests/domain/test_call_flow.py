@@ -438,3 +438,29 @@ async def test_no_offer_once_the_maximum_wait_is_over() -> None:
     assert record is not None
     assert record.outcome is CallOutcome.TIMED_OUT
     assert (await h.agent("a1")).activity is AgentActivity.IDLE
+
+
+async def test_a_binding_changed_through_the_engine_is_used_at_once() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
+    await h.incoming("c1", line="line-2")  # not bound: rejected, and remembered as such
+    assert (await h.record("c1")).outcome is CallOutcome.REJECTED  # type: ignore[union-attr]
+
+    await h.bind("line-2", "q1")
+    h.engine.binding_changed(TENANT, "line-2")
+    await h.arrive("c2", line="line-2")
+
+    assert h.invited("c2") == ["a1"]
+
+
+async def test_a_binding_changed_elsewhere_is_seen_once_the_cache_expires() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
+    await h.incoming("c1", line="line-2")
+    await h.bind("line-2", "q1")  # by another host: this engine is not told
+
+    await h.incoming("c2", line="line-2")
+    assert (await h.record("c2")).outcome is CallOutcome.REJECTED  # type: ignore[union-attr]
+    h.clock.advance(h.settings.queue_cache_s)
+    await h.arrive("c3", line="line-2")
+    assert h.invited("c3") == ["a1"]

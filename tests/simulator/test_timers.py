@@ -51,6 +51,7 @@ async def test_a_cancelled_timer_never_runs() -> None:
     await timers.close()
 
 
+@pytest.mark.expect_error_logs(r"^Simulator timer broken-timer failed \(RuntimeError: broken\)$")
 async def test_a_failing_timer_is_logged_and_the_others_still_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

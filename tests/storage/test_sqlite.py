@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -126,18 +127,53 @@ async def test_a_data_directory_that_cannot_be_created_is_a_clear_error(tmp_path
     assert isinstance(raised.value, DatabaseOpenError)
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere"
-)
-async def test_a_read_only_data_directory_is_a_clear_error(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    data.chmod(0o500)
-    try:
-        with pytest.raises(DatabaseOpenError, match="not writable"):
-            await SqliteStore.open(data / "store.db")
-    finally:
-        data.chmod(0o700)
+# Root may write anywhere: run as root, the child drops to ``nobody`` once its modules are
+# loaded (the interpreter itself may live where only root can read).
+READ_ONLY_OPENER = """
+import asyncio, os, pwd, sys, tempfile
+from pathlib import Path
+from storage.sqlite import DatabaseOpenError, SqliteStore
+
+if os.geteuid() == 0:
+    nobody = pwd.getpwnam("nobody")
+    os.setgroups([])
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+
+async def main():
+    with tempfile.TemporaryDirectory() as base:
+        data = Path(base) / "data"
+        data.mkdir()
+        data.chmod(0o500)
+        try:
+            if os.access(data, os.W_OK):
+                sys.exit(f"uid {os.geteuid()} may write to {data} anyway: nothing is tested")
+            try:
+                await SqliteStore.open(data / "store.db")
+            except DatabaseOpenError as err:
+                print(err)
+            else:
+                sys.exit("the store opened in a read-only data directory")
+        finally:
+            data.chmod(0o700)
+
+asyncio.run(main())
+"""
+
+
+def test_a_read_only_data_directory_is_a_clear_error() -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", READ_ONLY_OPENER],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert child.returncode == 0, child.stderr
+    assert "is not writable" in child.stdout
 
 
 async def test_a_closed_store_refuses_work(sqlite_store: SqliteStore) -> None:

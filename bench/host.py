@@ -51,6 +51,7 @@ from bot.app import TIMER_INTERVAL_S, Services, create_app
 from bot.logs import configure_logging
 from bot.presence import PresencePoller
 from bot.settings import Settings
+from bot.stores import open_store
 from contactcenter.engine import EngineSettings
 from contactcenter.errors import NotFound
 from contactcenter.events import CallStateChanged, GraphCallState, IncomingCall
@@ -73,7 +74,6 @@ from graph.calling import (
     build_graph_client,
 )
 from storage.cosmos import CosmosStore
-from storage.sqlite import SqliteStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -122,17 +122,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         calling_openid_config_url=f"{simulator}/.well-known/OpenIdConfiguration",
         demo_call_rate=0.0,
     )
-
-
-async def _open_store(settings: Settings) -> Store:
-    if settings.uses_cosmos:
-        return await CosmosStore.open(
-            settings.cosmos_endpoint,
-            key=settings.cosmos_key or None,
-            database=settings.cosmos_database,
-            verify_tls=settings.cosmos_verify_tls,
-        )
-    return await SqliteStore.open(settings.database_path)
 
 
 # ------------------------------------------------------------------ endpoints
@@ -457,7 +446,7 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signum, stop.set)
     watcher = asyncio.create_task(watch_parent(stop), name="watch-parent")
     probe = RoutingProbe()
-    store = await _open_store(settings)
+    store = await open_store(settings)
     try:
         transport = ProbeTransport(httpx.AsyncHTTPTransport(http2=True), probe)
         async with GraphHttpClient(transport=transport) as http:

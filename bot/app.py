@@ -30,6 +30,7 @@ from bot.messaging.documents import MessagingDocuments
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
 from bot.settings import Settings
+from bot.stores import open_store
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.ports import CallControl, Notifier, Presence, Store
@@ -44,8 +45,6 @@ from graph.calling import (
 )
 from graph.simulator import SimulatorClient, SimulatorConfig, SimulatorThread
 from graph.teams_apps import TeamsAppInstaller
-from storage.cosmos import CosmosStore
-from storage.sqlite import SqliteStore
 from tab import setup_tab
 from tab.analytics import AnalyticsOptions, record_finished_hook, setup_analytics
 from tab.seats import SEAT_ASSIGNED
@@ -170,24 +169,12 @@ async def _http_session_ctx(app: web.Application) -> AsyncIterator[None]:
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-async def _open_store(settings: Settings) -> Store:
-    """Open Cosmos DB when an endpoint is configured, the embedded SQLite store otherwise."""
-    if settings.uses_cosmos:
-        return await CosmosStore.open(
-            settings.cosmos_endpoint,
-            key=settings.cosmos_key or None,
-            database=settings.cosmos_database,
-            verify_tls=settings.cosmos_verify_tls,
-        )
-    return await SqliteStore.open(settings.database_path)
-
-
 def _store_ctx(services: Services) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         store = services.store
         owned = store is None
         if store is None:
-            store = await _open_store(app[keys.SETTINGS])
+            store = await open_store(app[keys.SETTINGS])
         app[keys.STORE] = store
         app[keys.REPOSITORY] = Repository(store)
         app[TENANT_CACHE] = TenantCache(app[keys.REPOSITORY], app[keys.CLOCK])

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.settings import Settings, SettingsError
+from bot.stores import open_store
 from contactcenter.aggregates import IntervalAggregator
 from contactcenter.clock import SystemClock
 from contactcenter.finished_calls import FinishedCalls
 from contactcenter.ports import Store
 from contactcenter.repository import Repository
-from storage.cosmos import CosmosStore
-from storage.sqlite import SqliteStore
 
 # Records finalized while a rebuild ran are counted by a catch-up from a little before it.
 _CATCH_UP_MARGIN = timedelta(minutes=5)
@@ -81,17 +80,6 @@ class _ProgressBar:
             self._stream.flush()
 
 
-async def _open_store(settings: Settings) -> Store:
-    if settings.uses_cosmos:
-        return await CosmosStore.open(
-            settings.cosmos_endpoint,
-            key=settings.cosmos_key or None,
-            database=settings.cosmos_database,
-            verify_tls=settings.cosmos_verify_tls,
-        )
-    return await SqliteStore.open(settings.database_path)
-
-
 async def rebuild(store: Store, tenant_id: str | None, *, err: TextIO, out: TextIO) -> int:
     """Rebuild one tenant's aggregates, or every tenant's; return the exit status."""
     clock = SystemClock()
@@ -120,7 +108,7 @@ async def rebuild(store: Store, tenant_id: str | None, *, err: TextIO, out: Text
 
 
 async def _run(settings: Settings, tenant_id: str | None) -> int:
-    store = await _open_store(settings)
+    store = await open_store(settings)
     try:
         return await rebuild(store, tenant_id, err=sys.stderr, out=sys.stdout)
     finally:

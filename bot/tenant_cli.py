@@ -22,6 +22,7 @@ from typing import Any
 from bot.calling import TENANT_CACHE_TTL_S
 from bot.media_routes import open_media_store
 from bot.settings import Settings, SettingsError
+from bot.stores import open_store
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.codec import to_document
 from contactcenter.engine import EngineSettings
@@ -30,8 +31,6 @@ from contactcenter.model import Tenant
 from contactcenter.ports import MediaStore, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import TenantNotFound, offboard_tenant, purge_expired
-from storage.cosmos import CosmosStore
-from storage.sqlite import SqliteStore
 from tab.audit import Actor, AuditLog
 from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown, caller_number
 from tab.seats import Seats
@@ -137,15 +136,7 @@ def run_tenant(args: argparse.Namespace, *, clock: Clock | None = None) -> int:
 
 
 async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
-    if settings.uses_cosmos:
-        store: Store = await CosmosStore.open(
-            settings.cosmos_endpoint,
-            key=settings.cosmos_key or None,
-            database=settings.cosmos_database,
-            verify_tls=settings.cosmos_verify_tls,
-        )
-    else:
-        store = await SqliteStore.open(settings.database_path)
+    store = await open_store(settings)
     try:
         return await work(store)
     finally:

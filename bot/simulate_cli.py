@@ -7,10 +7,9 @@ import asyncio
 import json
 import math
 import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
+from bot.progress import ProgressBar
 from contactcenter.erlang import average_speed_of_answer, erlang_c, service_level
 from contactcenter.model import RoutingMethod
 from contactcenter.ports import Store
@@ -131,34 +130,6 @@ def add_simulate_parser(
     return parser
 
 
-class _ProgressBar:
-    """A plain text bar on stderr, redrawn in place at most once per percent."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self._total = total
-        self._stream = stream
-        self._shown = -1
-        self._started = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = 100 if total == 0 else done * 100 // total
-        if percent == self._shown:
-            return
-        self._shown = percent
-        filled = percent // 4
-        elapsed = time.monotonic() - self._started
-        self._stream.write(
-            f"\r[{'#' * filled}{'.' * (25 - filled)}] {percent:3d}% "
-            f"{done}/{total} calls  {elapsed:5.1f} s"
-        )
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._shown >= 0:
-            self._stream.write("\n")
-            self._stream.flush()
-
-
 def _config(args: argparse.Namespace) -> SimulationConfig:
     return SimulationConfig(
         agents=args.agents,
@@ -177,7 +148,7 @@ def _config(args: argparse.Namespace) -> SimulationConfig:
 
 
 async def _run(
-    config: SimulationConfig, progress: _ProgressBar, database: Path | None = None
+    config: SimulationConfig, progress: ProgressBar, database: Path | None = None
 ) -> SimulationResult:
     store: Store = await SqliteStore.open(MEMORY if database is None else database, inline=True)
     try:
@@ -246,7 +217,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         # A run starts from an empty store: its call ids would collide with the last run's.
         sys.stderr.write(f"contact-center simulate: {args.database} already exists\n")
         return 2
-    progress = _ProgressBar(config.calls, sys.stderr)
+    progress = ProgressBar(sys.stderr, unit="calls")
     try:
         result = asyncio.run(_run(config, progress, args.database))
     finally:

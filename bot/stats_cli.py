@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import os
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.progress import ProgressBar
 from bot.settings import Settings, SettingsError
 from bot.stores import open_store
 from contactcenter.aggregates import IntervalAggregator
@@ -52,34 +52,6 @@ def add_stats_parser(
     return parser
 
 
-class _ProgressBar:
-    """A plain text bar on stderr, redrawn in place at most once per percent."""
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self._label = label
-        self._stream = stream
-        self._shown = -1
-        self._started = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = 100 if total == 0 else done * 100 // total
-        if percent == self._shown:
-            return
-        self._shown = percent
-        filled = percent // 4
-        elapsed = time.monotonic() - self._started
-        self._stream.write(
-            f"\r{self._label} [{'#' * filled}{'.' * (25 - filled)}] {percent:3d}% "
-            f"{done}/{total} records  {elapsed:5.1f} s"
-        )
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._shown >= 0:
-            self._stream.write("\n")
-            self._stream.flush()
-
-
 async def rebuild(store: Store, tenant_id: str | None, *, err: TextIO, out: TextIO) -> int:
     """Rebuild one tenant's aggregates, or every tenant's; return the exit status."""
     clock = SystemClock()
@@ -92,7 +64,7 @@ async def rebuild(store: Store, tenant_id: str | None, *, err: TextIO, out: Text
         out.write("no tenants in the store: nothing to rebuild\n")
         return 0
     for tenant in tenants:
-        progress = _ProgressBar(f"tenant {tenant}", err)
+        progress = ProgressBar(err, label=f"tenant {tenant}", unit="records")
         try:
             result = await IntervalAggregator(store, clock).rebuild(tenant, progress=progress)
         finally:

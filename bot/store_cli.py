@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.progress import ProgressBar
 from bot.settings import SettingsError, read_dotenv
 from contactcenter.errors import DomainError
 from storage.copy import (
@@ -116,35 +117,21 @@ def _page_size(text: str) -> int:
     return value
 
 
-class _ProgressBar:
-    """One line per collection on stderr, redrawn in place as pages are copied."""
+class _CopyProgress:
+    """One bar line per collection on stderr, with what the copy wrote and skipped."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._current: str | None = None
-        self._shown: tuple[str, int] | None = None
+        self._bar = ProgressBar(stream, unit="documents")
 
     def __call__(self, copy: CollectionCopy) -> None:
-        if self._current is not None and self._current != copy.name:
-            self._stream.write("\n")
-        self._current = copy.name
-        total = max(copy.total, copy.handled)
-        percent = 100 if total == 0 else copy.handled * 100 // total
-        if self._shown == (copy.name, copy.handled):
-            return
-        self._shown = (copy.name, copy.handled)
-        filled = percent // 4
-        self._stream.write(
-            f"\r{copy.name:<14} [{'#' * filled}{'.' * (25 - filled)}] {percent:3d}% "
-            f"{copy.handled}/{total}  written {copy.written}, unchanged {copy.unchanged}"
-            + (f", done before {copy.resumed}" if copy.resumed else "")
+        note = f"written {copy.written}, unchanged {copy.unchanged}" + (
+            f", done before {copy.resumed}" if copy.resumed else ""
         )
-        self._stream.flush()
+        total = max(copy.total, copy.handled)
+        self._bar.show(copy.handled, total, label=f"{copy.name:<14}", note=note)
 
     def close(self) -> None:
-        if self._current is not None:
-            self._stream.write("\n")
-            self._stream.flush()
+        self._bar.close()
 
 
 def run_store(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
@@ -173,7 +160,7 @@ def run_store(args: argparse.Namespace, environ: Mapping[str, str] | None = None
             return _fail(str(err))
     # The Cosmos DB SDK logs every request at INFO; what goes wrong is said in one line.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    progress = _ProgressBar(sys.stderr)
+    progress = _CopyProgress(sys.stderr)
     try:
         return asyncio.run(
             _copy(
@@ -212,7 +199,7 @@ async def _copy(
     *,
     checkpoint: Checkpoint | None,
     page_size: int,
-    progress: _ProgressBar,
+    progress: _CopyProgress,
 ) -> int:
     opened = await open_source(source, source_access)
     try:

@@ -1,4 +1,8 @@
-"""The dependency rule: the domain imports none of the adapters, nor their libraries."""
+"""The dependency rule: the domain imports none of the adapters, nor their libraries.
+
+The store implementations are adapters the host wires in: storage/ imports neither the
+host (bot/) nor the tab, and the Cosmos DB package is layered, lower modules first.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,13 @@ ADAPTER_LIBRARIES = {
 }
 
 
+STORAGE = ROOT / "storage"
+# The packages storage/ must not import: the host that wires it and the tab it serves.
+STORAGE_FORBIDDEN = {"bot", "tab"}
+# The Cosmos DB store's modules, lower layers first: each imports only those before it.
+COSMOS_LAYERS = ["layout", "items", "query", "errors", "charges", "store"]
+
+
 def imported_top_levels(path: Path) -> set[str]:
     """Return the top-level package of every absolute import in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -35,6 +46,18 @@ def imported_top_levels(path: Path) -> set[str]:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
+    return names
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Return the dotted name of every absolute import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
     return names
 
 
@@ -57,3 +80,35 @@ def test_rule_detects_a_forbidden_import(tmp_path: Path) -> None:
     module.write_text("from storage.sqlite import SqliteStore\nimport aiohttp.web\n")
     assert imported_top_levels(module) & ADAPTER_PACKAGES == {"storage"}
     assert imported_top_levels(module) & ADAPTER_LIBRARIES == {"aiohttp"}
+
+
+def storage_files() -> list[Path]:
+    return sorted(STORAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", storage_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_storage_module_imports_neither_the_host_nor_the_tab(path: Path) -> None:
+    forbidden = imported_top_levels(path) & STORAGE_FORBIDDEN
+    assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
+
+
+def test_every_cosmos_module_has_its_layer() -> None:
+    modules = {path.stem for path in (STORAGE / "cosmos").glob("*.py")} - {"__init__"}
+    assert modules == set(COSMOS_LAYERS)
+
+
+@pytest.mark.parametrize("layer", COSMOS_LAYERS)
+def test_a_cosmos_module_imports_only_lower_layers(layer: str) -> None:
+    allowed = {f"storage.cosmos.{name}" for name in COSMOS_LAYERS[: COSMOS_LAYERS.index(layer)]}
+    imported = {
+        name
+        for name in imported_modules(STORAGE / "cosmos" / f"{layer}.py")
+        if name == "storage.cosmos" or name.startswith("storage.cosmos.")
+    }
+    assert imported <= allowed, f"storage/cosmos/{layer}.py imports {sorted(imported - allowed)}"
+
+
+def test_storage_rule_detects_an_import_of_the_host(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("def open_store():\n    from bot.settings import Settings\n")
+    assert imported_top_levels(module) & STORAGE_FORBIDDEN == {"bot"}

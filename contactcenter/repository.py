@@ -243,19 +243,24 @@ class Collection(Generic[T]):
         *,
         attempts: int = ATTEMPTS,
         first: Versioned[T] | None = None,
+        known: bool = False,
         missing_ok: bool = True,
         give_up: GiveUp = GiveUp.RAISE,
     ) -> R | None:
         """Run ``decide`` on the document as it stands until the decision holds.
 
-        ``decide`` gets the current version (``first`` for the first try, saving a read;
-        None when the document does not exist, unless ``missing_ok`` is False: then the
-        read's NotFound propagates). A decision that makes its own compare-and-set raises
-        :class:`StaleVersion` when that write lost a race: the document is read again and
-        ``decide`` runs again, ``attempts`` times at most.
+        ``decide`` gets the current version: ``first`` for the first try, or with ``known``
+        the version this collection last read or wrote (each saves a read), else the one
+        read now; None when the document does not exist, unless ``missing_ok`` is False:
+        then the read's NotFound propagates. A decision that makes its own compare-and-set
+        raises :class:`StaleVersion` when that write lost a race: the document is read
+        again (with ``known``, unless another task of this collection learnt it meanwhile)
+        and ``decide`` runs again, ``attempts`` times at most.
         """
         for _ in range(attempts):
-            current = first
+            current = (
+                first if first is not None or not known else self.last_known(tenant_id, doc_id)
+            )
             first = None
             if current is None:
                 try:
@@ -266,7 +271,10 @@ class Collection(Generic[T]):
             try:
                 return await decide(current)
             except StaleVersion:
-                continue
+                if known and current is not None:
+                    # Forget the version that lost, so that the next try (this one's, or
+                    # another task's) reads the one that won.
+                    self._decoded.pop((tenant_id, doc_id), None)
         message = f"{self.name}/{doc_id}: gave up after {attempts} lost races"
         if give_up is GiveUp.RAISE:
             raise Conflict(message)
@@ -281,6 +289,7 @@ class Collection(Generic[T]):
         *,
         attempts: int = ATTEMPTS,
         first: Versioned[T] | None = None,
+        known: bool = False,
         missing: Missing | Callable[[], T] = Missing.RAISE,
         after_save: AfterSave[T] | None = None,
         give_up: GiveUp = GiveUp.RAISE,
@@ -290,9 +299,9 @@ class Collection(Generic[T]):
         ``change`` (sync or async) returns the new value, :data:`KEEP` (or None) to leave the
         document as it is, or :data:`DELETE` to remove it. A missing document raises
         NotFound (``Missing.RAISE``), comes to nothing (``Missing.SKIP``), or, given a
-        factory, is decided on as the factory's value and created. ``after_save`` is told
-        of the winning write only: the version decided on (None for a create) and the
-        version written.
+        factory, is decided on as the factory's value and created. ``first`` and ``known``
+        save reads as in :meth:`settle`. ``after_save`` is told of the winning write only:
+        the value decided on (None for a create) and the version written.
         """
 
         async def decide(current: Versioned[T] | None) -> Updated[T]:
@@ -334,6 +343,7 @@ class Collection(Generic[T]):
             decide,
             attempts=attempts,
             first=first,
+            known=known,
             missing_ok=missing is not Missing.RAISE,
             give_up=give_up,
         )
@@ -347,6 +357,7 @@ class Collection(Generic[T]):
         *,
         attempts: int = ATTEMPTS,
         first: Versioned[T] | None = None,
+        known: bool = False,
         missing: Missing | Callable[[], T] = Missing.RAISE,
         after_save: AfterSave[T] | None = None,
         give_up: GiveUp = GiveUp.RAISE,
@@ -358,6 +369,7 @@ class Collection(Generic[T]):
             change,
             attempts=attempts,
             first=first,
+            known=known,
             missing=missing,
             after_save=after_save,
             give_up=give_up,

@@ -253,6 +253,20 @@ async def test_a_stale_known_version_is_read_again(rig: Rig) -> None:
     assert rig.store.counts == {"replace tallies": 2, "read tallies": 1}
 
 
+async def test_the_version_last_known_is_tried_first_and_forgotten_once_it_lost(
+    rig: Rig,
+) -> None:
+    await rig.seed(1)  # this collection wrote it: it knows the version
+    await rig.rival_writes()
+    rig.store.reset()
+
+    updated = await rig.tallies.apply(TENANT, "t1", add_one, known=True)
+
+    assert count_of(updated.after) == 102
+    assert rig.store.counts == {"replace tallies": 2, "read tallies": 1}
+    assert rig.tallies.last_known(TENANT, "t1") == updated.after
+
+
 async def test_the_hook_is_told_once_of_the_winning_save_only(rig: Rig) -> None:
     await rig.seed()
     tries = 0

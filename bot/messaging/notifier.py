@@ -68,7 +68,7 @@ from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, DomainError, NotFound
 from contactcenter.model import Call, CallbackRequest, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from contactcenter.repository import KEEP, Decision, GiveUp, Repository
+from contactcenter.repository import KEEP, Decision, GiveUp, Missing, Repository
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -470,31 +470,30 @@ class TeamsNotifier:
         card: Card,
     ) -> None:
         """Update every copy of a notice to ``card``, once per state shown."""
-        try:
-            found = await bound.documents.notice_cards.get(
-                tenant_id, notice_cards_id(kind, subject_id)
-            )
-        except NotFound:
-            return
-        cards = found.value
-        if cards.shown == shown:
-            return
         log = {"tenant_id": tenant_id, f"{kind}_id": subject_id}
-        for copy in cards.copies:
-            ref = await self._reference(bound, tenant_id, copy.agent_id)
-            if ref is None:
-                continue  # the app was removed: the chat is gone
-            ref = replace(ref, conversation_id=copy.conversation_id)
-            try:
-                await bound.outbox.update(ref, copy.activity_id, Message(card))
-            except ConnectorError as err:
-                _LOGGER.warning(
-                    "%s card of %s not updated: %s", kind, copy.agent_id, err, extra=log
-                )
+
+        async def show(cards: NoticeCards) -> Decision[NoticeCards]:
+            if cards.shown == shown:
+                return KEEP
+            for copy in cards.copies:
+                ref = await self._reference(bound, tenant_id, copy.agent_id)
+                if ref is None:
+                    continue  # the app was removed: the chat is gone
+                ref = replace(ref, conversation_id=copy.conversation_id)
+                try:
+                    await bound.outbox.update(ref, copy.activity_id, Message(card))
+                except ConnectorError as err:
+                    _LOGGER.warning(
+                        "%s card of %s not updated: %s", kind, copy.agent_id, err, extra=log
+                    )
+            return replace(cards, shown=shown)
+
         try:
-            await bound.documents.notice_cards.save(replace(cards, shown=shown), etag=found.etag)
+            # One try: a copy added meanwhile is its sender's to show in this state.
+            await bound.documents.notice_cards.apply(
+                tenant_id, notice_cards_id(kind, subject_id), show, attempts=1, missing=Missing.SKIP
+            )
         except Conflict:
-            # A copy was added meanwhile; its sender shows the state to every copy.
             _LOGGER.debug("%s cards changed while updated", kind, extra=log)
 
     async def _post_voicemail(

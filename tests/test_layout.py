@@ -112,3 +112,92 @@ def test_storage_rule_detects_an_import_of_the_host(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
     module.write_text("def open_store():\n    from bot.settings import Settings\n")
     assert imported_top_levels(module) & STORAGE_FORBIDDEN == {"bot"}
+
+
+# The routing engine's layers, lowest first: each module imports only modules listed
+# before it, so the package forms no import circle and a lower layer never calls upward.
+ENGINE = DOMAIN / "engine"
+ENGINE_PACKAGE = "contactcenter.engine"
+ENGINE_LAYERS = (
+    "settings",
+    "codecs",
+    "context",
+    "timing",
+    "store",
+    "prompts",
+    "alerts",
+    "endings",
+    "offers",
+    "matching",
+    "leaving",
+    "voicemail",
+    "queueing",
+    "answers",
+    "callbacks",
+    "menus",
+    "incoming",
+    "events",
+    "timers",
+    "agents",
+    "__init__",
+)
+# A module longer than this is more than one idea: split it.
+ENGINE_MODULE_MAX_LINES = 800
+
+
+def engine_modules_imported(path: Path) -> set[str]:
+    """Return the engine modules ``path`` imports (``__init__`` for the package itself)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == ENGINE_PACKAGE:
+                    found.add("__init__")
+                elif alias.name.startswith(f"{ENGINE_PACKAGE}."):
+                    found.add(alias.name.split(".")[2])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level > 0:
+                raise AssertionError(f"{path.name}: use absolute imports in the engine")
+            module = node.module or ""
+            if module == ENGINE_PACKAGE:
+                found.update(
+                    alias.name if (ENGINE / f"{alias.name}.py").exists() else "__init__"
+                    for alias in node.names
+                )
+            elif module.startswith(f"{ENGINE_PACKAGE}."):
+                found.add(module.split(".")[2])
+    return found
+
+
+def test_every_engine_module_has_a_layer() -> None:
+    assert {p.stem for p in ENGINE.glob("*.py")} == set(ENGINE_LAYERS)
+
+
+def imports_not_below(path: Path, layer: str) -> set[str]:
+    """Return the engine modules ``path`` (at ``layer``) imports that are not below it."""
+    below = set(ENGINE_LAYERS[: ENGINE_LAYERS.index(layer)])
+    return engine_modules_imported(path) - below
+
+
+@pytest.mark.parametrize("layer", ENGINE_LAYERS)
+def test_engine_module_imports_only_lower_layers(layer: str) -> None:
+    upward = imports_not_below(ENGINE / f"{layer}.py", layer)
+    assert not upward, f"contactcenter/engine/{layer}.py imports {sorted(upward)} (not below it)"
+
+
+@pytest.mark.parametrize("layer", ENGINE_LAYERS)
+def test_engine_module_stays_short(layer: str) -> None:
+    lines = len((ENGINE / f"{layer}.py").read_text(encoding="utf-8").splitlines())
+    assert lines <= ENGINE_MODULE_MAX_LINES, f"contactcenter/engine/{layer}.py has {lines} lines"
+
+
+def test_layer_rule_detects_an_upward_import(tmp_path: Path) -> None:
+    module = tmp_path / "store.py"
+    module.write_text(
+        "from contactcenter.engine.settings import EngineSettings\n"
+        "from contactcenter.engine.matching import Matching\n"
+        "import contactcenter.engine.timers\n"
+    )
+    assert imports_not_below(module, "store") == {"matching", "timers"}
+    assert imports_not_below(module, "__init__") == set()

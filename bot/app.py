@@ -42,12 +42,14 @@ from graph.calling import (
     GraphPresence,
     build_graph_client,
 )
-from graph.simulator import SimulatorClient, SimulatorConfig, SimulatorThread
 from graph.teams_apps import TeamsAppInstaller
+from simulator import SimulatorClient, SimulatorConfig, SimulatorThread
+from simulator.signing import load_or_create_signing_key
 from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
 from tab import setup_tab
 from tab.analytics import AnalyticsOptions, record_finished_hook, setup_analytics
+from tab.appkeys import DEMO_KEY_LOADER
 from tab.seats import SEAT_ASSIGNED
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,6 +78,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = services.clock or SystemClock()
     app[keys.READY] = asyncio.Event()
+    # The demo sign-in's key is kept like the simulator's own.
+    app[DEMO_KEY_LOADER] = load_or_create_signing_key
     app.cleanup_ctx.extend(
         [
             _simulator_ctx,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from contactcenter.engine import RoutingEngine
     from graph.auth import CallingTokenValidator
-    from graph.simulator import SimulatorThread
+    from simulator import SimulatorThread
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import keys
-from tab.appkeys import TAB, TAB_OPTIONS, TabOptions, TabState
+from tab.appkeys import DEMO_KEY_LOADER, TAB, TAB_OPTIONS, TabOptions, TabState
 from tab.audit import AuditLog
 from tab.auth import SigningKeys, TabTokenValidator
 from tab.demo import (
@@ -59,6 +59,7 @@ async def _tab_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.demo:
         issuer = await DemoTokenIssuer.load(
             demo_key_path(settings, options.demo_key_path),
+            load_key=app[DEMO_KEY_LOADER],
             client_id=settings.bot_client_id,
             base_url=settings.public_base_url,
             clock=clock,

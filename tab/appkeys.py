@@ -11,7 +11,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from tab.audit import AuditLog
     from tab.auth import TabTokenValidator
-    from tab.demo import DemoTokenIssuer
+    from tab.demo import DemoKeyLoader, DemoTokenIssuer
     from tab.events import LiveHub
     from tab.seats import Seats
 
@@ -53,3 +53,5 @@ class TabState:
 
 TAB_OPTIONS: web.AppKey[TabOptions] = web.AppKey("tab_options", TabOptions)
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)
+# How the host keeps demo mode's token signing key (demo mode only).
+DEMO_KEY_LOADER: web.AppKey[DemoKeyLoader] = web.AppKey("demo_key_loader")

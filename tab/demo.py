@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import keys
 from bot.settings import DEFAULT_TAB_OPENID_URL, Settings
 from contactcenter.clock import Clock
 from contactcenter.errors import NotFound
-from graph.simulator.signing import SigningKey, load_or_create_signing_key
 from tab.appkeys import TAB
 from tab.auth import ACCESS_SCOPE, v2_issuer
 from tab.endpoints import ApiError, TabRequest, validation_failed
@@ -50,11 +51,27 @@ def demo_key_path(settings: Settings, configured: Path | None) -> Path:
     return configured or settings.data_dir / "tab" / "demo-signing-key.pem"
 
 
+class DemoSigningKey(Protocol):
+    """An RSA private key and its key id, kept by the host across restarts."""
+
+    @property
+    def private_key(self) -> rsa.RSAPrivateKey: ...
+
+    @property
+    def kid(self) -> str: ...
+
+    def public_jwk(self) -> dict[str, Any]: ...
+
+
+DemoKeyLoader = Callable[[Path], DemoSigningKey]
+"""Load the key at a path, creating it on first use (blocking: run off the event loop)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DemoTokenIssuer:
     """Sign tab tokens for demo users, shaped like Entra's v2 access tokens."""
 
-    key: SigningKey
+    key: DemoSigningKey
     client_id: str
     base_url: str
     clock: Clock
@@ -62,10 +79,17 @@ class DemoTokenIssuer:
 
     @classmethod
     async def load(
-        cls, path: Path, *, client_id: str, base_url: str, clock: Clock, lifetime_s: int
+        cls,
+        path: Path,
+        *,
+        load_key: DemoKeyLoader,
+        client_id: str,
+        base_url: str,
+        clock: Clock,
+        lifetime_s: int,
     ) -> DemoTokenIssuer:
         """Load (or create, the first time) the demo signing key; off the event loop."""
-        key = await asyncio.to_thread(load_or_create_signing_key, path)
+        key = await asyncio.to_thread(load_key, path)
         return cls(key, client_id, base_url, clock, lifetime_s)
 
     def openid_configuration(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from bot.messaging.teams_bot import ContactCenterBot
 from bot.settings import DEFAULT_BOT_OPENID_URL, Settings, is_loopback_url
 from contactcenter.errors import NotFound
 from contactcenter.model import TenantStatus
-from graph.simulator.discovery import OPENID_CONFIGURATION_PATH
+from simulator.discovery import OPENID_CONFIGURATION_PATH
 
 _LOGGER = logging.getLogger(__name__)
 

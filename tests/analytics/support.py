@@ -14,7 +14,7 @@ from bot.settings import DEMO_TENANT_ID
 from contactcenter.clock import Clock
 from contactcenter.model import CallRecord
 from contactcenter.ports import Store
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tab import TabOptions
 from tab.analytics import ANALYTICS, AnalyticsOptions, AnalyticsState, setup_analytics
 from tests.analytics import records as fixture

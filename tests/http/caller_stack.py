@@ -33,8 +33,8 @@ from contactcenter.clock import VirtualClock
 from contactcenter.engine import RoutingEngine
 from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.config import MediaMode
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.config import MediaMode
 from tests.http.host_view import DemoHostView
 
 AGENT_IDS = {p.name.split()[0].lower(): p.id for p in PEOPLE}

@@ -21,7 +21,7 @@ from bot.demo import demo_simulator_directory
 from bot.messaging import TeamsNotifier, setup_messaging
 from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
-from graph.simulator import MediaMode, SimulatorClient, SimulatorConfig, SimulatorThread
+from simulator import MediaMode, SimulatorClient, SimulatorConfig, SimulatorThread
 from tests.messaging.support import ManualTimer, Stack
 
 

@@ -41,8 +41,8 @@ from contactcenter.model import (
     User,
 )
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.signing import SigningKey, load_or_create_signing_key
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.signing import SigningKey, load_or_create_signing_key
 from storage.memory import MemoryStore
 from tab import setup_tab
 from tests.security.support import HOSTILE, Client, KeyServer, key_server_app

@@ -13,7 +13,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from bot.app import Services, create_app
 from bot.settings import AppType, Settings
 from contactcenter.clock import VirtualClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from storage.memory import MemoryStore
 from tab import setup_tab
 from tab.pages import STATIC_DIR

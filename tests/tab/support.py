@@ -23,8 +23,8 @@ from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import Clock
 from contactcenter.ports import Store
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.signing import SigningKey
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.signing import SigningKey
 from tab import TabOptions, setup_tab
 from tab.appkeys import TAB
 from tab.audit import AuditLog

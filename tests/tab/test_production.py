@@ -17,7 +17,7 @@ from contactcenter.clock import VirtualClock
 from contactcenter.errors import NotFound
 from contactcenter.model import Role, Tenant, User
 from contactcenter.repository import Repository
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from storage.memory import MemoryStore
 from tab import setup_tab
 from tab.appkeys import TAB

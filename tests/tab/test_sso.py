@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID
 from contactcenter.clock import VirtualClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tab.appkeys import TAB
 from tests.tab.support import ANA, OTHER_TENANT, TabStack, TokenFactory
 

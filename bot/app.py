@@ -7,6 +7,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -29,19 +30,22 @@ from bot.messaging.app_installs import APP_INSTALLS, AppInstalls
 from bot.messaging.documents import MessagingDocuments
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
-from bot.settings import Settings
+from bot.settings import DEFAULT_TAB_OPENID_URL, Settings
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.ports import CallControl, Notifier, Presence, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import PURGE_INTERVAL, purge_expired
-from graph.auth import CallingTokenValidator
 from graph.calling import (
     GraphCallControl,
     GraphHttpClient,
     GraphPresence,
     build_graph_client,
 )
+from graph.identity.calling import CallingTokenValidator
+from graph.identity.demo_sign_in import DemoTokenIssuer
+from graph.identity.openid_keys import SigningKeys
+from graph.identity.tab_sso import TabTokenValidator
 from graph.teams_apps import TeamsAppInstaller
 from simulator import SimulatorClient, SimulatorConfig, SimulatorThread
 from simulator.signing import load_or_create_signing_key
@@ -49,7 +53,8 @@ from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
 from tab import setup_tab
 from tab.analytics import AnalyticsOptions, record_finished_hook, setup_analytics
-from tab.appkeys import DEMO_KEY_LOADER
+from tab.appkeys import TAB_OPTIONS
+from tab.demo import KEYS_PATH, OPENID_PATH
 from tab.seats import SEAT_ASSIGNED
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,12 +83,11 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = services.clock or SystemClock()
     app[keys.READY] = asyncio.Event()
-    # The demo sign-in's key is kept like the simulator's own.
-    app[DEMO_KEY_LOADER] = load_or_create_signing_key
     app.cleanup_ctx.extend(
         [
             _simulator_ctx,
             _http_session_ctx,
+            _tab_sign_in_ctx,
             _store_ctx(services),
             _graph_ctx(services),
             _engine_ctx(services),
@@ -169,6 +173,53 @@ async def _http_session_ctx(app: web.Application) -> AsyncIterator[None]:
             session=session,
         )
         yield
+
+
+async def _tab_sign_in_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Check the tab's SSO tokens; in demo mode, issue them too (the host keeps the key)."""
+    settings = app[keys.SETTINGS]
+    options = app[TAB_OPTIONS]
+    clock = app[keys.CLOCK]
+    issuer: DemoTokenIssuer | None = None
+    if settings.demo:
+        key_path = options.demo_key_path or settings.data_dir / "tab" / "demo-signing-key.pem"
+        issuer = DemoTokenIssuer(
+            await asyncio.to_thread(load_or_create_signing_key, key_path),
+            client_id=settings.bot_client_id,
+            jwks_url=f"{settings.public_base_url}{KEYS_PATH}",
+            clock=clock,
+            lifetime_s=options.demo_token_lifetime_s,
+        )
+    openid_url = tab_openid_config_url(settings)
+    app[keys.TAB_TOKENS] = TabTokenValidator(
+        SigningKeys(
+            openid_url,
+            session=app[keys.HTTP_SESSION],
+            purpose="tab",
+            clock=clock,
+            refresh_floor_s=options.key_refresh_floor_s,
+        ),
+        client_id=settings.bot_client_id,
+        app_id_uri_host=(urlsplit(settings.public_base_url).hostname or "").lower(),
+        clock=clock,
+    )
+    app[keys.DEMO_SIGN_IN] = issuer
+    _LOGGER.info(
+        "Tab ready: SSO keys from %s%s",
+        openid_url,
+        " (demo sign-in issuer)" if issuer is not None else "",
+    )
+    yield
+
+
+def tab_openid_config_url(settings: Settings) -> str:
+    """Return where the tab's signing keys are published for these settings.
+
+    In demo mode, unless another URL was configured, that is the host's own demo issuer.
+    """
+    if settings.demo and settings.tab_openid_config_url == DEFAULT_TAB_OPENID_URL:
+        return f"{settings.public_base_url}{OPENID_PATH}"
+    return settings.tab_openid_config_url
 
 
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]

@@ -31,7 +31,7 @@ from azure.identity.aio import ManagedIdentityCredential
 from bot import keys
 from bot.http import error_response
 from bot.settings import Settings
-from contactcenter.errors import DomainError, InvalidInput, NotFound
+from contactcenter.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from contactcenter.media import (
     DEFAULT_LANGUAGE,
     MAX_PROMPT_BYTES,
@@ -45,7 +45,6 @@ from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
 from tab.access import AccessDenied, Caller, resolve_caller
 from tab.appkeys import TAB
-from tab.auth import TabTokenInvalid
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -224,7 +223,7 @@ async def upload(request: web.Request) -> web.Response:
     tab = app[TAB]
     try:
         identity = await tab.validator.validate(request.headers.get("Authorization"))
-    except TabTokenInvalid as err:
+    except Unauthorized as err:
         _LOGGER.info("prompt upload refused: %s", err)
         return error_response(401, "invalid or missing bearer token", code="invalidToken")
     try:

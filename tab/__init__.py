@@ -8,23 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot import keys
-from tab.appkeys import DEMO_KEY_LOADER, TAB, TAB_OPTIONS, TabOptions, TabState
+from tab.appkeys import TAB, TAB_OPTIONS, TabOptions, TabState
 from tab.audit import AuditLog
-from tab.auth import SigningKeys, TabTokenValidator
-from tab.demo import (
-    KEYS_PATH,
-    OPENID_PATH,
-    DemoTokenIssuer,
-    demo_key_path,
-    openid_configuration,
-    signing_keys,
-    tab_openid_config_url,
-)
+from tab.demo import KEYS_PATH, OPENID_PATH, openid_configuration, signing_keys
 from tab.endpoints import add_endpoints
 from tab.events import LiveHub
 from tab.pages import add_pages
@@ -40,7 +30,8 @@ def setup_tab(app: web.Application, *, options: TabOptions | None = None) -> Non
     """Add the tab to the host: its routes, and what it opens and closes with the app.
 
     Call it on the app ``create_app`` built, before the app starts: the tab relies on the
-    settings, clock, store, repository, engine and HTTP session the host provides.
+    settings, clock, store, repository, engine, token validator and demo sign-in the host
+    provides.
     """
     app[TAB_OPTIONS] = options or TabOptions()
     app.cleanup_ctx.append(_tab_ctx)
@@ -52,45 +43,16 @@ def setup_tab(app: web.Application, *, options: TabOptions | None = None) -> Non
 
 
 async def _tab_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
     options = app[TAB_OPTIONS]
     clock = app[keys.CLOCK]
-    issuer: DemoTokenIssuer | None = None
-    if settings.demo:
-        issuer = await DemoTokenIssuer.load(
-            demo_key_path(settings, options.demo_key_path),
-            load_key=app[DEMO_KEY_LOADER],
-            client_id=settings.bot_client_id,
-            base_url=settings.public_base_url,
-            clock=clock,
-            lifetime_s=options.demo_token_lifetime_s,
-        )
-    openid_url = tab_openid_config_url(settings)
-    validator = TabTokenValidator(
-        SigningKeys(
-            openid_url,
-            session=app[keys.HTTP_SESSION],
-            purpose="tab",
-            clock=clock,
-            refresh_floor_s=options.key_refresh_floor_s,
-        ),
-        client_id=settings.bot_client_id,
-        app_id_uri_host=(urlsplit(settings.public_base_url).hostname or "").lower(),
-        clock=clock,
-    )
     hub = LiveHub(app[keys.REPOSITORY], clock, interval_s=options.poll_interval_s)
     app[TAB] = TabState(
         options=options,
-        validator=validator,
+        validator=app[keys.TAB_TOKENS],
         audit=AuditLog(app[keys.STORE], clock),
         seats=Seats(app[keys.STORE], app[keys.REPOSITORY]),
         hub=hub,
-        demo_issuer=issuer,
-    )
-    _LOGGER.info(
-        "Tab ready: SSO keys from %s%s",
-        openid_url,
-        " (demo sign-in issuer)" if issuer is not None else "",
+        demo_sign_in=app[keys.DEMO_SIGN_IN],
     )
     try:
         yield

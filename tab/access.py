@@ -21,7 +21,7 @@ from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Role, Tenant, TenantStatus, User
 from contactcenter.repository import Repository
 from tab.audit import Actor, AuditLog
-from tab.auth import TabIdentity
+from tab.ports import TabIdentity
 
 _LOGGER = logging.getLogger(__name__)
 

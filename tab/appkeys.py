@@ -10,9 +10,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from tab.audit import AuditLog
-    from tab.auth import TabTokenValidator
-    from tab.demo import DemoKeyLoader, DemoTokenIssuer
     from tab.events import LiveHub
+    from tab.ports import DemoSignIn, TokenValidator
     from tab.seats import Seats
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,14 +43,12 @@ class TabState:
     """What the tab's handlers share, built when the app starts."""
 
     options: TabOptions
-    validator: TabTokenValidator
+    validator: TokenValidator
     audit: AuditLog
     seats: Seats
     hub: LiveHub
-    demo_issuer: DemoTokenIssuer | None
+    demo_sign_in: DemoSignIn | None
 
 
 TAB_OPTIONS: web.AppKey[TabOptions] = web.AppKey("tab_options", TabOptions)
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)
-# How the host keeps demo mode's token signing key (demo mode only).
-DEMO_KEY_LOADER: web.AppKey[DemoKeyLoader] = web.AppKey("demo_key_loader")

@@ -23,11 +23,11 @@ from pydantic import BaseModel, ValidationError
 
 from bot import keys
 from bot.http import error_response
-from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from contactcenter.model import Role
 from tab.access import AccessDenied, Caller, resolve_caller
 from tab.appkeys import TAB
-from tab.auth import TabIdentity, TabTokenInvalid
+from tab.ports import TabIdentity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ async def authenticate(request: web.Request) -> Caller:
     state = request.app[TAB]
     try:
         identity: TabIdentity = await state.validator.validate(request.headers.get("Authorization"))
-    except TabTokenInvalid as err:
+    except Unauthorized as err:
         _LOGGER.info("Tab request refused: %s", err.reason)
         raise ApiError(
             401,

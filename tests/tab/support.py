@@ -23,12 +23,12 @@ from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import Clock
 from contactcenter.ports import Store
 from contactcenter.repository import Repository
+from graph.identity.tab_sso import v1_issuer, v2_issuer
 from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.signing import SigningKey
 from tab import TabOptions, setup_tab
 from tab.appkeys import TAB
 from tab.audit import AuditLog
-from tab.auth import v1_issuer, v2_issuer
 
 ADMIN = next(p for p in PEOPLE if p.upn.startswith("grace"))
 SUPERVISOR = next(p for p in PEOPLE if p.upn.startswith("hiro"))

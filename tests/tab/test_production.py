@@ -17,11 +17,11 @@ from contactcenter.clock import VirtualClock
 from contactcenter.errors import NotFound
 from contactcenter.model import Role, Tenant, User
 from contactcenter.repository import Repository
+from graph.identity.tab_sso import GLOBAL_ADMINISTRATOR_ROLE
 from simulator.signing import SigningKey
 from storage.memory import MemoryStore
 from tab import setup_tab
 from tab.appkeys import TAB
-from tab.auth import GLOBAL_ADMINISTRATOR_ROLE
 from tests.tab.support import TokenFactory, options_for
 
 APP_ID = "9e1e3d2c-1b0a-4f5e-8d7c-6b5a4f3e2d1c"

@@ -30,7 +30,7 @@ from bot.messaging.app_installs import APP_INSTALLS, AppInstalls
 from bot.messaging.documents import MessagingDocuments
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
-from bot.settings import DEFAULT_TAB_OPENID_URL, Settings
+from bot.settings import DEFAULT_TAB_OPENID_URL, AppType, Settings
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.ports import CallControl, Notifier, Presence, Store
@@ -42,6 +42,7 @@ from graph.calling import (
     GraphPresence,
     build_graph_client,
 )
+from graph.consent import AppConsent
 from graph.identity.calling import CallingTokenValidator
 from graph.identity.demo_sign_in import DemoTokenIssuer
 from graph.identity.openid_keys import SigningKeys
@@ -50,14 +51,15 @@ from graph.teams_apps import TeamsAppInstaller
 from simulator import SimulatorClient, SimulatorConfig, SimulatorThread
 from simulator.signing import load_or_create_signing_key
 from storage.cosmos import CosmosStore
+from storage.scratch import open_scratch_store
 from storage.sqlite import SqliteStore
-from tab import setup_tab
-from tab.analytics import AnalyticsOptions, record_finished_hook, setup_analytics
-from tab.appkeys import TAB_OPTIONS
+from tab import TAB, TabDependencies, TabOptions, TabSettings, add_tab, running_tab
+from tab.analytics import ANALYTICS, AnalyticsOptions, running_analytics
 from tab.demo import KEYS_PATH, OPENID_PATH
-from tab.seats import SEAT_ASSIGNED
 
 _LOGGER = logging.getLogger(__name__)
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 # How often this host looks for due timers (ring timeouts, wrap-up ends, max waits).
 TIMER_INTERVAL_S = 0.25
@@ -74,6 +76,9 @@ class Services:
     notifier: Notifier | None = None
     # Tests drive timers and demo calls themselves.
     run_timers: bool = True
+    # How parts behave, where a caller needs other than a deployment's defaults.
+    tab_options: TabOptions | None = None
+    analytics_options: AnalyticsOptions | None = None
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -83,29 +88,33 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = services.clock or SystemClock()
     app[keys.READY] = asyncio.Event()
+    tab_options = services.tab_options or TabOptions()
+    analytics_options = services.analytics_options or AnalyticsOptions(
+        allow_loopback_http=settings.demo
+    )
     app.cleanup_ctx.extend(
         [
             _simulator_ctx,
             _http_session_ctx,
-            _tab_sign_in_ctx,
             _store_ctx(services),
             _graph_ctx(services),
-            _engine_ctx(services),
             _background_ctx,
+            _analytics_ctx(analytics_options),
+            _engine_ctx(services),
             _app_installs_ctx,
             _demo_ctx,
             _workers_ctx(services),
         ]
     )
     setup_messaging(app)
+    app.cleanup_ctx.extend([_tab_sign_in_ctx(tab_options), _tab_ctx(tab_options)])
     app.on_startup.append(_mark_ready)
     app.on_shutdown.append(_mark_not_ready)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/calling", calling_webhook)
     app.router.add_post("/api/notifications", change_notifications)
     setup_media(app)
-    setup_tab(app)
-    setup_analytics(app, options=AnalyticsOptions(allow_loopback_http=settings.demo))
+    add_tab(app)
     return app
 
 
@@ -175,41 +184,43 @@ async def _http_session_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def _tab_sign_in_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Check the tab's SSO tokens; in demo mode, issue them too (the host keeps the key)."""
-    settings = app[keys.SETTINGS]
-    options = app[TAB_OPTIONS]
-    clock = app[keys.CLOCK]
-    issuer: DemoTokenIssuer | None = None
-    if settings.demo:
-        key_path = options.demo_key_path or settings.data_dir / "tab" / "demo-signing-key.pem"
-        issuer = DemoTokenIssuer(
-            await asyncio.to_thread(load_or_create_signing_key, key_path),
+def _tab_sign_in_ctx(options: TabOptions) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        """Check the tab's SSO tokens; in demo mode, issue them too (the host keeps the key)."""
+        settings = app[keys.SETTINGS]
+        clock = app[keys.CLOCK]
+        issuer: DemoTokenIssuer | None = None
+        if settings.demo:
+            key_path = options.demo_key_path or settings.data_dir / "tab" / "demo-signing-key.pem"
+            issuer = DemoTokenIssuer(
+                await asyncio.to_thread(load_or_create_signing_key, key_path),
+                client_id=settings.bot_client_id,
+                jwks_url=f"{settings.public_base_url}{KEYS_PATH}",
+                clock=clock,
+                lifetime_s=options.demo_token_lifetime_s,
+            )
+        openid_url = tab_openid_config_url(settings)
+        app[keys.TAB_TOKENS] = TabTokenValidator(
+            SigningKeys(
+                openid_url,
+                session=app[keys.HTTP_SESSION],
+                purpose="tab",
+                clock=clock,
+                refresh_floor_s=options.key_refresh_floor_s,
+            ),
             client_id=settings.bot_client_id,
-            jwks_url=f"{settings.public_base_url}{KEYS_PATH}",
+            app_id_uri_host=(urlsplit(settings.public_base_url).hostname or "").lower(),
             clock=clock,
-            lifetime_s=options.demo_token_lifetime_s,
         )
-    openid_url = tab_openid_config_url(settings)
-    app[keys.TAB_TOKENS] = TabTokenValidator(
-        SigningKeys(
+        app[keys.DEMO_SIGN_IN] = issuer
+        _LOGGER.info(
+            "Tab ready: SSO keys from %s%s",
             openid_url,
-            session=app[keys.HTTP_SESSION],
-            purpose="tab",
-            clock=clock,
-            refresh_floor_s=options.key_refresh_floor_s,
-        ),
-        client_id=settings.bot_client_id,
-        app_id_uri_host=(urlsplit(settings.public_base_url).hostname or "").lower(),
-        clock=clock,
-    )
-    app[keys.DEMO_SIGN_IN] = issuer
-    _LOGGER.info(
-        "Tab ready: SSO keys from %s%s",
-        openid_url,
-        " (demo sign-in issuer)" if issuer is not None else "",
-    )
-    yield
+            " (demo sign-in issuer)" if issuer is not None else "",
+        )
+        yield
+
+    return ctx
 
 
 def tab_openid_config_url(settings: Settings) -> str:
@@ -220,9 +231,6 @@ def tab_openid_config_url(settings: Settings) -> str:
     if settings.demo and settings.tab_openid_config_url == DEFAULT_TAB_OPENID_URL:
         return f"{settings.public_base_url}{OPENID_PATH}"
     return settings.tab_openid_config_url
-
-
-CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
 async def _open_store(settings: Settings) -> Store:
@@ -257,25 +265,26 @@ def _store_ctx(services: Services) -> CleanupContext:
 
 def _graph_ctx(services: Services) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        if services.call_control is not None:
-            app[keys.CALL_CONTROL] = services.call_control
-            if services.presence is not None:
-                app[keys.PRESENCE] = services.presence
-            yield
-            return
         settings = app[keys.SETTINGS]
         credential = graph_credential(settings)
         async with GraphHttpClient() as http:
             client = build_graph_client(
                 base_url=app[keys.GRAPH_BASE_URL], credential=credential, httpx_client=http
             )
-            app[keys.CALL_CONTROL] = GraphCallControl(client)
-            app[keys.PRESENCE] = services.presence or GraphPresence(client)
-            app[APP_INSTALLS] = AppInstalls(
-                lambda sleep: TeamsAppInstaller(client, sleep=sleep),
-                teams_app_id=settings.teams_app_catalog_id,
-                manifest_id=settings.microsoft_app_id,
-            )
+            app[keys.GRAPH_CLIENT] = client
+            if services.call_control is not None:
+                # The caller's call control (the benchmark's) comes with its own Graph client.
+                app[keys.CALL_CONTROL] = services.call_control
+                if services.presence is not None:
+                    app[keys.PRESENCE] = services.presence
+            else:
+                app[keys.CALL_CONTROL] = GraphCallControl(client)
+                app[keys.PRESENCE] = services.presence or GraphPresence(client)
+                app[APP_INSTALLS] = AppInstalls(
+                    lambda sleep: TeamsAppInstaller(client, sleep=sleep),
+                    teams_app_id=settings.teams_app_catalog_id,
+                    manifest_id=settings.microsoft_app_id,
+                )
             try:
                 yield
             finally:
@@ -300,7 +309,7 @@ def _engine_ctx(services: Services) -> CleanupContext:
             ),
             media=app[MEDIA_STORE],
             recordings=recording_source(app),
-            on_record=record_finished_hook(app),
+            on_record=app[ANALYTICS].feed.record_finished,
         )
         yield
 
@@ -323,11 +332,62 @@ async def _app_installs_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     installs.bind(documents=MessagingDocuments(app[keys.STORE]), background=app[keys.BACKGROUND])
-    app[SEAT_ASSIGNED] = installs
     try:
         yield
     finally:
         await installs.close()
+
+
+def _analytics_ctx(options: AnalyticsOptions) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with running_analytics(
+            options,
+            store=app[keys.STORE],
+            repository=app[keys.REPOSITORY],
+            clock=app[keys.CLOCK],
+            session=app[keys.HTTP_SESSION],
+            background=app[keys.BACKGROUND],
+            scratch_stores=open_scratch_store,
+        ) as state:
+            app[ANALYTICS] = state
+            yield
+
+    return ctx
+
+
+def _tab_ctx(options: TabOptions) -> CleanupContext:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[keys.SETTINGS]
+        deps = TabDependencies(
+            settings=tab_settings(settings),
+            clock=app[keys.CLOCK],
+            store=app[keys.STORE],
+            repository=app[keys.REPOSITORY],
+            engine=app[keys.ENGINE],
+            notifier=app[keys.NOTIFIER],
+            media=app[MEDIA_STORE],
+            validator=app[keys.TAB_TOKENS],
+            consent=AppConsent(app[keys.GRAPH_CLIENT], app_id=settings.microsoft_app_id),
+            seat_assigned=app.get(APP_INSTALLS),
+            demo_sign_in=app[keys.DEMO_SIGN_IN],
+        )
+        async with running_tab(deps, options) as state:
+            app[TAB] = state
+            yield
+
+    return ctx
+
+
+def tab_settings(settings: Settings) -> TabSettings:
+    """Return the settings the tab reads, as plain values."""
+    return TabSettings(
+        demo=settings.demo,
+        public_base_url=settings.public_base_url,
+        app_id=settings.microsoft_app_id,
+        tenant_id=settings.microsoft_app_tenant_id,
+        single_tenant=settings.microsoft_app_type is AppType.SINGLE_TENANT,
+        admin_object_ids=settings.admin_object_ids,
+    )
 
 
 async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:

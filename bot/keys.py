@@ -13,6 +13,8 @@ from contactcenter.ports import CallControl, Notifier, Presence, Store
 from contactcenter.repository import Repository
 
 if TYPE_CHECKING:
+    from msgraph import GraphServiceClient
+
     from bot.background import Background
     from bot.settings import Settings
     from contactcenter.engine import RoutingEngine
@@ -39,5 +41,7 @@ SIMULATOR: web.AppKey[SimulatorThread | None] = web.AppKey("simulator")
 BACKGROUND: web.AppKey[Background] = web.AppKey("background")
 # Where the simulator (demo) or Graph (production) is: the base URL the Graph client uses.
 GRAPH_BASE_URL: web.AppKey[str] = web.AppKey("graph_base_url", str)
+# The host's one Microsoft Graph client (the simulator's fake Graph in demo mode).
+GRAPH_CLIENT: web.AppKey[GraphServiceClient] = web.AppKey("graph_client")
 # Where the keys of Graph's calling notifications are published (the simulator in demo mode).
 CALLING_OPENID_URL: web.AppKey[str] = web.AppKey("calling_openid_url", str)

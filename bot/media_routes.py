@@ -9,7 +9,7 @@
   day.
 * ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
   tab SSO token): validated (RIFF WAV, PCM 16-bit mono, 8 or 16 kHz, at most 5 MB),
-  stored as a media blob, audited.
+  stored as a media blob, audited (``tab.prompt_upload``, as the tab API's upload).
 
 and opens the media store with the app (data dir, or Azure Blob Storage when
 ``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under :data:`MEDIA_STORE`.
@@ -34,17 +34,16 @@ from bot.settings import Settings
 from contactcenter.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from contactcenter.media import (
     DEFAULT_LANGUAGE,
-    MAX_PROMPT_BYTES,
     is_uploaded_prompt_id,
     parse_standard_id,
-    upload_prompt,
 )
 from contactcenter.model import Prompt, Role
 from contactcenter.ports import MediaStore
 from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
-from tab.access import AccessDenied, Caller, resolve_caller
+from tab.access import AccessDenied, resolve_caller
 from tab.appkeys import TAB
+from tab.prompt_upload import PromptTooLarge, receive_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -161,57 +160,6 @@ async def _prompt_bytes(app: web.Application, tenant_id: str, prompt_id: str) ->
 
 
 # --------------------------------------------------------------------- upload
-class PromptTooLarge(Exception):
-    """An uploaded prompt file is larger than :data:`MAX_PROMPT_BYTES`."""
-
-    def __init__(self) -> None:
-        super().__init__(f"prompts may be at most {MAX_PROMPT_BYTES} bytes")
-
-
-async def read_prompt_file(request: web.Request) -> bytes:
-    """Read an uploaded prompt file (the request body), refusing it once it passes the limit."""
-    if (request.content_length or 0) > MAX_PROMPT_BYTES:
-        raise PromptTooLarge
-    data = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        data.extend(chunk)
-        if len(data) > MAX_PROMPT_BYTES:
-            raise PromptTooLarge
-    return bytes(data)
-
-
-async def receive_prompt(
-    request: web.Request, caller: Caller, *, name: str, language: str
-) -> Prompt:
-    """Read an admin's uploaded WAV from the request body, validate, store and audit it.
-
-    Both upload routes (this module's and the tab API's) go through here. Raises
-    PromptTooLarge, InvalidInput when the file or its name or language is not acceptable
-    (nothing is stored), or another DomainError when it could not be stored.
-    """
-    app = request.app
-    data = await read_prompt_file(request)
-    prompt = await upload_prompt(
-        app[keys.REPOSITORY],
-        app[MEDIA_STORE],
-        tenant_id=caller.tenant_id,
-        name=name,
-        language=language,
-        data=data,
-        uploaded_by=caller.user_id,
-        now=app[keys.CLOCK].now(),
-    )
-    await app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "prompt.upload",
-        target_type="prompt",
-        target_id=prompt.id,
-        after=prompt,
-    )
-    return prompt
-
-
 def prompt_url(settings: Settings, prompt: Prompt) -> str:
     """Return the public URL Graph fetches an uploaded prompt from."""
     return f"{prompt_base_url(settings)}/{prompt.tenant_id}/{prompt.id}.wav"
@@ -222,12 +170,12 @@ async def upload(request: web.Request) -> web.Response:
     app = request.app
     tab = app[TAB]
     try:
-        identity = await tab.validator.validate(request.headers.get("Authorization"))
+        identity = await tab.deps.validator.validate(request.headers.get("Authorization"))
     except Unauthorized as err:
         _LOGGER.info("prompt upload refused: %s", err)
         return error_response(401, "invalid or missing bearer token", code="invalidToken")
     try:
-        caller = await resolve_caller(identity, app[keys.SETTINGS], app[keys.REPOSITORY], tab.audit)
+        caller = await resolve_caller(identity, tab.deps.settings, tab.deps.repository, tab.audit)
     except AccessDenied as err:
         return error_response(403, err.message, code=err.code)
     if not caller.has(Role.ADMIN):
@@ -236,6 +184,7 @@ async def upload(request: web.Request) -> web.Response:
         prompt = await receive_prompt(
             request,
             caller,
+            tab,
             name=request.query.get("name", ""),
             language=request.query.get("language", DEFAULT_LANGUAGE),
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import keys
 from contactcenter.errors import NotFound
 from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest, validation_failed
@@ -24,7 +23,7 @@ KEYS_PATH = f"{DEMO_PREFIX}/.well-known/keys"
 
 
 def _issuer(app: web.Application) -> DemoSignIn:
-    issuer = app[TAB].demo_sign_in
+    issuer = app[TAB].deps.demo_sign_in
     if issuer is None:
         raise web.HTTPNotFound()
     return issuer
@@ -40,14 +39,14 @@ async def signing_keys(request: web.Request) -> web.Response:
     return web.json_response(_issuer(request.app).jwks())
 
 
-def _demo_tenant(app: web.Application) -> str:
-    return app[keys.SETTINGS].microsoft_app_tenant_id
+def _demo_tenant(call: TabRequest) -> str:
+    return call.deps.settings.tenant_id
 
 
 async def demo_users(call: TabRequest) -> DemoUsersView:
     """List the demo tenant's users for the sign-in picker."""
-    tenant_id = _demo_tenant(call.app)
-    found = await call.app[keys.REPOSITORY].users.find(tenant_id)
+    tenant_id = _demo_tenant(call)
+    found = await call.deps.repository.users.find(tenant_id)
     order = {"admin": 0, "supervisor": 1, "agent": 2}
     users = sorted(
         (u.value for u in found),
@@ -70,14 +69,14 @@ async def demo_users(call: TabRequest) -> DemoUsersView:
 async def demo_token(call: TabRequest) -> TokenView:
     """Sign in as a demo user: a token shaped like the one Teams gives the tab."""
     body = call.body(DemoTokenBody)
-    tenant_id = _demo_tenant(call.app)
+    tenant_id = _demo_tenant(call)
     try:
-        user = (await call.app[keys.REPOSITORY].users.get(tenant_id, body.user_id)).value
+        user = (await call.deps.repository.users.get(tenant_id, body.user_id)).value
     except NotFound:
         raise validation_failed(
             [{"field": "userId", "message": "no such user in the demo tenant"}]
         ) from None
-    issuer = call.app[TAB].demo_sign_in
+    issuer = call.deps.demo_sign_in
     if issuer is None:
         raise ApiError(404, "not found")
     token, expires = issuer.token_for(tenant_id, user.id, name=user.display_name, username=user.upn)

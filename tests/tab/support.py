@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +26,8 @@ from contactcenter.repository import Repository
 from graph.identity.tab_sso import v1_issuer, v2_issuer
 from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.signing import SigningKey
-from tab import TabOptions, setup_tab
+from tab import TabOptions
+from tab.analytics import AnalyticsOptions
 from tab.appkeys import TAB
 from tab.audit import AuditLog
 
@@ -164,13 +165,10 @@ async def start_stack(
     clock: Clock,
     options: TabOptions,
     store: Store | None = None,
-    configure: Callable[[web.Application], None] | None = None,
+    analytics_options: AnalyticsOptions | None = None,
     **settings_overrides: Any,
 ) -> TabStack:
-    """Start the simulator and the host (demo mode, with the tab) on loopback.
-
-    ``configure`` adds to the app before it starts (the analytics, say).
-    """
+    """Start the simulator and the host (demo mode, with the tab) on loopback."""
     port = unused_port()
     simulator_server = await aiohttp_server(
         create_simulator_app(
@@ -194,10 +192,16 @@ async def start_stack(
         demo_call_rate=0.0,
         **settings_overrides,
     )
-    app = create_app(settings, Services(store=store, clock=clock, run_timers=False))
-    setup_tab(app, options=options)
-    if configure is not None:
-        configure(app)
+    app = create_app(
+        settings,
+        Services(
+            store=store,
+            clock=clock,
+            run_timers=False,
+            tab_options=options,
+            analytics_options=analytics_options,
+        ),
+    )
     host = await aiohttp_client(app, server_kwargs={"port": port})
     return TabStack(
         host=host,

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from contactcenter.engine import RoutingEngine
     from graph.identity.calling import CallingTokenValidator
-    from graph.identity.demo_sign_in import DemoTokenIssuer
     from graph.identity.tab_sso import TabTokenValidator
     from simulator import SimulatorThread
 
@@ -34,9 +33,8 @@ PRESENCE: web.AppKey[Presence] = web.AppKey("presence", Presence)
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)
 ENGINE: web.AppKey[RoutingEngine] = web.AppKey("engine")
 CALLING_TOKENS: web.AppKey[CallingTokenValidator] = web.AppKey("calling_tokens")
-# The tab's single sign-on tokens, and (demo mode only) the issuer that stands in for Entra.
+# The validator of the tab's single sign-on tokens (the tab holds it as a port).
 TAB_TOKENS: web.AppKey[TabTokenValidator] = web.AppKey("tab_tokens")
-DEMO_SIGN_IN: web.AppKey[DemoTokenIssuer | None] = web.AppKey("demo_sign_in")
 SIMULATOR: web.AppKey[SimulatorThread | None] = web.AppKey("simulator")
 BACKGROUND: web.AppKey[Background] = web.AppKey("background")
 # Where the simulator (demo) or Graph (production) is: the base URL the Graph client uses.

@@ -1,6 +1,6 @@
 """Prompts over HTTP: Graph fetches them from here, admins upload them here.
 
-``setup_media(app)`` adds:
+:func:`add_media_routes` adds:
 
 * ``GET /media/prompts/{tenantId}/{promptId}.wav`` — public, because Graph fetches
   prompts without our credentials (service-hosted media). Uploaded prompts have
@@ -11,9 +11,9 @@
   tab SSO token): validated (RIFF WAV, PCM 16-bit mono, 8 or 16 kHz, at most 5 MB),
   stored as a media blob, audited (``tab.prompt_upload``, as the tab API's upload).
 
-and opens the media store with the app (data dir, or Azure Blob Storage when
-``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under :data:`MEDIA_STORE`.
-The engine is given :func:`prompt_base_url` and the store by the composition root.
+The composition root opens the media store (:func:`open_media_store`: the data dir, or
+Azure Blob Storage when ``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under
+:data:`MEDIA_STORE`, and gives the engine :func:`prompt_base_url` and the store.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +84,6 @@ class StandardPrompts:
 
 
 MEDIA_STORE: web.AppKey[MediaStore] = web.AppKey("media_store", MediaStore)
-MEDIA_OPTIONS: web.AppKey[MediaOptions] = web.AppKey("media_options", MediaOptions)
 STANDARD_PROMPTS: web.AppKey[StandardPrompts] = web.AppKey("standard_prompts", StandardPrompts)
 
 
@@ -99,12 +97,9 @@ def recording_source(app: web.Application) -> GraphRecordings:
     return GraphRecordings(app[keys.HTTP_SESSION], allow_loopback_http=app[keys.SETTINGS].demo)
 
 
-def setup_media(app: web.Application, *, options: MediaOptions | None = None) -> None:
-    """Add the prompt routes and open the media store with the app (before the engine)."""
-    app[MEDIA_OPTIONS] = options or MediaOptions()
-    app[STANDARD_PROMPTS] = StandardPrompts(app[MEDIA_OPTIONS].standard_prompts_dir)
-    # First, so the store is open when the engine is built and closed after it.
-    app.cleanup_ctx.insert(0, _media_ctx)
+def add_media_routes(app: web.Application, options: MediaOptions) -> None:
+    """Add the prompt routes: Graph's fetch of a prompt, and an admin's upload."""
+    app[STANDARD_PROMPTS] = StandardPrompts(options.standard_prompts_dir)
     app.router.add_get(PROMPTS_PATH + "/{tenant_id}/{prompt_id}.wav", serve_prompt)
     app.router.add_post("/api/media/prompts", upload)
 
@@ -122,15 +117,6 @@ async def open_media_store(settings: Settings) -> MediaStore:
             credential=ManagedIdentityCredential(client_id=settings.microsoft_app_id or None),
         )
     return DataDirMediaStore(settings.data_dir / "media")
-
-
-async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_media_store(app[keys.SETTINGS])
-    app[MEDIA_STORE] = store
-    try:
-        yield
-    finally:
-        await store.close()
 
 
 # --------------------------------------------------------------------- serving

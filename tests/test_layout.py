@@ -1,4 +1,8 @@
-"""The dependency rule: the domain imports none of the adapters, nor their libraries."""
+"""The dependency rule: the domain imports none of the adapters, nor their libraries; the
+adapters import neither the host nor the simulator, and the tab no other adapter.
+
+Every import counts, also one under ``if TYPE_CHECKING:`` or inside a function.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ROOT / "contactcenter"
-ADAPTER_PACKAGES = {"bot", "graph", "storage", "tab", "bench"}
+ADAPTER_PACKAGES = {"bot", "graph", "storage", "tab", "bench", "simulator"}
 # The domain talks to the world through its own Protocols, never through these libraries.
 ADAPTER_LIBRARIES = {
     "aiohttp",
@@ -38,8 +42,21 @@ def imported_top_levels(path: Path) -> set[str]:
     return names
 
 
+# What each adapter may not import. The host (bot/) wires them together; the simulator is
+# for demo mode, tests and benchmarks, so only bot/, bench/ and the tests import it.
+FORBIDDEN_IMPORTS = {
+    "tab": {"bot", "storage", "graph", "simulator", "bench"},
+    "graph": {"bot", "simulator", "bench"},
+    "storage": {"bot", "simulator", "bench"},
+}
+
+
 def domain_files() -> list[Path]:
     return sorted(DOMAIN.rglob("*.py"))
+
+
+def adapter_files() -> list[Path]:
+    return sorted(path for package in FORBIDDEN_IMPORTS for path in (ROOT / package).rglob("*.py"))
 
 
 def test_domain_package_exists() -> None:
@@ -50,6 +67,30 @@ def test_domain_package_exists() -> None:
 def test_domain_module_imports_no_adapter(path: Path) -> None:
     forbidden = imported_top_levels(path) & (ADAPTER_PACKAGES | ADAPTER_LIBRARIES)
     assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
+
+
+@pytest.mark.parametrize("path", adapter_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_adapter_module_imports_no_forbidden_package(path: Path) -> None:
+    package = path.relative_to(ROOT).parts[0]
+    forbidden = imported_top_levels(path) & FORBIDDEN_IMPORTS[package]
+    assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_IMPORTS))
+def test_adapter_package_exists(package: str) -> None:
+    assert any((ROOT / package).rglob("*.py")), f"{package}/ has no modules"
+
+
+def test_rule_sees_imports_for_type_checking_and_inside_functions(tmp_path: Path) -> None:
+    module = tmp_path / "hidden.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from bot.settings import Settings\n"
+        "def later() -> None:\n"
+        "    import simulator.signing\n"
+    )
+    assert imported_top_levels(module) & FORBIDDEN_IMPORTS["tab"] == {"bot", "simulator"}
 
 
 def test_rule_detects_a_forbidden_import(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Prompts over HTTP: Graph fetches them from here, admins upload them here.
 
-``setup_media(app)`` adds:
+:func:`add_media_routes` adds:
 
 * ``GET /media/prompts/{tenantId}/{promptId}.wav`` — public, because Graph fetches
   prompts without our credentials (service-hosted media). Uploaded prompts have
@@ -9,11 +9,11 @@
   day.
 * ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
   tab SSO token): validated (RIFF WAV, PCM 16-bit mono, 8 or 16 kHz, at most 5 MB),
-  stored as a media blob, audited.
+  stored as a media blob, audited (``tab.prompt_upload``, as the tab API's upload).
 
-and opens the media store with the app (data dir, or Azure Blob Storage when
-``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under :data:`MEDIA_STORE`.
-The engine is given :func:`prompt_base_url` and the store by the composition root.
+The composition root opens the media store (:func:`open_media_store`: the data dir, or
+Azure Blob Storage when ``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under
+:data:`MEDIA_STORE`, and gives the engine :func:`prompt_base_url` and the store.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,21 +30,19 @@ from azure.identity.aio import ManagedIdentityCredential
 from bot import keys
 from bot.http import error_response
 from bot.settings import Settings
-from contactcenter.errors import DomainError, InvalidInput, NotFound
+from contactcenter.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from contactcenter.media import (
     DEFAULT_LANGUAGE,
-    MAX_PROMPT_BYTES,
     is_uploaded_prompt_id,
     parse_standard_id,
-    upload_prompt,
 )
 from contactcenter.model import Prompt, Role
 from contactcenter.ports import MediaStore
 from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
-from tab.access import AccessDenied, Caller, resolve_caller
+from tab.access import AccessDenied, resolve_caller
 from tab.appkeys import TAB
-from tab.auth import TabTokenInvalid
+from tab.prompt_upload import PromptTooLarge, receive_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,7 +84,6 @@ class StandardPrompts:
 
 
 MEDIA_STORE: web.AppKey[MediaStore] = web.AppKey("media_store", MediaStore)
-MEDIA_OPTIONS: web.AppKey[MediaOptions] = web.AppKey("media_options", MediaOptions)
 STANDARD_PROMPTS: web.AppKey[StandardPrompts] = web.AppKey("standard_prompts", StandardPrompts)
 
 
@@ -101,12 +97,9 @@ def recording_source(app: web.Application) -> GraphRecordings:
     return GraphRecordings(app[keys.HTTP_SESSION], allow_loopback_http=app[keys.SETTINGS].demo)
 
 
-def setup_media(app: web.Application, *, options: MediaOptions | None = None) -> None:
-    """Add the prompt routes and open the media store with the app (before the engine)."""
-    app[MEDIA_OPTIONS] = options or MediaOptions()
-    app[STANDARD_PROMPTS] = StandardPrompts(app[MEDIA_OPTIONS].standard_prompts_dir)
-    # First, so the store is open when the engine is built and closed after it.
-    app.cleanup_ctx.insert(0, _media_ctx)
+def add_media_routes(app: web.Application, options: MediaOptions) -> None:
+    """Add the prompt routes: Graph's fetch of a prompt, and an admin's upload."""
+    app[STANDARD_PROMPTS] = StandardPrompts(options.standard_prompts_dir)
     app.router.add_get(PROMPTS_PATH + "/{tenant_id}/{prompt_id}.wav", serve_prompt)
     app.router.add_post("/api/media/prompts", upload)
 
@@ -124,15 +117,6 @@ async def open_media_store(settings: Settings) -> MediaStore:
             credential=ManagedIdentityCredential(client_id=settings.microsoft_app_id or None),
         )
     return DataDirMediaStore(settings.data_dir / "media")
-
-
-async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_media_store(app[keys.SETTINGS])
-    app[MEDIA_STORE] = store
-    try:
-        yield
-    finally:
-        await store.close()
 
 
 # --------------------------------------------------------------------- serving
@@ -162,57 +146,6 @@ async def _prompt_bytes(app: web.Application, tenant_id: str, prompt_id: str) ->
 
 
 # --------------------------------------------------------------------- upload
-class PromptTooLarge(Exception):
-    """An uploaded prompt file is larger than :data:`MAX_PROMPT_BYTES`."""
-
-    def __init__(self) -> None:
-        super().__init__(f"prompts may be at most {MAX_PROMPT_BYTES} bytes")
-
-
-async def read_prompt_file(request: web.Request) -> bytes:
-    """Read an uploaded prompt file (the request body), refusing it once it passes the limit."""
-    if (request.content_length or 0) > MAX_PROMPT_BYTES:
-        raise PromptTooLarge
-    data = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        data.extend(chunk)
-        if len(data) > MAX_PROMPT_BYTES:
-            raise PromptTooLarge
-    return bytes(data)
-
-
-async def receive_prompt(
-    request: web.Request, caller: Caller, *, name: str, language: str
-) -> Prompt:
-    """Read an admin's uploaded WAV from the request body, validate, store and audit it.
-
-    Both upload routes (this module's and the tab API's) go through here. Raises
-    PromptTooLarge, InvalidInput when the file or its name or language is not acceptable
-    (nothing is stored), or another DomainError when it could not be stored.
-    """
-    app = request.app
-    data = await read_prompt_file(request)
-    prompt = await upload_prompt(
-        app[keys.REPOSITORY],
-        app[MEDIA_STORE],
-        tenant_id=caller.tenant_id,
-        name=name,
-        language=language,
-        data=data,
-        uploaded_by=caller.user_id,
-        now=app[keys.CLOCK].now(),
-    )
-    await app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "prompt.upload",
-        target_type="prompt",
-        target_id=prompt.id,
-        after=prompt,
-    )
-    return prompt
-
-
 def prompt_url(settings: Settings, prompt: Prompt) -> str:
     """Return the public URL Graph fetches an uploaded prompt from."""
     return f"{prompt_base_url(settings)}/{prompt.tenant_id}/{prompt.id}.wav"
@@ -223,12 +156,12 @@ async def upload(request: web.Request) -> web.Response:
     app = request.app
     tab = app[TAB]
     try:
-        identity = await tab.validator.validate(request.headers.get("Authorization"))
-    except TabTokenInvalid as err:
+        identity = await tab.deps.validator.validate(request.headers.get("Authorization"))
+    except Unauthorized as err:
         _LOGGER.info("prompt upload refused: %s", err)
         return error_response(401, "invalid or missing bearer token", code="invalidToken")
     try:
-        caller = await resolve_caller(identity, app[keys.SETTINGS], app[keys.REPOSITORY], tab.audit)
+        caller = await resolve_caller(identity, tab.deps.settings, tab.deps.repository, tab.audit)
     except AccessDenied as err:
         return error_response(403, err.message, code=err.code)
     if not caller.has(Role.ADMIN):
@@ -237,6 +170,7 @@ async def upload(request: web.Request) -> web.Response:
         prompt = await receive_prompt(
             request,
             caller,
+            tab,
             name=request.query.get("name", ""),
             language=request.query.get("language", DEFAULT_LANGUAGE),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from graph.simulator.appkeys import CONFIG_KEY, SIGNING_KEY_KEY
+from simulator.appkeys import CONFIG_KEY, SIGNING_KEY_KEY
 
 OPENID_CONFIGURATION_PATH = "/.well-known/OpenIdConfiguration"
 JWKS_PATH = "/.well-known/keys"

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from contactcenter.clock import Clock
-from graph.simulator.cloud import SimulatedCloud
-from graph.simulator.config import SimulatorConfig
-from graph.simulator.connector import ActivityDelivery, Conversations
-from graph.simulator.directory import Directory
-from graph.simulator.faults import FaultPlan
-from graph.simulator.signing import SigningKey
+from simulator.cloud import SimulatedCloud
+from simulator.config import SimulatorConfig
+from simulator.connector import ActivityDelivery, Conversations
+from simulator.directory import Directory
+from simulator.faults import FaultPlan
+from simulator.signing import SigningKey
 
 if TYPE_CHECKING:
-    from graph.simulator.installations import Installations
-    from graph.simulator.service_principals import ServicePrincipals
+    from simulator.installations import Installations
+    from simulator.service_principals import ServicePrincipals
 
 CONFIG_KEY = web.AppKey("simulator_config", SimulatorConfig)
 CLOCK_KEY = web.AppKey("simulator_clock", Clock)

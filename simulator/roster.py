@@ -1,7 +1,7 @@
 """Who is in a simulated call: invitations, ringing, joining, leaving, and what Graph says of it.
 
 Everyone the cloud rings (an invitee, a transfer or redirect target, the callee of an
-outbound call) responds as their :class:`~graph.simulator.people.InviteeBehaviour` says,
+outbound call) responds as their :class:`~simulator.people.InviteeBehaviour` says,
 or as the control API tells them. The bot hears of it the way Graph tells it:
 
 * an invitee who answers: the invite operation ``completed``, then a roster update that
@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graph.simulator.calls import (
+from simulator.calls import (
     OperationStatus,
     ParticipantRole,
     ParticipantStatus,
@@ -28,11 +28,11 @@ from graph.simulator.calls import (
     SimOperation,
     SimParticipant,
 )
-from graph.simulator.errors import ApiError
-from graph.simulator.people import InviteeBehaviour
+from simulator.errors import ApiError
+from simulator.people import InviteeBehaviour
 
 if TYPE_CHECKING:
-    from graph.simulator.cloud import SimulatedCloud
+    from simulator.cloud import SimulatedCloud
 
 _LOGGER = logging.getLogger(__name__)
 

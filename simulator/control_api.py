@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
 from contactcenter.clock import VirtualClock
-from graph.simulator.appkeys import (
+from simulator.appkeys import (
     CLOCK_KEY,
     CLOUD_KEY,
     CONVERSATIONS_KEY,
@@ -25,7 +25,7 @@ from graph.simulator.appkeys import (
     DIRECTORY_KEY,
     FAULTS_KEY,
 )
-from graph.simulator.calls import (
+from simulator.calls import (
     GraphCallState,
     OperationStatus,
     ParticipantRole,
@@ -34,9 +34,9 @@ from graph.simulator.calls import (
     SimCall,
     SimOperation,
 )
-from graph.simulator.cloud import SimulatedCloud
-from graph.simulator.config import MediaMode
-from graph.simulator.directory import (
+from simulator.cloud import SimulatedCloud
+from simulator.config import MediaMode
+from simulator.directory import (
     E164,
     ApplicationInstanceEntry,
     CamelModel,
@@ -45,9 +45,9 @@ from graph.simulator.directory import (
     UnknownTenant,
     UserEntry,
 )
-from graph.simulator.errors import ApiError, parse_model, read_json_object, read_model
-from graph.simulator.faults import DropSpec, FaultSpec
-from graph.simulator.people import InviteeBehaviour, PresenceSetting
+from simulator.errors import ApiError, parse_model, read_json_object, read_model
+from simulator.faults import DropSpec, FaultSpec
+from simulator.people import InviteeBehaviour, PresenceSetting
 
 MAX_WAIT_S = 60.0
 

@@ -6,8 +6,8 @@ import logging
 
 from aiohttp import web
 
-from graph.simulator.appkeys import CONVERSATIONS_KEY, FAULTS_KEY
-from graph.simulator.errors import ApiError, read_json_object
+from simulator.appkeys import CONVERSATIONS_KEY, FAULTS_KEY
+from simulator.errors import ApiError, read_json_object
 
 _LOGGER = logging.getLogger(__name__)
 

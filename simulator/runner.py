@@ -16,8 +16,8 @@ from types import TracebackType
 from aiohttp import web
 
 from contactcenter.clock import Clock
-from graph.simulator.app import create_simulator_app
-from graph.simulator.config import SimulatorConfig
+from simulator.app import create_simulator_app
+from simulator.config import SimulatorConfig
 
 _LOGGER = logging.getLogger(__name__)
 

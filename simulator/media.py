@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 from yarl import URL
 
-from graph.simulator.calls import OperationStatus, ResultInfo, SimCall, SimOperation
-from graph.simulator.config import MediaMode, is_loopback_host
-from graph.simulator.errors import ApiError
+from simulator.calls import OperationStatus, ResultInfo, SimCall, SimOperation
+from simulator.config import MediaMode, is_loopback_host
+from simulator.errors import ApiError
 
 if TYPE_CHECKING:
-    from graph.simulator.cloud import SimulatedCloud
+    from simulator.cloud import SimulatedCloud
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from graph.simulator.directory import CamelModel
+from simulator.directory import CamelModel
 
 OnInvite = Literal["answer", "decline", "ignore", "manual"]
 

@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from graph.simulator.appkeys import CLOUD_KEY, DIRECTORY_KEY, FAULTS_KEY
-from graph.simulator.calls import (
+from simulator.appkeys import CLOUD_KEY, DIRECTORY_KEY, FAULTS_KEY
+from simulator.calls import (
     GraphCallState,
     MediaJob,
     OperationStatus,
@@ -28,19 +28,19 @@ from graph.simulator.calls import (
     SimOperation,
     SimParticipant,
 )
-from graph.simulator.cloud import SimulatedCloud
-from graph.simulator.config import is_loopback_host
-from graph.simulator.directory import E164
-from graph.simulator.errors import ApiError, read_json, read_json_object
-from graph.simulator.media import (
+from simulator.cloud import SimulatedCloud
+from simulator.config import is_loopback_host
+from simulator.directory import E164
+from simulator.errors import ApiError, read_json, read_json_object
+from simulator.media import (
     PLAY_PROMPT_OPERATION,
     RECORD_OPERATION,
     RECORDING_PATH,
     TONES,
     wav_bytes,
 )
-from graph.simulator.people import PresenceReport
-from graph.simulator.roster import Invitee
+from simulator.people import PresenceReport
+from simulator.roster import Invitee
 
 GRAPH_PREFIX = "/v1.0"
 

@@ -14,8 +14,8 @@ import aiohttp
 from yarl import URL
 
 from contactcenter.clock import Clock
-from graph.simulator.config import is_loopback_host
-from graph.simulator.signing import TokenMinter
+from simulator.config import is_loopback_host
+from simulator.signing import TokenMinter
 
 _LOGGER = logging.getLogger(__name__)
 

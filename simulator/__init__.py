@@ -4,14 +4,14 @@ It places calls, signs and delivers ``commsNotifications`` like Graph, accepts t
 call actions, records what the bot did for tests, and injects faults on request.
 """
 
-from graph.simulator.app import create_simulator_app
-from graph.simulator.client import PlacedCall, SimulatorClient, SimulatorRequestError
-from graph.simulator.config import MediaMode, SimulatorConfig
-from graph.simulator.directory import ApplicationInstanceEntry, TenantEntry, UserEntry
-from graph.simulator.discovery import JWKS_PATH, OPENID_CONFIGURATION_PATH
-from graph.simulator.people import InviteeBehaviour, PresenceSetting
-from graph.simulator.runner import SimulatorThread, serve
-from graph.simulator.signing import SigningKey, TokenMinter, load_or_create_signing_key
+from simulator.app import create_simulator_app
+from simulator.client import PlacedCall, SimulatorClient, SimulatorRequestError
+from simulator.config import MediaMode, SimulatorConfig
+from simulator.directory import ApplicationInstanceEntry, TenantEntry, UserEntry
+from simulator.discovery import JWKS_PATH, OPENID_CONFIGURATION_PATH
+from simulator.people import InviteeBehaviour, PresenceSetting
+from simulator.runner import SimulatorThread, serve
+from simulator.signing import SigningKey, TokenMinter, load_or_create_signing_key
 
 __all__ = [
     "JWKS_PATH",

@@ -22,9 +22,9 @@ from typing import Any
 
 from aiohttp import web
 
-from graph.simulator.appkeys import DELIVERY_KEY, DIRECTORY_KEY, INSTALLATIONS_KEY
-from graph.simulator.connector import ActivityDelivery, DeliveredActivity
-from graph.simulator.errors import ApiError, read_json_object
+from simulator.appkeys import DELIVERY_KEY, DIRECTORY_KEY, INSTALLATIONS_KEY
+from simulator.connector import ActivityDelivery, DeliveredActivity
+from simulator.errors import ApiError, read_json_object
 
 _LOGGER = logging.getLogger(__name__)
 

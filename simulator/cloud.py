@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contactcenter.clock import Clock
-from graph.simulator.calls import (
+from simulator.calls import (
     CallBook,
     DeliveredNotification,
     GraphCallState,
@@ -21,11 +21,11 @@ from graph.simulator.calls import (
     SimCall,
     SimOperation,
 )
-from graph.simulator.config import MediaMode, SimulatorConfig
-from graph.simulator.directory import Directory
-from graph.simulator.faults import FaultPlan
-from graph.simulator.media import AssumeReachable, MediaPlayer, PromptSource, Recordings
-from graph.simulator.notifications import (
+from simulator.config import MediaMode, SimulatorConfig
+from simulator.directory import Directory
+from simulator.faults import FaultPlan
+from simulator.media import AssumeReachable, MediaPlayer, PromptSource, Recordings
+from simulator.notifications import (
     CallOutbox,
     Delivery,
     LoadBalancer,
@@ -33,9 +33,9 @@ from graph.simulator.notifications import (
     comms_notification,
     comms_notifications,
 )
-from graph.simulator.people import People
-from graph.simulator.roster import Roster
-from graph.simulator.timers import Timers
+from simulator.people import People
+from simulator.roster import Roster
+from simulator.timers import Timers
 
 _LOGGER = logging.getLogger(__name__)
 

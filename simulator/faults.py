@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from graph.simulator.errors import error_response
+from simulator.errors import error_response
 
 _LOGGER = logging.getLogger(__name__)
 

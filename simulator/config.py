@@ -9,8 +9,8 @@ from pathlib import Path
 
 from yarl import URL
 
-from graph.simulator.directory import TenantEntry
-from graph.simulator.people import MANUAL, InviteeBehaviour
+from simulator.directory import TenantEntry
+from simulator.people import MANUAL, InviteeBehaviour
 
 GRAPH_ISSUER = "https://graph.microsoft.com"
 DEFAULT_BOT_URL = "http://127.0.0.1:3978/api/calling"

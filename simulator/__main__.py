@@ -1,4 +1,4 @@
-"""Run the local Teams simulator as its own process: ``python -m graph.simulator --help``."""
+"""Run the local Teams simulator as its own process: ``python -m simulator --help``."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from graph.simulator.config import DEFAULT_BOT_URL, GRAPH_ISSUER, MediaMode, SimulatorConfig
-from graph.simulator.directory import TenantEntry
-from graph.simulator.people import InviteeBehaviour
-from graph.simulator.runner import serve
+from simulator.config import DEFAULT_BOT_URL, GRAPH_ISSUER, MediaMode, SimulatorConfig
+from simulator.directory import TenantEntry
+from simulator.people import InviteeBehaviour
+from simulator.runner import serve
 
 _LOGGER = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m graph.simulator",
+        prog="python -m simulator",
         description=(
             "The local Teams simulator: a fake Microsoft Graph (calling) and Bot Connector on "
             "loopback. Prints 'listening on <base URL>' on stdout once it serves."

@@ -20,9 +20,9 @@ import aiohttp
 from yarl import URL
 
 from contactcenter.clock import Clock
-from graph.simulator.config import is_loopback_host
-from graph.simulator.errors import ApiError
-from graph.simulator.signing import ActivityTokenMinter
+from simulator.config import is_loopback_host
+from simulator.errors import ApiError
+from simulator.signing import ActivityTokenMinter
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from graph.simulator.directory import TenantEntry
-from graph.simulator.people import InviteeBehaviour, OnInvite
+from simulator.directory import TenantEntry
+from simulator.people import InviteeBehaviour, OnInvite
 
 
 class SimulatorRequestError(Exception):

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from graph.simulator.timers import TimerHandle
+from simulator.timers import TimerHandle
 
 
 class GraphCallState(StrEnum):

@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from contactcenter.clock import Clock, SystemClock
-from graph.simulator.appkeys import (
+from simulator.appkeys import (
     CLOCK_KEY,
     CLOUD_KEY,
     CONFIG_KEY,
@@ -21,21 +21,21 @@ from graph.simulator.appkeys import (
     SERVICE_PRINCIPALS_KEY,
     SIGNING_KEY_KEY,
 )
-from graph.simulator.cloud import SimulatedCloud
-from graph.simulator.config import SimulatorConfig
-from graph.simulator.connector import ActivityDelivery, Conversations
-from graph.simulator.connector_api import add_connector_routes
-from graph.simulator.control_api import add_control_routes
-from graph.simulator.directory import Directory
-from graph.simulator.discovery import add_discovery_routes
-from graph.simulator.errors import error_middleware
-from graph.simulator.faults import FaultPlan
-from graph.simulator.graph_api import add_graph_routes, graph_middleware
-from graph.simulator.installations import Installations, add_installation_routes
-from graph.simulator.media import HttpPromptSource
-from graph.simulator.notifications import NotificationSender
-from graph.simulator.service_principals import ServicePrincipals, add_service_principal_routes
-from graph.simulator.signing import ActivityTokenMinter, TokenMinter, load_or_create_signing_key
+from simulator.cloud import SimulatedCloud
+from simulator.config import SimulatorConfig
+from simulator.connector import ActivityDelivery, Conversations
+from simulator.connector_api import add_connector_routes
+from simulator.control_api import add_control_routes
+from simulator.directory import Directory
+from simulator.discovery import add_discovery_routes
+from simulator.errors import error_middleware
+from simulator.faults import FaultPlan
+from simulator.graph_api import add_graph_routes, graph_middleware
+from simulator.installations import Installations, add_installation_routes
+from simulator.media import HttpPromptSource
+from simulator.notifications import NotificationSender
+from simulator.service_principals import ServicePrincipals, add_service_principal_routes
+from simulator.signing import ActivityTokenMinter, TokenMinter, load_or_create_signing_key
 
 MAX_BODY_BYTES = 1024 * 1024
 

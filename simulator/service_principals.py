@@ -25,9 +25,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from graph.simulator.appkeys import SERVICE_PRINCIPALS_KEY
-from graph.simulator.directory import CamelModel
-from graph.simulator.errors import ApiError, read_model
+from simulator.appkeys import SERVICE_PRINCIPALS_KEY
+from simulator.directory import CamelModel
+from simulator.errors import ApiError, read_model
 
 GRAPH_PREFIX = "/v1.0"
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -117,6 +117,24 @@ class Settings:
         **overrides: Any,
     ) -> Settings:
         """Build settings from ``environ`` over an optional ``.env`` file, then validate."""
+        settings = cls.read(environ, demo=demo, dotenv=dotenv, **overrides)
+        settings.validate()
+        return settings
+
+    @classmethod
+    def read(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        demo: bool = False,
+        dotenv: Path | None = Path(".env"),
+        **overrides: Any,
+    ) -> Settings:
+        """Build settings like :meth:`from_env` without validating them as a whole.
+
+        For commands that need only some settings (``package``) or report on all of them
+        (``check``); a value that cannot be parsed at all is still a SettingsError.
+        """
         values: dict[str, str] = {}
         if dotenv is not None and dotenv.is_file():
             values.update(read_dotenv(dotenv))
@@ -126,7 +144,6 @@ class Settings:
             settings = replace(settings, **overrides)
         if settings.demo:
             settings = settings._with_demo_defaults()
-        settings.validate()
         return settings
 
     def _with_demo_defaults(self) -> Settings:

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="data directory (default: DATA_DIR or ./data)")
 
     # Imported here: each command's module loads only what that command needs.
+    from bot.check_cli import add_check_parser
     from bot.package_cli import add_package_parser
     from bot.simulate_cli import add_simulate_parser
     from bot.stats_cli import add_stats_parser
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_parser(commands)
     add_package_parser(commands)
+    add_check_parser(commands)
     add_store_parser(commands)
     add_stats_parser(commands)
     add_tenant_parser(commands)
@@ -122,6 +124,12 @@ def _package(args: argparse.Namespace) -> int:
     return run_package(args)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from bot.check_cli import run_check
+
+    return run_check(args)
+
+
 def _store(args: argparse.Namespace) -> int:
     from bot.store_cli import run_store
 
@@ -145,6 +153,7 @@ COMMANDS = {
     "serve": _serve,
     "simulate": _simulate,
     "package": _package,
+    "check": _check,
     "store": _store,
     "tenant": _tenant,
 }

@@ -9,8 +9,6 @@ the Entra authority (msal insists on https). msal trusts that certificate throug
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import os
 import socket
 import ssl
@@ -21,10 +19,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from bot.check import Finding, Status, check_settings
 from bot.check_cli import render_table
@@ -33,6 +27,7 @@ from simulator import SimulatorConfig
 from simulator.app import create_simulator_app
 from simulator.directory import TenantEntry
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
+from tests.loopback_tls import self_signed_certificate
 
 APP_ID = "3f6e2a41-8c5d-4b7e-9a10-2d3c4b5a6f70"
 TENANT_ID = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d"
@@ -77,38 +72,6 @@ class LoopbackCloud:
         return environ
 
 
-def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """Write a certificate for 127.0.0.1 and its key; return both paths."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "loopback.pem", folder / "loopback.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -120,7 +83,7 @@ def _closed_port() -> int:
 async def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LoopbackCloud]:
     """The Cosmos DB test server, and the simulator over http and https."""
     server = shared_server()
-    cert_path, key_path = _self_signed_certificate(tmp_path)
+    cert_path, key_path = self_signed_certificate(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert_path, key_path)
     config = SimulatorConfig(

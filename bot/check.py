@@ -58,6 +58,8 @@ _AADSTS = re.compile(r"AADSTS(\d+)")
 
 
 class Status(StrEnum):
+    """How a setting fared; the last three are problems (exit code 2)."""
+
     OK = "ok"
     WARNING = "warning"
     NOT_CHECKED = "not checked"

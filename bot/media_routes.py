@@ -8,11 +8,14 @@
   year; the standard set (``std.<language>.<name>``, shipped in ``media/prompts/``) for a
   day.
 * ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
-  tab SSO token): validated (RIFF WAV, PCM 16-bit mono, 8 or 16 kHz, at most 5 MB),
-  stored as a media blob, audited.
+  tab SSO token): any PCM WAV of at most 5 MB (8-32-bit, mono or stereo, 8-48 kHz, plain
+  or extensible header), stored converted to what Graph plays (16 kHz mono 16-bit PCM)
+  as a media blob, audited.
 
 and opens the media store with the app (data dir, or Azure Blob Storage when
 ``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under :data:`MEDIA_STORE`.
+Once the host's store is open, uploaded prompts stored at another format (before prompts
+were converted on upload) are converted, once (``convert_stored_prompts``).
 The engine is given :func:`prompt_base_url` and the store by the composition root.
 """
 
@@ -35,14 +38,16 @@ from contactcenter.errors import DomainError, InvalidInput, NotFound
 from contactcenter.media import (
     DEFAULT_LANGUAGE,
     MAX_PROMPT_BYTES,
+    convert_stored_prompts,
     is_uploaded_prompt_id,
     parse_standard_id,
     upload_prompt,
 )
 from contactcenter.model import Prompt, Role
-from contactcenter.ports import MediaStore
+from contactcenter.ports import MediaStore, PromptConverter
 from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
+from storage.prompt_audio import SoxrPromptConverter
 from tab.access import AccessDenied, Caller, resolve_caller
 from tab.appkeys import TAB
 from tab.auth import TabTokenInvalid
@@ -89,6 +94,7 @@ class StandardPrompts:
 MEDIA_STORE: web.AppKey[MediaStore] = web.AppKey("media_store", MediaStore)
 MEDIA_OPTIONS: web.AppKey[MediaOptions] = web.AppKey("media_options", MediaOptions)
 STANDARD_PROMPTS: web.AppKey[StandardPrompts] = web.AppKey("standard_prompts", StandardPrompts)
+PROMPT_CONVERTER: web.AppKey[PromptConverter] = web.AppKey("prompt_converter", PromptConverter)
 
 
 def prompt_base_url(settings: Settings) -> str:
@@ -102,11 +108,17 @@ def recording_source(app: web.Application) -> GraphRecordings:
 
 
 def setup_media(app: web.Application, *, options: MediaOptions | None = None) -> None:
-    """Add the prompt routes and open the media store with the app (before the engine)."""
+    """Add the prompt routes and open the media store with the app (before the engine).
+
+    Call it once the host's other long-lived clients are registered: stored prompts are
+    converted after them, when the document store is open, and before the host is ready.
+    """
     app[MEDIA_OPTIONS] = options or MediaOptions()
     app[STANDARD_PROMPTS] = StandardPrompts(app[MEDIA_OPTIONS].standard_prompts_dir)
+    app[PROMPT_CONVERTER] = SoxrPromptConverter()
     # First, so the store is open when the engine is built and closed after it.
     app.cleanup_ctx.insert(0, _media_ctx)
+    app.cleanup_ctx.append(_stored_prompts_ctx)
     app.router.add_get(PROMPTS_PATH + "/{tenant_id}/{prompt_id}.wav", serve_prompt)
     app.router.add_post("/api/media/prompts", upload)
 
@@ -133,6 +145,12 @@ async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await store.close()
+
+
+async def _stored_prompts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Convert prompts stored at another format than Graph plays, once, on start."""
+    await convert_stored_prompts(app[keys.REPOSITORY], app[MEDIA_STORE], app[PROMPT_CONVERTER])
+    yield
 
 
 # --------------------------------------------------------------------- serving
@@ -195,6 +213,7 @@ async def receive_prompt(
     prompt = await upload_prompt(
         app[keys.REPOSITORY],
         app[MEDIA_STORE],
+        app[PROMPT_CONVERTER],
         tenant_id=caller.tenant_id,
         name=name,
         language=language,

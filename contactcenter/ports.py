@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from contactcenter.model import Call, CallbackRequest, Party, Voicemail
+from contactcenter.wav import WavAudio
 
 
 # --------------------------------------------------------------------------- store
@@ -293,6 +294,16 @@ class MediaStore(Protocol):
     async def delete(self, tenant_id: str, media_id: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class PromptConverter(Protocol):
+    """Turns the audio of an uploaded WAV file into what Graph plays.
+
+    Returns 16 kHz mono 16-bit little-endian PCM samples (no header): channels mixed
+    down by averaging, resampled with a proper low-pass filter.
+    """
+
+    async def to_prompt_samples(self, audio: WavAudio) -> bytes: ...
 
 
 class RecordingSource(Protocol):

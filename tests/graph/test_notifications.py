@@ -21,6 +21,7 @@ from contactcenter.events import (
 )
 from contactcenter.model import Party, PartyKind
 from graph.notifications import InvalidNotification, parse_notifications
+from tests.graph.corpus import documented_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -28,6 +29,11 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def documented(name: str) -> Any:
+    """Return a fixture of the documented corpus with the ids its page used."""
+    return documented_fixture(f"{name}.json").render_as_documented()
 
 
 def notification(resource_url: str, resource_data: Any, change_type: str = "updated") -> Any:
@@ -100,7 +106,7 @@ def test_call_updates_become_state_changes_in_order() -> None:
 
 
 def test_terminated_call_carries_its_result_info() -> None:
-    (event,) = parse_notifications(fixture("call_terminated_after_transfer"), tenant_id=TENANT)
+    (event,) = parse_notifications(documented("transfer-completed"), tenant_id=TENANT)
 
     assert event == CallStateChanged(
         tenant_id=TENANT,
@@ -123,7 +129,7 @@ def test_deleted_call_without_a_state_is_terminated() -> None:
 
 
 def test_tone_notification_yields_the_digit_after_the_state() -> None:
-    events = parse_notifications(fixture("tone_pressed"), tenant_id=TENANT)
+    events = parse_notifications(documented("tone-received"), tenant_id=TENANT)
 
     call_id = "57dab8b1-894c-409a-b240-bd8beae78896"
     assert events == [
@@ -156,7 +162,7 @@ def test_tones_outside_the_keypad_are_skipped() -> None:
 
 
 def test_play_prompt_completion_named_only_in_the_url_matches_the_started_operation() -> None:
-    (event,) = parse_notifications(fixture("play_prompt_completed"), tenant_id=TENANT)
+    (event,) = parse_notifications(documented("play-prompt-completed"), tenant_id=TENANT)
 
     assert event == OperationFinished(
         tenant_id=TENANT,
@@ -181,7 +187,7 @@ def test_cancelled_prompt_fails_with_8508() -> None:
 
 
 def test_record_response_completion_carries_the_recording_and_hides_its_token() -> None:
-    (event,) = parse_notifications(fixture("record_response_completed"), tenant_id=TENANT)
+    (event,) = parse_notifications(documented("record-response-completed"), tenant_id=TENANT)
 
     assert isinstance(event, OperationFinished)
     assert event.kind is OperationKind.RECORD_RESPONSE

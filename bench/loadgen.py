@@ -39,14 +39,14 @@ import aiohttp
 from bench.stats import summary
 from bench.system import cpu_seconds, pin_to_cores
 from contactcenter.clock import SystemClock
-from graph.simulator import (
+from simulator import (
     SimulatorClient,
     SimulatorRequestError,
     TokenMinter,
     load_or_create_signing_key,
 )
-from graph.simulator.config import GRAPH_ISSUER
-from graph.simulator.notifications import comms_notification, comms_notifications
+from simulator.config import GRAPH_ISSUER
+from simulator.notifications import comms_notification, comms_notifications
 
 _DRAIN_S = 30.0
 _LATENCIES_KEPT = 500_000

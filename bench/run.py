@@ -8,7 +8,7 @@ process               core  role
 ``bench.host``        H     the host under test (one at a time)
 ``bench.floor``       H     the bare aiohttp handler (notification phase only)
 ``bench.records``     H     the report timings (``load`` of the data runs on L)
-``graph.simulator``   L     Graph and Teams: answers, rings agents, notifies
+``simulator``         L     Graph and Teams: answers, rings agents, notifies
 ``bench.loadgen``     L     dials calls, sends notifications
 Cosmos DB test server L     the store with ``--store cosmos``
 this orchestrator     L     mostly waiting
@@ -59,7 +59,7 @@ from bench.tenant import (
     routing_tenant,
 )
 from bot.settings import DEMO_APP_ID
-from graph.simulator import SimulatorClient
+from simulator import SimulatorClient
 
 MB = 1_000_000
 # How long the simulator plays each prompt (greeting, music on hold, comfort messages).
@@ -172,7 +172,7 @@ def start_simulator(stack: Stack, host_port: int) -> Child:
     return stack.children.start(
         "simulator",
         python_module(
-            "graph.simulator",
+            "simulator",
             "--port",
             str(port),
             "--data-dir",

@@ -20,7 +20,7 @@ from contactcenter.model import (
     RoutingMethod,
     Tenant,
 )
-from graph.simulator import ApplicationInstanceEntry, TenantEntry, UserEntry
+from simulator import ApplicationInstanceEntry, TenantEntry, UserEntry
 
 _NAMESPACE = uuid.UUID("5b0c6e1d-8f0a-4c8e-9d7e-b3e4c40be4c4")
 

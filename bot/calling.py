@@ -13,11 +13,10 @@ from aiohttp import web
 from bot import keys
 from bot.http import error_response
 from contactcenter.clock import Clock
-from contactcenter.errors import NotFound
+from contactcenter.errors import NotFound, Unauthorized
 from contactcenter.events import CallEvent
 from contactcenter.model import Tenant, TenantStatus
 from contactcenter.repository import Repository, Versioned
-from graph.auth import TokenInvalid
 from graph.notifications import InvalidNotification, parse_notifications
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ async def calling_webhook(request: web.Request) -> web.Response:
     app = request.app
     try:
         claims = await app[keys.CALLING_TOKENS].validate(request.headers.get("Authorization"))
-    except TokenInvalid as err:
+    except Unauthorized as err:
         _LOGGER.warning("calling notification refused: %s", err)
         return error_response(401, "invalid or missing bearer token", code="invalidToken")
     if not await app[TENANT_CACHE].is_active(claims.tenant_id):

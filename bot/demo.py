@@ -51,7 +51,7 @@ from contactcenter.model import (
     Weekday,
 )
 from contactcenter.repository import Repository
-from graph.simulator import (
+from simulator import (
     ApplicationInstanceEntry,
     InviteeBehaviour,
     SimulatorClient,

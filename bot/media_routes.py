@@ -1,6 +1,6 @@
 """Prompts over HTTP: Graph fetches them from here, admins upload them here.
 
-``setup_media(app)`` adds:
+:func:`add_media_routes` adds:
 
 * ``GET /media/prompts/{tenantId}/{promptId}.wav`` — public, because Graph fetches
   prompts without our credentials (service-hosted media). Uploaded prompts have
@@ -10,13 +10,13 @@
 * ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
   tab SSO token): any PCM WAV of at most 5 MB (8-32-bit, mono or stereo, 8-48 kHz, plain
   or extensible header), stored converted to what Graph plays (16 kHz mono 16-bit PCM)
-  as a media blob, audited.
+  as a media blob, audited (``tab.prompt_upload``, as the tab API's upload).
 
-and opens the media store with the app (data dir, or Azure Blob Storage when
-``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under :data:`MEDIA_STORE`.
-Once the host's store is open, uploaded prompts stored at another format (before prompts
-were converted on upload) are converted, once (``convert_stored_prompts``).
-The engine is given :func:`prompt_base_url` and the store by the composition root.
+The composition root opens the media store (:func:`open_media_store`: the data dir, or
+Azure Blob Storage when ``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under
+:data:`MEDIA_STORE`, and gives the engine :func:`prompt_base_url` and the store. Once the
+host's store is open, uploaded prompts stored at another format (before prompts were
+converted on upload) are converted, once (:func:`convert_prompts_on_start`).
 """
 
 from __future__ import annotations
@@ -34,23 +34,21 @@ from azure.identity.aio import ManagedIdentityCredential
 from bot import keys
 from bot.http import error_response
 from bot.settings import Settings
-from contactcenter.errors import DomainError, InvalidInput, NotFound
+from contactcenter.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from contactcenter.media import (
     DEFAULT_LANGUAGE,
-    MAX_PROMPT_BYTES,
     convert_stored_prompts,
     is_uploaded_prompt_id,
     parse_standard_id,
-    upload_prompt,
 )
 from contactcenter.model import Prompt, Role
 from contactcenter.ports import MediaStore, PromptConverter
 from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
 from storage.prompt_audio import SoxrPromptConverter
-from tab.access import AccessDenied, Caller, resolve_caller
+from tab.access import AccessDenied, resolve_caller
 from tab.appkeys import TAB
-from tab.auth import TabTokenInvalid
+from tab.prompt_upload import PromptTooLarge, receive_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,7 +90,6 @@ class StandardPrompts:
 
 
 MEDIA_STORE: web.AppKey[MediaStore] = web.AppKey("media_store", MediaStore)
-MEDIA_OPTIONS: web.AppKey[MediaOptions] = web.AppKey("media_options", MediaOptions)
 STANDARD_PROMPTS: web.AppKey[StandardPrompts] = web.AppKey("standard_prompts", StandardPrompts)
 PROMPT_CONVERTER: web.AppKey[PromptConverter] = web.AppKey("prompt_converter", PromptConverter)
 
@@ -107,18 +104,10 @@ def recording_source(app: web.Application) -> GraphRecordings:
     return GraphRecordings(app[keys.HTTP_SESSION], allow_loopback_http=app[keys.SETTINGS].demo)
 
 
-def setup_media(app: web.Application, *, options: MediaOptions | None = None) -> None:
-    """Add the prompt routes and open the media store with the app (before the engine).
-
-    Call it once the host's other long-lived clients are registered: stored prompts are
-    converted after them, when the document store is open, and before the host is ready.
-    """
-    app[MEDIA_OPTIONS] = options or MediaOptions()
-    app[STANDARD_PROMPTS] = StandardPrompts(app[MEDIA_OPTIONS].standard_prompts_dir)
+def add_media_routes(app: web.Application, options: MediaOptions) -> None:
+    """Add the prompt routes: Graph's fetch of a prompt, and an admin's upload."""
+    app[STANDARD_PROMPTS] = StandardPrompts(options.standard_prompts_dir)
     app[PROMPT_CONVERTER] = SoxrPromptConverter()
-    # First, so the store is open when the engine is built and closed after it.
-    app.cleanup_ctx.insert(0, _media_ctx)
-    app.cleanup_ctx.append(_stored_prompts_ctx)
     app.router.add_get(PROMPTS_PATH + "/{tenant_id}/{prompt_id}.wav", serve_prompt)
     app.router.add_post("/api/media/prompts", upload)
 
@@ -138,17 +127,11 @@ async def open_media_store(settings: Settings) -> MediaStore:
     return DataDirMediaStore(settings.data_dir / "media")
 
 
-async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_media_store(app[keys.SETTINGS])
-    app[MEDIA_STORE] = store
-    try:
-        yield
-    finally:
-        await store.close()
+async def convert_prompts_on_start(app: web.Application) -> AsyncIterator[None]:
+    """Convert prompts stored at another format than Graph plays, once, on start.
 
-
-async def _stored_prompts_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Convert prompts stored at another format than Graph plays, once, on start."""
+    Register it after the document store's cleanup context: it needs the repository.
+    """
     await convert_stored_prompts(app[keys.REPOSITORY], app[MEDIA_STORE], app[PROMPT_CONVERTER])
     yield
 
@@ -180,58 +163,6 @@ async def _prompt_bytes(app: web.Application, tenant_id: str, prompt_id: str) ->
 
 
 # --------------------------------------------------------------------- upload
-class PromptTooLarge(Exception):
-    """An uploaded prompt file is larger than :data:`MAX_PROMPT_BYTES`."""
-
-    def __init__(self) -> None:
-        super().__init__(f"prompts may be at most {MAX_PROMPT_BYTES} bytes")
-
-
-async def read_prompt_file(request: web.Request) -> bytes:
-    """Read an uploaded prompt file (the request body), refusing it once it passes the limit."""
-    if (request.content_length or 0) > MAX_PROMPT_BYTES:
-        raise PromptTooLarge
-    data = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        data.extend(chunk)
-        if len(data) > MAX_PROMPT_BYTES:
-            raise PromptTooLarge
-    return bytes(data)
-
-
-async def receive_prompt(
-    request: web.Request, caller: Caller, *, name: str, language: str
-) -> Prompt:
-    """Read an admin's uploaded WAV from the request body, validate, store and audit it.
-
-    Both upload routes (this module's and the tab API's) go through here. Raises
-    PromptTooLarge, InvalidInput when the file or its name or language is not acceptable
-    (nothing is stored), or another DomainError when it could not be stored.
-    """
-    app = request.app
-    data = await read_prompt_file(request)
-    prompt = await upload_prompt(
-        app[keys.REPOSITORY],
-        app[MEDIA_STORE],
-        app[PROMPT_CONVERTER],
-        tenant_id=caller.tenant_id,
-        name=name,
-        language=language,
-        data=data,
-        uploaded_by=caller.user_id,
-        now=app[keys.CLOCK].now(),
-    )
-    await app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        "prompt.upload",
-        target_type="prompt",
-        target_id=prompt.id,
-        after=prompt,
-    )
-    return prompt
-
-
 def prompt_url(settings: Settings, prompt: Prompt) -> str:
     """Return the public URL Graph fetches an uploaded prompt from."""
     return f"{prompt_base_url(settings)}/{prompt.tenant_id}/{prompt.id}.wav"
@@ -242,12 +173,12 @@ async def upload(request: web.Request) -> web.Response:
     app = request.app
     tab = app[TAB]
     try:
-        identity = await tab.validator.validate(request.headers.get("Authorization"))
-    except TabTokenInvalid as err:
+        identity = await tab.deps.validator.validate(request.headers.get("Authorization"))
+    except Unauthorized as err:
         _LOGGER.info("prompt upload refused: %s", err)
         return error_response(401, "invalid or missing bearer token", code="invalidToken")
     try:
-        caller = await resolve_caller(identity, app[keys.SETTINGS], app[keys.REPOSITORY], tab.audit)
+        caller = await resolve_caller(identity, tab.deps.settings, tab.deps.repository, tab.audit)
     except AccessDenied as err:
         return error_response(403, err.message, code=err.code)
     if not caller.has(Role.ADMIN):
@@ -256,6 +187,7 @@ async def upload(request: web.Request) -> web.Response:
         prompt = await receive_prompt(
             request,
             caller,
+            tab,
             name=request.query.get("name", ""),
             language=request.query.get("language", DEFAULT_LANGUAGE),
         )

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from contactcenter.aggregates import INTERVAL, IntervalAggregator, interval_start
-from contactcenter.errors import Conflict, DomainError, NotFound
+from contactcenter.errors import Conflict, DomainError
 from contactcenter.model import Agent, AgentActivity, AgentStatus
 from contactcenter.ports import Store
-from contactcenter.repository import Collection
+from contactcenter.repository import KEEP, Collection, Decision
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,24 +75,21 @@ class Leases:
 
     async def hold(self, tenant_id: str, name: str, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease; False while another holder's lease runs."""
+        ours = Lease(name, tenant_id, self.holder, now + ttl)
+
+        def take(lease: Lease) -> Decision[Lease]:
+            if lease.holder != self.holder and lease.expires_at > now:
+                return KEEP
+            return replace(lease, holder=self.holder, expires_at=ours.expires_at)
+
         try:
-            current = await self._leases.get(tenant_id, name)
-        except NotFound:
-            try:
-                await self._leases.create(Lease(name, tenant_id, self.holder, now + ttl))
-            except Conflict:
-                return False
-            return True
-        lease = current.value
-        if lease.holder != self.holder and lease.expires_at > now:
-            return False
-        try:
-            await self._leases.save(
-                replace(lease, holder=self.holder, expires_at=now + ttl), etag=current.etag
+            # One try: a lost race means another holder took or renewed it just now.
+            updated = await self._leases.apply(
+                tenant_id, name, take, attempts=1, missing=lambda: ours
             )
-        except (Conflict, NotFound):
+        except Conflict:
             return False
-        return True
+        return updated.changed
 
 
 class AgentTimeSampler:

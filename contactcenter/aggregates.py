@@ -22,7 +22,6 @@ Queue documents live in ``intervalAggregates``; agents' documents, many more of 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,16 @@ from contactcenter.errors import Conflict, NotFound
 from contactcenter.kpis import is_offered, outcome_field, wait_bucket
 from contactcenter.model import CallOutcome, CallRecord
 from contactcenter.ports import Condition, Op, Store
-from contactcenter.repository import Collection, Repository, Versioned
+from contactcenter.repository import (
+    ATTEMPTS,
+    KEEP,
+    Change,
+    Collection,
+    Decision,
+    Repository,
+    Updated,
+    Versioned,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,8 +54,9 @@ INTERVAL = timedelta(minutes=15)
 _INTERVAL_S = int(INTERVAL.total_seconds())
 # Documents of intervals older than this drop their call-id lists.
 SEAL_AFTER = timedelta(days=2)
-_ATTEMPTS = 16
-_CACHED = 4096
+# An interval document takes a write for every call finished in its 15 minutes, from every
+# host at once: the most contended document there is, so its writers try twice as long.
+_ATTEMPTS = 2 * ATTEMPTS
 _REBUILD_PAGE = 1000
 
 ProgressCallback = Callable[[int, int], None]
@@ -360,12 +369,14 @@ class IntervalAggregator:
         clock: Clock,
         *,
         seal_after: timedelta = SEAL_AFTER,
-        cached: int = _CACHED,
     ) -> None:
         self._store = store
         self._clock = clock
         self._seal_after = seal_after
-        self._cached = cached
+        # Each collection remembers the last version of each document this instance read
+        # or wrote. A document's call-id list only grows (until sealed), so a remembered
+        # document that counts a call is proof the call is counted; one that does not is
+        # only a first guess.
         self.documents: Collection[IntervalAggregate] = Collection(
             store, COLLECTION, IntervalAggregate
         )
@@ -373,35 +384,24 @@ class IntervalAggregator:
             store, AGENT_COLLECTION, IntervalAggregate
         )
         self._records = Repository(store).call_records
-        # The last version of each document this instance read or wrote. A document's
-        # call-id list only grows (until sealed), so a cached document that counts a call
-        # is proof the call is counted; one that does not is only a first guess.
-        self._known: OrderedDict[tuple[str, str], Versioned[IntervalAggregate]] = OrderedDict()
 
     # ------------------------------------------------------------------ cache
-    def _remember(self, found: Versioned[IntervalAggregate]) -> None:
-        key = (found.value.tenant_id, found.value.id)
-        self._known[key] = found
-        self._known.move_to_end(key)
-        while len(self._known) > self._cached:
-            self._known.popitem(last=False)
-
-    def _forget(self, tenant_id: str, doc_id: str) -> None:
-        self._known.pop((tenant_id, doc_id), None)
-
     def collection(self, kind: AggregateKind) -> Collection[IntervalAggregate]:
         """Return the collection that holds documents of ``kind``."""
         return self.documents if kind is AggregateKind.QUEUE else self.agent_documents
+
+    def _known(
+        self, tenant_id: str, doc_id: str, kind: AggregateKind
+    ) -> Versioned[IntervalAggregate] | None:
+        return self.collection(kind).last_known(tenant_id, doc_id)
 
     async def _read(
         self, tenant_id: str, doc_id: str, kind: AggregateKind
     ) -> Versioned[IntervalAggregate] | None:
         try:
-            found = await self.collection(kind).get(tenant_id, doc_id)
+            return await self.collection(kind).get(tenant_id, doc_id)
         except NotFound:
             return None
-        self._remember(found)
-        return found
 
     # ------------------------------------------------------------------ adding
     async def add_record(self, record: CallRecord) -> bool:
@@ -427,45 +427,32 @@ class IntervalAggregator:
 
     async def _apply(self, tenant_id: str, target: Target, records: Sequence[CallRecord]) -> bool:
         """Add the records to one document by compare-and-set; False if all were counted."""
-        for _ in range(_ATTEMPTS):
-            documents = self.collection(target.kind)
-            current = self._known.get((tenant_id, target.doc_id))
-            if current is None:
-                current = await self._read(tenant_id, target.doc_id, target.kind)
-            now = self._clock.now()
-            if current is None:
-                created = add_records(target.empty(tenant_id), records, now=now)
-                assert created is not None
-                try:
-                    self._remember(await documents.create(created))
-                except Conflict:
-                    continue  # created meanwhile: read it and add to it
-                return True
-            if current.value.sealed:
+
+        def counted(current: IntervalAggregate) -> Decision[IntervalAggregate]:
+            if current.sealed:
                 _LOGGER.warning(
                     "Not counting %d records in sealed aggregate %s (rebuild to include them)",
                     len(records),
                     target.doc_id,
                     extra={"tenant_id": tenant_id},
                 )
-                return False
-            updated = add_records(current.value, records, now=now)
-            if updated is None:
-                return False
-            try:
-                self._remember(await documents.save(updated, etag=current.etag))
-            except (Conflict, NotFound):
-                # Changed (or rebuilt) since this version: read it again and decide again.
-                self._forget(tenant_id, target.doc_id)
-                continue
-            return True
-        raise Conflict(f"{documents.name}/{target.doc_id}: gave up after {_ATTEMPTS} lost races")
+                return KEEP
+            return add_records(current, records, now=self._clock.now())
+
+        updated = await self._update(
+            tenant_id,
+            target.doc_id,
+            target.kind,
+            counted,
+            lambda: target.empty(tenant_id),
+            known=True,
+        )
+        return updated.changed
 
     async def is_counted(self, record: CallRecord) -> bool:
         """Tell whether every document the record adds to counts it (or is sealed)."""
         for target in targets(record):
-            key = (record.tenant_id, target.doc_id)
-            known = self._known.get(key)
+            known = self._known(record.tenant_id, target.doc_id, target.kind)
             if known is not None and (known.value.sealed or record.id in known.value.call_ids):
                 continue
             found = await self._read(record.tenant_id, target.doc_id, target.kind)
@@ -483,31 +470,42 @@ class IntervalAggregator:
         """Add seconds spent in each state to an agent's time document for one interval."""
         start = interval_start(start)
         doc_id = agent_time_doc_id(agent_id, start)
-        for _ in range(_ATTEMPTS):
-            current = await self._read(tenant_id, doc_id, AggregateKind.AGENT_TIME)
-            now = self._clock.now()
-            base = current.value if current is not None else None
-            if base is None:
-                base = IntervalAggregate(
-                    id=doc_id,
-                    tenant_id=tenant_id,
-                    kind=AggregateKind.AGENT_TIME,
-                    interval_start=start,
-                    agent_id=agent_id,
-                )
+
+        def empty() -> IntervalAggregate:
+            return IntervalAggregate(
+                id=doc_id,
+                tenant_id=tenant_id,
+                kind=AggregateKind.AGENT_TIME,
+                interval_start=start,
+                agent_id=agent_id,
+            )
+
+        def added(base: IntervalAggregate) -> IntervalAggregate:
             state = dict(base.state_s)
             for name, value in seconds.items():
                 state[name] = round(state.get(name, 0.0) + value, 6)
-            updated = replace(base, state_s=dict(sorted(state.items())), updated_at=now)
-            try:
-                if current is None:
-                    self._remember(await self.agent_documents.create(updated))
-                else:
-                    self._remember(await self.agent_documents.save(updated, etag=current.etag))
-            except (Conflict, NotFound):
-                continue
-            return
-        raise Conflict(f"{AGENT_COLLECTION}/{doc_id}: gave up after {_ATTEMPTS} lost races")
+            return replace(base, state_s=dict(sorted(state.items())), updated_at=self._clock.now())
+
+        await self._update(tenant_id, doc_id, AggregateKind.AGENT_TIME, added, empty)
+
+    async def _update(
+        self,
+        tenant_id: str,
+        doc_id: str,
+        kind: AggregateKind,
+        change: Change[IntervalAggregate],
+        empty: Callable[[], IntervalAggregate],
+        *,
+        known: bool = False,
+    ) -> Updated[IntervalAggregate]:
+        """Change one document by compare-and-set (created empty first if missing).
+
+        ``known``: try the version last read or written first (tasks adding to the same
+        document share what each of them learns, and each lost race reads the winner).
+        """
+        return await self.collection(kind).apply(
+            tenant_id, doc_id, change, attempts=_ATTEMPTS, known=known, missing=empty
+        )
 
     # ----------------------------------------------------------------- reading
     async def find(
@@ -551,13 +549,12 @@ class IntervalAggregator:
                 for found in open_docs:
                     doc = found.value
                     try:
-                        saved = await documents.save(
+                        await documents.save(
                             replace(doc, call_ids=(), sealed=True, updated_at=self._clock.now()),
                             etag=found.etag,
                         )
                     except (Conflict, NotFound):
                         continue  # changed meanwhile: the next round seals it
-                    self._remember(saved)
                     sealed += 1
                 if len(open_docs) < batch:
                     break
@@ -608,12 +605,9 @@ class IntervalAggregator:
                         continue
                     removed += 1
         now = self._clock.now()
-        for doc_id, counts in built.items():
+        for counts in built.values():
             sealed = counts.base.interval_start < horizon
             await self.collection(counts.base.kind).put(counts.freeze(now=now, sealed=sealed))
-            self._forget(tenant_id, doc_id)
-        for key in [k for k in self._known if k[0] == tenant_id]:
-            del self._known[key]
         _LOGGER.info(
             "Rebuilt %d aggregates from %d records (%d removed)",
             len(built),

@@ -42,3 +42,11 @@ class CallControlError(DomainError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class Unauthorized(DomainError):
+    """A bearer token is missing or not acceptable; ``reason`` says why (never the token)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,18 +1,22 @@
 """Typed access to the store: domain dataclasses in, domain dataclasses out.
 
 Each collection holds one kind of document. Every write is a single-document operation;
-``save`` is a compare-and-set against the etag the value was read with.
+``save`` is a compare-and-set against the etag the value was read with, and
+``Collection.apply`` (``update``) is the one read → decide → compare-and-set loop the
+product uses wherever a decision must hold against writers on other hosts.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from enum import Enum
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from contactcenter.codec import from_document, to_document
-from contactcenter.errors import Conflict
+from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import (
     Agent,
     Binding,
@@ -29,7 +33,14 @@ from contactcenter.model import (
 )
 from contactcenter.ports import Condition, Store, StoredDocument
 
+_LOGGER = logging.getLogger(__name__)
+
 T = TypeVar("T")
+R = TypeVar("R")
+
+# How many times a read → decide → compare-and-set is tried before it gives up: losing this
+# many races in a row means something keeps rewriting the document, not bad luck.
+ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,59 @@ class Versioned(Generic[T]):
 
     value: T
     etag: str
+
+
+class Verdict(Enum):
+    """What a change decided about a document, other than a new value for it."""
+
+    KEEP = "keep"
+    DELETE = "delete"
+
+
+# Leave the document as it is (a change may also return None for this).
+KEEP = Verdict.KEEP
+# Remove the document (if it is still the version decided on).
+DELETE = Verdict.DELETE
+
+
+class Missing(Enum):
+    """What an update does when the document does not exist (or a factory: create it)."""
+
+    RAISE = "raise"
+    SKIP = "skip"
+
+
+class GiveUp(Enum):
+    """What a read → decide → compare-and-set does after losing every attempt."""
+
+    RAISE = "raise"  # Conflict
+    WARN = "warn"  # a warning in the log, and the update comes to nothing
+
+
+class StaleVersion(Exception):
+    """A decision's own compare-and-set lost a race: read the document again, decide again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Updated(Generic[T]):
+    """What an update came to: the version decided on and the document as it now stands.
+
+    Both are None when the document was missing and stays so (or the update gave up).
+    """
+
+    before: Versioned[T] | None
+    after: Versioned[T] | None
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether the update wrote (created, replaced or deleted) the document."""
+        return self.after is not self.before
+
+
+Decision: TypeAlias = T | Verdict | None
+Change: TypeAlias = Callable[[T], Decision[T]] | Callable[[T], Awaitable[Decision[T]]]
+# Told of a winning write: the value decided on (None for a create) and the version written.
+AfterSave: TypeAlias = Callable[[T | None, Versioned[T]], Awaitable[None] | None]
 
 
 # Decoded documents remembered per collection (see Collection).
@@ -171,30 +235,146 @@ class Collection(Generic[T]):
         """Return how many documents match."""
         return await self.store.count(self.name, tenant_id, where)
 
+    async def settle(
+        self,
+        tenant_id: str,
+        doc_id: str,
+        decide: Callable[[Versioned[T] | None], Awaitable[R]],
+        *,
+        attempts: int = ATTEMPTS,
+        first: Versioned[T] | None = None,
+        known: bool = False,
+        missing_ok: bool = True,
+        give_up: GiveUp = GiveUp.RAISE,
+    ) -> R | None:
+        """Run ``decide`` on the document as it stands until the decision holds.
+
+        ``decide`` gets the current version: ``first`` for the first try, or with ``known``
+        the version this collection last read or wrote (each saves a read), else the one
+        read now; None when the document does not exist, unless ``missing_ok`` is False:
+        then the read's NotFound propagates. A decision that makes its own compare-and-set
+        raises :class:`StaleVersion` when that write lost a race: the document is read
+        again (with ``known``, unless another task of this collection learnt it meanwhile)
+        and ``decide`` runs again, ``attempts`` times at most.
+        """
+        for _ in range(attempts):
+            current = (
+                first if first is not None or not known else self.last_known(tenant_id, doc_id)
+            )
+            first = None
+            if current is None:
+                try:
+                    current = await self.get(tenant_id, doc_id)
+                except NotFound:
+                    if not missing_ok:
+                        raise
+            try:
+                return await decide(current)
+            except StaleVersion:
+                if known and current is not None:
+                    # Forget the version that lost, so that the next try (this one's, or
+                    # another task's) reads the one that won.
+                    self._decoded.pop((tenant_id, doc_id), None)
+        message = f"{self.name}/{doc_id}: gave up after {attempts} lost races"
+        if give_up is GiveUp.RAISE:
+            raise Conflict(message)
+        _LOGGER.warning("%s", message, extra={"tenant_id": tenant_id})
+        return None
+
+    async def apply(
+        self,
+        tenant_id: str,
+        doc_id: str,
+        change: Change[T],
+        *,
+        attempts: int = ATTEMPTS,
+        first: Versioned[T] | None = None,
+        known: bool = False,
+        missing: Missing | Callable[[], T] = Missing.RAISE,
+        after_save: AfterSave[T] | None = None,
+        give_up: GiveUp = GiveUp.RAISE,
+    ) -> Updated[T]:
+        """Read, apply ``change``, and compare-and-set; read and decide again on a lost race.
+
+        ``change`` (sync or async) returns the new value, :data:`KEEP` (or None) to leave the
+        document as it is, or :data:`DELETE` to remove it. A missing document raises
+        NotFound (``Missing.RAISE``), comes to nothing (``Missing.SKIP``), or, given a
+        factory, is decided on as the factory's value and created. ``first`` and ``known``
+        save reads as in :meth:`settle`. ``after_save`` is told of the winning write only:
+        the value decided on (None for a create) and the version written.
+        """
+
+        async def decide(current: Versioned[T] | None) -> Updated[T]:
+            if current is not None:
+                base = current.value
+            elif isinstance(missing, Missing):
+                return Updated(None, None)
+            else:
+                base = missing()
+            result = change(base)
+            new = await result if isinstance(result, Awaitable) else result
+            if new is None or new is Verdict.KEEP:
+                return Updated(current, current)
+            if new is Verdict.DELETE:
+                if current is not None:
+                    try:
+                        await self.delete(tenant_id, doc_id, etag=current.etag)
+                    except Conflict as err:
+                        raise StaleVersion from err
+                    except NotFound:
+                        pass  # gone already, which is what was asked
+                return Updated(current, None)
+            try:
+                if current is None:
+                    saved = await self.create(new)
+                else:
+                    saved = await self.save(new, etag=current.etag)
+            except (Conflict, NotFound) as err:
+                raise StaleVersion from err
+            if after_save is not None:
+                told = after_save(base if current is not None else None, saved)
+                if isinstance(told, Awaitable):
+                    await told
+            return Updated(current, saved)
+
+        updated = await self.settle(
+            tenant_id,
+            doc_id,
+            decide,
+            attempts=attempts,
+            first=first,
+            known=known,
+            missing_ok=missing is not Missing.RAISE,
+            give_up=give_up,
+        )
+        return updated if updated is not None else Updated(None, None)
+
     async def update(
         self,
         tenant_id: str,
         doc_id: str,
-        change: Callable[[T], T | None] | Callable[[T], Awaitable[T | None]],
+        change: Change[T],
         *,
-        attempts: int = 8,
+        attempts: int = ATTEMPTS,
+        first: Versioned[T] | None = None,
+        known: bool = False,
+        missing: Missing | Callable[[], T] = Missing.RAISE,
+        after_save: AfterSave[T] | None = None,
+        give_up: GiveUp = GiveUp.RAISE,
     ) -> Versioned[T] | None:
-        """Read, apply ``change``, and compare-and-set; retry on a lost race.
-
-        ``change`` returns the new value, or None to leave the document as it is (then the
-        current value is returned without a write).
-        """
-        for _ in range(attempts):
-            current = await self.get(tenant_id, doc_id)
-            result = change(current.value)
-            new = await result if isinstance(result, Awaitable) else result
-            if new is None:
-                return current
-            try:
-                return await self.save(new, etag=current.etag)
-            except Conflict:
-                continue
-        raise Conflict(f"{self.name}/{doc_id}: gave up after {attempts} lost races")
+        """Like :meth:`apply`; return the document as it now stands (None: deleted or missing)."""
+        updated = await self.apply(
+            tenant_id,
+            doc_id,
+            change,
+            attempts=attempts,
+            first=first,
+            known=known,
+            missing=missing,
+            after_save=after_save,
+            give_up=give_up,
+        )
+        return updated.after
 
 
 class Repository:

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from contactcenter.errors import Conflict, DomainError, InvalidInput
+from contactcenter.errors import DomainError, InvalidInput
 from contactcenter.model import Call, CallState, Queue
-from contactcenter.repository import Repository
+from contactcenter.repository import KEEP, Decision, Repository
 
-_ATTEMPTS = 8
 MAX_PRIORITY = 10
 
 
@@ -39,20 +38,17 @@ async def _change_waiting(
     repository: Repository, tenant_id: str, call_id: str, change: Callable[[Call], Call]
 ) -> CallChange:
     """Apply ``change`` to the call by compare-and-set while it waits."""
-    for _ in range(_ATTEMPTS):
-        current = await repository.calls.get(tenant_id, call_id)
-        call = current.value
+
+    def while_waiting(call: Call) -> Decision[Call]:
         if call.state is not CallState.WAITING:
             raise CallNotWaiting(f"call {call_id} is {call.state.value}, not waiting")
         updated = change(call)
-        if updated == call:
-            return CallChange(call, call)
-        try:
-            saved = await repository.calls.save(updated, etag=current.etag)
-        except Conflict:
-            continue
-        return CallChange(call, saved.value)
-    raise Conflict(f"call {call_id}: gave up after {_ATTEMPTS} lost races")
+        return KEEP if updated == call else updated
+
+    result = await repository.calls.apply(tenant_id, call_id, while_waiting)
+    assert result.before is not None
+    assert result.after is not None
+    return CallChange(result.before.value, result.after.value)
 
 
 async def move_waiting_call(

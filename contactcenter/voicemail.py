@@ -12,10 +12,10 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from contactcenter.errors import Conflict, DomainError, InvalidInput, NotFound
+from contactcenter.errors import DomainError, InvalidInput, NotFound
 from contactcenter.model import Voicemail
 from contactcenter.ports import Condition, Notifier, Op
-from contactcenter.repository import Repository, Versioned
+from contactcenter.repository import KEEP, Decision, Repository, Versioned
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,18 +46,15 @@ async def _claim(
     repository: Repository, tenant_id: str, voicemail: str, user_id: str, now: datetime
 ) -> Handling:
     """Mark a voicemail handled by ``user_id`` unless it is already; raise NotFound."""
-    for _ in range(8):
-        current = await repository.voicemails.get(tenant_id, voicemail)
-        found = current.value
+
+    def handled(found: Voicemail) -> Decision[Voicemail]:
         if found.handled_by is not None:
-            return Handling(found, changed=False)
-        handled = replace(found, handled_by=user_id, handled_at=now)
-        try:
-            saved = await repository.voicemails.save(handled, etag=current.etag)
-        except Conflict:
-            continue
-        return Handling(saved.value, changed=True)
-    raise Conflict(f"voicemail {voicemail}: gave up after lost races")
+            return KEEP
+        return replace(found, handled_by=user_id, handled_at=now)
+
+    result = await repository.voicemails.apply(tenant_id, voicemail, handled)
+    assert result.after is not None
+    return Handling(result.after.value, changed=result.changed)
 
 
 async def mark_handled(

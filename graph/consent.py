@@ -31,7 +31,7 @@ from msgraph.generated.service_principals.service_principals_request_builder imp
     ServicePrincipalsRequestBuilder,
 )
 
-from contactcenter.errors import DomainError
+from contactcenter.errors import Unavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def admin_consent_url(*, tenant_id: str, client_id: str, redirect_uri: str) -> s
     return f"{LOGIN_BASE_URL}/{tenant_id}/adminconsent?{query}"
 
 
-class ConsentUnreadable(DomainError):
+class ConsentUnreadable(Unavailable):
     """Graph did not say which permissions are granted; ``status`` is its HTTP status, if any."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -190,6 +190,31 @@ class ConsentReader:
                 break
             page = await builder.with_url(page.odata_next_link).get()
         return assignments
+
+
+class AppConsent:
+    """The app's admin consent, read with the host's Graph client (the tab's consent port)."""
+
+    def __init__(self, client: GraphServiceClient, *, app_id: str) -> None:
+        self._reader = ConsentReader(client)
+        self._app_id = app_id
+
+    @property
+    def required(self) -> tuple[GraphPermission, ...]:
+        return REQUIRED_PERMISSIONS
+
+    def consent_url(self, tenant_id: str, redirect_uri: str) -> str:
+        """Return where an admin of the tenant grants the app its permissions."""
+        return admin_consent_url(
+            tenant_id=tenant_id, client_id=self._app_id, redirect_uri=redirect_uri
+        )
+
+    async def granted_permissions(self) -> GrantedPermissions:
+        """Return what the app is granted where the host's Graph client signs in.
+
+        Raises ConsentUnreadable when Graph refuses or fails.
+        """
+        return await self._reader.granted_permissions(self._app_id)
 
 
 def _quoted(value: str) -> str:

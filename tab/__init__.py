@@ -1,98 +1,53 @@
 """The Teams tab: the agent workspace and the admin console, their JSON API, SSO and live feed.
 
-The host adds it with :func:`setup_tab`: pages under ``/tab/``, the API under ``/api/tab/``
-(described by ``/api/tab/openapi.json``), and in demo mode the demo sign-in issuer.
+The host adds the routes with :func:`add_tab`: pages under ``/tab/``, the API under
+``/api/tab/`` (described by ``/api/tab/openapi.json``), and in demo mode the demo sign-in
+issuer's keys. While the host runs, :func:`running_tab` holds what the handlers share,
+built from the :class:`~tab.dependencies.TabDependencies` the host hands over; the host
+keeps it under :data:`~tab.appkeys.TAB`.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot import keys
-from tab.appkeys import TAB, TAB_OPTIONS, TabOptions, TabState
+from tab.appkeys import TAB, TabOptions, TabState
 from tab.audit import AuditLog
-from tab.auth import SigningKeys, TabTokenValidator
-from tab.demo import (
-    KEYS_PATH,
-    OPENID_PATH,
-    DemoTokenIssuer,
-    demo_key_path,
-    openid_configuration,
-    signing_keys,
-    tab_openid_config_url,
-)
+from tab.demo import KEYS_PATH, OPENID_PATH, openid_configuration, signing_keys
+from tab.dependencies import TabDependencies, TabSettings
 from tab.endpoints import add_endpoints
 from tab.events import LiveHub
 from tab.pages import add_pages
 from tab.routes import ENDPOINTS
 from tab.seats import Seats
 
-_LOGGER = logging.getLogger(__name__)
-
-__all__ = ["TabOptions", "setup_tab"]
+__all__ = ["TAB", "TabDependencies", "TabOptions", "TabSettings", "add_tab", "running_tab"]
 
 
-def setup_tab(app: web.Application, *, options: TabOptions | None = None) -> None:
-    """Add the tab to the host: its routes, and what it opens and closes with the app.
-
-    Call it on the app ``create_app`` built, before the app starts: the tab relies on the
-    settings, clock, store, repository, engine and HTTP session the host provides.
-    """
-    app[TAB_OPTIONS] = options or TabOptions()
-    app.cleanup_ctx.append(_tab_ctx)
-    app.on_shutdown.append(_end_streams)
+def add_tab(app: web.Application) -> None:
+    """Add the tab's routes and pages to the host."""
     add_endpoints(app, ENDPOINTS)
     app.router.add_get(OPENID_PATH, openid_configuration)
     app.router.add_get(KEYS_PATH, signing_keys)
     add_pages(app)
+    app.on_shutdown.append(_end_streams)
 
 
-async def _tab_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    options = app[TAB_OPTIONS]
-    clock = app[keys.CLOCK]
-    issuer: DemoTokenIssuer | None = None
-    if settings.demo:
-        issuer = await DemoTokenIssuer.load(
-            demo_key_path(settings, options.demo_key_path),
-            client_id=settings.bot_client_id,
-            base_url=settings.public_base_url,
-            clock=clock,
-            lifetime_s=options.demo_token_lifetime_s,
-        )
-    openid_url = tab_openid_config_url(settings)
-    validator = TabTokenValidator(
-        SigningKeys(
-            openid_url,
-            session=app[keys.HTTP_SESSION],
-            purpose="tab",
-            clock=clock,
-            refresh_floor_s=options.key_refresh_floor_s,
-        ),
-        client_id=settings.bot_client_id,
-        app_id_uri_host=(urlsplit(settings.public_base_url).hostname or "").lower(),
-        clock=clock,
-    )
-    hub = LiveHub(app[keys.REPOSITORY], clock, interval_s=options.poll_interval_s)
-    app[TAB] = TabState(
-        options=options,
-        validator=validator,
-        audit=AuditLog(app[keys.STORE], clock),
-        seats=Seats(app[keys.STORE], app[keys.REPOSITORY]),
-        hub=hub,
-        demo_issuer=issuer,
-    )
-    _LOGGER.info(
-        "Tab ready: SSO keys from %s%s",
-        openid_url,
-        " (demo sign-in issuer)" if issuer is not None else "",
-    )
+@contextlib.asynccontextmanager
+async def running_tab(deps: TabDependencies, options: TabOptions) -> AsyncIterator[TabState]:
+    """Hold what the tab's handlers share for as long as the context is open."""
+    hub = LiveHub(deps.repository, deps.clock, interval_s=options.poll_interval_s)
     try:
-        yield
+        yield TabState(
+            options=options,
+            deps=deps,
+            audit=AuditLog(deps.store, deps.clock),
+            seats=Seats(deps.store, deps.repository),
+            hub=hub,
+        )
     finally:
         await hub.close()
 

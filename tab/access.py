@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from bot.settings import AppType, Settings
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Role, Tenant, TenantStatus, User
 from contactcenter.repository import Repository
 from tab.audit import Actor, AuditLog
-from tab.auth import TabIdentity
+from tab.dependencies import TabSettings
+from tab.ports import TabIdentity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,15 +63,11 @@ class Caller:
 
 
 async def resolve_caller(
-    identity: TabIdentity, settings: Settings, repository: Repository, audit: AuditLog
+    identity: TabIdentity, settings: TabSettings, repository: Repository, audit: AuditLog
 ) -> Caller:
     """Return the caller the token speaks for, or raise AccessDenied."""
     tenant_id = identity.tenant_id
-    if (
-        settings.microsoft_app_type is AppType.SINGLE_TENANT
-        and settings.microsoft_app_tenant_id
-        and tenant_id != settings.microsoft_app_tenant_id.lower()
-    ):
+    if settings.single_tenant and settings.tenant_id and tenant_id != settings.tenant_id.lower():
         raise AccessDenied("wrongTenant", "this contact center does not serve your organization")
     tenant = await _tenant(repository, tenant_id)
     if tenant is not None and tenant.status is not TenantStatus.ACTIVE:
@@ -111,7 +107,7 @@ async def tenant_has_admin(repository: Repository, tenant_id: str) -> bool:
 
 async def _bootstrap(
     identity: TabIdentity,
-    settings: Settings,
+    settings: TabSettings,
     repository: Repository,
     audit: AuditLog,
     tenant: Tenant | None,

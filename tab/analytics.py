@@ -1,9 +1,10 @@
 """Analytics and supervision in the host: aggregates, export, agent time, what-if runs.
 
-:func:`setup_analytics` adds what the analytics API needs to the app: the interval
-aggregator, the finished-calls feed (its catch-up sweep), the webhook exporter and its
-delivery loop, the agent-time sampler, the wallboard's alert board and the what-if runner.
-The routing engine hands each final record to :func:`record_finished_hook`.
+:func:`running_analytics` runs what the analytics API needs while the host runs: the
+interval aggregator, the finished-calls feed (its catch-up sweep), the webhook exporter and
+its delivery loop, the agent-time sampler, the wallboard's alert board and the what-if
+runner. The host hands the routing engine the feed's ``record_finished``, and keeps the
+state under :data:`ANALYTICS`.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 
-from bot import keys
 from contactcenter.agent_time import SAMPLER_LEASE, AgentTimeSampler, Leases
 from contactcenter.aggregates import IntervalAggregator
 from contactcenter.clock import Clock
 from contactcenter.errors import DomainError, Unavailable
 from contactcenter.export import CallRecordExporter, RetryPolicy
 from contactcenter.finished_calls import FinishedCalls
-from contactcenter.model import CallRecord, Queue, Role, User
+from contactcenter.model import Queue, Role, User
+from contactcenter.ports import Store
 from contactcenter.queue_alerts import RULES, AlertBoard, QueueAlertRule
 from contactcenter.reports import ReportScope
 from contactcenter.repository import Collection, Repository
+from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest
+from tab.ports import PeriodicWork, ScratchStoreFactory
 from tab.wallboard import WallboardFrames
 from tab.whatif import WhatIfRunner
 
@@ -79,20 +82,7 @@ class AnalyticsState:
     tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
 
-ANALYTICS_OPTIONS: web.AppKey[AnalyticsOptions] = web.AppKey("analytics_options", AnalyticsOptions)
 ANALYTICS: web.AppKey[AnalyticsState] = web.AppKey("analytics", AnalyticsState)
-
-
-def setup_analytics(app: web.Application, *, options: AnalyticsOptions | None = None) -> None:
-    """Add the analytics state and loops to the host, before it starts.
-
-    Calling it again (a test wanting other options) only replaces the options.
-    """
-    known = ANALYTICS_OPTIONS in app
-    if options is not None or not known:
-        app[ANALYTICS_OPTIONS] = options or AnalyticsOptions()
-    if not known:
-        app.cleanup_ctx.append(_analytics_ctx)
 
 
 def analytics(app: web.Application) -> AnalyticsState:
@@ -108,24 +98,16 @@ def aggregator_for(app: web.Application) -> IntervalAggregator:
     state = app.get(ANALYTICS)
     if state is not None:
         return state.aggregator
-    return IntervalAggregator(app[keys.STORE], app[keys.CLOCK])
+    deps = app[TAB].deps
+    return IntervalAggregator(deps.store, deps.clock)
 
 
 def alert_rules_for(app: web.Application) -> Collection[QueueAlertRule]:
     """Return the queues' alert rules (they live in the store; no analytics state needed)."""
     state = app.get(ANALYTICS)
-    return state.rules if state is not None else Collection(app[keys.STORE], RULES, QueueAlertRule)
-
-
-def record_finished_hook(app: web.Application) -> Callable[[CallRecord], Awaitable[None]]:
-    """Return the callback the routing engine calls with each final call record."""
-
-    async def record_finished(record: CallRecord) -> None:
-        state = app.get(ANALYTICS)
-        if state is not None:
-            await state.feed.record_finished(record)
-
-    return record_finished
+    if state is not None:
+        return state.rules
+    return Collection(app[TAB].deps.store, RULES, QueueAlertRule)
 
 
 class AiohttpWebhookSender:
@@ -146,15 +128,20 @@ class AiohttpWebhookSender:
             raise Unavailable(f"{type(err).__name__}: {err}") from err
 
 
-async def _analytics_ctx(app: web.Application) -> AsyncIterator[None]:
-    options = app[ANALYTICS_OPTIONS]
-    store = app[keys.STORE]
-    clock = app[keys.CLOCK]
-    repository = app[keys.REPOSITORY]
+@contextlib.asynccontextmanager
+async def running_analytics(
+    options: AnalyticsOptions,
+    *,
+    store: Store,
+    repository: Repository,
+    clock: Clock,
+    session: aiohttp.ClientSession,
+    background: PeriodicWork,
+    scratch_stores: ScratchStoreFactory,
+) -> AsyncIterator[AnalyticsState]:
+    """Run the analytics state and loops for as long as the context is open."""
     aggregator = IntervalAggregator(store, clock)
-    exporter = CallRecordExporter(
-        store, AiohttpWebhookSender(app[keys.HTTP_SESSION]), clock, policy=options.retry
-    )
+    exporter = CallRecordExporter(store, AiohttpWebhookSender(session), clock, policy=options.retry)
     alerts = AlertBoard()
     rules = Collection(store, RULES, QueueAlertRule)
     state = AnalyticsState(
@@ -170,15 +157,15 @@ async def _analytics_ctx(app: web.Application) -> AsyncIterator[None]:
         what_if=WhatIfRunner(
             store,
             clock,
+            open_store=scratch_stores,
             max_running=options.what_if_max_running,
             timeout_s=options.what_if_timeout_s,
         ),
     )
-    app[ANALYTICS] = state
     if options.run_background:
-        _start_loops(app, state, repository, clock)
+        _start_loops(state, background, repository, clock)
     try:
-        yield
+        yield state
     finally:
         for task in state.tasks:
             task.cancel()
@@ -189,10 +176,9 @@ async def _analytics_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _start_loops(
-    app: web.Application, state: AnalyticsState, repository: Repository, clock: Clock
+    state: AnalyticsState, background: PeriodicWork, repository: Repository, clock: Clock
 ) -> None:
     options = state.options
-    background = app[keys.BACKGROUND]
     wide = timedelta(seconds=options.wide_sweep_lookback_s)
 
     async def wide_sweep() -> None:

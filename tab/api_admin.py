@@ -12,7 +12,6 @@ import logging
 import uuid
 from dataclasses import replace
 
-from bot import keys
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import (
     ActionKind,
@@ -72,7 +71,7 @@ from tab.schemas import (
     UserBody,
     UserListView,
 )
-from tab.seats import SEAT_ASSIGNED, SeatsExhausted, TooFewSeats
+from tab.seats import SeatsExhausted, TooFewSeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -247,7 +246,7 @@ async def update_queue(call: TabRequest) -> QueueView:
         call, repo.queues, current, new, what="queue", target_type="queue", target_id=new.id
     )
     # Members, skills or the routing method may now let idle agents take waiting calls.
-    await call.app[keys.ENGINE].route_waiting_calls(caller.tenant_id, new.id)
+    await call.deps.engine.route_waiting_calls(caller.tenant_id, new.id)
     return queue_view(saved)
 
 
@@ -277,7 +276,7 @@ async def delete_queue(call: TabRequest) -> None:
     if problems:
         raise ApiError(409, "the queue is in use", code="queueInUse", details=problems)
     await repo.queues.delete(tenant_id, queue_id, etag=current.etag)
-    engine = call.app[keys.ENGINE]
+    engine = call.deps.engine
     for agent in await repo.agents.find(tenant_id):
         if queue_id in agent.value.signed_in_queue_ids:
             await engine.sign_out(tenant_id, agent.value.id, queue_id)
@@ -336,7 +335,7 @@ async def delete_binding(call: TabRequest) -> None:
     repo = repository(call)
     current = await repo.bindings.get(caller.tenant_id, call.param("bindingId"))
     await repo.bindings.delete(caller.tenant_id, current.value.id, etag=current.etag)
-    call.app[keys.ENGINE].binding_changed(caller.tenant_id, current.value.id)
+    call.deps.engine.binding_changed(caller.tenant_id, current.value.id)
     await record_change(
         call,
         "binding.delete",
@@ -476,7 +475,7 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
     elif Role.AGENT in removed:
         agent = await _agent(repo, tenant_id, user.id)
         if agent is not None:
-            await call.app[keys.ENGINE].sign_out(tenant_id, agent.id)
+            await call.deps.engine.sign_out(tenant_id, agent.id)
             if agent.has_seat:
                 await _release_seat(call, agent.id)
     return _user_admin_view(updated, agent)
@@ -551,7 +550,7 @@ async def assign_seat(call: TabRequest) -> SeatsView:
     except SeatsExhausted as err:
         raise ApiError(409, str(err), code="noSeatsLeft") from None
     # Install the Teams app for them (in the background) so that alerts reach them.
-    follow_up = call.app.get(SEAT_ASSIGNED)
+    follow_up = call.deps.seat_assigned
     if follow_up is not None:
         follow_up.seat_assigned(caller.tenant_id, agent_id)
     if before != after:

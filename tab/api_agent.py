@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from bot import keys
 from contactcenter.errors import NotFound
 from contactcenter.model import Agent, AgentActivity, AgentStatus, Call, Queue, Role
 from contactcenter.reasons import match_reason
@@ -37,8 +36,8 @@ _LOGGER = logging.getLogger(__name__)
 async def _me(call: TabRequest) -> MeView:
     """Build my view from point reads: my agent document and my current call, if any."""
     caller = call.caller
-    repo = call.app[keys.REPOSITORY]
-    now = call.app[keys.CLOCK].now()
+    repo = call.deps.repository
+    now = call.deps.clock.now()
     agents: tuple[Agent, ...] = ()
     calls: tuple[Call, ...] = ()
     if Role.AGENT in caller.user.roles:
@@ -49,7 +48,7 @@ async def _me(call: TabRequest) -> MeView:
                 calls = ((await repo.calls.get(caller.tenant_id, agent.current_call_id)).value,)
     queues = sorted((q.value for q in await repo.queues.find(caller.tenant_id)), key=_by_name)
     snapshot = TenantSnapshot(at=now, queues=tuple(queues), agents=agents, calls=calls)
-    view = me_view(caller.user, caller.tenant, snapshot, demo=call.app[keys.SETTINGS].demo)
+    view = me_view(caller.user, caller.tenant, snapshot, demo=call.deps.settings.demo)
     return view.model_copy(update={"not_ready_reasons": list(caller.tenant.not_ready_reasons)})
 
 
@@ -66,7 +65,7 @@ async def _my_agent(call: TabRequest) -> Agent:
     """Return the caller's agent document (403 when they have none)."""
     caller = call.caller
     try:
-        return (await call.app[keys.REPOSITORY].agents.get(caller.tenant_id, caller.user_id)).value
+        return (await call.deps.repository.agents.get(caller.tenant_id, caller.user_id)).value
     except NotFound:
         raise ApiError(
             403, "you have no agent profile: ask an admin to make you an agent", code="notAnAgent"
@@ -80,7 +79,7 @@ async def set_my_status(call: TabRequest) -> MeView:
     reason = None if body.status is AgentStatus.AVAILABLE else (body.reason or None)
     if reason is not None:
         reason = tenant_reason(call, reason)
-    await call.app[keys.ENGINE].set_status(
+    await call.deps.engine.set_status(
         call.caller.tenant_id, call.caller.user_id, body.status, reason
     )
     return await _me(call)
@@ -101,7 +100,7 @@ def tenant_reason(call: TabRequest, reason: str) -> str:
 async def _my_queue(call: TabRequest, agent: Agent) -> str:
     queue_id = call.param("queueId")
     try:
-        queue = (await call.app[keys.REPOSITORY].queues.get(agent.tenant_id, queue_id)).value
+        queue = (await call.deps.repository.queues.get(agent.tenant_id, queue_id)).value
     except NotFound:
         raise ApiError(404, "no such queue") from None
     if agent.id not in queue.members:
@@ -115,7 +114,7 @@ async def sign_in_to_queue(call: TabRequest) -> MeView:
     queue_id = await _my_queue(call, agent)
     if not agent.has_seat:
         raise ApiError(409, "you have no seat: ask an admin for one", code="noSeat")
-    await call.app[keys.ENGINE].sign_in(agent.tenant_id, agent.id, queue_id)
+    await call.deps.engine.sign_in(agent.tenant_id, agent.id, queue_id)
     return await _me(call)
 
 
@@ -123,7 +122,7 @@ async def sign_out_of_queue(call: TabRequest) -> MeView:
     """Sign out of one of my queues."""
     agent = await _my_agent(call)
     queue_id = await _my_queue(call, agent)
-    await call.app[keys.ENGINE].sign_out(agent.tenant_id, agent.id, queue_id)
+    await call.deps.engine.sign_out(agent.tenant_id, agent.id, queue_id)
     return await _me(call)
 
 
@@ -132,16 +131,14 @@ async def end_my_wrap_up(call: TabRequest) -> MeView:
     agent = await _my_agent(call)
     if agent.activity is not AgentActivity.WRAP_UP:
         raise ApiError(409, "you are not in wrap-up", code="notInWrapUp")
-    await call.app[keys.ENGINE].end_wrap_up(agent.tenant_id, agent.id)
+    await call.deps.engine.end_wrap_up(agent.tenant_id, agent.id)
     return await _me(call)
 
 
 async def accept_offer(call: TabRequest) -> MeView:
     """Accept a card-first offer: my Teams client rings and I answer there."""
     agent = await _my_agent(call)
-    accepted = await call.app[keys.ENGINE].accept_offer(
-        agent.tenant_id, call.param("callId"), agent.id
-    )
+    accepted = await call.deps.engine.accept_offer(agent.tenant_id, call.param("callId"), agent.id)
     if not accepted:
         raise ApiError(409, "this offer is no longer open", code="offerGone")
     return await _me(call)
@@ -150,9 +147,7 @@ async def accept_offer(call: TabRequest) -> MeView:
 async def decline_offer(call: TabRequest) -> MeView:
     """Decline the offer: the call goes to the next agent."""
     agent = await _my_agent(call)
-    declined = await call.app[keys.ENGINE].decline_offer(
-        agent.tenant_id, call.param("callId"), agent.id
-    )
+    declined = await call.deps.engine.decline_offer(agent.tenant_id, call.param("callId"), agent.id)
     if not declined:
         raise ApiError(409, "this offer is no longer open", code="offerGone")
     return await _me(call)
@@ -166,9 +161,7 @@ async def my_calls(call: TabRequest) -> CallsView:
 async def live_queues(call: TabRequest) -> QueuesLiveView:
     """Return my queues' live numbers: callers waiting, longest wait, agents by state."""
     caller = call.caller
-    snapshot = await read_snapshot(
-        call.app[keys.REPOSITORY], caller.tenant_id, call.app[keys.CLOCK].now()
-    )
+    snapshot = await read_snapshot(call.deps.repository, caller.tenant_id, call.deps.clock.now())
     return QueuesLiveView(
         queues=queue_live(snapshot, visible_queue_ids(caller.user, snapshot.queues)),
         at=snapshot.at,

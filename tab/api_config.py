@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bot import keys
 from contactcenter.callbacks import validate_callback_settings
 from contactcenter.callers import CALLER_LIST_ID, validate_caller_list
 from contactcenter.errors import Conflict, InvalidInput, NotFound
@@ -476,7 +475,7 @@ async def update_ivr(call: TabRequest) -> IvrView:
     saved = await save_replacement(
         call, repo.ivrs, current, new, what="IVR", target_type="ivr", target_id=new.id
     )
-    call.app[keys.ENGINE].ivr_changed(caller.tenant_id, new.id)
+    call.deps.engine.ivr_changed(caller.tenant_id, new.id)
     return ivr_view(saved, bindings)
 
 
@@ -496,7 +495,7 @@ async def delete_ivr(call: TabRequest) -> None:
     if problems:
         raise ApiError(409, "the IVR is in use", code="ivrInUse", details=problems)
     await repo.ivrs.delete(tenant_id, ivr_id, etag=current.etag)
-    call.app[keys.ENGINE].ivr_changed(tenant_id, ivr_id)
+    call.deps.engine.ivr_changed(tenant_id, ivr_id)
     await record_change(
         call, "ivr.delete", target_type="ivr", target_id=ivr_id, before=current.value
     )
@@ -579,7 +578,7 @@ async def replace_caller_lists(call: TabRequest) -> CallerListsView:
             saved = await repo.caller_lists.save(new, etag=current.etag)
     except Conflict:
         raise changed_meanwhile("caller lists") from None
-    call.app[keys.ENGINE].caller_list_changed(tenant_id)
+    call.deps.engine.caller_list_changed(tenant_id)
     await record_change(
         call,
         "callers.update",
@@ -699,7 +698,7 @@ async def set_queue_closed_now(call: TabRequest) -> ClosedNowView:
         raise ApiError(403, "you do not supervise that queue", code="notYourQueue")
     await _check_switch(call, body, queue.id)
     saved = await _switch(call, repo.queues, queue.id, body, "queue")
-    call.app[keys.ENGINE].queue_changed(tenant_id, queue.id)
+    call.deps.engine.queue_changed(tenant_id, queue.id)
     return _closed_now_view("queue", saved)
 
 
@@ -717,7 +716,7 @@ async def set_ivr_closed_now(call: TabRequest) -> ClosedNowView:
         )
     await _check_switch(call, body, None)
     saved = await _switch(call, repo.ivrs, ivr.id, body, "ivr")
-    call.app[keys.ENGINE].ivr_changed(tenant_id, ivr.id)
+    call.deps.engine.ivr_changed(tenant_id, ivr.id)
     return _closed_now_view("ivr", saved)
 
 

@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot import keys
 from contactcenter.export import ENDPOINTS, OUTBOX, Delivery, WebhookEndpoint
 from contactcenter.repository import Collection
-from tab.analytics import ANALYTICS, ANALYTICS_OPTIONS
+from tab.analytics import ANALYTICS
 from tab.analytics_schemas import (
     DeliveriesQuery,
     DeliveryListView,
@@ -59,7 +58,7 @@ def check_webhook_url(url: str, *, allow_loopback_http: bool) -> str | None:
 
 def _endpoints(app: web.Application) -> Collection[WebhookEndpoint]:
     # Webhook settings live in the store: they need no analytics state on this host.
-    return Collection(app[keys.STORE], ENDPOINTS, WebhookEndpoint)
+    return Collection(app[TAB].deps.store, ENDPOINTS, WebhookEndpoint)
 
 
 def _changed(app: web.Application, tenant_id: str) -> None:
@@ -69,8 +68,8 @@ def _changed(app: web.Application, tenant_id: str) -> None:
 
 
 def _allow_loopback_http(app: web.Application) -> bool:
-    options = app.get(ANALYTICS_OPTIONS)
-    return options is not None and options.allow_loopback_http
+    state = app.get(ANALYTICS)
+    return state is not None and state.options.allow_loopback_http
 
 
 def _view(endpoint: WebhookEndpoint) -> WebhookView:
@@ -106,7 +105,7 @@ async def create_webhook(call: TabRequest) -> WebhookView:
         secret=body.secret,
         enabled=body.enabled,
         description=body.description,
-        created_at=call.app[keys.CLOCK].now(),
+        created_at=call.deps.clock.now(),
         created_by=caller.user_id,
     )
     created = (await _endpoints(call.app).create(endpoint)).value
@@ -159,7 +158,7 @@ def _delivery_view(delivery: Delivery) -> DeliveryView:
 async def list_deliveries(call: TabRequest) -> DeliveryListView:
     """List the latest webhook deliveries, newest first."""
     query = call.query(DeliveriesQuery)
-    outbox = Collection(call.app[keys.STORE], OUTBOX, Delivery)
+    outbox = Collection(call.deps.store, OUTBOX, Delivery)
     found = await outbox.find(
         call.caller.tenant_id, order_by=(("createdAt", True),), limit=query.limit
     )

@@ -12,8 +12,6 @@ from typing import Any
 
 from pydantic import Field
 
-from bot import keys, media_routes
-from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest
 from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown
 from tab.schemas import ApiModel
@@ -77,15 +75,14 @@ class ErasureView(ApiModel):
 
 
 def _service(call: TabRequest) -> PersonalDataService:
-    app = call.app
-    state = app[TAB]
+    deps = call.deps
     return PersonalDataService(
-        app[keys.STORE],
-        app[keys.REPOSITORY],
-        state.audit,
-        state.seats,
-        app[keys.CLOCK],
-        media=app[media_routes.MEDIA_STORE],
+        deps.store,
+        deps.repository,
+        call.tab.audit,
+        call.tab.seats,
+        deps.clock,
+        media=deps.media,
     )
 
 
@@ -172,7 +169,7 @@ async def erase_caller_data(call: TabRequest) -> ErasureView:
         raise _refused(err, "number") from None
     if erasure.deleted or erasure.pseudonymised:
         # Their caller-list entries may be gone: this host's cached lists with them.
-        call.app[keys.ENGINE].caller_list_changed(caller.tenant_id)
+        call.deps.engine.caller_list_changed(caller.tenant_id)
     return ErasureView(
         pseudonym=erasure.pseudonym, deleted=erasure.deleted, pseudonymised=erasure.pseudonymised
     )

@@ -16,7 +16,6 @@ from datetime import date, datetime
 
 from aiohttp import web
 
-from bot import keys
 from contactcenter.errors import NotFound
 from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallRecord, Role
@@ -96,7 +95,7 @@ def _local(value: datetime | None, period: ReportPeriod) -> str:
 # --------------------------------------------------------------------- helpers
 def _period(call: TabRequest, first: date | None, last: date | None) -> ReportPeriod:
     zone_name = call.caller.tenant.time_zone
-    today = call.app[keys.CLOCK].now().astimezone(time_zone(zone_name)).date()
+    today = call.deps.clock.now().astimezone(time_zone(zone_name)).date()
     if first is None:
         first = last or today
     if last is None:
@@ -118,7 +117,7 @@ def _check_queue(scope: ReportScope, queue_id: str | None) -> None:
 
 
 async def _queue_names(call: TabRequest) -> dict[str, str]:
-    queues = await call.app[keys.REPOSITORY].queues.find(call.caller.tenant_id)
+    queues = await call.deps.repository.queues.find(call.caller.tenant_id)
     return {q.value.id: q.value.name for q in sorted(queues, key=lambda q: q.value.name.casefold())}
 
 
@@ -215,7 +214,7 @@ async def queues_report(call: TabRequest) -> QueueReportView | web.Response:
 # ----------------------------------------------------------------- agent report
 async def _agent_names(call: TabRequest, scope: ReportScope) -> dict[str, str]:
     """Return the agents the report lists: those of the queues in scope (agents: themselves)."""
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     tenant_id = call.caller.tenant_id
     agents = {a.value.id: a.value.display_name for a in await repo.agents.find(tenant_id)}
     if scope.agent_id is not None:
@@ -422,7 +421,7 @@ async def _calls(
     cursor: str | None,
     csv_name: str | None,
 ) -> CallReportView | web.Response:
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     tenant_id = call.caller.tenant_id
     if csv_name is not None:
         # The CSV holds every call of the period, page after page.
@@ -478,7 +477,7 @@ async def agent_timeline_report(call: TabRequest) -> TimelineView | web.Response
     agent_id = call.param("agentId")
     caller = call.caller
     scope = report_scope(caller.user)
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     try:
         agent = (await repo.agents.get(caller.tenant_id, agent_id)).value
     except NotFound:
@@ -490,7 +489,7 @@ async def agent_timeline_report(call: TabRequest) -> TimelineView | web.Response
         if not any(agent_id in q.value.members for q in queues if q.value.id in scope.queue_ids):
             raise ApiError(403, "that agent is not in a queue you supervise", code="notYourAgent")
     zone = time_zone(caller.tenant.time_zone)
-    day = query.day or call.app[keys.CLOCK].now().astimezone(zone).date()
+    day = query.day or call.deps.clock.now().astimezone(zone).date()
     timeline = await agent_timeline(
         repo, aggregator_for(call.app), caller.tenant_id, agent_id, day, zone, scope=scope
     )

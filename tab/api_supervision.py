@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from bot import keys
 from contactcenter.errors import NotFound
 from contactcenter.model import Agent, AgentStatus, Call, CallState, Queue
 from contactcenter.supervision import CallNotWaiting, move_waiting_call, set_call_priority
@@ -38,7 +37,7 @@ _WAITING = frozenset({CallState.WAITING, CallState.RINGING})
 async def _my_queues(call: TabRequest) -> list[Queue]:
     """Return the queues the caller supervises, by name (403 if they supervise none)."""
     user = require_supervisor(call)
-    found = await call.app[keys.REPOSITORY].queues.find(call.caller.tenant_id)
+    found = await call.deps.repository.queues.find(call.caller.tenant_id)
     queues = sorted((q.value for q in found), key=lambda q: q.name.casefold())
     mine = set(supervised_queue_ids(user, queues))
     return [q for q in queues if q.id in mine]
@@ -74,9 +73,9 @@ def _call_view(call_doc: Call, now_s: float) -> WaitingCallView:
 async def get_supervision(call: TabRequest) -> SupervisionView:
     """Return my queues, their agents and their waiting calls."""
     queues = await _my_queues(call)
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     tenant_id = call.caller.tenant_id
-    now = call.app[keys.CLOCK].now()
+    now = call.deps.clock.now()
     members = {m for q in queues for m in q.members}
     ids = {q.id for q in queues}
     agents = sorted(
@@ -100,7 +99,7 @@ async def get_supervision(call: TabRequest) -> SupervisionView:
 async def _supervised_agent(call: TabRequest, queues: list[Queue]) -> Agent:
     agent_id = call.param("agentId")
     try:
-        agent = (await call.app[keys.REPOSITORY].agents.get(call.caller.tenant_id, agent_id)).value
+        agent = (await call.deps.repository.agents.get(call.caller.tenant_id, agent_id)).value
     except NotFound:
         raise ApiError(404, "no such agent") from None
     if not any(agent.id in q.members for q in queues):
@@ -116,7 +115,7 @@ def _supervised_queue(call: TabRequest, queues: list[Queue], queue_id: str) -> Q
 
 
 async def _agent_after(call: TabRequest, agent_id: str, queues: list[Queue]) -> SupervisedAgentView:
-    agent = (await call.app[keys.REPOSITORY].agents.get(call.caller.tenant_id, agent_id)).value
+    agent = (await call.deps.repository.agents.get(call.caller.tenant_id, agent_id)).value
     return _agent_view(agent, queues)
 
 
@@ -141,7 +140,7 @@ async def set_agent_status(call: TabRequest) -> SupervisedAgentView:
     reason = None if body.status is AgentStatus.AVAILABLE else (body.reason or None)
     if reason is not None:
         reason = tenant_reason(call, reason)
-    after = await call.app[keys.ENGINE].set_status(agent.tenant_id, agent.id, body.status, reason)
+    after = await call.deps.engine.set_status(agent.tenant_id, agent.id, body.status, reason)
     await _audit_agent(call, "agent.status", agent, after)
     return await _agent_after(call, agent.id, queues)
 
@@ -155,7 +154,7 @@ async def sign_agent_in(call: TabRequest) -> SupervisedAgentView:
         raise ApiError(409, "the agent is not a member of that queue", code="notAMember")
     if not agent.has_seat:
         raise ApiError(409, "the agent has no seat", code="noSeat")
-    after = await call.app[keys.ENGINE].sign_in(agent.tenant_id, agent.id, queue.id)
+    after = await call.deps.engine.sign_in(agent.tenant_id, agent.id, queue.id)
     await _audit_agent(call, "agent.sign-in", agent, after)
     return await _agent_after(call, agent.id, queues)
 
@@ -165,7 +164,7 @@ async def sign_agent_out(call: TabRequest) -> SupervisedAgentView:
     queues = await _my_queues(call)
     agent = await _supervised_agent(call, queues)
     queue = _supervised_queue(call, queues, call.param("queueId"))
-    after = await call.app[keys.ENGINE].sign_out(agent.tenant_id, agent.id, queue.id)
+    after = await call.deps.engine.sign_out(agent.tenant_id, agent.id, queue.id)
     await _audit_agent(call, "agent.sign-out", agent, after)
     return await _agent_after(call, agent.id, queues)
 
@@ -173,7 +172,7 @@ async def sign_agent_out(call: TabRequest) -> SupervisedAgentView:
 async def _waiting_call(call: TabRequest, queues: list[Queue]) -> Call:
     call_id = call.param("callId")
     try:
-        found = (await call.app[keys.REPOSITORY].calls.get(call.caller.tenant_id, call_id)).value
+        found = (await call.deps.repository.calls.get(call.caller.tenant_id, call_id)).value
     except NotFound:
         raise ApiError(404, "no such call: it may have ended") from None
     _supervised_queue(call, queues, found.queue_id or "")
@@ -198,15 +197,15 @@ async def move_call(call: TabRequest) -> CallChangedView:
     queues = await _my_queues(call)
     waiting = await _waiting_call(call, queues)
     target = _supervised_queue(call, queues, call.body(MoveCallBody).queue_id)
-    now = call.app[keys.CLOCK].now()
+    now = call.deps.clock.now()
     try:
         change = await move_waiting_call(
-            call.app[keys.REPOSITORY], waiting.tenant_id, waiting.id, target, now
+            call.deps.repository, waiting.tenant_id, waiting.id, target, now
         )
     except CallNotWaiting as err:
         raise ApiError(409, f"{err}: try again when it waits", code="notWaiting") from err
     await _audit_call(call, "call.move", change.before, change.after)
-    await call.app[keys.ENGINE].route_waiting_calls(waiting.tenant_id, target.id)
+    await call.deps.engine.route_waiting_calls(waiting.tenant_id, target.id)
     return CallChangedView(call=_call_view(change.after, now.timestamp()))
 
 
@@ -217,12 +216,12 @@ async def set_priority(call: TabRequest) -> CallChangedView:
     priority = call.body(PriorityBody).priority
     try:
         change = await set_call_priority(
-            call.app[keys.REPOSITORY], waiting.tenant_id, waiting.id, priority
+            call.deps.repository, waiting.tenant_id, waiting.id, priority
         )
     except CallNotWaiting as err:
         raise ApiError(409, f"{err}: try again when it waits", code="notWaiting") from err
     if change.before != change.after:
         await _audit_call(call, "call.priority", change.before, change.after)
-        await call.app[keys.ENGINE].route_waiting_calls(waiting.tenant_id, waiting.queue_id or "")
-    now = call.app[keys.CLOCK].now()
+        await call.deps.engine.route_waiting_calls(waiting.tenant_id, waiting.queue_id or "")
+    now = call.deps.clock.now()
     return CallChangedView(call=_call_view(change.after, now.timestamp()))

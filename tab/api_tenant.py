@@ -2,9 +2,9 @@
 
 Settings are fields of the tenant document, changed with one compare-and-set and audited
 with the document before and after. Prompts are uploaded through the same validation and
-storage as the media upload route (``bot.media_routes.receive_prompt``), and a prompt a
-queue or an IVR plays cannot be deleted. Which Microsoft Graph application permissions
-the app holds is read from Graph when asked (``graph.consent``).
+storage as the host's media upload route (``tab.prompt_upload``), and a prompt a queue or
+an IVR plays cannot be deleted. Which Microsoft Graph application permissions the app holds
+is read from Graph when asked, through the host's admin-consent port.
 """
 
 from __future__ import annotations
@@ -15,27 +15,15 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from bot import keys, media_routes
-
-# A module import, not names from it: bot.media_routes imports the tab package, which
-# imports this module, so its names exist only once it has finished loading.
-from bot.graph_credentials import close_credential, graph_credential
-from bot.settings import Settings
-from contactcenter.errors import DomainError, InvalidInput
+from contactcenter.errors import DomainError, InvalidInput, Unavailable
 from contactcenter.media import MAX_PROMPT_BYTES, is_uploaded_prompt_id
 from contactcenter.model import BusinessHours, Ivr, Prompt, Queue, QueueAction, Tenant
 from contactcenter.repository import Repository
-from graph.calling import GraphHttpClient, build_graph_client
-from graph.consent import (
-    REQUIRED_PERMISSIONS,
-    ConsentReader,
-    ConsentUnreadable,
-    GrantedPermissions,
-    admin_consent_url,
-)
 from tab.crud import record_change
+from tab.dependencies import TabSettings
 from tab.endpoints import ApiError, TabRequest
 from tab.openapi import RawContent, raw_body, raw_response
+from tab.prompt_upload import PromptTooLarge, receive_prompt
 from tab.tenant_schemas import (
     ConsentView,
     PermissionView,
@@ -77,7 +65,7 @@ def _settings_view(tenant: Tenant) -> TenantSettingsView:
 async def get_settings(call: TabRequest) -> TenantSettingsView:
     """Return the organization's time zone, call-record retention and not-ready reasons."""
     tenant_id = call.caller.tenant_id
-    tenant = (await call.app[keys.REPOSITORY].tenants.get(tenant_id, tenant_id)).value
+    tenant = (await call.deps.repository.tenants.get(tenant_id, tenant_id)).value
     return _settings_view(tenant)
 
 
@@ -98,9 +86,7 @@ async def update_settings(call: TabRequest) -> TenantSettingsView:
         )
         return None if new == tenant else new
 
-    saved = await call.app[keys.REPOSITORY].tenants.update(
-        caller.tenant_id, caller.tenant_id, change
-    )
+    saved = await call.deps.repository.tenants.update(caller.tenant_id, caller.tenant_id, change)
     assert saved is not None
     if before is not None and saved.value != before:
         await record_change(
@@ -207,7 +193,7 @@ async def _user_names(repo: Repository, tenant_id: str) -> dict[str, str]:
 
 async def list_prompts(call: TabRequest) -> PromptListView:
     """List the organization's uploaded prompts, newest first, with where each is played."""
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     tenant_id = call.caller.tenant_id
     prompts = [found.value for found in await repo.prompts.find(tenant_id)]
     prompts.sort(key=lambda p: (p.uploaded_at is not None, p.uploaded_at, p.id), reverse=True)
@@ -225,10 +211,10 @@ async def upload_prompt(call: TabRequest) -> PromptView:
     if call.request.content_type not in WAV_MEDIA_TYPES:
         raise ApiError(415, "send the prompt as audio/wav", code="unsupportedMediaType")
     try:
-        prompt = await media_routes.receive_prompt(
-            call.request, call.caller, name=query.name, language=query.language
+        prompt = await receive_prompt(
+            call.request, call.caller, call.tab, name=query.name, language=query.language
         )
-    except media_routes.PromptTooLarge as err:
+    except PromptTooLarge as err:
         raise ApiError(413, str(err), code="payloadTooLarge") from err
     except InvalidInput:
         raise
@@ -250,8 +236,8 @@ def _prompt_id(call: TabRequest) -> str:
 async def play_prompt(call: TabRequest) -> web.Response:
     """Return an uploaded prompt's audio, for the console's player."""
     tenant_id = call.caller.tenant_id
-    prompt = (await call.app[keys.REPOSITORY].prompts.get(tenant_id, _prompt_id(call))).value
-    data = await call.app[media_routes.MEDIA_STORE].get(tenant_id, prompt.id)
+    prompt = (await call.deps.repository.prompts.get(tenant_id, _prompt_id(call))).value
+    data = await call.deps.media.get(tenant_id, prompt.id)
     return web.Response(
         body=data,
         content_type="audio/wav",
@@ -262,7 +248,7 @@ async def play_prompt(call: TabRequest) -> web.Response:
 async def delete_prompt(call: TabRequest) -> None:
     """Delete an uploaded prompt that no queue or IVR plays (409 while one does)."""
     caller = call.caller
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     found = await repo.prompts.get(caller.tenant_id, _prompt_id(call))
     prompt = found.value
     uses = (await prompt_uses(repo, caller.tenant_id)).get(prompt.id, [])
@@ -280,7 +266,7 @@ async def delete_prompt(call: TabRequest) -> None:
     # by a failure is unreachable and harmless.
     await repo.prompts.delete(caller.tenant_id, prompt.id, etag=found.etag)
     try:
-        await call.app[media_routes.MEDIA_STORE].delete(caller.tenant_id, prompt.id)
+        await call.deps.media.delete(caller.tenant_id, prompt.id)
     except DomainError:
         _LOGGER.warning(
             "The audio of deleted prompt %s was not removed",
@@ -293,39 +279,22 @@ async def delete_prompt(call: TabRequest) -> None:
 
 
 # ===================================================================== consent
-def consent_redirect_uri(settings: Settings) -> str:
+def consent_redirect_uri(settings: TabSettings) -> str:
     """Return where Entra sends the admin back after consent (a registered redirect URI)."""
     return f"{settings.public_base_url}/tab/"
 
 
-async def _granted(call: TabRequest, app_id: str) -> GrantedPermissions:
-    settings = call.app[keys.SETTINGS]
-    credential = graph_credential(settings, call.caller.tenant_id)
-    try:
-        async with GraphHttpClient(timeout_s=10) as http:
-            client = build_graph_client(
-                base_url=call.app[keys.GRAPH_BASE_URL], credential=credential, httpx_client=http
-            )
-            return await ConsentReader(client).granted_permissions(app_id)
-    finally:
-        await close_credential(credential)
-
-
 async def get_consent(call: TabRequest) -> ConsentView:
     """Return the admin-consent URL and which required Graph permissions are granted."""
-    settings = call.app[keys.SETTINGS]
-    app_id = settings.microsoft_app_id
+    settings = call.deps.settings
+    consent = call.deps.consent
     try:
-        granted = await _granted(call, app_id)
-    except ConsentUnreadable as err:
+        granted = await consent.granted_permissions()
+    except Unavailable as err:
         raise ApiError(502, str(err), code="graphFailed") from err
     return ConsentView(
-        consent_url=admin_consent_url(
-            tenant_id=call.caller.tenant_id,
-            client_id=app_id,
-            redirect_uri=consent_redirect_uri(settings),
-        ),
-        app_id=app_id,
+        consent_url=consent.consent_url(call.caller.tenant_id, consent_redirect_uri(settings)),
+        app_id=settings.app_id,
         service_principal_found=granted.service_principal_found,
         permissions=[
             PermissionView(
@@ -333,6 +302,6 @@ async def get_consent(call: TabRequest) -> ConsentView:
                 purpose=permission.purpose,
                 granted=granted.granted(permission.name),
             )
-            for permission in REQUIRED_PERMISSIONS
+            for permission in consent.required
         ],
     )

@@ -12,7 +12,6 @@ import logging
 
 from aiohttp import web
 
-from bot import keys, media_routes
 from contactcenter.errors import NotFound
 from contactcenter.model import Queue, Voicemail
 from contactcenter.repository import Repository
@@ -79,14 +78,14 @@ async def _view(voicemail: Voicemail, names: _Names, queue_name: str) -> Voicema
 
 async def _my_queues(call: TabRequest) -> list[Queue]:
     caller = call.caller
-    queues = await call.app[keys.REPOSITORY].queues.find(caller.tenant_id)
+    queues = await call.deps.repository.queues.find(caller.tenant_id)
     return [q.value for q in queues if caller.user_id in q.value.members]
 
 
 async def _my_voicemail(call: TabRequest) -> Voicemail:
     """Return the path's voicemail if I am an agent of its queue; 404 otherwise."""
     caller = call.caller
-    repository = call.app[keys.REPOSITORY]
+    repository = call.deps.repository
     try:
         voicemail = (
             await repository.voicemails.get(caller.tenant_id, call.param("voicemailId"))
@@ -102,7 +101,7 @@ async def my_voicemails(call: TabRequest) -> VoicemailListView:
     """Return my queues' voicemails: unhandled first, then the latest handled ones."""
     limit = call.query(VoicemailsQuery).limit
     caller = call.caller
-    repository = call.app[keys.REPOSITORY]
+    repository = call.deps.repository
     names = _Names(repository, caller.tenant_id)
     waiting: list[tuple[Voicemail, str]] = []
     handled: list[tuple[Voicemail, str]] = []
@@ -129,7 +128,7 @@ async def my_voicemail_audio(call: TabRequest) -> web.StreamResponse:
     if not voicemail.media_id:
         raise ApiError(404, "this voicemail has no recording", code="noRecording")
     try:
-        data = await call.app[media_routes.MEDIA_STORE].get(voicemail.tenant_id, voicemail.media_id)
+        data = await call.deps.media.get(voicemail.tenant_id, voicemail.media_id)
     except NotFound:
         _LOGGER.warning(
             "Recording %s of voicemail %s is missing",
@@ -149,14 +148,14 @@ async def mark_my_voicemail_handled(call: TabRequest) -> VoicemailView:
     """Mark a voicemail of one of my queues handled (409 if another agent did first)."""
     voicemail = await _my_voicemail(call)
     caller = call.caller
-    repository = call.app[keys.REPOSITORY]
+    repository = call.deps.repository
     handling = await handle_voicemail(
         repository,
-        call.app[keys.NOTIFIER],
+        call.deps.notifier,
         caller.tenant_id,
         voicemail.id,
         caller.user_id,
-        call.app[keys.CLOCK].now(),
+        call.deps.clock.now(),
     )
     handled = handling.voicemail
     names = _Names(repository, caller.tenant_id)

@@ -17,7 +17,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import keys
 from contactcenter.errors import NotFound
 from contactcenter.queue_alerts import QueueAlertRule
 from tab.analytics import alert_rules_for, analytics, require_supervisor, supervised_queue_ids
@@ -42,9 +41,7 @@ async def get_wallboard(call: TabRequest) -> WallboardView:
     """Return my queues' live numbers, today's KPIs and the alerts that hold now."""
     caller = call.caller
     state = analytics(call.app)
-    snapshot = await read_snapshot(
-        call.app[keys.REPOSITORY], caller.tenant_id, call.app[keys.CLOCK].now()
-    )
+    snapshot = await read_snapshot(call.deps.repository, caller.tenant_id, call.deps.clock.now())
     frame = await state.frames.frame(caller.tenant, snapshot)
     return state.frames.view(frame, caller.tenant_id, caller.user, snapshot)
 
@@ -55,7 +52,7 @@ async def stream_wallboard(call: TabRequest) -> web.StreamResponse:
     state = analytics(call.app)
     tab = call.app[TAB]
     hub = tab.hub
-    clock = call.app[keys.CLOCK]
+    clock = call.deps.clock
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -108,7 +105,7 @@ async def list_alert_rules(call: TabRequest) -> AlertRuleListView:
     """List the alert thresholds of the queues I supervise."""
     user = require_supervisor(call)
     tenant_id = call.caller.tenant_id
-    queues = [q.value for q in await call.app[keys.REPOSITORY].queues.find(tenant_id)]
+    queues = [q.value for q in await call.deps.repository.queues.find(tenant_id)]
     mine = supervised_queue_ids(user, sorted(queues, key=lambda q: q.name.casefold()))
     rules = {r.value.id: r.value for r in await alert_rules_for(call.app).find(tenant_id)}
     return AlertRuleListView(rules=[_rule_view(q, rules.get(q)) for q in mine])
@@ -119,7 +116,7 @@ async def set_alert_rule(call: TabRequest) -> AlertRuleView:
     user = require_supervisor(call)
     caller = call.caller
     queue_id = call.param("queueId")
-    repo = call.app[keys.REPOSITORY]
+    repo = call.deps.repository
     try:
         await repo.queues.get(caller.tenant_id, queue_id)
     except NotFound:
@@ -139,7 +136,7 @@ async def set_alert_rule(call: TabRequest) -> AlertRuleView:
         service_level_below=body.service_level_below,
         longest_wait_above_s=body.longest_wait_above_s,
         waiting_above=body.waiting_above,
-        updated_at=call.app[keys.CLOCK].now(),
+        updated_at=call.deps.clock.now(),
         updated_by=user.id,
     )
     saved = (await rules.put(rule)).value

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from bot import keys
 from contactcenter.codec import format_timestamp
 from contactcenter.dispositions import (
     DISPOSITION_WINDOW,
@@ -133,13 +132,13 @@ async def my_recent_records(
 async def recent_calls_view(call: TabRequest, limit: int) -> CallsView:
     """Return my most recent calls, newest first: taken (with dispositions) and missed."""
     caller = call.caller
-    repository = call.app[keys.REPOSITORY]
+    repository = call.deps.repository
     queues = [found.value for found in await repository.queues.find(caller.tenant_id)]
     codes = {queue.id: queue.disposition_codes for queue in queues}
     records = await my_recent_records(
         repository, caller.tenant_id, caller.user_id, queues, limit=limit
     )
-    now = call.app[keys.CLOCK].now()
+    now = call.deps.clock.now()
     return CallsView(
         calls=[
             call_record_view(
@@ -155,9 +154,9 @@ async def dispose_call(call: TabRequest) -> CallRecordView:
     """Record what my call was about (a code of its queue and a note), or change it."""
     body = call.body(DispositionBody)
     caller = call.caller
-    repository = call.app[keys.REPOSITORY]
+    repository = call.deps.repository
     call_id = call.param("callId")
-    now = call.app[keys.CLOCK].now()
+    now = call.deps.clock.now()
     try:
         record = await record_disposition(
             repository,
@@ -213,8 +212,8 @@ async def _without_record(
 async def my_callbacks(call: TabRequest) -> MyCallbacksView:
     """List the callbacks of my queues: those not yet done, in serving order, and recent ones."""
     caller = call.caller
-    repository = call.app[keys.REPOSITORY]
-    now = call.app[keys.CLOCK].now()
+    repository = call.deps.repository
+    now = call.deps.clock.now()
     mine = [
         found.value
         for found in await repository.queues.find(caller.tenant_id)

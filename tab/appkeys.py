@@ -1,4 +1,4 @@
-"""Typed application keys of the tab, and the options ``setup_tab`` takes."""
+"""The tab's options, what its handlers share, and the typed application key it lives under."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from tab.audit import AuditLog
-    from tab.auth import TabTokenValidator
-    from tab.demo import DemoTokenIssuer
+    from tab.dependencies import TabDependencies
     from tab.events import LiveHub
     from tab.seats import Seats
 
@@ -23,7 +22,11 @@ DEFAULT_TEAMS_JS = (
 
 @dataclass(frozen=True, slots=True)
 class TabOptions:
-    """How the tab behaves; the defaults are what a deployment uses."""
+    """How the tab behaves; the defaults are what a deployment uses.
+
+    The sign-in fields are read by the host, which builds the tab's token validator and
+    (demo mode) its token issuer.
+    """
 
     # How often the live feed reads a watched tenant's agents, queues and calls.
     poll_interval_s: float = 1.0
@@ -44,12 +47,10 @@ class TabState:
     """What the tab's handlers share, built when the app starts."""
 
     options: TabOptions
-    validator: TabTokenValidator
+    deps: TabDependencies
     audit: AuditLog
     seats: Seats
     hub: LiveHub
-    demo_issuer: DemoTokenIssuer | None
 
 
-TAB_OPTIONS: web.AppKey[TabOptions] = web.AppKey("tab_options", TabOptions)
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)

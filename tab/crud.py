@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from bot import keys
 from contactcenter.errors import Conflict
 from contactcenter.model import Binding, BindingTarget
 from contactcenter.ports import Condition, Op
@@ -25,7 +24,7 @@ Details = list[dict[str, str]]
 
 def repository(call: TabRequest) -> Repository:
     """Return the repository of the app that serves the call."""
-    return call.app[keys.REPOSITORY]
+    return call.deps.repository
 
 
 def if_match(call: TabRequest) -> str | None:
@@ -119,7 +118,7 @@ async def store_binding(
     )
     try:
         await repository(call).bindings.create(binding)
-        call.app[keys.ENGINE].binding_changed(binding.tenant_id, binding.id)
+        call.deps.engine.binding_changed(binding.tenant_id, binding.id)
     except Conflict:
         raise ApiError(
             409,

@@ -21,13 +21,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bot import keys
-from bot.http import error_response
-from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from contactcenter.model import Role
 from tab.access import AccessDenied, Caller, resolve_caller
-from tab.appkeys import TAB
-from tab.auth import TabIdentity, TabTokenInvalid
+from tab.appkeys import TAB, TabState
+from tab.dependencies import TabDependencies
+from tab.ports import TabIdentity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +34,14 @@ M = TypeVar("M", bound=BaseModel)
 
 # Tab requests are small; a queue with 200 members is a few kilobytes.
 MAX_TAB_BODY_BYTES = 64 * 1024
+
+# The code of an error raised without one: the host's code for the status.
+_STATUS_CODES: Mapping[int, str] = {
+    400: "badRequest",
+    404: "notFound",
+    413: "payloadTooLarge",
+    415: "unsupportedMediaType",
+}
 
 
 class Access(StrEnum):
@@ -79,13 +86,14 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> web.Response:
-        return error_response(
-            self.status,
-            self.message,
-            code=self.code,
-            details=self.details or None,
-            headers=self.headers or None,
-        )
+        """Return the JSON error every 4xx/5xx answers with: ``{"error": {"code", "message"}}``."""
+        error: dict[str, Any] = {
+            "code": self.code or _STATUS_CODES.get(self.status, "error"),
+            "message": self.message,
+        }
+        if self.details:
+            error["details"] = self.details
+        return web.json_response({"error": error}, status=self.status, headers=self.headers or None)
 
 
 def validation_failed(details: Sequence[Mapping[str, str]], message: str = "") -> ApiError:
@@ -116,6 +124,16 @@ class TabRequest:
     @property
     def app(self) -> web.Application:
         return self.request.app
+
+    @property
+    def tab(self) -> TabState:
+        """Return what the tab's handlers share."""
+        return self.request.app[TAB]
+
+    @property
+    def deps(self) -> TabDependencies:
+        """Return what the host gave the tab."""
+        return self.request.app[TAB].deps
 
     @property
     def caller(self) -> Caller:
@@ -204,7 +222,7 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
 async def _handle(endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
     app = request.app
     caller: Caller | None = None
-    if endpoint.access is Access.DEMO and not app[keys.SETTINGS].demo:
+    if endpoint.access is Access.DEMO and not app[TAB].deps.settings.demo:
         raise ApiError(404, "not found")
     if endpoint.access not in {Access.PUBLIC, Access.DEMO}:
         caller = await authenticate(request)
@@ -242,8 +260,10 @@ async def authenticate(request: web.Request) -> Caller:
     """Return the signed-in caller of a request, or raise the 401 / 403 ApiError."""
     state = request.app[TAB]
     try:
-        identity: TabIdentity = await state.validator.validate(request.headers.get("Authorization"))
-    except TabTokenInvalid as err:
+        identity: TabIdentity = await state.deps.validator.validate(
+            request.headers.get("Authorization")
+        )
+    except Unauthorized as err:
         _LOGGER.info("Tab request refused: %s", err.reason)
         raise ApiError(
             401,
@@ -253,7 +273,7 @@ async def authenticate(request: web.Request) -> Caller:
         ) from err
     try:
         return await resolve_caller(
-            identity, request.app[keys.SETTINGS], request.app[keys.REPOSITORY], state.audit
+            identity, state.deps.settings, state.deps.repository, state.audit
         )
     except AccessDenied as err:
         _LOGGER.info(

@@ -25,7 +25,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import keys
 from contactcenter.clock import Clock
 from contactcenter.errors import DomainError
 from contactcenter.repository import Repository
@@ -184,8 +183,8 @@ async def _stream(call: TabRequest, response: web.StreamResponse) -> None:
     app = call.app
     state = app[TAB]
     hub = state.hub
-    demo = app[keys.SETTINGS].demo
-    clock = app[keys.CLOCK]
+    demo = state.deps.settings.demo
+    clock = state.deps.clock
     last_me: dict[str, Any] | None = None
     last_queues: list[Any] | None = None
     await response.write(b"retry: 2000\n\n")

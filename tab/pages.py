@@ -14,8 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot import keys
-from tab.appkeys import TAB_OPTIONS
+from tab.appkeys import TAB
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def _page(name: str) -> Handler:
 
 
 async def _teams_js(request: web.Request) -> web.StreamResponse:
-    bundle = request.app[TAB_OPTIONS].teams_js
+    bundle = request.app[TAB].options.teams_js
     if bundle is None or not bundle.is_file():
         raise web.HTTPNotFound(text="the Teams JavaScript client library is not installed (npm ci)")
     return web.FileResponse(bundle, headers={"Content-Type": "text/javascript; charset=utf-8"})
@@ -98,7 +97,8 @@ async def _tab_headers(request: web.Request, response: web.StreamResponse) -> No
         return
     for name, value in PAGE_HEADERS.items():
         response.headers[name] = value
-    if request.app[keys.SETTINGS].public_base_url.startswith("https://"):
+    state = request.app.get(TAB)
+    if state is not None and state.deps.settings.public_base_url.startswith("https://"):
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     if request.path.startswith(("/tab/assets/", "/tab/vendor/")):
         # Revalidated on every load (cheap: Last-Modified), so a deployment shows at once.

@@ -6,7 +6,6 @@ from importlib import metadata
 
 from aiohttp import web
 
-from bot import keys
 from tab import api_admin, api_agent, api_privacy, demo, events
 from tab.analytics_routes import ANALYTICS_ENDPOINTS
 from tab.config_routes import CONFIG_ENDPOINTS
@@ -52,7 +51,7 @@ async def openapi_document(call: TabRequest) -> web.StreamResponse:
     except metadata.PackageNotFoundError:
         version = "0.0.0"
     document = build_openapi(
-        ENDPOINTS, version=version, server_url=call.app[keys.SETTINGS].public_base_url
+        ENDPOINTS, version=version, server_url=call.deps.settings.public_base_url
     )
     return web.json_response(document)
 

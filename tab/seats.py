@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Protocol
-
-from aiohttp import web
 
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Agent, Tenant
@@ -38,19 +35,6 @@ class SeatLedger:
     tenant_id: str
     seat_count: int
     assigned: tuple[str, ...] = ()
-
-
-class SeatAssigned(Protocol):
-    """What follows an agent getting a seat: the host installs the Teams app for them.
-
-    Called on every assignment, also a repeated one (it completes what a crash left
-    undone); it only starts background work and never fails the assignment.
-    """
-
-    def seat_assigned(self, tenant_id: str, agent_id: str) -> None: ...
-
-
-SEAT_ASSIGNED: web.AppKey[SeatAssigned] = web.AppKey("seat_assigned", SeatAssigned)
 
 
 class SeatsExhausted(Exception):

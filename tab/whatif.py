@@ -3,7 +3,8 @@
 A run is CPU-bound for seconds, so it runs in its own process (``spawn``, not ``fork``:
 the host has threads), never on the host's event loop. The process reports progress and
 its result over a pipe; the host keeps the run's state in a ``whatIfRuns`` document, so a
-page polling any host sees it. A host runs at most ``max_running`` at once and refuses
+page polling any host sees it. The child simulates in a store of its own, opened with the
+factory the host provides (``open_store``). A host runs at most ``max_running`` at once and refuses
 more (429); a run taking longer than ``timeout_s`` is stopped.
 """
 
@@ -26,6 +27,7 @@ from contactcenter.model import RoutingMethod
 from contactcenter.ports import Store
 from contactcenter.repository import Collection
 from contactcenter.simulation import SimulationConfig
+from tab.ports import ScratchStoreFactory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,10 +69,11 @@ def config_from_document(document: dict[str, Any]) -> SimulationConfig:
     return SimulationConfig(**values)
 
 
-def run_in_child(document: dict[str, Any], conn: Connection) -> None:
+def run_in_child(
+    document: dict[str, Any], conn: Connection, open_store: ScratchStoreFactory
+) -> None:
     """The child process: run the simulation, sending progress and then the result."""
     from contactcenter.simulation import simulate
-    from storage.sqlite import MEMORY, SqliteStore
 
     config = config_from_document(document)
     last = 0.0
@@ -83,7 +86,7 @@ def run_in_child(document: dict[str, Any], conn: Connection) -> None:
             conn.send(("progress", done, total))
 
     async def run() -> dict[str, Any]:
-        store = await SqliteStore.open(MEMORY, inline=True)
+        store = await open_store()
         try:
             result = await simulate(config, store, progress=progress)
         finally:
@@ -109,10 +112,17 @@ class WhatIfRunner:
     """Starts what-if runs in child processes and keeps their documents up to date."""
 
     def __init__(
-        self, store: Store, clock: Clock, *, max_running: int = 2, timeout_s: float = 300.0
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        open_store: ScratchStoreFactory,
+        max_running: int = 2,
+        timeout_s: float = 300.0,
     ) -> None:
         self.runs: Collection[WhatIfRun] = Collection(store, WHAT_IF_RUNS, WhatIfRun)
         self._clock = clock
+        self._open_store = open_store
         self._max_running = max_running
         self._timeout_s = timeout_s
         self._running: dict[str, _Running] = {}
@@ -150,7 +160,10 @@ class WhatIfRunner:
     async def _run(self, run: WhatIfRun) -> None:
         parent, child = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=run_in_child, args=(run.config, child), name=f"what-if-{run.id}", daemon=True
+            target=run_in_child,
+            args=(run.config, child, self._open_store),
+            name=f"what-if-{run.id}",
+            daemon=True,
         )
         running = self._running.get(run.id)
         try:

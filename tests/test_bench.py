@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import contactcenter.codec
-import contactcenter.engine
+import contactcenter.engine.store
 import contactcenter.repository
 from bench.aggregates import QueueReport, QueueTotals, fold, interval_start
 from bench.loadgen import http_request, notification_mix
@@ -265,7 +265,7 @@ async def test_a_few_simulated_hours_retain_no_memory_per_call(
     then be far less than any per-call leftover (an id string and a dict entry are 100 bytes).
     """
     monkeypatch.setattr(contactcenter.repository, "_DECODED_KEPT", 64)
-    monkeypatch.setattr(contactcenter.engine, "_ENDED_CALLS_REMEMBERED", 64)
+    monkeypatch.setattr(contactcenter.engine.store, "ENDED_CALLS_REMEMBERED", 64)
     # The codec's cache of formatted timestamps is the process's, filled by earlier tests.
     monkeypatch.setattr(contactcenter.codec, "_FORMATTED_KEPT", 64)
     monkeypatch.setattr(contactcenter.codec, "_FORMATTED", {})

@@ -4,7 +4,7 @@ Bot Framework stays behind ``adapter.py`` (and the activity handler in ``teams_b
 the rest of the package works with its own types.
 """
 
-from bot.messaging.host import MESSAGING, TEAMS_NOTIFIER, setup_messaging
+from bot.messaging.host import MESSAGING, add_messaging_routes, running_messaging
 from bot.messaging.notifier import TeamsNotifier
 
-__all__ = ["MESSAGING", "TEAMS_NOTIFIER", "TeamsNotifier", "setup_messaging"]
+__all__ = ["MESSAGING", "TeamsNotifier", "add_messaging_routes", "running_messaging"]

@@ -27,8 +27,8 @@ from pydantic.alias_generators import to_camel
 
 from bot import keys
 from bot.http import error_response
-from graph.simulator import SimulatorClient, SimulatorRequestError
-from graph.simulator.installations import personal_conversation_id
+from simulator import SimulatorClient, SimulatorRequestError
+from simulator.installations import personal_conversation_id
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,8 +1,14 @@
-"""Wiring the messaging bot into the host: ``/api/messages`` and the Teams notifier."""
+"""Wiring the messaging bot into the host: ``/api/messages`` and the Teams notifier.
+
+The host adds the routes with :func:`add_messaging_routes` and runs the bot with
+:func:`running_messaging`, which binds the Teams notifier it was given (the routing engine
+holds it from the start; it sends once bound).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +19,7 @@ from aiohttp import web
 from botframework.connector.auth import JwtTokenExtractor
 
 from bot import keys
+from bot.background import Background
 from bot.cards.links import TabLinks
 from bot.http import error_response
 from bot.messaging.adapter import BotChannel, build_authentication
@@ -22,9 +29,13 @@ from bot.messaging.notifier import TeamsNotifier
 from bot.messaging.services import BotServices
 from bot.messaging.teams_bot import ContactCenterBot
 from bot.settings import DEFAULT_BOT_OPENID_URL, Settings, is_loopback_url
+from contactcenter.clock import Clock
+from contactcenter.engine import RoutingEngine
 from contactcenter.errors import NotFound
 from contactcenter.model import TenantStatus
-from graph.simulator.discovery import OPENID_CONFIGURATION_PATH
+from contactcenter.ports import Notifier, Store
+from contactcenter.repository import Repository
+from simulator.discovery import OPENID_CONFIGURATION_PATH
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,30 +53,14 @@ class Messaging:
     openid_url: str
 
 
-TEAMS_NOTIFIER: web.AppKey[TeamsNotifier] = web.AppKey("teams_notifier", TeamsNotifier)
 MESSAGING: web.AppKey[Messaging] = web.AppKey("messaging", Messaging)
 
 
-def setup_messaging(app: web.Application, *, notifier: TeamsNotifier | None = None) -> None:
-    """Add ``/api/messages`` and the Teams notifier to a host made by ``create_app``.
-
-    The notifier is ``app[TEAMS_NOTIFIER]`` at once (the routing engine is built with it);
-    it starts sending once the host runs. Call this after ``create_app``'s cleanup contexts
-    are in place and before the app starts: its own needs the store, the engine and the
-    background tasks. Calling it again only swaps in ``notifier``, if one is given.
-    """
-    if TEAMS_NOTIFIER in app:
-        # Set up already (by create_app): only a notifier given now replaces the default.
-        if notifier is not None:
-            app[TEAMS_NOTIFIER] = notifier
-        return
-    app[TEAMS_NOTIFIER] = notifier or TeamsNotifier()
+def add_messaging_routes(app: web.Application, *, demo: bool) -> None:
+    """Add ``/api/messages``, and in demo mode the simulator's chats in a browser."""
     app.router.add_post("/api/messages", messages_endpoint)
-    settings = app.get(keys.SETTINGS)
-    if settings is not None and settings.demo:
-        # The simulator's chats with the bot, in a browser: demo mode only.
+    if demo:
         add_demo_chats(app)
-    app.cleanup_ctx.append(_messaging_ctx)
 
 
 async def messages_endpoint(request: web.Request) -> web.StreamResponse:
@@ -127,9 +122,25 @@ def tab_links(settings: Settings) -> TabLinks | None:
     )
 
 
-async def _messaging_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings: Settings = app[keys.SETTINGS]
-    repository = app[keys.REPOSITORY]
+@contextlib.asynccontextmanager
+async def running_messaging(
+    settings: Settings,
+    *,
+    openid_url: str,
+    teams_notifier: TeamsNotifier,
+    notifier: Notifier,
+    store: Store,
+    repository: Repository,
+    engine: RoutingEngine,
+    clock: Clock,
+    background: Background,
+) -> AsyncIterator[Messaging]:
+    """Run the messaging bot, trusting the activities signed by ``openid_url``'s keys.
+
+    ``teams_notifier`` sends the cards, bound for as long as the context is open;
+    ``notifier`` is the one the routing engine uses (the Teams notifier, unless a test
+    records what the engine tells).
+    """
 
     async def tenant_allowed(tenant_id: str) -> bool:
         try:
@@ -138,42 +149,38 @@ async def _messaging_ctx(app: web.Application) -> AsyncIterator[None]:
             return False
         return tenant.status is TenantStatus.ACTIVE
 
-    openid_url = demo_openid_url(app) if settings.demo else settings.bot_openid_config_url
     authentication = build_authentication(
         settings,
         tenant_allowed=tenant_allowed,
         demo_openid_url=openid_url if settings.demo else None,
     )
     channel = BotChannel(authentication, app_id=settings.microsoft_app_id)
-    documents = MessagingDocuments(app[keys.STORE])
-    notifier = app[TEAMS_NOTIFIER]
-    background = app[keys.BACKGROUND]
+    documents = MessagingDocuments(store)
     links = tab_links(settings)
-    notifier.bind(
+    teams_notifier.bind(
         channel=channel,
         documents=documents,
         repository=repository,
         background=background,
-        clock=app[keys.CLOCK],
+        clock=clock,
         links=links,
     )
     services = BotServices(
         repository=repository,
         documents=documents,
-        engine=app[keys.ENGINE],
-        clock=app[keys.CLOCK],
-        queue_cards=notifier.queue_cards,
-        notifier=app[keys.NOTIFIER],
+        engine=engine,
+        clock=clock,
+        queue_cards=teams_notifier.queue_cards,
+        notifier=notifier,
         links=links,
     )
-    app[MESSAGING] = Messaging(channel, ContactCenterBot(services), openid_url)
     keys_task = background.every(
         KEY_REFRESH_S, lambda: _keep_signing_keys(openid_url), name="bot-signing-keys"
     )
     try:
-        yield
+        yield Messaging(channel, ContactCenterBot(services), openid_url)
     finally:
-        notifier.unbind()
+        teams_notifier.unbind()
         # Periodic: it would only hold up the shutdown's grace period.
         keys_task.cancel()
         await asyncio.gather(keys_task, return_exceptions=True)

@@ -68,7 +68,7 @@ from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, DomainError, NotFound
 from contactcenter.model import Call, CallbackRequest, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from contactcenter.repository import Repository, Versioned
+from contactcenter.repository import KEEP, Decision, GiveUp, Missing, Repository
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,8 +78,6 @@ _Key = tuple[str, str, str]
 # Statuses of a refused send that mean the bot's conversation is gone: 403, the bot is no
 # longer in it (the app was removed or the user blocked it); 404, no such conversation.
 CONVERSATION_GONE_STATUSES = frozenset({403, 404})
-# Writes of one offer card tried before giving up when other hosts keep changing it.
-_CARD_WRITE_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -347,56 +345,47 @@ class TeamsNotifier:
     async def _store_offer_card(self, bound: _Bound, card: OfferCard) -> None:
         """Write a new offer's card: a create, or (an earlier offer's card is there) a replace."""
         cards = bound.documents.offer_cards
-        for _ in range(_CARD_WRITE_ATTEMPTS):
-            try:
-                await cards.create(card)
-            except Conflict:
-                pass  # an earlier offer of this call to this agent left its card
-            else:
-                return
-            try:
-                found = await cards.get(card.tenant_id, card.id)
-                await cards.save(card, etag=found.etag)
-            except (Conflict, NotFound):
-                continue  # changed or expired meanwhile: go again
-            else:
-                return
-        raise Conflict(f"offer card {card.id} kept changing while written")
+        try:
+            await cards.create(card)
+        except Conflict:
+            # An earlier offer of this call to this agent left its card: replace it (or
+            # create it again, should it expire meanwhile).
+            await cards.update(card.tenant_id, card.id, lambda _: card, missing=lambda: card)
 
     async def _end_offer(self, bound: _Bound, alert: OfferAlert, how: OfferEnd) -> None:
         cards = bound.documents.offer_cards
         card_id = offer_card_id(alert.call_id, alert.agent_id)
-        # The card as this process wrote it, if it did: its etag guards the write below.
-        found: Versioned[OfferCard] | None = cards.last_known(alert.tenant_id, card_id)
-        for _ in range(_CARD_WRITE_ATTEMPTS):
-            if found is None or found.value.ended is not None:
-                try:
-                    found = await cards.get(alert.tenant_id, card_id)
-                except NotFound:
-                    _LOGGER.debug("No alert card to update", extra=_ctx(alert))
-                    return
-            card = found.value
+        # The card as this process wrote it, if it did: its etag guards the write below
+        # (one changed elsewhere since is read and updated again).
+        known = cards.last_known(alert.tenant_id, card_id)
+        if known is not None and known.value.ended is not None:
+            known = None  # ended before: perhaps a later offer's card replaced it since
+        ref: ConversationRef | None = None
+
+        async def ended(card: OfferCard) -> Decision[OfferCard]:
+            nonlocal ref
             if card.ended is not None:
-                return
+                return KEEP
             ref = await self._reference(bound, alert.tenant_id, alert.agent_id)
             if ref is None:
-                return
+                return KEEP
             ref = replace(ref, conversation_id=card.conversation_id)
             await bound.outbox.update(
                 ref, card.activity_id, Message(offer_ended_card(card.view, how))
             )
-            try:
-                await cards.save(replace(card, ended=how), etag=found.etag)
-            except (Conflict, NotFound):
-                # Changed elsewhere since this process knew it: read it and go again.
-                found = None
-                continue
-            if how in {OfferEnd.MISSED, OfferEnd.SET_AWAY}:
-                await self._send_missed(
-                    bound, alert, ref, card.view, set_away=how is OfferEnd.SET_AWAY
-                )
+            return replace(card, ended=how)
+
+        try:
+            updated = await cards.apply(
+                alert.tenant_id, card_id, ended, first=known, give_up=GiveUp.WARN
+            )
+        except NotFound:
+            _LOGGER.debug("No alert card to update", extra=_ctx(alert))
             return
-        _LOGGER.warning("Alert card kept changing while ended", extra=_ctx(alert))
+        missed = how in {OfferEnd.MISSED, OfferEnd.SET_AWAY}
+        if missed and updated.changed and updated.before is not None and ref is not None:
+            view = updated.before.value.view
+            await self._send_missed(bound, alert, ref, view, set_away=how is OfferEnd.SET_AWAY)
 
     async def _send_missed(
         self,
@@ -481,31 +470,30 @@ class TeamsNotifier:
         card: Card,
     ) -> None:
         """Update every copy of a notice to ``card``, once per state shown."""
-        try:
-            found = await bound.documents.notice_cards.get(
-                tenant_id, notice_cards_id(kind, subject_id)
-            )
-        except NotFound:
-            return
-        cards = found.value
-        if cards.shown == shown:
-            return
         log = {"tenant_id": tenant_id, f"{kind}_id": subject_id}
-        for copy in cards.copies:
-            ref = await self._reference(bound, tenant_id, copy.agent_id)
-            if ref is None:
-                continue  # the app was removed: the chat is gone
-            ref = replace(ref, conversation_id=copy.conversation_id)
-            try:
-                await bound.outbox.update(ref, copy.activity_id, Message(card))
-            except ConnectorError as err:
-                _LOGGER.warning(
-                    "%s card of %s not updated: %s", kind, copy.agent_id, err, extra=log
-                )
+
+        async def show(cards: NoticeCards) -> Decision[NoticeCards]:
+            if cards.shown == shown:
+                return KEEP
+            for copy in cards.copies:
+                ref = await self._reference(bound, tenant_id, copy.agent_id)
+                if ref is None:
+                    continue  # the app was removed: the chat is gone
+                ref = replace(ref, conversation_id=copy.conversation_id)
+                try:
+                    await bound.outbox.update(ref, copy.activity_id, Message(card))
+                except ConnectorError as err:
+                    _LOGGER.warning(
+                        "%s card of %s not updated: %s", kind, copy.agent_id, err, extra=log
+                    )
+            return replace(cards, shown=shown)
+
         try:
-            await bound.documents.notice_cards.save(replace(cards, shown=shown), etag=found.etag)
+            # One try: a copy added meanwhile is its sender's to show in this state.
+            await bound.documents.notice_cards.apply(
+                tenant_id, notice_cards_id(kind, subject_id), show, attempts=1, missing=Missing.SKIP
+            )
         except Conflict:
-            # A copy was added meanwhile; its sender shows the state to every copy.
             _LOGGER.debug("%s cards changed while updated", kind, extra=log)
 
     async def _post_voicemail(

@@ -9,7 +9,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from contactcenter.clock import VirtualClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from storage.memory import MemoryStore
 from tab.analytics import AnalyticsOptions
 from tests.analytics.support import start_analytics_stack

@@ -14,9 +14,9 @@ from bot.settings import DEMO_TENANT_ID
 from contactcenter.clock import Clock
 from contactcenter.model import CallRecord
 from contactcenter.ports import Store
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tab import TabOptions
-from tab.analytics import ANALYTICS, AnalyticsOptions, AnalyticsState, setup_analytics
+from tab.analytics import ANALYTICS, AnalyticsOptions, AnalyticsState
 from tests.analytics import records as fixture
 from tests.tab.support import ANA, BEN, SALES, SUPPORT, TabStack, start_stack
 
@@ -63,7 +63,7 @@ async def start_analytics_stack(
         clock=clock,
         options=options,
         store=store,
-        configure=lambda app: setup_analytics(app, options=analytics_options),
+        analytics_options=analytics_options,
     )
 
 

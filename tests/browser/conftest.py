@@ -18,7 +18,7 @@ from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_pla
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from contactcenter.clock import SystemClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tests.tab.support import TabStack, options_for, start_stack, write_key
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import FilePayload
 
 from graph.consent import required_permission_names
-from graph.simulator.media import wav_bytes
+from simulator.media import wav_bytes
 from tests.browser.conftest import Tab
 from tests.tab.support import TabStack
 

@@ -17,7 +17,7 @@ from bot.demo import LINES
 from bot.settings import DEMO_TENANT_ID
 from contactcenter.clock import SystemClock
 from contactcenter.model import AgentStatus, CallState
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tab.analytics import AnalyticsOptions
 from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, start_analytics_stack, state_of

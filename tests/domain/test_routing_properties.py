@@ -5,6 +5,9 @@ every call that arrived is either live or recorded, never both, and its recorded
 never changes; a call offered to an agent was the best call (priority, then longest
 waiting) that agent could take; longest-idle skipped no better idle agent; and no call
 waits while an idle agent could take it. After the run drains, every call has a record.
+
+What is correct comes from the rules as documented (tests/domain/routing_rules.py), never
+from the product's own routing functions.
 """
 
 from __future__ import annotations
@@ -41,14 +44,8 @@ from contactcenter.model import (
     QueueAction,
     RoutingMethod,
 )
-from contactcenter.routing import (
-    call_order_key,
-    is_eligible,
-    miss_ranks,
-    requirements_now,
-    skill_score,
-)
 from tests.domain.harness import CALLER, TENANT, Harness, make_agent, make_queue
+from tests.domain.routing_rules import longest_idle_rank, may_ring, served_before, skills_required
 
 AGENT_IDS = ("a1", "a2", "a3", "a4")
 LINES = {"line-1": "q1", "line-2": "q2"}
@@ -401,14 +398,14 @@ class RoutingMachine(RuleBasedStateMachine):
             for agent_id in offer.agent_ids:
                 agent = as_idle(after.agents[agent_id])
                 # The agent could take the call...
-                assert is_eligible(agent, queue, call, at), (call, agent)
+                assert may_ring(agent, queue, call, at), (call, agent)
                 # ... and no call they could take waited longer (or mattered more).
                 for other_id, other in after.waiting().items():
                     if other_id not in waiting_before or self.in_backoff(other_id, after.at):
                         continue
-                    if call_order_key(other) < call_order_key(call):
+                    if served_before(other, call):
                         other_queue = self.queues[other.queue_id or ""]
-                        assert not is_eligible(agent, other_queue, other, at), (
+                        assert not may_ring(agent, other_queue, other, at), (
                             f"{agent_id} got {call.id} while {other_id} waited longer"
                         )
             if queue.routing_method is RoutingMethod.LONGEST_IDLE:
@@ -420,12 +417,9 @@ class RoutingMachine(RuleBasedStateMachine):
         assert call.offer is not None
         [chosen_id] = call.offer.agent_ids
         at = call.offer.started_at
-        misses = miss_ranks(call)
-        required = call.required_skills
 
         def rank(agent: Agent) -> tuple[int, int, datetime]:
-            idle = agent.idle_since or datetime.min.replace(tzinfo=at.tzinfo)
-            return (misses.get(agent.id, -1), -skill_score(agent, required), idle)
+            return longest_idle_rank(agent, call)
 
         chosen = after.agents[chosen_id]
         for agent in after.agents.values():
@@ -434,7 +428,7 @@ class RoutingMachine(RuleBasedStateMachine):
                 continue
             if was.activity is not AgentActivity.IDLE:
                 continue
-            if self.in_backoff(agent.id, after.at) or not is_eligible(agent, queue, call, at):
+            if self.in_backoff(agent.id, after.at) or not may_ring(agent, queue, call, at):
                 continue
             assert rank(agent) >= rank(chosen), (
                 f"longest idle skipped {agent.id} ({rank(agent)}) for {chosen_id} ({rank(chosen)})"
@@ -448,8 +442,8 @@ class RoutingMachine(RuleBasedStateMachine):
             for agent in s.agents.values():
                 if self.in_backoff(agent.id, s.at):
                     continue
-                assert not is_eligible(agent, queue, call, s.at), (
-                    f"{call.id} waits (needs {dict(requirements_now(call, queue, s.at))}) "
+                assert not may_ring(agent, queue, call, s.at), (
+                    f"{call.id} waits (needs {skills_required(call, queue, s.at)}) "
                     f"while {agent.id} is free"
                 )
 

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from contactcenter.clock import VirtualClock
-from graph.auth import CallingTokenValidator, TokenClaims, TokenInvalid
+from contactcenter.errors import Unauthorized
+from graph.identity.calling import CallingTokenValidator, TokenClaims
 
 APP_ID = "9e1e3d2c-1b0a-4f5e-8d7c-6b5a4f3e2d1c"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -196,7 +197,7 @@ async def test_lifetime_allows_five_minutes_of_clock_skew(
 async def test_missing_or_garbage_header_is_refused(
     validator: CallingTokenValidator, key_server: KeyServer, header: str | None
 ) -> None:
-    with pytest.raises(TokenInvalid):
+    with pytest.raises(Unauthorized):
         await validator.validate(header)
 
     assert key_server.fetches["openid"] == 0
@@ -208,7 +209,7 @@ async def test_bad_signature_is_refused(
     # Signed by another key, but claiming the published key's id.
     token = sign(keys[1], claims(clock), kid=keys[0].kid)
 
-    with pytest.raises(TokenInvalid, match="bad signature"):
+    with pytest.raises(Unauthorized, match="bad signature"):
         await validator.validate(bearer(token))
 
 
@@ -218,14 +219,14 @@ async def test_tampered_payload_is_refused(
     header, _, signature = sign(keys[0], claims(clock)).split(".")
     payload = b64(json.dumps(claims(clock, tid="another-tenant")).encode())
 
-    with pytest.raises(TokenInvalid, match="bad signature"):
+    with pytest.raises(Unauthorized, match="bad signature"):
         await validator.validate(bearer(f"{header}.{payload}.{signature}"))
 
 
 async def test_unknown_kid_is_refused(
     validator: CallingTokenValidator, keys: list[SigningKey], clock: VirtualClock
 ) -> None:
-    with pytest.raises(TokenInvalid, match="unknown signing key"):
+    with pytest.raises(Unauthorized, match="unknown signing key"):
         await validator.validate(bearer(sign(keys[1], claims(clock))))
 
 
@@ -235,7 +236,7 @@ async def test_expired_token_is_refused(
     token = sign(keys[0], claims(clock))
     clock.advance(3600 + 301)
 
-    with pytest.raises(TokenInvalid, match="expired"):
+    with pytest.raises(Unauthorized, match="expired"):
         await validator.validate(bearer(token))
 
 
@@ -245,7 +246,7 @@ async def test_token_not_yet_valid_is_refused(
     later = clock.now() + timedelta(seconds=301)
     token = sign(keys[0], claims(clock, nbf=int(later.timestamp())))
 
-    with pytest.raises(TokenInvalid, match="not yet valid"):
+    with pytest.raises(Unauthorized, match="not yet valid"):
         await validator.validate(bearer(token))
 
 
@@ -254,7 +255,7 @@ async def test_wrong_issuer_is_refused(
 ) -> None:
     token = sign(keys[0], claims(clock, iss="https://sts.windows.net/evil/"))
 
-    with pytest.raises(TokenInvalid, match="wrong issuer"):
+    with pytest.raises(Unauthorized, match="wrong issuer"):
         await validator.validate(bearer(token))
 
 
@@ -263,7 +264,7 @@ async def test_wrong_audience_is_refused(
 ) -> None:
     token = sign(keys[0], claims(clock, aud="another-app"))
 
-    with pytest.raises(TokenInvalid, match="wrong audience"):
+    with pytest.raises(Unauthorized, match="wrong audience"):
         await validator.validate(bearer(token))
 
 
@@ -273,14 +274,14 @@ async def test_token_without_a_required_claim_is_refused(
 ) -> None:
     token = sign(keys[0], claims(clock, **{claim: None}))
 
-    with pytest.raises(TokenInvalid, match=f"no {claim} claim"):
+    with pytest.raises(Unauthorized, match=f"no {claim} claim"):
         await validator.validate(bearer(token))
 
 
 async def test_token_without_tid_is_refused(
     validator: CallingTokenValidator, keys: list[SigningKey], clock: VirtualClock
 ) -> None:
-    with pytest.raises(TokenInvalid, match="no tenant id"):
+    with pytest.raises(Unauthorized, match="no tenant id"):
         await validator.validate(bearer(sign(keys[0], claims(clock, tid=None))))
 
 
@@ -289,7 +290,7 @@ async def test_alg_none_is_refused(
 ) -> None:
     token = forge({"alg": "none", "typ": "JWT", "kid": keys[0].kid}, claims(clock), None)
 
-    with pytest.raises(TokenInvalid, match="algorithm not allowed"):
+    with pytest.raises(Unauthorized, match="algorithm not allowed"):
         await validator.validate(bearer(token))
 
 
@@ -302,7 +303,7 @@ async def test_hs256_signed_with_the_public_key_is_refused(
         {"alg": "HS256", "typ": "JWT", "kid": keys[0].kid}, claims(clock), keys[0].public_pem()
     )
 
-    with pytest.raises(TokenInvalid, match="algorithm not allowed"):
+    with pytest.raises(Unauthorized, match="algorithm not allowed"):
         await validator.validate(bearer(token))
 
 
@@ -332,13 +333,13 @@ async def test_unknown_kids_refresh_at_most_once_per_floor(
     clock.advance(FLOOR_S)
 
     for attempt in range(20):
-        with pytest.raises(TokenInvalid, match="unknown signing key"):
+        with pytest.raises(Unauthorized, match="unknown signing key"):
             await validator.validate(bearer(sign(keys[1], claims(clock), kid=f"forged-{attempt}")))
         clock.advance(FLOOR_S / 40)
 
     assert key_server.fetches == Counter(openid=2, keys=2)
     clock.advance(FLOOR_S / 2)
-    with pytest.raises(TokenInvalid):
+    with pytest.raises(Unauthorized):
         await validator.validate(bearer(sign(keys[1], claims(clock))))
     assert key_server.fetches == Counter(openid=3, keys=3)
 
@@ -367,7 +368,7 @@ async def test_keys_are_refetched_after_the_cache_lifetime(
     clock.advance(TTL_S)
 
     await validator.validate(bearer(sign(keys[2], claims(clock))))
-    with pytest.raises(TokenInvalid, match="unknown signing key"):
+    with pytest.raises(Unauthorized, match="unknown signing key"):
         await validator.validate(bearer(sign(keys[0], claims(clock))))
 
     assert key_server.fetches == Counter(openid=2, keys=2)
@@ -396,9 +397,9 @@ async def test_unreachable_key_server_refuses_tokens_and_is_retried_soon(
     token = bearer(sign(keys[0], claims(clock)))
     key_server.failing = True
 
-    with pytest.raises(TokenInvalid, match="unknown signing key"):
+    with pytest.raises(Unauthorized, match="unknown signing key"):
         await validator.validate(token)
-    with pytest.raises(TokenInvalid):
+    with pytest.raises(Unauthorized):
         await validator.validate(token)
     assert key_server.fetches["openid"] == 1
 
@@ -415,7 +416,7 @@ async def test_refused_token_is_not_in_the_error(
 ) -> None:
     token = sign(keys[0], claims(clock, aud="another-app"))
 
-    with pytest.raises(TokenInvalid) as caught:
+    with pytest.raises(Unauthorized) as caught:
         await validator.validate(bearer(token))
 
     assert token not in str(caught.value)
@@ -436,7 +437,7 @@ async def test_unusable_keys_in_the_key_set_are_skipped(
     ]
 
     result = await validator.validate(bearer(sign(keys[0], claims(clock))))
-    with pytest.raises(TokenInvalid):
+    with pytest.raises(Unauthorized):
         await validator.validate(
             bearer(forge({"alg": "HS256", "kid": "symmetric"}, claims(clock), keys[0].public_pem()))
         )
@@ -453,7 +454,7 @@ async def test_a_token_verified_once_is_still_checked_for_its_lifetime(
 
     assert await validator.validate(token) == first  # Graph reuses its tokens
     clock.advance(600 + 301)
-    with pytest.raises(TokenInvalid, match="expired"):
+    with pytest.raises(Unauthorized, match="expired"):
         await validator.validate(token)
 
 
@@ -468,7 +469,7 @@ async def test_a_token_verified_once_is_refused_once_its_key_is_withdrawn(
     key_server.published = [keys[2]]
     clock.advance(TTL_S)  # the keys are fetched again: keys[0] is gone
 
-    with pytest.raises(TokenInvalid, match="unknown signing key"):
+    with pytest.raises(Unauthorized, match="unknown signing key"):
         await validator.validate(token)
 
 
@@ -480,5 +481,5 @@ async def test_a_tampered_copy_of_a_verified_token_is_refused(
     header, _payload, signature = token.split(".")
     other = b64(json.dumps(claims(clock, tid="00000000-0000-4000-8000-000000000000")).encode())
 
-    with pytest.raises(TokenInvalid, match="bad signature"):
+    with pytest.raises(Unauthorized, match="bad signature"):
         await validator.validate(bearer(f"{header}.{other}.{signature}"))

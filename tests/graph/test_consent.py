@@ -19,8 +19,8 @@ from graph.consent import (
     admin_consent_url,
     required_permission_names,
 )
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.service_principals import GRAPH_APP_ROLES
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.service_principals import GRAPH_APP_ROLES
 
 APP_ID = "9f3c2b1a-0d4e-4f5a-8b6c-7d8e9fa0b1c2"
 ROOT = Path(__file__).resolve().parents[2]

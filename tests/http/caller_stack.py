@@ -18,23 +18,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, unused_port
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from bot import keys
 from bot.app import Services, create_app
 from bot.demo import MAIN_LINE, PEOPLE, demo_simulator_directory, queue_id
-from bot.media_routes import (
-    MEDIA_OPTIONS,
-    MEDIA_STORE,
-    prompt_base_url,
-    recording_source,
-    setup_media,
-)
 from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
-from contactcenter.engine import RoutingEngine
 from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.config import MediaMode
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.config import MediaMode
 from tests.http.host_view import DemoHostView
 
 AGENT_IDS = {p.name.split()[0].lower(): p.id for p in PEOPLE}
@@ -159,33 +150,6 @@ def requested(call: dict[str, Any], suffix: str) -> list[dict[str, Any]]:
     ]
 
 
-def wire_caller_experience(app: web.Application) -> None:
-    """Give the host what the caller experience needs, unless the host does already.
-
-    ``setup_media`` adds the prompt routes and the media store; the engine is then built
-    with the prompts' base URL, the store and the recording downloader, as bot/app.py's
-    composition root does once it is wired.
-    """
-    if MEDIA_OPTIONS not in app:
-        setup_media(app)
-
-    async def engine_with_media(app: web.Application) -> AsyncIterator[None]:
-        engine = app[keys.ENGINE]
-        if not engine.settings.prompt_base_url:
-            app[keys.ENGINE] = RoutingEngine(
-                app[keys.REPOSITORY],
-                app[keys.CALL_CONTROL],
-                app[keys.NOTIFIER],
-                app[keys.CLOCK],
-                replace(engine.settings, prompt_base_url=prompt_base_url(app[keys.SETTINGS])),
-                media=app[MEDIA_STORE],
-                recordings=recording_source(app),
-            )
-        yield
-
-    app.cleanup_ctx.append(engine_with_media)
-
-
 async def start_caller_stack(
     aiohttp_server: AiohttpServer,
     aiohttp_client: AiohttpClient,
@@ -224,7 +188,6 @@ async def start_caller_stack(
     clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     notifier = RecordingNotifier()
     app = create_app(settings, Services(clock=clock, notifier=notifier, run_timers=False))
-    wire_caller_experience(app)
     host = await aiohttp_client(app, server_kwargs={"port": port})
     async with aiohttp.ClientSession() as session:
         yield CallerStack(

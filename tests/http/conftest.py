@@ -16,7 +16,7 @@ from bot.app import Services, create_app
 from bot.demo import demo_simulator_directory
 from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
-from graph.simulator import MediaMode, SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator import MediaMode, SimulatorClient, SimulatorConfig, create_simulator_app
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
 from tests.http.host_view import DemoHostView
 

@@ -12,7 +12,7 @@ from bot.app import Services, create_app
 from bot.settings import DEMO_APP_ID
 from contactcenter.clock import SystemClock
 from contactcenter.model import AgentActivity, CallOutcome, CallState
-from graph.simulator import TokenMinter, load_or_create_signing_key
+from simulator import TokenMinter, load_or_create_signing_key
 from tests.http.conftest import Stack, invited_user_ids
 from tests.http.test_routing import _after, _away, _ringing
 

@@ -18,10 +18,10 @@ from pytest_aiohttp import AiohttpClient
 
 from bot.app import Services, create_app
 from bot.demo import demo_simulator_directory
-from bot.messaging import TeamsNotifier, setup_messaging
+from bot.messaging import TeamsNotifier
 from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
-from graph.simulator import MediaMode, SimulatorClient, SimulatorConfig, SimulatorThread
+from simulator import MediaMode, SimulatorClient, SimulatorConfig, SimulatorThread
 from tests.messaging.support import ManualTimer, Stack
 
 
@@ -62,8 +62,7 @@ async def stack(
         clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
         timer = ManualTimer()
         notifier = TeamsNotifier(timer=timer, random_fraction=lambda: 0.5)
-        app = create_app(settings, Services(clock=clock, notifier=notifier, run_timers=False))
-        setup_messaging(app, notifier=notifier)
+        app = create_app(settings, Services(clock=clock, teams_notifier=notifier, run_timers=False))
         host = await aiohttp_client(app, server_kwargs={"port": port})
         async with aiohttp.ClientSession() as session:
             yield Stack(

@@ -25,9 +25,9 @@ from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.engine import RoutingEngine
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, load_or_create_signing_key
-from graph.simulator.installations import personal_conversation_id
-from graph.simulator.signing import BOT_FRAMEWORK_ISSUER, SigningKey
+from simulator import SimulatorClient, load_or_create_signing_key
+from simulator.installations import personal_conversation_id
+from simulator.signing import BOT_FRAMEWORK_ISSUER, SigningKey
 
 TENANT = DEMO_TENANT_ID
 SALES = queue_id("Sales")

@@ -8,8 +8,8 @@ import pytest
 
 from contactcenter.model import Party, PartyKind
 from contactcenter.ports import OfferAlert, OfferEnd
-from graph.simulator import SimulatorRequestError
-from graph.simulator.installations import personal_conversation_id
+from simulator import SimulatorRequestError
+from simulator.installations import personal_conversation_id
 from tests.messaging.support import ANA, BEN, SALES, TENANT, Stack, card_of, card_text
 
 

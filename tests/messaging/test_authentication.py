@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.simulator.installations import personal_conversation_id
+from simulator.installations import personal_conversation_id
 from tests.messaging.support import ANA, TENANT, Stack, card_of, card_text, forged_tokens
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.demo import LINES
 from contactcenter.model import AlertingModel, CallState, RoutingMethod
-from graph.simulator.installations import personal_conversation_id
+from simulator.installations import personal_conversation_id
 from tests.messaging.support import ANA, BEN, CHLOE, SALES, TENANT, Stack, card_of, card_text
 
 

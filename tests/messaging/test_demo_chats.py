@@ -24,7 +24,7 @@ from bot.settings import AppType, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.model import AgentStatus, AlertingModel, Party, PartyKind, RoutingMethod
 from contactcenter.ports import OfferAlert, OfferEnd
-from graph.simulator.installations import personal_conversation_id
+from simulator.installations import personal_conversation_id
 from storage.memory import MemoryStore
 from tests.messaging.support import (
     ANA,

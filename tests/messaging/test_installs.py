@@ -8,8 +8,8 @@ from bot.messaging.documents import ConversationKind
 from bot.settings import DEMO_APP_ID
 from contactcenter.errors import NotFound
 from graph.calling import GraphHttpClient, StaticTokenProvider, build_graph_client
-from graph.simulator.installations import personal_conversation_id
 from graph.teams_apps import InstallOutcome, TeamsAppInstaller
+from simulator.installations import personal_conversation_id
 from tests.messaging.support import ANA, BEN, HIRO, TEAM_ID, TENANT, Stack, card_of, card_text
 
 TEAMS_APP_ID = "0c0ffee0-1111-4222-8333-444455556666"

@@ -24,8 +24,8 @@ from contactcenter.model import (
     Voicemail,
 )
 from contactcenter.voicemail import recording_media_id, voicemail_id
-from graph.simulator import SimulatorRequestError
-from graph.simulator.installations import personal_conversation_id
+from simulator import SimulatorRequestError
+from simulator.installations import personal_conversation_id
 from tests.messaging.support import (
     ANA,
     BEN,

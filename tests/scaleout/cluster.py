@@ -148,7 +148,7 @@ class Cluster:
     async def start_simulator(
         self, host_ports: Sequence[int], *, invite_timeout_s: float, deadline_s: float = 30.0
     ) -> str:
-        """Start ``python -m graph.simulator`` load-balancing over the hosts' webhooks."""
+        """Start ``python -m simulator`` load-balancing over the hosts' webhooks."""
         directory = self.workdir / "directory.json"
         directory.write_text(
             json.dumps(
@@ -159,7 +159,7 @@ class Cluster:
         argv = [
             sys.executable,
             "-m",
-            "graph.simulator",
+            "simulator",
             "--port",
             "0",
             "--data-dir",

@@ -14,9 +14,9 @@ from aiohttp.test_utils import unused_port
 from pytest_aiohttp import AiohttpServer
 
 from contactcenter.clock import VirtualClock
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.notifications import Delivery, LoadBalancer, NotificationSender
-from graph.simulator.signing import TokenMinter, load_or_create_signing_key
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.notifications import Delivery, LoadBalancer, NotificationSender
+from simulator.signing import TokenMinter, load_or_create_signing_key
 from tests.simulator.support import (
     APP_ID,
     CALLER_NUMBER,

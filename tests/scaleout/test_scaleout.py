@@ -41,8 +41,8 @@ from contactcenter.model import (
     RoutingMethod,
 )
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, SimulatorRequestError
-from graph.simulator.people import OnInvite
+from simulator import SimulatorClient, SimulatorRequestError
+from simulator.people import OnInvite
 from storage.cosmos import CosmosStore
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
 from tests.scaleout import invariants

@@ -41,10 +41,9 @@ from contactcenter.model import (
     User,
 )
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.signing import SigningKey, load_or_create_signing_key
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.signing import SigningKey, load_or_create_signing_key
 from storage.memory import MemoryStore
-from tab import setup_tab
 from tests.security.support import HOSTILE, Client, KeyServer, key_server_app
 from tests.tab.support import (
     ANA,
@@ -373,8 +372,12 @@ async def live(
     key_path = tmp_path / "tab-key.pem"
     tab_key = write_key(key_path)
     clock = VirtualClock(datetime.now(UTC))
-    app = create_app(settings, Services(store=MemoryStore(), clock=clock, run_timers=False))
-    setup_tab(app, options=options_for(key_path))
+    app = create_app(
+        settings,
+        Services(
+            store=MemoryStore(), clock=clock, run_timers=False, tab_options=options_for(key_path)
+        ),
+    )
     host = await aiohttp_client(app, server_kwargs={"port": port})
     key = load_or_create_signing_key(calling_simulator_dir / "simulator" / "signing-key.pem")
     async with aiohttp.ClientSession() as session:

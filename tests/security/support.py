@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from contactcenter.ports import Store
 from contactcenter.repository import Repository
 from contactcenter.retention import TENANT_COLLECTIONS
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 
 HOSTILE: Counter[str] = Counter()
 """Hostile cases refused, by endpoint (``METHOD /path``)."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.simulator.media import wav_bytes
+from simulator.media import wav_bytes
 from tests.security.support import (
     Operation,
     example_body,

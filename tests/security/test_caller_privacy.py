@@ -30,7 +30,7 @@ from contactcenter.model import (
 )
 from contactcenter.repository import Collection
 from contactcenter.voicemail import recording_media_id, voicemail_id
-from graph.simulator.media import wav_bytes
+from simulator.media import wav_bytes
 from storage.memory import MemoryStore
 from tab.audit import AuditLog
 from tab.privacy import CALLER_PSEUDONYM_PREFIX, caller_reference

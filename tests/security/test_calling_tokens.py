@@ -18,8 +18,9 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID
 from contactcenter.clock import VirtualClock
+from contactcenter.errors import Unauthorized
 from contactcenter.model import Tenant, TenantStatus
-from graph.auth import CallingTokenValidator, TokenInvalid
+from graph.identity.calling import CallingTokenValidator
 from tests.security.conftest import CallingStack
 from tests.security.support import (
     KeyServer,
@@ -304,7 +305,7 @@ async def test_a_rotated_key_is_fetched_on_its_first_use_after_the_floor(
         await validator.validate("Bearer " + rs256(old, claims(), kid="old"))
         keys.keys.append(public_jwk(new, "new"))
         rotated = "Bearer " + rs256(new, claims(), kid="new")
-        with pytest.raises(TokenInvalid):
+        with pytest.raises(Unauthorized):
             await validator.validate(rotated)  # within the floor: not fetched yet
         assert keys.fetches == 1
         clock.advance(300)

@@ -13,9 +13,8 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from bot.app import Services, create_app
 from bot.settings import AppType, Settings
 from contactcenter.clock import VirtualClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from storage.memory import MemoryStore
-from tab import setup_tab
 from tab.pages import STATIC_DIR
 from tests.security.support import KeyServer, key_server_app
 from tests.tab.support import ADMIN, ANA, TabStack, options_for
@@ -125,8 +124,15 @@ async def production(
         public_base_url="https://cc.contoso.example",
         tab_openid_config_url=state["ks"].openid_url,
     )
-    app = create_app(settings, Services(store=MemoryStore(), clock=clock, run_timers=False))
-    setup_tab(app, options=options_for(demo_key_path))
+    app = create_app(
+        settings,
+        Services(
+            store=MemoryStore(),
+            clock=clock,
+            run_timers=False,
+            tab_options=options_for(demo_key_path),
+        ),
+    )
     return await aiohttp_client(app)
 
 

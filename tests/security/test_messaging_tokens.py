@@ -25,9 +25,9 @@ from bot.demo import demo_simulator_directory
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.model import Tenant, TenantStatus
-from graph.simulator import MediaMode, SimulatorClient, SimulatorConfig, SimulatorThread
-from graph.simulator.installations import personal_conversation_id
-from graph.simulator.signing import SigningKey, load_or_create_signing_key
+from simulator import MediaMode, SimulatorClient, SimulatorConfig, SimulatorThread
+from simulator.installations import personal_conversation_id
+from simulator.signing import SigningKey, load_or_create_signing_key
 from storage.memory import MemoryStore
 from tests.messaging.support import ANA, claims, forged_tokens
 from tests.security.support import (

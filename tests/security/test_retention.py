@@ -37,11 +37,11 @@ from contactcenter.retention import (
     offboard_tenant,
     purge_expired,
 )
+from graph.identity.tab_sso import GLOBAL_ADMINISTRATOR_ROLE
 from storage.cosmos import COLLECTIONS as COSMOS_COLLECTIONS
 from storage.media import DataDirMediaStore
 from storage.memory import MemoryStore
 from tab.audit import AUDIT_COLLECTION
-from tab.auth import GLOBAL_ADMINISTRATOR_ROLE
 from tab.seats import SEATS_COLLECTION
 from tests.security.conftest import TENANT_A, TENANT_B, LiveStack
 from tests.tab.support import ADMIN, ANA, TabStack

@@ -23,7 +23,7 @@ import pytest
 from bot.demo import LINES
 from bot.logs import install_redaction
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tests.http.conftest import invited_user_ids
 from tests.security.conftest import COSMOS_KEY, INSIGHTS, PASSWORD, LiveStack
 from tests.tab.support import ADMIN, ANA

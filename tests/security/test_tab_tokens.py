@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID
 from contactcenter.clock import VirtualClock
 from contactcenter.model import Tenant, TenantStatus
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tests.security.conftest import TENANT_B
 from tests.security.support import (
     Operation,

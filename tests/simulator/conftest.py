@@ -10,7 +10,7 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from contactcenter.clock import Clock
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from tests.simulator.support import APP_ID, DEMO_TENANT, BotReceiver, Simulator
 
 

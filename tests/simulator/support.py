@@ -10,13 +10,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from graph.simulator import (
+from simulator import (
     ApplicationInstanceEntry,
     SimulatorClient,
     TenantEntry,
     UserEntry,
 )
-from graph.simulator.media import wav_bytes
+from simulator.media import wav_bytes
 
 APP_ID = "5f0c3a7e-1111-4c1e-9a55-0123456789ab"
 TENANT_ID = "9a1b2c3d-0000-4000-8000-00000000c0de"

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from graph.simulator import SimulatorConfig
+from simulator import SimulatorConfig
 from tests.simulator.support import (
     CALLER_NUMBER,
     SALES_ID,

@@ -44,7 +44,7 @@ from graph.calling import (
     build_graph_client,
 )
 from graph.notifications import parse_notifications
-from graph.simulator import MediaMode, SimulatorConfig
+from simulator import MediaMode, SimulatorConfig
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from contactcenter.clock import VirtualClock
-from graph.simulator import SimulatorRequestError
+from simulator import SimulatorRequestError
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,

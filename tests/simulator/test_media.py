@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contactcenter.clock import VirtualClock
-from graph.simulator import MediaMode, SimulatorConfig, SimulatorRequestError
+from simulator import MediaMode, SimulatorConfig, SimulatorRequestError
 from tests.simulator.support import (
     CALLER_NUMBER,
     SALES_ID,

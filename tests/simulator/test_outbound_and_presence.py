@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from graph.simulator import SimulatorRequestError
+from simulator import SimulatorRequestError
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from graph.simulator.notifications import CallOutbox, Delivery
+from simulator.notifications import CallOutbox, Delivery
 
 
 class GatedSender:

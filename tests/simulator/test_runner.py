@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from graph.simulator import SimulatorConfig, SimulatorThread
+from simulator import SimulatorConfig, SimulatorThread
 from tests.simulator.support import APP_ID, Simulator
 
 
@@ -63,7 +63,7 @@ async def test_unknown_routes_answer_in_the_shared_error_shape(simulator: Simula
 
 def test_module_prints_help() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "graph.simulator", "--help"],
+        [sys.executable, "-m", "simulator", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -79,7 +79,7 @@ async def test_module_serves_as_its_own_process(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "graph.simulator",
+        "simulator",
         "--port",
         "0",
         "--data-dir",

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from contactcenter.clock import VirtualClock
-from graph.simulator import (
+from simulator import (
     SigningKey,
     SimulatorConfig,
     SimulatorThread,

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from contactcenter.clock import SystemClock, VirtualClock
-from graph.simulator.timers import Timers
+from simulator.timers import Timers
 
 
 async def test_advancing_runs_due_timers_in_order_at_their_own_due_time() -> None:

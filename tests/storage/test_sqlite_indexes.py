@@ -18,7 +18,7 @@ from storage.sqlite import _MIGRATIONS, SCHEMA_VERSION, SqliteStore
 TENANT = "t1"
 QUEUE = "q1"
 
-# The engine's queries (contactcenter/engine.py): a queue's waiting line, its length, a
+# The engine's queries (contactcenter/engine/): a queue's waiting line, its length, a
 # call's place in it, and a tenant's idle agents.
 WAITING_LINE = (
     Condition("queueId", Op.EQ, QUEUE),

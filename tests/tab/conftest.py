@@ -9,7 +9,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from contactcenter.clock import VirtualClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from storage.memory import MemoryStore
 from tests.tab.support import TabStack, options_for, start_stack, write_key
 

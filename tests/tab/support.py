@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,12 +23,13 @@ from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
 from contactcenter.clock import Clock
 from contactcenter.ports import Store
 from contactcenter.repository import Repository
-from graph.simulator import SimulatorClient, SimulatorConfig, create_simulator_app
-from graph.simulator.signing import SigningKey
-from tab import TabOptions, setup_tab
+from graph.identity.tab_sso import v1_issuer, v2_issuer
+from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator.signing import SigningKey
+from tab import TabOptions
+from tab.analytics import AnalyticsOptions
 from tab.appkeys import TAB
 from tab.audit import AuditLog
-from tab.auth import v1_issuer, v2_issuer
 
 ADMIN = next(p for p in PEOPLE if p.upn.startswith("grace"))
 SUPERVISOR = next(p for p in PEOPLE if p.upn.startswith("hiro"))
@@ -164,13 +165,10 @@ async def start_stack(
     clock: Clock,
     options: TabOptions,
     store: Store | None = None,
-    configure: Callable[[web.Application], None] | None = None,
+    analytics_options: AnalyticsOptions | None = None,
     **settings_overrides: Any,
 ) -> TabStack:
-    """Start the simulator and the host (demo mode, with the tab) on loopback.
-
-    ``configure`` adds to the app before it starts (the analytics, say).
-    """
+    """Start the simulator and the host (demo mode, with the tab) on loopback."""
     port = unused_port()
     simulator_server = await aiohttp_server(
         create_simulator_app(
@@ -194,10 +192,16 @@ async def start_stack(
         demo_call_rate=0.0,
         **settings_overrides,
     )
-    app = create_app(settings, Services(store=store, clock=clock, run_timers=False))
-    setup_tab(app, options=options)
-    if configure is not None:
-        configure(app)
+    app = create_app(
+        settings,
+        Services(
+            store=store,
+            clock=clock,
+            run_timers=False,
+            tab_options=options,
+            analytics_options=analytics_options,
+        ),
+    )
     host = await aiohttp_client(app, server_kwargs={"port": port})
     return TabStack(
         host=host,

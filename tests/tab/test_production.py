@@ -17,11 +17,10 @@ from contactcenter.clock import VirtualClock
 from contactcenter.errors import NotFound
 from contactcenter.model import Role, Tenant, User
 from contactcenter.repository import Repository
-from graph.simulator.signing import SigningKey
+from graph.identity.tab_sso import GLOBAL_ADMINISTRATOR_ROLE
+from simulator.signing import SigningKey
 from storage.memory import MemoryStore
-from tab import setup_tab
 from tab.appkeys import TAB
-from tab.auth import GLOBAL_ADMINISTRATOR_ROLE
 from tests.tab.support import TokenFactory, options_for
 
 APP_ID = "9e1e3d2c-1b0a-4f5e-8d7c-6b5a4f3e2d1c"
@@ -79,8 +78,15 @@ async def production(
         tab_openid_config_url=str(key_server.make_url("/.well-known/openid-configuration")),
         admin_object_ids=frozenset({FIRST_ADMIN, SECOND_ADMIN}),
     )
-    app = create_app(settings, Services(store=MemoryStore(), clock=clock, run_timers=False))
-    setup_tab(app, options=options_for(demo_key_path))
+    app = create_app(
+        settings,
+        Services(
+            store=MemoryStore(),
+            clock=clock,
+            run_timers=False,
+            tab_options=options_for(demo_key_path),
+        ),
+    )
     host = await aiohttp_client(app)
     return Production(host, TokenFactory(demo_key, clock, audience=APP_ID))
 

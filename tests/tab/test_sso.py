@@ -11,9 +11,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot import keys as host_keys
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID
 from contactcenter.clock import VirtualClock
-from graph.simulator.signing import SigningKey
+from simulator.signing import SigningKey
 from tab.appkeys import TAB
 from tests.tab.support import ANA, OTHER_TENANT, TabStack, TokenFactory
 
@@ -168,7 +169,7 @@ async def test_someone_who_is_not_a_user_gets_403(tab: TabStack) -> None:
 async def test_unknown_kids_refetch_the_keys_at_most_once_per_floor(
     tab: TabStack, clock: VirtualClock
 ) -> None:
-    keys = tab.app[TAB].validator.keys
+    keys = tab.app[host_keys.TAB_TOKENS].keys
     assert (await tab.call("GET", "/api/tab/me", user=ANA.id))[0] == 200
     assert keys.fetches == 1
     clock.advance(tab.app[TAB].options.key_refresh_floor_s)

@@ -16,7 +16,7 @@ from bot.settings import DEMO_TENANT_ID
 from contactcenter.media import MAX_PROMPT_BYTES
 from contactcenter.model import AgentStatus, Ivr, Menu, QueueAction
 from graph.consent import required_permission_names
-from graph.simulator.media import wav_bytes
+from simulator.media import wav_bytes
 from storage.media import DataDirMediaStore
 from tests.tab.support import ADMIN, ANA, SALES, TabStack
 

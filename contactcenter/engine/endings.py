@@ -1,0 +1,357 @@
+"""The end of a call, and the one way a call's notifications are handled.
+
+A call ends in two steps: its live document is marked ENDED (the point of no return, a
+compare-and-set like every decision), then the end is completed: the record, the agents'
+release, the hang-up and the document's removal follow, each idempotent, so whoever finds
+the document ENDED after a crash can complete it. Ending a call frees agents; who gets
+them next is the matching layer's, reached through :class:`Matcher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from contactcenter.engine.alerts import Alerts
+from contactcenter.engine.codecs import invitee_participant_id
+from contactcenter.engine.context import EngineContext, log_extra
+from contactcenter.engine.store import CallStore
+from contactcenter.engine.timing import close_offer, elapsed_s
+from contactcenter.errors import Conflict, DomainError
+from contactcenter.model import (
+    Agent,
+    AgentActivity,
+    Call,
+    CallOutcome,
+    CallRecord,
+    CallState,
+    Offer,
+)
+from contactcenter.ports import OfferEnd
+from contactcenter.records import build_call_record
+from contactcenter.repository import DELETE, KEEP, GiveUp, Versioned
+
+_LOGGER = logging.getLogger(__name__)
+
+# How long an ending call is left to the host ending it before any host may complete it.
+_ENDING_LEASE = timedelta(seconds=30)
+# How long a notification for an unknown call waits for callbacks being placed.
+_PLACING_WAIT_S = 5.0
+
+Decide = Callable[[Versioned[Call]], Awaitable[None]]
+
+
+class Matcher(Protocol):
+    """Gives agents who just became free the best waiting calls they may take."""
+
+    async def match(
+        self, tenant_id: str, free: Sequence[Versioned[Agent]], now: datetime
+    ) -> None: ...
+
+
+# Told of each call this engine finished unanswered, once its end is complete.
+AfterFinish = Callable[[Call, datetime], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Endings:
+    """Ends calls, withdraws their offers, and runs decisions on live call documents."""
+
+    ctx: EngineContext
+    store: CallStore
+    alerts: Alerts
+    # Both are set by the engine when it wires its layers (the upper layers use this one).
+    matcher: Matcher = field(init=False)
+    after_finish: AfterFinish = field(init=False)
+
+    # ------------------------------------------------------------ handling
+    async def with_call(
+        self,
+        tenant_id: str,
+        call_id: str,
+        decide: Decide,
+        *,
+        first: Versioned[Call] | None = None,
+    ) -> None:
+        """Run ``decide`` on the call's current document until it wins its write."""
+        store = self.store
+        if store.is_ended(tenant_id, call_id):
+            return
+        async with store.lock(call_id):
+            if first is None:
+                first = await store.read_call(tenant_id, call_id)
+                if first is None and self.ctx.placing:
+                    # Perhaps a callback call this instance is placing: Graph can notify
+                    # before it has answered us, and so before the call is written.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.ctx.placed.wait(), _PLACING_WAIT_S)
+                    first = await store.read_call(tenant_id, call_id)
+                if first is None:
+                    return
+
+            async def live(current: Versioned[Call] | None) -> None:
+                if current is None:
+                    return
+                if current.value.state is CallState.ENDED:
+                    await self.ended_found(current)
+                    return
+                await decide(current)
+
+            await self.ctx.repository.calls.settle(
+                tenant_id, call_id, live, first=first, give_up=GiveUp.WARN
+            )
+
+    async def ended_found(self, current: Versioned[Call]) -> None:
+        """Complete an end another host began, once its lease is over (else leave it be)."""
+        now = self.ctx.clock.now()
+        due = current.value.due_at
+        if due is not None and due > now:
+            return
+        _LOGGER.warning(
+            "Completing the end of a call its host left unfinished", extra=log_extra(current.value)
+        )
+        await self.complete_end(current, now)
+
+    async def end_vanished(self, tenant_id: str, call_id: str) -> None:
+        """End a call Graph no longer knows (called from within the call's own handling)."""
+
+        async def end(current: Versioned[Call] | None) -> None:
+            if current is None:
+                return
+            now = self.ctx.clock.now()
+            state = current.value.state
+            if state is CallState.ENDED:
+                await self.ended_found(current)
+            elif state is CallState.CONNECTED:
+                await self.end_talk(current, now, None, hang_up=False)
+            elif state in (CallState.WAITING, CallState.RINGING):
+                # A queued caller's call gone at Graph: the caller hung up, and the
+                # notification saying so has not come yet (it will find no call).
+                await self.finish(
+                    current,
+                    CallOutcome.ABANDONED,
+                    "caller hung up (call gone at Graph)",
+                    now,
+                    hang_up=False,
+                    offer_end=OfferEnd.CALLER_HUNG_UP,
+                )
+            else:
+                await self.finish(
+                    current, CallOutcome.FAILED, "call vanished at Graph", now, hang_up=False
+                )
+
+        await self.ctx.repository.calls.settle(tenant_id, call_id, end, give_up=GiveUp.WARN)
+
+    # ------------------------------------------------------------- offers
+    async def commit_closing_offer(
+        self,
+        current: Versioned[Call],
+        new: Call,
+        offer: Offer | None,
+        now: datetime,
+        key: str | None,
+    ) -> Versioned[Call]:
+        """Write ``new``, whose offer :func:`close_offer` closed; then withdraw that offer."""
+        saved = await self.store.commit(current, new, key)
+        if offer is not None:
+            await self.withdraw(
+                current.value, offer, offer.agent_ids, OfferEnd.WITHDRAWN, now, match=True
+            )
+        return saved
+
+    async def withdraw(
+        self,
+        call: Call,
+        offer: Offer,
+        agent_ids: Sequence[str],
+        how: OfferEnd,
+        now: datetime,
+        *,
+        match: bool,
+    ) -> list[Versioned[Agent]]:
+        """Cancel these agents' invitations, release them and tell them (no missed offer)."""
+        freed: list[Versioned[Agent]] = []
+        for agent_id in agent_ids:
+            await self.cancel_invitation(call, offer, agent_id)
+            released = await self.store.release(call.tenant_id, agent_id, call.id, None)
+            await self.alerts.offer_ended(call, agent_id, how, now)
+            if released is not None:
+                freed.append(released)
+        if match and freed:
+            await self.matcher.match(call.tenant_id, freed, now)
+        return freed
+
+    async def cancel_invitation(self, call: Call, offer: Offer, agent_id: str) -> None:
+        participant_id = offer.participant_ids.get(agent_id)
+        if participant_id is None and offer.card_first:
+            return  # never invited: the card was not accepted
+        if not participant_id:
+            # Perhaps invited, Graph's answer not recorded (yet): the id is known anyway.
+            participant_id = invitee_participant_id(call.id, offer.attempt, agent_id)
+        try:
+            await self.ctx.call_control.remove_participant(call.id, participant_id)
+        except DomainError as err:
+            # Gone already (answered elsewhere, declined, call ended): nothing to cancel.
+            _LOGGER.debug("Cancelling %s's invitation: %s", agent_id, err, extra=log_extra(call))
+
+    # ------------------------------------------------------------ endings
+    async def finish(
+        self,
+        current: Versioned[Call],
+        outcome: CallOutcome,
+        reason: str,
+        now: datetime,
+        *,
+        base: Call | None = None,
+        key: str | None = None,
+        hang_up: bool = True,
+        offer_end: OfferEnd = OfferEnd.WITHDRAWN,
+    ) -> None:
+        """End a call that was not answered: record it, cancel invitations, free agents.
+
+        ``base`` is what the engine decided about the call so far (offered time, queue),
+        when that is not written yet.
+        """
+        call = base or current.value
+        closed, offer = close_offer(current.value, call, now)
+        ended = replace(
+            closed,
+            state=CallState.ENDED,
+            outcome=outcome,
+            ended_at=now,
+            leave_reason=reason,
+            # Kept until the end is complete: whoever completes it withdraws the offer.
+            offer=offer,
+        )
+        marked = await self._mark_ending(current, ended, now, key)
+        _LOGGER.info("Call ended: %s (%s)", outcome.value, reason, extra=log_extra(call))
+        await self.complete_end(marked, now, hang_up=hang_up, offer_end=offer_end)
+        await self.after_finish(ended, now)
+
+    async def end_talk(
+        self, current: Versioned[Call], now: datetime, key: str | None, *, hang_up: bool
+    ) -> None:
+        """End an answered call: record it, hang up if needed, start the agent's wrap-up."""
+        call = current.value
+        ended = replace(
+            call, state=CallState.ENDED, outcome=CallOutcome.ANSWERED, ended_at=now, offer=None
+        )
+        marked = await self._mark_ending(current, ended, now, key)
+        _LOGGER.info(
+            "Talk ended after %.0f s", elapsed_s(call.answered_at, now), extra=log_extra(call)
+        )
+        await self.complete_end(marked, now, hang_up=hang_up, offer_end=OfferEnd.WITHDRAWN)
+
+    async def _mark_ending(
+        self, current: Versioned[Call], ended: Call, now: datetime, key: str | None
+    ) -> Versioned[Call]:
+        """Write the call's end onto its live document: the point of no return.
+
+        Compare-and-set: if the call changed since ``current`` was read, nothing is written
+        and StaleVersion sends the caller back to decide on the new state. Once the
+        document says ENDED, the end only ever goes forward: the record, the hang-up, the
+        agents' release and the removal of the document follow (:meth:`complete_end`). The
+        due time is a lease: should this host die midway, whoever fires the timer after it
+        completes the end, and nobody else meddles before.
+        """
+        return await self.store.commit(current, replace(ended, due_at=now + _ENDING_LEASE), key)
+
+    async def complete_end(
+        self,
+        marked: Versioned[Call],
+        now: datetime,
+        *,
+        hang_up: bool = True,
+        offer_end: OfferEnd = OfferEnd.WITHDRAWN,
+    ) -> None:
+        """Take an ENDED call document through the steps that follow; each is idempotent.
+
+        The record is created first (a conflict means another host wrote it, which is as
+        good: a record, once written, is never taken back), then agents and Graph are told,
+        and the live document goes last, so a crash anywhere leaves something to finish.
+        """
+        ended = marked.value
+        store = self.store
+        created: Versioned[CallRecord] | None = None
+        try:
+            created = await self.ctx.repository.call_records.create(
+                build_call_record(ended, ttl=await store.record_ttl(ended.tenant_id))
+            )
+        except Conflict:
+            _LOGGER.info("Call already recorded", extra=log_extra(ended))
+        freed: list[Versioned[Agent]] = []
+        if ended.offer is not None:
+            freed = await self.withdraw(
+                ended, ended.offer, ended.offer.agent_ids, offer_end, now, match=False
+            )
+        if hang_up:
+            await self.hang_up(ended)
+        if ended.outcome is CallOutcome.ANSWERED and ended.agent_id is not None:
+            after = await self._start_wrap_up(ended)
+            if after is not None and after.value.activity is AgentActivity.IDLE:
+                freed.append(after)
+        await self._remove_ended(marked)
+        store.mark_ended(ended)
+        store.hint(self.ctx.repository.CALLS, ended.tenant_id, ended.id, None)
+        on_record = self.ctx.on_record
+        if created is not None and on_record is not None:
+            # Interval aggregates and webhook export (contactcenter/finished_calls.py).
+            await on_record(created.value)
+        await self.alerts.queue_changed(ended)
+        if freed:
+            await self.matcher.match(ended.tenant_id, freed, now)
+
+    async def _start_wrap_up(self, ended: Call) -> Versioned[Agent] | None:
+        """Put the agent who took the call into wrap-up (or straight back to idle)."""
+        agent_id = ended.agent_id
+        talk_end = ended.ended_at
+        if agent_id is None or talk_end is None:
+            return None
+        wrap_up = timedelta(seconds=ended.wrap_up_s)
+
+        def after_talk(agent: Agent) -> Agent | None:
+            if agent.current_call_id != ended.id:
+                return None
+            if wrap_up > timedelta(0):
+                end = talk_end + wrap_up
+                return replace(
+                    agent,
+                    activity=AgentActivity.WRAP_UP,
+                    current_call_id=None,
+                    wrap_up_until=end,
+                    due_at=end,
+                    # The idle period starts when wrap-up ends.
+                    idle_since=end,
+                    last_call_ended_at=talk_end,
+                )
+            return replace(
+                agent,
+                activity=AgentActivity.IDLE,
+                current_call_id=None,
+                wrap_up_until=None,
+                due_at=None,
+                idle_since=talk_end,
+                last_call_ended_at=talk_end,
+            )
+
+        return await self.store.update_agent(ended.tenant_id, agent_id, after_talk)
+
+    async def _remove_ended(self, marked: Versioned[Call]) -> None:
+        """Delete an ENDED live document, whatever wrote it last."""
+        await self.store.update_call(
+            marked.value.tenant_id,
+            marked.value.id,
+            lambda call: DELETE if call.state is CallState.ENDED else KEEP,
+            first=marked,
+        )
+
+    async def hang_up(self, call: Call) -> None:
+        try:
+            await self.ctx.call_control.hang_up(call.id)
+        except DomainError as err:
+            _LOGGER.info("Hang-up: %s", err, extra=log_extra(call))

@@ -1,0 +1,403 @@
+"""Graph's notifications about a call, each turned into a decision on its live document.
+
+Every notification may arrive twice or out of order: each decision checks the state it
+finds (and the keys of the notifications already applied), so a redelivery or a stale
+notification changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from contactcenter.engine.answers import Answers, invited
+from contactcenter.engine.callbacks import Callbacks
+from contactcenter.engine.codecs import (
+    CALLBACK_INVITE,
+    Purpose,
+    parse_media_context,
+    parse_offer_context,
+)
+from contactcenter.engine.context import EngineContext, log_extra
+from contactcenter.engine.endings import Decide, Endings
+from contactcenter.engine.incoming import Incoming
+from contactcenter.engine.leaving import Departures
+from contactcenter.engine.menus import Menus
+from contactcenter.engine.prompts import SILENT, Prompts, can_call_back
+from contactcenter.engine.queueing import Queueing
+from contactcenter.engine.settings import CANCELLED_MEDIA_SUBCODE, DECLINED_CODE
+from contactcenter.engine.store import CallStore
+from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.events import (
+    CallEvent,
+    CallStateChanged,
+    GraphCallState,
+    IncomingCall,
+    OperationFinished,
+    OperationKind,
+    OperationStatus,
+    RosterEntry,
+    RosterUpdated,
+    ToneReceived,
+)
+from contactcenter.ivr import find_menu, on_key
+from contactcenter.model import Call, CallOutcome, CallState, LeaveStep
+from contactcenter.ports import OfferEnd
+from contactcenter.repository import Versioned
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def caller_present(call: Call, agent_ids: set[str], participants: Sequence[RosterEntry]) -> bool:
+    """Return whether anyone but the bot and the agents is still in the call's roster."""
+    for participant in participants:
+        if participant.application_id is not None and participant.user_id is None:
+            continue
+        if participant.user_id is not None and (
+            participant.user_id == call.agent_id or participant.user_id in agent_ids
+        ):
+            continue
+        return True
+    return False
+
+
+@dataclass(slots=True)
+class Events:
+    """Applies call events: incoming, state changes, operations, rosters and key presses."""
+
+    ctx: EngineContext
+    store: CallStore
+    prompts: Prompts
+    endings: Endings
+    departures: Departures
+    voicemail: VoicemailRecorder
+    queueing: Queueing
+    answers: Answers
+    callbacks: Callbacks
+    menus: Menus
+    incoming: Incoming
+
+    async def handle(self, event: CallEvent) -> None:
+        """Apply one call event; duplicates and stale events change nothing."""
+        if self.store.is_ended(event.tenant_id, event.call_id):
+            return
+        with_call = self.endings.with_call
+        if isinstance(event, IncomingCall):
+            async with self.store.lock(event.call_id):
+                await self.incoming.handle(event)
+        elif isinstance(event, CallStateChanged):
+            if event.state is GraphCallState.ESTABLISHED:
+                await with_call(event.tenant_id, event.call_id, self._established(event))
+            elif event.state is GraphCallState.TERMINATED:
+                await with_call(event.tenant_id, event.call_id, self._terminated(event))
+            # establishing, terminating, hold...: nothing to do; a late ``establishing``
+            # after ``established`` is ignored like every other state we do not act on.
+        elif isinstance(event, OperationFinished):
+            await self._operation(event)
+        elif isinstance(event, RosterUpdated):
+            await with_call(event.tenant_id, event.call_id, self._roster(event))
+        elif isinstance(event, ToneReceived):
+            await with_call(event.tenant_id, event.call_id, self._tone(event))
+
+    async def _operation(self, event: OperationFinished) -> None:
+        with_call = self.endings.with_call
+        if event.kind is OperationKind.INVITE:
+            if event.client_context.startswith(CALLBACK_INVITE):
+                decide = self.callbacks.caller_invited(event)
+            else:
+                decide = self._invite(event)
+            await with_call(event.tenant_id, event.call_id, decide)
+            return
+        if event.kind not in (OperationKind.PLAY_PROMPT, OperationKind.RECORD_RESPONSE):
+            return
+        if (
+            event.status is OperationStatus.FAILED
+            and event.result_subcode == CANCELLED_MEDIA_SUBCODE
+        ):
+            return  # media we cancelled ourselves: nothing follows from it
+        parsed = parse_media_context(event.client_context)
+        if parsed is None:
+            return
+        await with_call(event.tenant_id, event.call_id, self._media_done(event, *parsed))
+
+    # ------------------------------------------------------------ states
+    def _established(self, event: CallStateChanged) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            call = current.value
+            now = self.ctx.clock.now()
+            if call.state is CallState.ANSWERING:
+                if call.leaving is not None:
+                    await self.departures.start(current, call, call.leaving, now, event.key)
+                elif call.ivr_id is not None:
+                    await self.menus.enter(
+                        current, call.menu_id or "", now, event.key, greeting=True
+                    )
+                else:
+                    await self.queueing.start_queueing(current, now, event.key)
+            elif call.state is CallState.DIALING:
+                await self.callbacks.answered(current, now, event.key)
+            elif (
+                call.state is CallState.LEAVING
+                and call.leaving is not None
+                and call.leaving.transferring
+                and event.result_code is not None
+            ):
+                # Back with the bot: the transfer target did not take the call.
+                leaving = call.leaving
+                await self.endings.finish(
+                    current,
+                    leaving.outcome,
+                    f"{leaving.reason} (transfer failed: {event.result_code})",
+                    now,
+                    key=None,
+                )
+            # Otherwise a redelivery, or late.
+
+        return decide
+
+    def _terminated(self, event: CallStateChanged) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            call = current.value
+            now = self.ctx.clock.now()
+            endings = self.endings
+            if call.state is CallState.CONNECTED:
+                await endings.end_talk(current, now, event.key, hang_up=False)
+                return
+            if call.state is CallState.ENDED:
+                return
+            if call.state is CallState.DIALING:
+                await self.callbacks.leg_failed(
+                    current,
+                    f"not answered ({event.result_code or 'ended'})",
+                    now,
+                    event.key,
+                    hang_up=False,
+                )
+                return
+            leaving = call.leaving
+            if call.state in (CallState.LEAVING, CallState.VOICEMAIL) and leaving is not None:
+                # A caller who asked for a callback keeps their place (Callbacks.after_finish).
+                reason = leaving.reason
+                if call.state is CallState.VOICEMAIL:
+                    reason = f"{reason}: hung up before leaving a message"
+                await endings.finish(
+                    current, leaving.outcome, reason, now, key=event.key, hang_up=False
+                )
+                return
+            if call.state is CallState.MENU:
+                await endings.finish(
+                    current,
+                    CallOutcome.ABANDONED,
+                    "hung up in the IVR",
+                    now,
+                    key=event.key,
+                    hang_up=False,
+                )
+                return
+            reason = event.result_message or "caller hung up"
+            await endings.finish(
+                current,
+                CallOutcome.ABANDONED,
+                reason,
+                now,
+                key=event.key,
+                hang_up=False,
+                offer_end=OfferEnd.CALLER_HUNG_UP,
+            )
+
+        return decide
+
+    # --------------------------------------------------------- operations
+    def _invite(self, event: OperationFinished) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            if event.status not in (OperationStatus.COMPLETED, OperationStatus.FAILED):
+                return
+            call = current.value
+            if event.key in call.applied_notifications:
+                return
+            parsed = parse_offer_context(event.client_context)
+            if parsed is not None:
+                attempt: int | None = parsed[0]
+                agent_id = parsed[1]
+            elif event.user_ids:
+                attempt, agent_id = None, event.user_ids[0]
+            else:
+                _LOGGER.debug("Invite result without an agent", extra=log_extra(event))
+                return
+            offer = call.offer
+            now = self.ctx.clock.now()
+            current_offer = (
+                call.state is CallState.RINGING
+                and offer is not None
+                and agent_id in offer.agent_ids
+                and (attempt is None or attempt == offer.attempt)
+            )
+            if not current_offer:
+                if event.status is OperationStatus.COMPLETED and call.agent_id != agent_id:
+                    # Joined after the offer was withdrawn: the roster update that follows
+                    # names their participant, and they are removed then.
+                    _LOGGER.info("Late answer by %s", agent_id, extra=log_extra(event))
+                return
+            if event.status is OperationStatus.COMPLETED:
+                await self.answers.connect(current, agent_id, now, event.key)
+                return
+            declined = event.result_code == DECLINED_CODE
+            await self.answers.lapse(
+                current,
+                (agent_id,),
+                OfferEnd.DECLINED if declined else OfferEnd.MISSED,
+                now,
+                event.key,
+                cancel=False,
+            )
+
+        return decide
+
+    def _media_done(self, event: OperationFinished, seq: int, purpose: Purpose) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            call = current.value
+            if seq != call.media_seq:
+                return  # an older operation, or a redelivery
+            failed = event.status is OperationStatus.FAILED
+            level = call.media_fallback
+            if failed:
+                level = min(level + 1, SILENT)
+                _LOGGER.warning(
+                    "Prompt failed (%s/%s: %s): falling back to level %s",
+                    event.result_code,
+                    event.result_subcode,
+                    event.result_message,
+                    level,
+                    extra=log_extra(call),
+                )
+            now = self.ctx.clock.now()
+            if purpose is Purpose.HOLD:
+                await self._next_hold(current, level, now)
+            elif purpose is Purpose.MENU:
+                await self.menus.prompt_done(current, level, failed, now)
+            elif purpose is Purpose.LEAVE:
+                await self.departures.prompt_done(current, level, failed, now)
+            else:
+                await self.voicemail.recording_done(current, event, level, now)
+
+        return decide
+
+    async def _next_hold(self, current: Versioned[Call], level: int, now: datetime) -> None:
+        """Music on hold ended: play it again, with a comfort message first when one is due."""
+        call = current.value
+        if call.state not in (CallState.WAITING, CallState.RINGING):
+            return
+        queue = await self.store.queue(call.tenant_id, call.queue_id)
+        if queue is None:
+            return
+        prompts = self.prompts
+        slots = prompts.hold_slots(queue, greeting=False)
+        next_comfort = call.next_comfort_at
+        if (
+            level < SILENT
+            and call.state is CallState.WAITING
+            and next_comfort is not None
+            and next_comfort <= now
+        ):
+            slots = [*await prompts.comfort_slots(call, queue, now), *slots]
+            next_comfort = now + timedelta(seconds=max(1, queue.comfort_interval_s))
+        new = replace(
+            call, media_seq=call.media_seq + 1, media_fallback=level, next_comfort_at=next_comfort
+        )
+        saved = await self.store.commit(current, new)
+        if level >= SILENT:
+            _LOGGER.warning(
+                "No playable prompt: the caller waits in silence", extra=log_extra(call)
+            )
+            return
+        await prompts.play(saved.value, slots, Purpose.HOLD)
+
+    # ----------------------------------------------------- roster and keys
+    def _roster(self, event: RosterUpdated) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            call = current.value
+            if event.key in call.applied_notifications:
+                return
+            now = self.ctx.clock.now()
+            answers = self.answers
+            users = {p.user_id: p for p in event.participants if p.user_id}
+            if call.state is CallState.RINGING and call.offer is not None:
+                offer = call.offer
+                joined = [
+                    a
+                    for a in offer.agent_ids
+                    if a in users and not users[a].is_in_lobby and a in invited(offer)
+                ]
+                if joined:
+                    winner = joined[0]
+                    await answers.connect(current, winner, now, event.key)
+                    for late in joined[1:]:
+                        await answers.remove_participant(call, users[late].participant_id)
+                    return
+                learned = {
+                    a: users[a].participant_id
+                    for a in offer.agent_ids
+                    if a in users and not offer.participant_ids.get(a)
+                }
+                if learned:
+                    ids = {**offer.participant_ids, **learned}
+                    new = replace(call, offer=replace(offer, participant_ids=ids))
+                    await self.store.commit(current, new, event.key)
+                return
+            if call.state is not CallState.CONNECTED or call.agent_id is None:
+                return
+            # Whoever else we offered this call to has no place in it.
+            offered = set(call.missed_agent_ids)
+            if call.offer is not None:
+                offered.update(call.offer.agent_ids)
+            offered.discard(call.agent_id)
+            for user_id in offered & users.keys():
+                await answers.remove_participant(call, users[user_id].participant_id)
+            if call.agent_id not in users:
+                # The agent hung up: the talk is over, and so is the caller's call.
+                await self.endings.end_talk(current, now, event.key, hang_up=True)
+            elif not caller_present(call, offered, event.participants):
+                # Once an agent joined, the call is a group call: Graph may tell of the
+                # caller hanging up only by leaving them out of the roster.
+                await self.endings.end_talk(current, now, event.key, hang_up=True)
+
+        return decide
+
+    def _tone(self, event: ToneReceived) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            call = current.value
+            if event.key in call.applied_notifications:
+                return
+            now = self.ctx.clock.now()
+            store = self.store
+            if call.state is CallState.MENU:
+                ivr = await store.ivr(call.tenant_id, call.ivr_id)
+                menu = find_menu(ivr, call.menu_id) if ivr is not None else None
+                if ivr is None or menu is None:
+                    return
+                step = on_key(menu, event.tone, call.menu_tries)
+                await self.menus.step(
+                    current, ivr, menu, step, now, event.key, key_pressed=event.tone
+                )
+                return
+            offer_pending = (
+                call.state is CallState.LEAVING
+                and call.leaving is not None
+                and call.leaving.step is LeaveStep.CALLBACK_OFFER
+            )
+            waiting = call.state in (CallState.WAITING, CallState.RINGING)
+            if not (offer_pending or waiting) or call.callback is not None:
+                return
+            queue = await store.queue(call.tenant_id, call.queue_id)
+            if queue is None or event.tone != queue.callback.key:
+                return
+            if waiting and not queue.callback.offered:
+                return
+            if not can_call_back(call):
+                _LOGGER.info("Callback asked for by a caller we cannot call", extra=log_extra(call))
+                return
+            await self.callbacks.request(current, queue, now, event.key)
+
+        return decide

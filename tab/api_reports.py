@@ -363,6 +363,9 @@ def _call_row(record: CallRecord) -> CallReportRowView:
         agent_name=record.agent_name,
         missed_agent_ids=list(record.missed_agent_ids),
         leave_reason=record.leave_reason,
+        result_code=record.result_code,
+        result_subcode=record.result_subcode,
+        result_message=record.result_message,
     )
 
 
@@ -383,6 +386,9 @@ _CALL_HEADER = [
     "agent",
     "missed by",
     "leave reason",
+    "result code",
+    "result subcode",
+    "result message",
     "disposition",
     "disposition note",
 ]
@@ -407,6 +413,9 @@ def _call_cells(record: CallRecord, period: ReportPeriod) -> list[object]:
         record.agent_name,
         " ".join(record.missed_agent_ids),
         record.leave_reason,
+        "" if record.result_code is None else record.result_code,
+        "" if record.result_subcode is None else record.result_subcode,
+        record.result_message,
         record.disposition_code or "",
         record.disposition_note,
     ]

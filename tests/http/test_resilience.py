@@ -211,7 +211,10 @@ async def test_a_talk_whose_notifications_are_all_lost_ends_at_the_next_keep_ali
     agent_id = invited_user_ids(call)[0]
     await _after(stack, call_id, stack.simulator.answer_participant(call_id, agent_id), 2)
     await stack.simulator.drop_notifications(call_id=call_id, count=None)
+    # The caller leaves the group call, then the agent: the bot, alone, is out of it too.
     await stack.simulator.hang_up(call_id)
+    await stack.simulator.hang_up_participant(call_id, agent_id)
+    assert (await stack.simulator.call(call_id))["state"] == "terminated"
     assert (await stack.repository.calls.get(stack.tenant_id, call_id)).value.state is (
         CallState.CONNECTED
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from contactcenter.end_reasons import EndReason
 from contactcenter.engine.alerts import Alerts
 from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext, log_extra
@@ -264,6 +265,26 @@ class Endings:
             "Talk ended after %.0f s", elapsed_s(call.answered_at, now), extra=log_extra(call)
         )
         await self.complete_end(marked, now, hang_up=hang_up, offer_end=OfferEnd.WITHDRAWN)
+
+    async def end_talk_now(self, tenant_id: str, call_id: str) -> bool:
+        """End a talk from the contact center; return False if the call is not a talk now."""
+        ended = False
+
+        async def decide(current: Versioned[Call]) -> None:
+            nonlocal ended
+            if current.value.state is not CallState.CONNECTED:
+                return
+            await self.end_talk(
+                current,
+                self.ctx.clock.now(),
+                None,
+                hang_up=True,
+                reason=EndReason.ENDED_BY_CONTACT_CENTER.value,
+            )
+            ended = True
+
+        await self.with_call(tenant_id, call_id, decide)
+        return ended
 
     async def _mark_ending(
         self, current: Versioned[Call], ended: Call, now: datetime, key: str | None

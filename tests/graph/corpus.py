@@ -119,6 +119,7 @@ def seeded_values(**ids: str) -> dict[str, str]:
         "agentParticipantId": str(uuid.uuid4()),
         "botParticipantId": str(uuid.uuid4()),
         "recordingLocation": "https://127.0.0.1/recordings/voicemail.wav",
+        "recordingAccessToken": "recording-access-token",
     }
     values.update(ids)
     return values

@@ -349,7 +349,8 @@ async def test_the_upload_is_documented_as_a_size_limited_wav_body(tab: TabStack
         "x-max-bytes": MAX_PROMPT_BYTES,
     }
     assert str(MAX_PROMPT_BYTES) in body["description"]
-    assert "16-bit mono" in body["description"]
+    assert "8-48 kHz" in body["description"]
+    assert "stored as 16 kHz mono" in body["description"]
     assert {"413", "415", "422"} <= set(operation["responses"])
     assert {p["name"] for p in operation["parameters"]} == {"name", "language"}
     audio = document["paths"][f"{PROMPTS}/{{promptId}}/audio"]["get"]

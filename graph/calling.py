@@ -463,9 +463,8 @@ class _Presences(_Response):
 _R = TypeVar("_R", bound=_Response)
 
 
-async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
-    """POST ``body`` through the SDK's request builder and read the answer as ``response``."""
-    request = builder.to_post_request_information(body)
+async def _send(builder: Any, request: Any, response: type[_R]) -> _R:
+    """Send a request the SDK's builder made and read the answer as ``response``."""
     raw = await builder.request_adapter.send_primitive_async(request, "bytes", _ERROR_MAPPING)
     if not raw:
         return response()
@@ -473,18 +472,16 @@ async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
         return response.model_validate(json.loads(raw))
     except (ValueError, ValidationError) as err:
         raise CallControlError("Graph answered with a body that is not the expected JSON") from err
+
+
+async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
+    """POST ``body`` through the SDK's request builder and read the answer as ``response``."""
+    return await _send(builder, builder.to_post_request_information(body), response)
 
 
 async def _get(builder: Any, response: type[_R]) -> _R:
     """GET through the SDK's request builder and read the answer as ``response``."""
-    request = builder.to_get_request_information()
-    raw = await builder.request_adapter.send_primitive_async(request, "bytes", _ERROR_MAPPING)
-    if not raw:
-        return response()
-    try:
-        return response.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as err:
-        raise CallControlError("Graph answered with a body that is not the expected JSON") from err
+    return await _send(builder, builder.to_get_request_information(), response)
 
 
 # ---------------------------------------------------------------- translation

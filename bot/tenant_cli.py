@@ -23,17 +23,22 @@ from bot.calling import TENANT_CACHE_TTL_S
 from bot.media_routes import open_media_store
 from bot.settings import Settings, SettingsError
 from bot.stores import open_store
+from contactcenter.audit import Actor, AuditLog
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.codec import to_document
 from contactcenter.engine import EngineSettings
 from contactcenter.errors import InvalidInput, NotFound
 from contactcenter.model import Tenant
+from contactcenter.personal_data import (
+    ErasureRefused,
+    PersonalDataService,
+    UserUnknown,
+    caller_number,
+)
 from contactcenter.ports import MediaStore, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import TenantNotFound, offboard_tenant, purge_expired
-from tab.audit import Actor, AuditLog
-from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown, caller_number
-from tab.seats import Seats
+from contactcenter.seats import Seats
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

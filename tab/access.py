@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from contactcenter.audit import Actor, AuditLog
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Role, Tenant, TenantStatus, User
 from contactcenter.repository import Repository
-from tab.audit import Actor, AuditLog
 from tab.dependencies import TabSettings
 from tab.ports import TabIdentity
 

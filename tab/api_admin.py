@@ -24,6 +24,7 @@ from contactcenter.model import (
     User,
 )
 from contactcenter.repository import Repository, Versioned
+from contactcenter.seats import SeatsExhausted, TooFewSeats
 from tab.api_config import (
     TenantTargets,
     action_from,
@@ -71,7 +72,6 @@ from tab.schemas import (
     UserBody,
     UserListView,
 )
-from tab.seats import SeatsExhausted, TooFewSeats
 
 _LOGGER = logging.getLogger(__name__)
 

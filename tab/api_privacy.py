@@ -1,8 +1,8 @@
 """The admin console's personal-data API: export or erase a user's data, or a phone
 caller's by their number (GDPR).
 
-The work is done by :class:`tab.privacy.PersonalDataService` (the CLI uses it too);
-these handlers translate its outcomes into the tab API's answers.
+The work is done by :class:`contactcenter.personal_data.PersonalDataService` (the CLI uses
+it too); these handlers translate its outcomes into the tab API's answers.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import Field
 
+from contactcenter.personal_data import ErasureRefused, PersonalDataService, UserUnknown
 from tab.endpoints import ApiError, TabRequest
-from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown
 from tab.schemas import ApiModel
 
 Document = dict[str, Any]

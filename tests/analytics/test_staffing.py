@@ -18,12 +18,12 @@ import pytest
 from contactcenter.clock import VirtualClock
 from contactcenter.model import RoutingMethod
 from contactcenter.simulation import SimulationConfig, simulate
+from contactcenter.what_if import TooManyRuns, WhatIfRunner
 from storage.memory import MemoryStore
 from storage.scratch import open_scratch_store
 from storage.sqlite import MEMORY, SqliteStore
 from tab.analytics_schemas import ErlangBody
 from tab.api_staffing import staffing_view
-from tab.whatif import TooManyRuns, WhatIfRunner
 from tests.analytics.support import state_of
 from tests.tab.support import ANA, SUPERVISOR, TabStack
 

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contactcenter.audit import AUDIT_COLLECTION, Actor, AuditLog
 from contactcenter.callbacks import is_e164
 from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, InvalidInput, NotFound
@@ -62,8 +63,7 @@ from contactcenter.model import AgentActivity, PartyKind, Role, Tenant
 from contactcenter.ports import Condition, MediaStore, Op, Store, StoredDocument
 from contactcenter.repository import Repository
 from contactcenter.retention import AGENT_AGGREGATES, AGGREGATES, TENANT_COLLECTIONS
-from tab.audit import AUDIT_COLLECTION, Actor, AuditLog
-from tab.seats import Seats
+from contactcenter.seats import Seats
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -57,11 +57,11 @@ from typing import Any
 from contactcenter.audit import AUDIT_COLLECTION, Actor, AuditLog
 from contactcenter.callbacks import is_e164
 from contactcenter.clock import Clock
-from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.errors import InvalidInput, NotFound
 from contactcenter.export import OUTBOX, encode_body
 from contactcenter.model import AgentActivity, PartyKind, Role, Tenant
 from contactcenter.ports import Condition, MediaStore, Op, Store, StoredDocument
-from contactcenter.repository import Repository
+from contactcenter.repository import KEEP, Collection, Decision, Missing, Repository, Versioned
 from contactcenter.retention import AGENT_AGGREGATES, AGGREGATES, TENANT_COLLECTIONS
 from contactcenter.seats import Seats
 
@@ -72,7 +72,6 @@ OFFER_CARDS = "offerCards"
 NOTICE_CARDS = "noticeCards"
 PSEUDONYM_PREFIX = "deleted-user-"
 CALLER_PSEUDONYM_PREFIX = "deleted-caller-"
-_ATTEMPTS = 4
 
 
 class UserUnknown(Exception):
@@ -494,28 +493,24 @@ class PersonalDataService:
     async def _rewrite(
         self, document: StoredDocument, change: Callable[[Mapping[str, Any]], Any]
     ) -> int:
-        """Change one document as ``change`` says (compare-and-set, retried)."""
-        current = document
-        for _ in range(_ATTEMPTS):
-            body = change(current.body)
-            if body == current.body:
-                return 0
-            try:
-                await self._store.replace(
-                    current.collection, current.tenant_id, current.id, body, if_match=current.etag
-                )
-            except Conflict:
-                try:
-                    current = await self._store.read(
-                        current.collection, current.tenant_id, current.id
-                    )
-                except NotFound:
-                    return 0
-                continue
-            except NotFound:
-                return 0
-            return 1
-        raise Conflict(f"{document.collection}/{document.id}: gave up after {_ATTEMPTS} races")
+        """Change one document as ``change`` says (compare-and-set, decided again on a lost race)."""
+        documents = Collection(self._store, document.collection, dict)
+
+        def rewritten(body: dict[str, Any]) -> Decision[dict[str, Any]]:
+            new = change(body)
+            if new == body:
+                return KEEP
+            # The document keeps its own id, even where the person's id was its ``id`` field.
+            return {**new, "id": document.id, "tenantId": document.tenant_id}
+
+        updated = await documents.apply(
+            document.tenant_id,
+            document.id,
+            rewritten,
+            first=Versioned(_body_of(document), document.etag),
+            missing=Missing.SKIP,
+        )
+        return 1 if updated.changed else 0
 
 
 def _body(document: StoredDocument | None) -> dict[str, Any] | None:

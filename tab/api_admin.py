@@ -23,7 +23,7 @@ from contactcenter.model import (
     Role,
     User,
 )
-from contactcenter.repository import Repository, Versioned
+from contactcenter.repository import KEEP, Decision, Repository, Versioned
 from contactcenter.seats import SeatsExhausted, TooFewSeats
 from tab.api_config import (
     TenantTargets,
@@ -369,23 +369,13 @@ async def _agent(repo: Repository, tenant_id: str, agent_id: str) -> Agent | Non
 
 async def _ensure_agent(call: TabRequest, user: User) -> Agent:
     """Return the user's agent document, creating it (without a seat) if needed."""
-    repo = repository(call)
-    existing = await _agent(repo, user.tenant_id, user.id)
-    if existing is not None:
-        return existing
-    agent = Agent(id=user.id, tenant_id=user.tenant_id, display_name=user.display_name)
-    try:
-        await repo.agents.create(agent)
-    except Conflict:
-        return (await repo.agents.get(user.tenant_id, user.id)).value
-    await call.app[TAB].audit.record(
-        user.tenant_id,
-        call.caller.actor,
-        "agent.create",
-        target_type="agent",
-        target_id=agent.id,
-        after=agent,
-    )
+    profile = Agent(id=user.id, tenant_id=user.tenant_id, display_name=user.display_name)
+    stored, created = await repository(call).agents.ensure(profile)
+    agent = stored.value
+    if created:
+        await record_change(
+            call, "agent.create", target_type="agent", target_id=agent.id, after=agent
+        )
     return agent
 
 
@@ -427,16 +417,9 @@ async def create_user(call: TabRequest) -> UserAdminView:
     return _user_admin_view(user, agent)
 
 
-async def set_user_roles(call: TabRequest) -> UserAdminView:
-    """Replace a user's roles; the last admin stays an admin, a queue member an agent."""
-    body = call.body(RolesBody)
-    caller = call.caller
-    repo = repository(call)
-    tenant_id = caller.tenant_id
-    current = await repo.users.get(tenant_id, call.param("userId"))
-    user = current.value
-    roles = frozenset(body.roles)
-    removed = user.roles - roles
+async def _check_roles_removable(repo: Repository, user: User, removed: frozenset[Role]) -> None:
+    """Refuse (409) to take the last admin's admin role, or a queue member's agent role."""
+    tenant_id = user.tenant_id
     if Role.ADMIN in removed:
         admins = [u for u in await repo.users.find(tenant_id) if Role.ADMIN in u.value.roles]
         if len(admins) <= 1:
@@ -459,21 +442,34 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
                     {"field": "roles", "message": f"member of queue {name}"} for name in member_of
                 ],
             )
-    if roles == user.roles:
-        return _user_admin_view(user, await _agent(repo, tenant_id, user.id))
-    updated = replace(user, roles=roles)
-    try:
-        await repo.users.save(updated, etag=current.etag)
-    except Conflict:
-        raise ApiError(409, "the user changed meanwhile: try again", code="conflict") from None
+
+
+async def set_user_roles(call: TabRequest) -> UserAdminView:
+    """Replace a user's roles; the last admin stays an admin, a queue member an agent."""
+    body = call.body(RolesBody)
+    repo = repository(call)
+    tenant_id = call.caller.tenant_id
+    roles = frozenset(body.roles)
+
+    async def change(user: User) -> Decision[User]:
+        await _check_roles_removable(repo, user, user.roles - roles)
+        return KEEP if roles == user.roles else replace(user, roles=roles)
+
+    changed = await repo.users.apply(tenant_id, call.param("userId"), change)
+    assert changed.before is not None
+    assert changed.after is not None
+    before, updated = changed.before.value, changed.after.value
+    if not changed.changed:
+        return _user_admin_view(updated, await _agent(repo, tenant_id, updated.id))
+    removed = before.roles - roles
     await record_change(
-        call, "user.roles", target_type="user", target_id=user.id, before=user, after=updated
+        call, "user.roles", target_type="user", target_id=updated.id, before=before, after=updated
     )
     agent: Agent | None = None
     if Role.AGENT in roles:
         agent = await _ensure_agent(call, updated)
     elif Role.AGENT in removed:
-        agent = await _agent(repo, tenant_id, user.id)
+        agent = await _agent(repo, tenant_id, updated.id)
         if agent is not None:
             await call.deps.engine.sign_out(tenant_id, agent.id)
             if agent.has_seat:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from typing import Any
 
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import (
@@ -30,15 +31,12 @@ from tab.api_config import (
     action_from,
     action_problems,
     action_prompts,
-    action_view,
     callback_from,
-    callback_view,
     check_callback,
     check_hours,
     domain_problems,
     hours_actions,
     hours_from,
-    hours_view,
     ivr_queue_ids,
     prompt_problems,
 )
@@ -52,6 +50,7 @@ from tab.crud import (
     save_replacement,
     store_binding,
 )
+from tab.derived_shapes import changes, fill
 from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.schemas import (
     AuditEntryView,
@@ -60,6 +59,9 @@ from tab.schemas import (
     BindingBody,
     BindingListView,
     BindingView,
+    BusinessHoursBody,
+    CallbackBody,
+    QueueActionBody,
     QueueBody,
     QueueListView,
     QueueView,
@@ -84,84 +86,23 @@ _ACTION_FIELDS = (
 
 # ===================================================================== queues
 def queue_view(found: Versioned[Queue]) -> QueueView:
-    queue = found.value
-    return QueueView(
-        id=queue.id,
-        name=queue.name,
-        routing_method=queue.routing_method,
-        members=list(queue.members),
-        alert_time_s=queue.alert_time_s,
-        alerting_model=queue.alerting_model,
-        wrap_up_s=queue.wrap_up_s,
-        max_size=queue.max_size,
-        max_wait_s=queue.max_wait_s,
-        service_level_threshold_s=queue.service_level_threshold_s,
-        priority=queue.priority,
-        route_when_busy=queue.route_when_busy,
-        missed_offers_to_away=queue.missed_offers_to_away,
-        required_skills=dict(queue.required_skills),
-        overflow_action=action_view(queue.overflow_action),
-        timeout_action=action_view(queue.timeout_action),
-        no_agent_action=action_view(queue.no_agent_action),
-        skill_widen_after_s=queue.skill_widen_after_s,
-        greeting_prompt_id=queue.greeting_prompt_id,
-        music_prompt_id=queue.music_prompt_id,
-        comfort_prompt_id=queue.comfort_prompt_id,
-        comfort_interval_s=queue.comfort_interval_s,
-        announce_position=queue.announce_position,
-        announce_wait=queue.announce_wait,
-        language=queue.language,
-        hours=hours_view(queue.hours),
-        callback=callback_view(queue.callback),
-        disposition_codes=list(queue.disposition_codes),
-        etag=found.etag,
-    )
+    return fill(QueueView, found.value, etag=found.etag)
 
 
-# The caller-experience fields came after the first clients of this API: a body that
-# leaves one out keeps what the queue has (a new queue gets the default).
-_CALLER_EXPERIENCE_FIELDS = (
-    "skill_widen_after_s",
-    "greeting_prompt_id",
-    "music_prompt_id",
-    "comfort_prompt_id",
-    "comfort_interval_s",
-    "announce_position",
-    "announce_wait",
-    "language",
-)
+def _queue_setting(value: object, stored: Any) -> object:
+    """Return a body's value of a queue setting as the queue holds it."""
+    if isinstance(value, QueueActionBody):
+        return action_from(value, stored)
+    if isinstance(value, BusinessHoursBody):
+        return hours_from(value, stored)
+    if isinstance(value, CallbackBody):
+        return callback_from(value)
+    return value
 
 
-def _queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
+def queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
     queue = base or Queue(id=queue_id, tenant_id=tenant_id, name=body.name)
-    sent = body.model_fields_set
-    kept = {name: getattr(body, name) for name in _CALLER_EXPERIENCE_FIELDS if name in sent}
-    if "hours" in sent:
-        kept["hours"] = hours_from(body.hours, queue.hours) if body.hours is not None else None
-    if "callback" in sent:
-        kept["callback"] = callback_from(body.callback)
-    if "disposition_codes" in sent:
-        kept["disposition_codes"] = tuple(body.disposition_codes)
-    return replace(
-        queue,
-        **kept,
-        name=body.name,
-        routing_method=body.routing_method,
-        members=tuple(body.members),
-        alert_time_s=body.alert_time_s,
-        alerting_model=body.alerting_model,
-        wrap_up_s=body.wrap_up_s,
-        max_size=body.max_size,
-        max_wait_s=body.max_wait_s,
-        service_level_threshold_s=body.service_level_threshold_s,
-        priority=body.priority,
-        route_when_busy=body.route_when_busy,
-        missed_offers_to_away=body.missed_offers_to_away,
-        required_skills=dict(body.required_skills),
-        overflow_action=action_from(body.overflow_action, base.overflow_action if base else None),
-        timeout_action=action_from(body.timeout_action, base.timeout_action if base else None),
-        no_agent_action=action_from(body.no_agent_action, base.no_agent_action if base else None),
-    )
+    return replace(queue, **changes(body, queue, _queue_setting))
 
 
 async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None:
@@ -225,7 +166,7 @@ async def create_queue(call: TabRequest) -> QueueView:
     queue_id = str(uuid.uuid4())
     await _check_queue(call, body, queue_id)
     created = await repository(call).queues.create(
-        _queue_from(body, queue_id, caller.tenant_id, None)
+        queue_from(body, queue_id, caller.tenant_id, None)
     )
     await record_change(
         call, "queue.create", target_type="queue", target_id=queue_id, after=created.value
@@ -241,7 +182,7 @@ async def update_queue(call: TabRequest) -> QueueView:
     current = await repo.queues.get(caller.tenant_id, call.param("queueId"))
     require_if_match(call, current.etag, "queue")
     await _check_queue(call, body, current.value.id)
-    new = _queue_from(body, current.value.id, caller.tenant_id, current.value)
+    new = queue_from(body, current.value.id, caller.tenant_id, current.value)
     saved = await save_replacement(
         call, repo.queues, current, new, what="queue", target_type="queue", target_id=new.id
     )

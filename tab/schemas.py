@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -34,6 +34,7 @@ from contactcenter.model import (
     RoutingMethod,
     Weekday,
 )
+from tab.derived_shapes import KEPT, view_of_body
 
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 """A phone number in E.164 form: a plus, then 8 to 15 digits, the first not zero."""
@@ -202,25 +203,27 @@ class QueueBody(RequestModel):
     overflow_action: QueueActionBody = Field(default_factory=QueueActionBody)
     timeout_action: QueueActionBody = Field(default_factory=QueueActionBody)
     no_agent_action: QueueActionBody = Field(default_factory=QueueActionBody)
-    skill_widen_after_s: int | None = Field(
+    # The caller-experience fields came after the first clients of this API: a body that
+    # leaves one out keeps what the queue has (a new queue gets the default).
+    skill_widen_after_s: Annotated[int | None, KEPT] = Field(
         default=None, ge=0, le=2700, description="Drop the skill levels after this wait."
     )
-    greeting_prompt_id: PromptId | None = None
-    music_prompt_id: PromptId | None = None
-    comfort_prompt_id: PromptId | None = None
-    comfort_interval_s: int = Field(
+    greeting_prompt_id: Annotated[PromptId | None, KEPT] = None
+    music_prompt_id: Annotated[PromptId | None, KEPT] = None
+    comfort_prompt_id: Annotated[PromptId | None, KEPT] = None
+    comfort_interval_s: Annotated[int, KEPT] = Field(
         default=60, ge=0, le=600, description="A comfort message this often (0: never)."
     )
-    announce_position: bool = True
-    announce_wait: bool = True
-    language: LanguageTag = Field(
+    announce_position: Annotated[bool, KEPT] = True
+    announce_wait: Annotated[bool, KEPT] = True
+    language: Annotated[LanguageTag, KEPT] = Field(
         default="en-US", description="Language of the standard prompts, e.g. en-US."
     )
-    hours: BusinessHoursBody | None = Field(
+    hours: Annotated[BusinessHoursBody | None, KEPT] = Field(
         default=None, description="None: open around the clock."
     )
-    callback: CallbackBody = Field(default_factory=CallbackBody)
-    disposition_codes: list[DispositionCode] = Field(
+    callback: Annotated[CallbackBody, KEPT] = Field(default_factory=CallbackBody)
+    disposition_codes: Annotated[list[DispositionCode], KEPT] = Field(
         default_factory=list,
         max_length=50,
         description="What an agent picks from to say what a call was about.",
@@ -495,36 +498,25 @@ class CallbackView(ApiModel):
     source_application_instance_id: str
 
 
-class QueueView(ApiModel):
-    id: str
-    name: str
-    routing_method: RoutingMethod
-    members: list[str]
-    alert_time_s: int
-    alerting_model: AlertingModel
-    wrap_up_s: int
-    max_size: int
-    max_wait_s: int
-    service_level_threshold_s: int
-    priority: int
-    route_when_busy: bool
-    missed_offers_to_away: int
-    required_skills: dict[str, int]
-    overflow_action: QueueActionView
-    timeout_action: QueueActionView
-    no_agent_action: QueueActionView
-    skill_widen_after_s: int | None
-    greeting_prompt_id: str | None
-    music_prompt_id: str | None
-    comfort_prompt_id: str | None
-    comfort_interval_s: int
-    announce_position: bool
-    announce_wait: bool
-    language: str
-    hours: BusinessHoursView | None
-    callback: CallbackView
-    disposition_codes: list[str]
-    etag: str = Field(description="Send back as If-Match to update only this version.")
+ETAG_FIELD = (str, Field(description="Send back as If-Match to update only this version."))
+
+# A queue as stored: its id, every setting QueueBody writes (derived from it, so that a
+# setting added there shows here), and its etag. mypy sees a plain ApiModel.
+if TYPE_CHECKING:
+    QueueView = ApiModel
+else:
+    QueueView = view_of_body(
+        QueueBody,
+        "QueueView",
+        base=ApiModel,
+        nested={
+            QueueActionBody: QueueActionView,
+            BusinessHoursBody: BusinessHoursView,
+            CallbackBody: CallbackView,
+        },
+        first={"id": str},
+        last={"etag": ETAG_FIELD},
+    )
 
 
 class QueueListView(ApiModel):

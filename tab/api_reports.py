@@ -50,8 +50,8 @@ from tab.analytics_schemas import (
     TimelineSegmentView,
     TimelineView,
 )
+from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest
-from tab.live import party_view
 
 _FORMULA_START = ("=", "@", "\t", "\r")
 
@@ -122,25 +122,7 @@ async def _queue_names(call: TabRequest) -> dict[str, str]:
 
 
 def kpi_view(figures: Kpis) -> KpiView:
-    return KpiView(
-        threshold_s=figures.threshold_s,
-        offered=figures.offered,
-        answered=figures.answered,
-        abandoned=figures.abandoned,
-        overflowed=figures.overflowed,
-        timed_out=figures.timed_out,
-        no_agent=figures.no_agent,
-        voicemail=figures.voicemail,
-        callback_requested=figures.callback_requested,
-        abandonment_rate=figures.abandonment_rate,
-        asa_s=figures.asa_s,
-        service_level_1=figures.service_level_1,
-        service_level_2=figures.service_level_2,
-        service_level_3=figures.service_level_3,
-        service_level_4=figures.service_level_4,
-        aht_s=figures.aht_s,
-        max_wait_s=figures.max_wait_s,
-    )
+    return fill(KpiView, figures)
 
 
 _KPI_COLUMNS = (
@@ -344,26 +326,7 @@ async def hourly_calls_report(call: TabRequest) -> HourlyReportView | web.Respon
 
 # --------------------------------------------------------------------- call lists
 def _call_row(record: CallRecord) -> CallReportRowView:
-    return CallReportRowView(
-        id=record.id,
-        queue_id=record.queue_id,
-        queue_name=record.queue_name,
-        caller=party_view(record.caller),
-        offered_at=record.offered_at,
-        answered_at=record.answered_at,
-        ended_at=record.ended_at,
-        outcome=record.outcome,
-        wait_s=round(record.wait_s, 3),
-        ring_s=round(record.ring_s, 3),
-        talk_s=round(record.talk_s, 3),
-        hold_s=round(record.hold_s, 3),
-        wrap_up_s=round(record.wrap_up_s, 3),
-        met_service_level=record.met_service_level,
-        agent_id=record.agent_id,
-        agent_name=record.agent_name,
-        missed_agent_ids=list(record.missed_agent_ids),
-        leave_reason=record.leave_reason,
-    )
+    return fill(CallReportRowView, record)
 
 
 _CALL_HEADER = [

@@ -51,6 +51,11 @@ DispositionCode = Annotated[
 ]
 
 
+def rounded(digits: int) -> AfterValidator:
+    """Round a float field to ``digits`` decimals: how precisely a view shows a duration."""
+    return AfterValidator(lambda value: round(value, digits))
+
+
 def is_guid(value: str) -> bool:
     """Tell whether ``value`` is a GUID in its usual 36-character form."""
     try:
@@ -421,7 +426,9 @@ class QueuesLiveView(ApiModel):
     at: datetime
 
 
-class CallRecordView(ApiModel):
+class FinishedCallView(ApiModel):
+    """What every view of a call record shows first (filled from the record by field name)."""
+
     id: str
     queue_id: str | None
     queue_name: str
@@ -430,8 +437,11 @@ class CallRecordView(ApiModel):
     answered_at: datetime | None
     ended_at: datetime
     outcome: CallOutcome
-    wait_s: float
-    talk_s: float
+
+
+class CallRecordView(FinishedCallView):
+    wait_s: Annotated[float, rounded(1)]
+    talk_s: Annotated[float, rounded(1)]
     met_service_level: bool
     missed: bool = Field(
         default=False, description="Offered to me and not answered by me (declined or no answer)."

@@ -14,13 +14,14 @@ from pydantic import Field, StringConstraints, field_validator
 
 from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallState, RoutingMethod
+from contactcenter.reports import AgentRow
 from tab.derived_shapes import view_of_dataclass
 from tab.schemas import (
-    AgentCounts,
     ApiModel,
     FinishedCallView,
     Identifier,
     PartyView,
+    QueueLiveView,
     RequestModel,
     ShortText,
     rounded,
@@ -115,19 +116,18 @@ class QueueReportView(ApiModel):
     days: list[DayKpiView]
 
 
-class AgentReportRowView(ApiModel):
-    agent_id: str
-    agent_name: str
-    handled: int
-    missed_offers: int
-    talk_s: float
-    hold_s: float
-    wrap_up_s: float
-    aht_s: float | None
-    asa_s: float | None
-    state_s: dict[str, float] = Field(description="Sampled seconds by state.")
-    available_idle_s: float
-    occupancy: float | None
+# An agent's row of the agent report, as the domain computes it (contactcenter/reports.py).
+# mypy sees a plain ApiModel.
+if TYPE_CHECKING:
+    AgentReportRowView = ApiModel
+else:
+    AgentReportRowView = view_of_dataclass(
+        AgentRow,
+        "AgentReportRowView",
+        base=ApiModel,
+        module=__name__,
+        descriptions={"state_s": "Sampled seconds by state."},
+    )
 
 
 class AgentReportView(ApiModel):
@@ -238,14 +238,7 @@ class TodayView(ApiModel):
     abandonment_rate: float | None
 
 
-class WallboardQueueView(ApiModel):
-    id: str
-    name: str
-    waiting: int
-    ringing: int
-    longest_wait_s: float
-    service_level_threshold_s: int
-    agents: AgentCounts
+class WallboardQueueView(QueueLiveView):
     today: TodayView
     alerts: list[AlertView]
 

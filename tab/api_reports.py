@@ -103,17 +103,22 @@ def _period(call: TabRequest, first: date | None, last: date | None) -> ReportPe
     return ReportPeriod.of(first, last, zone_name)
 
 
-def _queue_wide(call: TabRequest) -> ReportScope:
-    """Return the caller's scope for a queue-wide report (403 for agents)."""
-    user = call.caller.user
-    if not ({Role.ADMIN, Role.SUPERVISOR} & user.roles):
-        raise ApiError(403, "queue reports need the supervisor or admin role", code="forbidden")
-    return report_scope(user)
+def _scope(call: TabRequest, queue_id: str | None) -> ReportScope:
+    """Return what the caller may see of a report on ``queue_id`` (None: every queue).
 
-
-def _check_queue(scope: ReportScope, queue_id: str | None) -> None:
+    403 for a queue they do not supervise.
+    """
+    scope = report_scope(call.caller.user)
     if queue_id is not None and not scope.allows(queue_id):
         raise ApiError(403, "you do not supervise that queue", code="notYourQueue")
+    return scope
+
+
+def _queue_wide(call: TabRequest, queue_id: str | None) -> ReportScope:
+    """Return the caller's scope for a queue-wide report (403 for agents)."""
+    if not ({Role.ADMIN, Role.SUPERVISOR} & call.caller.user.roles):
+        raise ApiError(403, "queue reports need the supervisor or admin role", code="forbidden")
+    return _scope(call, queue_id)
 
 
 async def _queue_names(call: TabRequest) -> dict[str, str]:
@@ -153,8 +158,7 @@ def _kpi_cells(figures: Kpis) -> list[object]:
 async def queues_report(call: TabRequest) -> QueueReportView | web.Response:
     """Each queue's KPIs over a period, their total, and the total per day."""
     query = call.query(PeriodQuery)
-    scope = _queue_wide(call)
-    _check_queue(scope, query.queue_id)
+    scope = _queue_wide(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     report = await queue_report(
         aggregator_for(call.app),
@@ -216,8 +220,7 @@ async def agents_report(call: TabRequest) -> AgentReportView | web.Response:
     Supervisors see the agents of their queues; an agent sees their own row only.
     """
     query = call.query(AgentReportQuery)
-    scope = report_scope(call.caller.user)
-    _check_queue(scope, query.queue_id)
+    scope = _scope(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     rows = await agent_report(
         aggregator_for(call.app),
@@ -267,23 +270,7 @@ async def agents_report(call: TabRequest) -> AgentReportView | web.Response:
         time_zone=str(period.zone),
         date_from=period.first_day,
         date_to=period.last_day,
-        agents=[
-            AgentReportRowView(
-                agent_id=r.agent_id,
-                agent_name=r.agent_name,
-                handled=r.handled,
-                missed_offers=r.missed_offers,
-                talk_s=r.talk_s,
-                hold_s=r.hold_s,
-                wrap_up_s=r.wrap_up_s,
-                aht_s=r.aht_s,
-                asa_s=r.asa_s,
-                state_s=r.state_s,
-                available_idle_s=r.available_idle_s,
-                occupancy=r.occupancy,
-            )
-            for r in rows
-        ],
+        agents=[fill(AgentReportRowView, r) for r in rows],
     )
 
 
@@ -291,8 +278,7 @@ async def agents_report(call: TabRequest) -> AgentReportView | web.Response:
 async def hourly_calls_report(call: TabRequest) -> HourlyReportView | web.Response:
     """Calls offered, answered and abandoned per local day and hour (a heat map)."""
     query = call.query(PeriodQuery)
-    scope = _queue_wide(call)
-    _check_queue(scope, query.queue_id)
+    scope = _queue_wide(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     report = await hourly_report(
         aggregator_for(call.app),
@@ -412,8 +398,7 @@ async def _calls(
 async def calls_report(call: TabRequest) -> CallReportView | web.Response:
     """Call details, newest first, filtered by period, queue, agent and outcome; paged."""
     query = call.query(CallsReportQuery)
-    scope = report_scope(call.caller.user)
-    _check_queue(scope, query.queue_id)
+    scope = _scope(call, query.queue_id)
     if scope.agent_id is not None and query.agent_id not in (None, scope.agent_id):
         raise ApiError(403, "agents see only their own calls", code="notYourCalls")
     period = _period(call, query.date_from, query.date_to)
@@ -425,8 +410,7 @@ async def calls_report(call: TabRequest) -> CallReportView | web.Response:
 async def abandoned_report(call: TabRequest) -> CallReportView | web.Response:
     """The calls whose callers hung up while waiting or ringing, newest first; paged."""
     query = call.query(AbandonedReportQuery)
-    scope = _queue_wide(call)
-    _check_queue(scope, query.queue_id)
+    scope = _queue_wide(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     filters = CallFilter(queue_id=query.queue_id, outcome=CallOutcome.ABANDONED)
     name = f"abandoned-{period.first_day}-{period.last_day}" if query.format == "csv" else None

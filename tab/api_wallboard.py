@@ -23,7 +23,7 @@ from tab.analytics_schemas import (
     AlertRuleView,
     WallboardView,
 )
-from tab.appkeys import TAB
+from tab.crud import record_change
 from tab.endpoints import ApiError, TabRequest
 from tab.events import LiveEvent, stream_live
 from tab.live import TenantSnapshot, read_snapshot
@@ -105,9 +105,8 @@ async def set_alert_rule(call: TabRequest) -> AlertRuleView:
         updated_by=user.id,
     )
     saved = (await rules.put(rule)).value
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
+    await record_change(
+        call,
         "queue.alert-rule",
         target_type="queue",
         target_id=queue_id,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,12 +75,18 @@ def view_of_body(
 
 
 def view_of_dataclass(
-    kind: type[Any], name: str, *, base: type[M], module: str, exclude: Collection[str] = ()
+    kind: type[Any],
+    name: str,
+    *,
+    base: type[M],
+    module: str,
+    exclude: Collection[str] = (),
+    descriptions: Mapping[str, str] = _NOTHING,
 ) -> type[M]:
     """Return the response shape of a domain dataclass: each of its fields but ``exclude``."""
     hints = typing.get_type_hints(kind)
     fields: dict[str, Any] = {
-        field.name: (hints[field.name], ...)
+        field.name: (hints[field.name], Field(description=descriptions.get(field.name)))
         for field in dataclasses.fields(kind)
         if field.name not in exclude
     }

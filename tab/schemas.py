@@ -278,13 +278,22 @@ class BindingBody(RequestModel):
     display_name: ShortText = ""
 
 
+def _roles_listed_once(roles: list[Role]) -> list[Role]:
+    if len(set(roles)) != len(roles):
+        raise ValueError("a role is listed twice")
+    return roles
+
+
+Roles = Annotated[list[Role], AfterValidator(_roles_listed_once)]
+
+
 class UserBody(RequestModel):
     """Add a user (an Entra user, by object id) to the contact center."""
 
     id: Identifier = Field(description="The user's Entra object id.")
     display_name: Name
     upn: Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)] = ""
-    roles: list[Role] = Field(default_factory=list, max_length=3)
+    roles: Roles = Field(default_factory=list, max_length=3)
 
     @field_validator("id")
     @classmethod
@@ -293,25 +302,11 @@ class UserBody(RequestModel):
             raise ValueError("not an Entra object id (GUID)")
         return value.lower()
 
-    @field_validator("roles")
-    @classmethod
-    def _roles_unique(cls, roles: list[Role]) -> list[Role]:
-        if len(set(roles)) != len(roles):
-            raise ValueError("a role is listed twice")
-        return roles
-
 
 class RolesBody(RequestModel):
     """The complete set of a user's roles."""
 
-    roles: list[Role] = Field(max_length=3)
-
-    @field_validator("roles")
-    @classmethod
-    def _roles_unique(cls, roles: list[Role]) -> list[Role]:
-        if len(set(roles)) != len(roles):
-            raise ValueError("a role is listed twice")
-        return roles
+    roles: Roles = Field(max_length=3)
 
 
 class SeatCountBody(RequestModel):

@@ -274,22 +274,7 @@ class PersonalDataService:
             for document in await self._mentioning(collection, tenant_id, {user_id, *names}):
                 pseudonymised += await self._rewrite(document, replace_value.apply)
         erasure = Erasure(pseudonym=pseudonym, deleted=deleted, pseudonymised=pseudonymised)
-        await self._audit.record(
-            tenant_id,
-            actor,
-            "user.erase",
-            target_type="user",
-            target_id=pseudonym,
-            after=erasure,
-        )
-        _LOGGER.warning(
-            "Erased a user's personal data (now %s): %d documents deleted, %d pseudonymised",
-            pseudonym,
-            deleted,
-            pseudonymised,
-            extra={"tenant_id": tenant_id},
-        )
-        return erasure
+        return await self._recorded(tenant_id, actor, "user", erasure)
 
     async def _check_erasable(
         self,
@@ -408,22 +393,7 @@ class PersonalDataService:
         if not deleted and not pseudonymised:
             return Erasure(pseudonym="", deleted=0, pseudonymised=0)
         erasure = Erasure(pseudonym=pseudonym, deleted=deleted, pseudonymised=pseudonymised)
-        await self._audit.record(
-            tenant_id,
-            actor,
-            "caller.erase",
-            target_type="caller",
-            target_id=pseudonym,
-            after=erasure,
-        )
-        _LOGGER.warning(
-            "Erased a caller's personal data (now %s): %d documents deleted, %d pseudonymised",
-            pseudonym,
-            deleted,
-            pseudonymised,
-            extra={"tenant_id": tenant_id},
-        )
-        return erasure
+        return await self._recorded(tenant_id, actor, "caller", erasure)
 
     async def _check_caller_erasable(self, tenant_id: str, number: str) -> None:
         live = await self._mentioning(self._repo.CALLS, tenant_id, {number})
@@ -444,6 +414,26 @@ class PersonalDataService:
                 "the number is part of the configuration: change that first",
                 configured,
             )
+
+    async def _recorded(self, tenant_id: str, actor: Actor, whom: str, erasure: Erasure) -> Erasure:
+        """Audit an erasure of a ``user`` or a ``caller`` by its pseudonym; return it."""
+        await self._audit.record(
+            tenant_id,
+            actor,
+            f"{whom}.erase",
+            target_type=whom,
+            target_id=erasure.pseudonym,
+            after=erasure,
+        )
+        _LOGGER.warning(
+            "Erased a %s's personal data (now %s): %d documents deleted, %d pseudonymised",
+            whom,
+            erasure.pseudonym,
+            erasure.deleted,
+            erasure.pseudonymised,
+            extra={"tenant_id": tenant_id},
+        )
+        return erasure
 
     # ---------------------------------------------------------------- store
     async def _read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument | None:

@@ -256,18 +256,7 @@ class SimulatedCloud:
         """The transfer target did not answer: the call is back with the bot."""
         if call.ended:
             return
-        call.state = GraphCallState.ESTABLISHED
-        self.calls.touch()
-        self.notify(
-            call,
-            "updated",
-            {
-                "@odata.type": "#microsoft.graph.call",
-                "@odata.id": call.resource_url,
-                "state": call.state.value,
-                "resultInfo": result_info.to_json(),
-            },
-        )
+        self.set_state(call, GraphCallState.ESTABLISHED, result_info=result_info)
 
     def keep_alive(self, call: SimCall) -> None:
         """Push the call's keep-alive deadline out again."""
@@ -294,19 +283,20 @@ class SimulatedCloud:
         by_phone = "phone" in remote.get("identity", {})
         self.end(call, result_info=ENDED_BY_PSTN_CALLER if by_phone else ENDED_BY_PEER)
 
-    def set_state(self, call: SimCall, state: GraphCallState) -> None:
-        """Move a call to ``state`` and send the ``updated`` notification."""
+    def set_state(
+        self, call: SimCall, state: GraphCallState, *, result_info: ResultInfo | None = None
+    ) -> None:
+        """Move a call to ``state`` and send the ``updated`` notification (with why, if given)."""
         call.state = state
         self.calls.touch()
-        self.notify(
-            call,
-            "updated",
-            {
-                "@odata.type": "#microsoft.graph.call",
-                "@odata.id": call.resource_url,
-                "state": state.value,
-            },
-        )
+        resource: dict[str, Any] = {
+            "@odata.type": "#microsoft.graph.call",
+            "@odata.id": call.resource_url,
+            "state": state.value,
+        }
+        if result_info is not None:
+            resource["resultInfo"] = result_info.to_json()
+        self.notify(call, "updated", resource)
 
     def end(self, call: SimCall, *, result_info: ResultInfo | None) -> None:
         """Terminate a call and send the ``deleted`` notification."""

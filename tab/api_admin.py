@@ -529,19 +529,6 @@ async def audit_log(call: TabRequest) -> AuditPageView:
         call.caller.tenant_id, limit=query.limit, continuation=query.continuation
     )
     return AuditPageView(
-        entries=[
-            AuditEntryView(
-                id=e.id,
-                at=e.at,
-                actor_id=e.actor_id,
-                actor_name=e.actor_name,
-                action=e.action,
-                target_type=e.target_type,
-                target_id=e.target_id,
-                before=e.before,
-                after=e.after,
-            )
-            for e in entries
-        ],
+        entries=[fill(AuditEntryView, e) for e in entries],
         continuation=continuation,
     )

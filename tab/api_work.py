@@ -310,13 +310,4 @@ def _finished_view(request: CallbackRequest, agent_id: str) -> MyCallbackView:
 
 
 def _attempt_views(attempts: Iterable[CallbackAttempt]) -> list[CallbackAttemptView]:
-    return [
-        CallbackAttemptView(
-            number=a.number,
-            started_at=a.started_at,
-            ended_at=a.ended_at,
-            result=a.result,
-            agent_id=a.agent_id,
-        )
-        for a in attempts
-    ]
+    return [fill(CallbackAttemptView, a) for a in attempts]

@@ -101,6 +101,7 @@ def _queue_setting(value: object, stored: Any) -> object:
 
 
 def queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
+    """Return the queue a body describes: ``base`` with the body's changes, or a new queue."""
     queue = base or Queue(id=queue_id, tenant_id=tenant_id, name=body.name)
     return replace(queue, **changes(body, queue, _queue_setting))
 

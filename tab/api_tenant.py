@@ -55,6 +55,7 @@ PROMPT_AUDIO = RawContent(media_types=("audio/wav",), description="The prompt's 
 
 # ==================================================================== settings
 def settings_view(tenant: Tenant) -> TenantSettingsView:
+    """Return the organization's name and settings."""
     return fill(TenantSettingsView, tenant)
 
 

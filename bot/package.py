@@ -204,18 +204,12 @@ def render_manifest(template: Any, values: ManifestValues) -> Any:
 def read_template(source_dir: Path) -> dict[str, Any]:
     """Read and parse ``manifest.template.json`` from ``source_dir``."""
     path = source_dir / TEMPLATE_NAME
-    try:
-        template = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise PackageError(
-            f"no manifest template at {path}: run from a checkout of the project or give "
-            "--template-dir"
-        ) from err
-    except (OSError, ValueError) as err:
-        raise PackageError(f"cannot read the manifest template {path}: {err}") from err
-    if not isinstance(template, dict):
-        raise PackageError(f"the manifest template {path} is not a JSON object")
-    return template
+    return _json_object(
+        path,
+        "the manifest template",
+        missing=f"no manifest template at {path}: run from a checkout of the project or give "
+        "--template-dir",
+    )
 
 
 def schema_path(manifest_version: str, node_modules: Path = DEFAULT_NODE_MODULES) -> Path:
@@ -225,19 +219,28 @@ def schema_path(manifest_version: str, node_modules: Path = DEFAULT_NODE_MODULES
 
 def load_schema(path: Path) -> dict[str, Any]:
     """Read the official manifest schema; a missing file is an error with the fix."""
+    return _json_object(
+        path,
+        "the manifest schema",
+        missing=f"the official Teams manifest schema is missing: {path} does not exist. Run "
+        f"`npm ci` in {PROJECT_ROOT} (it installs {SCHEMA_PACKAGE} from package.json) "
+        "or give --schema FILE",
+        # A byte order mark, should the file start with one, is not JSON.
+        encoding="utf-8-sig",
+    )
+
+
+def _json_object(path: Path, what: str, *, missing: str, encoding: str = "utf-8") -> dict[str, Any]:
+    """Read the JSON object in ``path``; raise PackageError (``missing`` if there is no file)."""
     try:
-        schema = json.loads(path.read_text(encoding="utf-8-sig"))
+        found = json.loads(path.read_text(encoding=encoding))
     except FileNotFoundError as err:
-        raise PackageError(
-            f"the official Teams manifest schema is missing: {path} does not exist. Run "
-            f"`npm ci` in {PROJECT_ROOT} (it installs {SCHEMA_PACKAGE} from package.json) "
-            "or give --schema FILE"
-        ) from err
+        raise PackageError(missing) from err
     except (OSError, ValueError) as err:
-        raise PackageError(f"cannot read the manifest schema {path}: {err}") from err
-    if not isinstance(schema, dict):
-        raise PackageError(f"the manifest schema {path} is not a JSON object")
-    return schema
+        raise PackageError(f"cannot read {what} {path}: {err}") from err
+    if not isinstance(found, dict):
+        raise PackageError(f"{what} {path} is not a JSON object")
+    return found
 
 
 def schema_violations(manifest: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:

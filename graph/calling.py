@@ -21,8 +21,6 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -102,6 +100,7 @@ from contactcenter.ports import (
     RejectReason,
 )
 from graph.notifications import canonical_id
+from graph.retry_after import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -323,7 +322,7 @@ class _Retrier:
                 failure: Exception = err
                 retryable = err.response_status_code in _RETRY_STATUSES
                 if retryable:
-                    retry_after = _retry_after(err.response_headers)
+                    retry_after = retry_after_seconds(err.response_headers)
             except httpx.TransportError as err:
                 failure = err
                 # A timeout or broken connection after sending may have reached Graph:
@@ -354,29 +353,6 @@ class _Retrier:
         return self._random() * ceiling
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Read ``Retry-After`` (seconds or an HTTP date) from a response's headers."""
-    if not headers:
-        return None
-    value = next(
-        (str(v) for k, v in headers.items() if str(k).lower() == "retry-after"),
-        None,
-    )
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _odata_error(err: Any) -> tuple[str | None, str]:
     main = getattr(err, "error", None)
     code = getattr(main, "code", None)
@@ -403,7 +379,9 @@ def _translate(action: str, subject: str, err: Exception) -> DomainError:
         return NotFound(text)
     if status == 429:
         _LOGGER.warning("Graph %s for %s still throttled after retries", action, subject)
-        return Throttled(text, retry_after=_retry_after(getattr(err, "response_headers", None)))
+        return Throttled(
+            text, retry_after=retry_after_seconds(getattr(err, "response_headers", None))
+        )
     if status is not None and status >= 500:
         _LOGGER.warning("Graph %s for %s failed: %s %s", action, subject, status, code)
         return Unavailable(text)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from tab.audit import AuditLog
+    from contactcenter.audit import AuditLog
+    from contactcenter.seats import Seats
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
-    from tab.seats import Seats
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEAMS_JS = (

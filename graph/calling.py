@@ -416,6 +416,18 @@ class _CreatedCall(_Response):
     state: str | None = None
 
 
+class _CallResource(_Response):
+    my_participant_id: str | None = None
+
+
+class _Participant(_Response):
+    id: str | None = None
+
+
+class _Participants(_Response):
+    value: list[_Participant] | None = None
+
+
 class _Presence(_Response):
     id: str | None = None
     availability: str | None = None
@@ -429,9 +441,8 @@ class _Presences(_Response):
 _R = TypeVar("_R", bound=_Response)
 
 
-async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
-    """POST ``body`` through the SDK's request builder and read the answer as ``response``."""
-    request = builder.to_post_request_information(body)
+async def _send(builder: Any, request: Any, response: type[_R]) -> _R:
+    """Send a request the SDK's builder made and read the answer as ``response``."""
     raw = await builder.request_adapter.send_primitive_async(request, "bytes", _ERROR_MAPPING)
     if not raw:
         return response()
@@ -439,6 +450,16 @@ async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
         return response.model_validate(json.loads(raw))
     except (ValueError, ValidationError) as err:
         raise CallControlError("Graph answered with a body that is not the expected JSON") from err
+
+
+async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
+    """POST ``body`` through the SDK's request builder and read the answer as ``response``."""
+    return await _send(builder, builder.to_post_request_information(body), response)
+
+
+async def _get(builder: Any, response: type[_R]) -> _R:
+    """GET through the SDK's request builder and read the answer as ``response``."""
+    return await _send(builder, builder.to_get_request_information(), response)
 
 
 # ---------------------------------------------------------------- translation
@@ -662,8 +683,34 @@ class GraphCallControl:
             idempotent=True,
         )
 
+    async def other_participants(self, call_id: str) -> list[str]:
+        """Return the participant ids of everyone in the call but our bot.
+
+        Our own participant is the call's ``myParticipantId``.
+        """
+        call, participants = await asyncio.gather(
+            self._retrier.run(
+                "getCall",
+                call_id,
+                lambda: _get(self._call(call_id), _CallResource),
+                idempotent=True,
+            ),
+            self._retrier.run(
+                "listParticipants",
+                call_id,
+                lambda: _get(self._call(call_id).participants, _Participants),
+                idempotent=True,
+            ),
+        )
+        ours = canonical_id(call.my_participant_id) if call.my_participant_id else None
+        return [
+            canonical_id(p.id)
+            for p in participants.value or ()
+            if p.id and canonical_id(p.id) != ours
+        ]
+
     async def hang_up(self, call_id: str) -> None:
-        """End the call for everyone in it."""
+        """Leave the call: it ends for everyone only if it is a peer-to-peer call."""
         await self._retrier.run(
             "hangUp", call_id, lambda: self._call(call_id).delete(), idempotent=True
         )

@@ -156,6 +156,10 @@ class CallReportRowView(FinishedCallView):
     agent_name: str
     missed_agent_ids: list[str]
     leave_reason: str
+    # Graph's resultInfo when it terminated the call.
+    result_code: int | None
+    result_subcode: int | None
+    result_message: str
 
 
 class CallReportView(ApiModel):

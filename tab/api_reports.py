@@ -332,6 +332,9 @@ _CALL_HEADER = [
     "agent",
     "missed by",
     "leave reason",
+    "result code",
+    "result subcode",
+    "result message",
     "disposition",
     "disposition note",
 ]
@@ -356,6 +359,9 @@ def _call_cells(record: CallRecord, period: ReportPeriod) -> list[object]:
         record.agent_name,
         " ".join(record.missed_agent_ids),
         record.leave_reason,
+        "" if record.result_code is None else record.result_code,
+        "" if record.result_subcode is None else record.result_subcode,
+        record.result_message,
         record.disposition_code or "",
         record.disposition_note,
     ]

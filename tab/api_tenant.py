@@ -43,10 +43,10 @@ WAV_MEDIA_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "application/octet-
 PROMPT_FILE = RawContent(
     media_types=WAV_MEDIA_TYPES,
     description=(
-        "The prompt's audio as the raw body: a RIFF WAV file of 16-bit mono PCM at 8000 or "
-        f"16000 Hz, at most {MAX_PROMPT_BYTES} bytes (about 2.5 minutes at 16 kHz). A larger "
-        "body is refused with 413, another media type with 415, a file that is not such a "
-        "WAV with 422 naming the field `file`; nothing is stored then."
+        "The prompt's audio as the raw body: a PCM WAV file (8-32-bit, mono or stereo, "
+        f"8-48 kHz), at most {MAX_PROMPT_BYTES} bytes; stored as 16 kHz mono (16-bit). A "
+        "larger body is refused with 413, another media type with 415, a file that is not "
+        "such a WAV with 422 naming the field `file`; nothing is stored then."
     ),
     max_bytes=MAX_PROMPT_BYTES,
 )

@@ -2,7 +2,7 @@
 
 ``appPackage/`` (the Teams app package template and icons) and ``media/prompts/`` (the
 standard prompts) stay at the top of the repository and ship as the packages
-``bot.app_package`` and ``bot.standard_prompts`` (docs/decisions/0016-installable-wheel.md).
+``bot.app_package`` and ``bot.standard_prompts`` (docs/decisions/0018-installable-wheel.md).
 pyproject.toml cannot list found packages and mapped ones together, hence this file.
 """
 

@@ -411,6 +411,11 @@ class BenchCallControl:
             return
         await self._timed(call_id, self._inner.remove_participant(call_id, participant_id))
 
+    async def other_participants(self, call_id: str) -> list[str]:
+        if call_id.startswith(SYNTHETIC_PREFIX):
+            return []
+        return await self._timed(call_id, self._inner.other_participants(call_id))
+
     async def hang_up(self, call_id: str) -> None:
         if call_id.startswith(SYNTHETIC_PREFIX):
             return

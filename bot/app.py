@@ -30,8 +30,10 @@ from bot.graph_credentials import close_credential, graph_credential
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
 from bot.media_routes import (
     MEDIA_STORE,
+    PROMPT_CONVERTER,
     MediaOptions,
     add_media_routes,
+    convert_prompts_on_start,
     open_media_store,
     prompt_base_url,
     recording_source,
@@ -130,6 +132,8 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             _media_ctx,
             # The store, the repository over it, the webhook's tenant cache.
             _store_ctx(services),
+            # Prompts stored at another format than Graph plays, converted once.
+            convert_prompts_on_start,
             # The host's one Graph client: call control, presence, app installs.
             _graph_ctx(services),
             # The host's background tasks.
@@ -380,6 +384,7 @@ def _tab_ctx(options: TabOptions) -> CleanupContext:
             engine=app[keys.ENGINE],
             notifier=app[keys.NOTIFIER],
             media=app[MEDIA_STORE],
+            prompt_converter=app[PROMPT_CONVERTER],
             validator=validator,
             consent=AppConsent(app[keys.GRAPH_CLIENT], app_id=settings.microsoft_app_id),
             seat_assigned=app.get(APP_INSTALLS),

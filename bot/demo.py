@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bot.settings import DEMO_TENANT_ID
 from contactcenter.callers import CALLER_LIST_ID
 from contactcenter.clock import Clock
-from contactcenter.errors import Conflict, NotFound
+from contactcenter.errors import NotFound
 from contactcenter.media import StandardPrompt, standard_prompt
 from contactcenter.model import (
     ActionKind,
@@ -331,10 +331,9 @@ async def seed_demo_tenant(repo: Repository, clock: Clock) -> bool:
         await repo.bindings.put(binding)
     await repo.ivrs.put(demo_ivr(tenant.id))
     await repo.caller_lists.put(demo_caller_list(tenant.id))
-    try:
-        await repo.tenants.create(tenant)
-    except Conflict:
-        return False
+    _, created = await repo.tenants.ensure(tenant)
+    if not created:
+        return False  # another host seeded it meanwhile
     _LOGGER.info(
         "seeded the demo tenant: %d queues, %d agents, %d users",
         len(queues),

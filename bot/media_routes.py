@@ -8,12 +8,15 @@
   year; the standard set (``std.<language>.<name>``, shipped as the package
   ``bot.standard_prompts`` from ``media/prompts/``) for a day.
 * ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
-  tab SSO token): validated (RIFF WAV, PCM 16-bit mono, 8 or 16 kHz, at most 5 MB),
-  stored as a media blob, audited (``tab.prompt_upload``, as the tab API's upload).
+  tab SSO token): any PCM WAV of at most 5 MB (8-32-bit, mono or stereo, 8-48 kHz, plain
+  or extensible header), stored converted to what Graph plays (16 kHz mono 16-bit PCM)
+  as a media blob, audited (``tab.prompt_upload``, as the tab API's upload).
 
 The composition root opens the media store (:func:`open_media_store`: the data dir, or
 Azure Blob Storage when ``BLOB_ACCOUNT_URL`` / ``BLOB_CONNECTION_STRING`` is set) under
-:data:`MEDIA_STORE`, and gives the engine :func:`prompt_base_url` and the store.
+:data:`MEDIA_STORE`, and gives the engine :func:`prompt_base_url` and the store. Once the
+host's store is open, uploaded prompts stored at another format (before prompts were
+converted on upload) are converted, once (:func:`convert_prompts_on_start`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -34,13 +38,15 @@ from bot.settings import Settings
 from contactcenter.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from contactcenter.media import (
     DEFAULT_LANGUAGE,
+    convert_stored_prompts,
     is_uploaded_prompt_id,
     parse_standard_id,
 )
 from contactcenter.model import Prompt, Role
-from contactcenter.ports import MediaStore
+from contactcenter.ports import MediaStore, PromptConverter
 from graph.recordings import GraphRecordings
 from storage.media import BlobMediaStore, DataDirMediaStore
+from storage.prompt_audio import SoxrPromptConverter
 from tab.access import AccessDenied, resolve_caller
 from tab.appkeys import TAB
 from tab.prompt_upload import PromptTooLarge, receive_prompt
@@ -86,6 +92,7 @@ class StandardPrompts:
 
 MEDIA_STORE: web.AppKey[MediaStore] = web.AppKey("media_store", MediaStore)
 STANDARD_PROMPTS: web.AppKey[StandardPrompts] = web.AppKey("standard_prompts", StandardPrompts)
+PROMPT_CONVERTER: web.AppKey[PromptConverter] = web.AppKey("prompt_converter", PromptConverter)
 
 
 def prompt_base_url(settings: Settings) -> str:
@@ -101,6 +108,7 @@ def recording_source(app: web.Application) -> GraphRecordings:
 def add_media_routes(app: web.Application, options: MediaOptions) -> None:
     """Add the prompt routes: Graph's fetch of a prompt, and an admin's upload."""
     app[STANDARD_PROMPTS] = StandardPrompts(options.standard_prompts_dir)
+    app[PROMPT_CONVERTER] = SoxrPromptConverter()
     app.router.add_get(PROMPTS_PATH + "/{tenant_id}/{prompt_id}.wav", serve_prompt)
     app.router.add_post("/api/media/prompts", upload)
 
@@ -118,6 +126,15 @@ async def open_media_store(settings: Settings) -> MediaStore:
             credential=ManagedIdentityCredential(client_id=settings.microsoft_app_id or None),
         )
     return DataDirMediaStore(settings.data_dir / "media")
+
+
+async def convert_prompts_on_start(app: web.Application) -> AsyncIterator[None]:
+    """Convert prompts stored at another format than Graph plays, once, on start.
+
+    Register it after the document store's cleanup context: it needs the repository.
+    """
+    await convert_stored_prompts(app[keys.REPOSITORY], app[MEDIA_STORE], app[PROMPT_CONVERTER])
+    yield
 
 
 # --------------------------------------------------------------------- serving

@@ -215,15 +215,11 @@ def render_manifest(template: Any, values: ManifestValues) -> Any:
 def read_template(source_dir: Traversable) -> dict[str, Any]:
     """Read and parse ``manifest.template.json`` from ``source_dir``."""
     path = source_dir / TEMPLATE_NAME
-    try:
-        template = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise PackageError(f"no manifest template at {path}: check --template-dir") from err
-    except (OSError, ValueError) as err:
-        raise PackageError(f"cannot read the manifest template {path}: {err}") from err
-    if not isinstance(template, dict):
-        raise PackageError(f"the manifest template {path} is not a JSON object")
-    return template
+    return _json_object(
+        path,
+        "the manifest template",
+        missing=f"no manifest template at {path}: check --template-dir",
+    )
 
 
 def shipped_schema(manifest_version: str, schemas_dir: Traversable = SCHEMAS_DIR) -> Traversable:
@@ -245,15 +241,28 @@ def shipped_schema(manifest_version: str, schemas_dir: Traversable = SCHEMAS_DIR
 
 def load_schema(path: Traversable) -> dict[str, Any]:
     """Read an official manifest schema; a missing file is an error, never a skipped check."""
+    return _json_object(
+        path,
+        "the manifest schema",
+        missing=f"the manifest schema {path} does not exist",
+        # A byte order mark, should the file start with one, is not JSON.
+        encoding="utf-8-sig",
+    )
+
+
+def _json_object(
+    path: Traversable, what: str, *, missing: str, encoding: str = "utf-8"
+) -> dict[str, Any]:
+    """Read the JSON object in ``path``; raise PackageError (``missing`` if there is no file)."""
     try:
-        schema = json.loads(path.read_text(encoding="utf-8-sig"))
+        found = json.loads(path.read_text(encoding=encoding))
     except FileNotFoundError as err:
-        raise PackageError(f"the manifest schema {path} does not exist") from err
+        raise PackageError(missing) from err
     except (OSError, ValueError) as err:
-        raise PackageError(f"cannot read the manifest schema {path}: {err}") from err
-    if not isinstance(schema, dict):
-        raise PackageError(f"the manifest schema {path} is not a JSON object")
-    return schema
+        raise PackageError(f"cannot read {what} {path}: {err}") from err
+    if not isinstance(found, dict):
+        raise PackageError(f"{what} {path} is not a JSON object")
+    return found
 
 
 def schema_violations(manifest: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:

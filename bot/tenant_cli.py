@@ -23,17 +23,22 @@ from bot.calling import TENANT_CACHE_TTL_S
 from bot.media_routes import open_media_store
 from bot.settings import Settings, SettingsError
 from bot.stores import open_store
+from contactcenter.audit import Actor, AuditLog
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.codec import to_document
 from contactcenter.engine import EngineSettings
 from contactcenter.errors import InvalidInput, NotFound
 from contactcenter.model import Tenant
+from contactcenter.personal_data import (
+    ErasureRefused,
+    PersonalDataService,
+    UserUnknown,
+    caller_number,
+)
 from contactcenter.ports import MediaStore, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import TenantNotFound, offboard_tenant, purge_expired
-from tab.audit import Actor, AuditLog
-from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown, caller_number
-from tab.seats import Seats
+from contactcenter.seats import Seats
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -151,11 +156,30 @@ def _operator(command: str) -> Actor:
     return Actor(id=f"cli:{login}", name=f"contact-center tenant {command}")
 
 
-def _service(store: Store, clock: Clock) -> tuple[Repository, AuditLog, PersonalDataService]:
+def _service(
+    store: Store, clock: Clock, *, media: MediaStore | None = None
+) -> tuple[Repository, AuditLog, PersonalDataService]:
     repository = Repository(store)
     audit = AuditLog(store, clock)
-    service = PersonalDataService(store, repository, audit, Seats(store, repository), clock)
+    service = PersonalDataService(
+        store, repository, audit, Seats(store, repository), clock, media=media
+    )
     return repository, audit, service
+
+
+def _write_export(args: argparse.Namespace, data: object) -> None:
+    """Write exported personal data as JSON to ``--out`` (readable by its owner only) or stdout."""
+    text = json.dumps(to_document(data), indent=2, sort_keys=True) + "\n"
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+        args.out.chmod(0o600)
+    else:
+        sys.stdout.write(text)
+
+
+def _refused(err: ErasureRefused) -> TenantCommandFailed:
+    details = "".join(f"\n  {detail}" for detail in err.details)
+    return TenantCommandFailed(f"{err.message}{details}")
 
 
 async def _offboard(args: argparse.Namespace, store: Store, clock: Clock) -> int:
@@ -189,12 +213,7 @@ async def _export_user(args: argparse.Namespace, store: Store, clock: Clock) -> 
         data = await service.export(args.tenant, args.user, _operator("export-user"))
     except UserUnknown:
         raise TenantCommandFailed(f"no user {args.user} in tenant {args.tenant}") from None
-    text = json.dumps(to_document(data), indent=2, sort_keys=True) + "\n"
-    if args.out is not None:
-        args.out.write_text(text, encoding="utf-8")
-        args.out.chmod(0o600)
-    else:
-        sys.stdout.write(text)
+    _write_export(args, data)
     return 0
 
 
@@ -213,8 +232,7 @@ async def _delete_user(args: argparse.Namespace, store: Store, clock: Clock) -> 
     except UserUnknown:
         raise TenantCommandFailed(f"no user {args.user} in tenant {args.tenant}") from None
     except ErasureRefused as err:
-        details = "".join(f"\n  {detail}" for detail in err.details)
-        raise TenantCommandFailed(f"{err.message}{details}") from None
+        raise _refused(err) from None
     sys.stdout.write(
         f"erased: {erasure.deleted} documents deleted, {erasure.pseudonymised} kept under the "
         f"pseudonym {erasure.pseudonym}\n"
@@ -226,32 +244,18 @@ async def _export_caller(args: argparse.Namespace, store: Store, clock: Clock) -
     repository, _, service = _service(store, clock)
     await _tenant(repository, args.tenant)
     data = await service.export_caller(args.tenant, args.number, _operator("export-caller"))
-    text = json.dumps(to_document(data), indent=2, sort_keys=True) + "\n"
-    if args.out is not None:
-        args.out.write_text(text, encoding="utf-8")
-        args.out.chmod(0o600)
-    else:
-        sys.stdout.write(text)
+    _write_export(args, data)
     return 0
 
 
 async def _delete_caller(args: argparse.Namespace, store: Store, clock: Clock) -> int:
-    repository = Repository(store)
-    tenant = await _tenant(repository, args.tenant)
+    tenant = await _tenant(Repository(store), args.tenant)
     media: MediaStore = await open_media_store(args.settings)
     try:
-        service = PersonalDataService(
-            store,
-            repository,
-            AuditLog(store, clock),
-            Seats(store, repository),
-            clock,
-            media=media,
-        )
+        _, _, service = _service(store, clock, media=media)
         erasure = await service.erase_caller(tenant, args.number, _operator("delete-caller"))
     except ErasureRefused as err:
-        details = "".join(f"\n  {detail}" for detail in err.details)
-        raise TenantCommandFailed(f"{err.message}{details}") from None
+        raise _refused(err) from None
     finally:
         await media.close()
     if not erasure.pseudonym:

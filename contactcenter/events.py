@@ -47,7 +47,11 @@ class GraphCallState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CallStateChanged:
-    """The call moved to ``state``; ``result_*`` come with ``terminated``."""
+    """The call moved to ``state``; ``result_*`` come with ``terminated``.
+
+    ``termination_reason`` is what a terminated call says instead of a result when a
+    consultative transfer ended it (``AppTransferred``).
+    """
 
     tenant_id: str
     call_id: str
@@ -55,6 +59,7 @@ class CallStateChanged:
     result_code: int | None = None
     result_subcode: int | None = None
     result_message: str = ""
+    termination_reason: str = ""
 
     @property
     def key(self) -> str:
@@ -79,7 +84,11 @@ class OperationStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class OperationFinished:
-    """A long-running action (invite, playPrompt, recordResponse...) completed or failed."""
+    """A long-running action (invite, playPrompt, recordResponse...) completed or failed.
+
+    ``operation_id`` is empty when Graph names none (an invitation of several
+    participants): the client context then tells the operation.
+    """
 
     tenant_id: str
     call_id: str
@@ -98,7 +107,7 @@ class OperationFinished:
 
     @property
     def key(self) -> str:
-        return f"{self.call_id}:op:{self.operation_id}:{self.status.value}"
+        return f"{self.call_id}:op:{self.operation_id or self.client_context}:{self.status.value}"
 
 
 @dataclass(frozen=True, slots=True)

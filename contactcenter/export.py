@@ -160,6 +160,15 @@ def record_payload(record: CallRecord, *, created_at: datetime) -> dict[str, Any
             "callbackRequestId": record.callback_request_id,
             "voicemailId": record.voicemail_id,
             "leaveReason": record.leave_reason,
+            "resultInfo": (
+                {
+                    "code": record.result_code,
+                    "subcode": record.result_subcode,
+                    "message": record.result_message,
+                }
+                if record.result_code is not None
+                else None
+            ),
             "ivrPath": list(record.ivr_path),
             "dispositionCode": record.disposition_code,
             "dispositionNote": record.disposition_note,

@@ -1,9 +1,9 @@
-"""Prompts: validating uploaded WAV files, prompt ids, and the standard prompt set.
+"""Prompts: uploaded WAV files converted to what Graph plays, prompt ids, the standard set.
 
-Graph plays prompts it fetches from our URLs (service-hosted media); it plays RIFF WAV
-files of 16-bit mono PCM at 8 or 16 kHz well, so that is what an upload must be. The
-header is parsed here chunk by chunk rather than trusted to a library, so a file that
-claims one thing and holds another is refused with the reason.
+Graph plays prompts it fetches from our URLs (service-hosted media) and only as 16 kHz
+mono 16-bit PCM WAV files. An upload may be any PCM WAV people have (see
+:mod:`contactcenter.wav`); it is stored converted, and prompts stored before this rule
+are converted once when the host starts (:func:`convert_stored_prompts`).
 
 Prompt ids: an uploaded prompt has an unguessable id (32 hex digits: its URL is public,
 because Graph fetches it without our credentials); a standard prompt, shipped with the
@@ -12,22 +12,33 @@ product, is ``std.<language>.<name>``.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
-import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from contactcenter.errors import InvalidInput
+from contactcenter.errors import DomainError, InvalidInput, NotFound
 from contactcenter.model import Prompt
-from contactcenter.ports import MediaStore
+from contactcenter.ports import MediaStore, PromptConverter
 from contactcenter.repository import Repository
+from contactcenter.wav import (
+    PROMPT_BITS,
+    PROMPT_HEADER_BYTES,
+    PROMPT_SAMPLE_RATE,
+    WavAudio,
+    parse_wav,
+    prompt_wav,
+)
 
-# An upload larger than this is refused (about 2.5 minutes at 16 kHz).
+_LOGGER = logging.getLogger(__name__)
+
+# An upload larger than this is refused, and so is audio that would not fit in it once
+# converted: about 2.7 minutes at 16 kHz.
 MAX_PROMPT_BYTES = 5 * 1024 * 1024
-SAMPLE_RATES = frozenset({8000, 16000})
-PCM_FORMAT = 1
+_PROMPT_BYTE_RATE = PROMPT_SAMPLE_RATE * PROMPT_BITS // 8
+MAX_PROMPT_SECONDS = (MAX_PROMPT_BYTES - PROMPT_HEADER_BYTES) // _PROMPT_BYTE_RATE
 
 STANDARD_PREFIX = "std."
 DEFAULT_LANGUAGE = "en-US"
@@ -38,86 +49,39 @@ _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _STANDARD_ID = re.compile(r"std\.([a-z]{2,3}-[A-Z]{2})\.([a-z0-9]+(?:-[a-z0-9]+)*)")
 
 
-@dataclass(frozen=True, slots=True)
-class WavInfo:
-    """What a valid prompt file holds."""
+def read_prompt_upload(data: bytes, *, max_bytes: int = MAX_PROMPT_BYTES) -> WavAudio:
+    """Return the audio of an uploaded prompt file, or raise InvalidInput saying why not.
 
-    sample_rate: int
-    frames: int
-    data_bytes: int
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames / self.sample_rate
-
-
-def _bad(message: str) -> InvalidInput:
-    return InvalidInput(message, field="file")
-
-
-def validate_wav(data: bytes, *, max_bytes: int = MAX_PROMPT_BYTES) -> WavInfo:
-    """Return what a prompt file holds, or raise InvalidInput saying what is wrong with it.
-
-    Accepted: RIFF/WAVE with one ``fmt `` chunk of format 1 (PCM; not the extensible
-    format), one channel, 16 bits, 8000 or 16000 Hz, consistent byte rate and block
-    align, followed by a ``data`` chunk of whole frames that fits in the file.
+    The file must be at most ``max_bytes``, a WAV file :func:`~contactcenter.wav.parse_wav`
+    accepts, and short enough to fit in ``max_bytes`` once converted to 16 kHz.
     """
     if len(data) > max_bytes:
-        raise _bad(f"the file is {len(data)} bytes; prompts may be at most {max_bytes} bytes")
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise _bad("not a WAV file (no RIFF/WAVE header)")
-    (riff_size,) = struct.unpack_from("<I", data, 4)
-    end = 8 + riff_size
-    if end > len(data):
-        raise _bad("the RIFF header claims more data than the file holds")
-    offset = 12
-    fmt: tuple[int, int, int, int, int, int] | None = None
-    while offset + 8 <= end:
-        chunk_id = data[offset : offset + 4]
-        (size,) = struct.unpack_from("<I", data, offset + 4)
-        body = offset + 8
-        if body + size > end:
-            raise _bad(f"chunk {chunk_id!r} runs past the end of the file")
-        if chunk_id == b"fmt ":
-            if fmt is not None:
-                raise _bad("more than one fmt chunk")
-            if size < 16:
-                raise _bad("the fmt chunk is too short")
-            fmt = struct.unpack_from("<HHIIHH", data, body)
-            _check_format(*fmt)
-        elif chunk_id == b"data":
-            if fmt is None:
-                raise _bad("the data chunk comes before the fmt chunk")
-            if size == 0:
-                raise _bad("the file holds no audio")
-            if size % 2:
-                raise _bad("the data chunk does not hold whole 16-bit samples")
-            sample_rate = fmt[2]
-            return WavInfo(sample_rate=sample_rate, frames=size // 2, data_bytes=size)
-        # Chunks are padded to an even length.
-        offset = body + size + (size & 1)
-    raise _bad("no fmt chunk" if fmt is None else "no data chunk")
+        raise InvalidInput(
+            f"the file is {len(data)} bytes; prompts may be at most {max_bytes} bytes",
+            field="file",
+        )
+    audio = parse_wav(data)
+    converted = PROMPT_HEADER_BYTES + round(audio.duration_s * PROMPT_SAMPLE_RATE) * 2
+    if converted > max_bytes:
+        limit = (max_bytes - PROMPT_HEADER_BYTES) // _PROMPT_BYTE_RATE
+        raise InvalidInput(
+            f"the audio lasts {audio.duration_s:.1f} s; prompts may last at most {limit} s",
+            field="file",
+        )
+    return audio
 
 
-def _check_format(
-    format_tag: int, channels: int, rate: int, byte_rate: int, block_align: int, bits: int
-) -> None:
-    if format_tag != PCM_FORMAT:
-        raise _bad(f"audio format {format_tag} is not plain PCM (1)")
-    if channels != 1:
-        raise _bad(f"{channels} channels; prompts must be mono")
-    if bits != 16:
-        raise _bad(f"{bits}-bit samples; prompts must be 16-bit")
-    if rate not in SAMPLE_RATES:
-        raise _bad(f"{rate} Hz; prompts must be 8000 or 16000 Hz")
-    if block_align != 2 or byte_rate != rate * 2:
-        raise _bad("the byte rate or block align does not match 16-bit mono")
+async def prompt_file(audio: WavAudio, converter: PromptConverter) -> bytes:
+    """Return ``audio`` as a prompt file Graph plays: 16 kHz mono 16-bit PCM, plain header."""
+    if audio.is_prompt_format:
+        return prompt_wav(audio.samples)
+    return prompt_wav(await converter.to_prompt_samples(audio))
 
 
 def wav_duration_s(data: bytes) -> float:
-    """Return the length of a 16-bit mono PCM WAV (8 or 16 kHz), or 0.0 if it is not one."""
+    """Return the length of a WAV file's audio in seconds, or 0.0 if it is not one we read."""
     try:
-        return validate_wav(data, max_bytes=len(data)).duration_s
+        return parse_wav(data).duration_s
     except InvalidInput:
         return 0.0
 
@@ -201,6 +165,7 @@ MAX_NAME_LENGTH = 100
 async def upload_prompt(
     repository: Repository,
     media: MediaStore,
+    converter: PromptConverter,
     *,
     tenant_id: str,
     name: str,
@@ -209,30 +174,115 @@ async def upload_prompt(
     uploaded_by: str,
     now: datetime,
 ) -> Prompt:
-    """Validate and store an uploaded prompt; nothing is kept when any step fails.
+    """Validate, convert and store an uploaded prompt; nothing is kept when any step fails.
 
     The audio is written first and the prompt document second, so a prompt never names
     audio that is not there; if the document cannot be written the audio is removed.
     """
-    info = validate_wav(data)
+    audio = read_prompt_upload(data)
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"a prompt needs a name of 1-{MAX_NAME_LENGTH} characters", field="name")
+    language = check_language(language)
+    stored = await prompt_file(audio, converter)
     prompt = Prompt(
         id=new_prompt_id(),
         tenant_id=tenant_id,
         name=name,
-        language=check_language(language),
-        duration_s=round(info.duration_s, 3),
-        sample_rate=info.sample_rate,
-        size_bytes=len(data),
+        language=language,
+        duration_s=_duration_s(stored),
+        sample_rate=PROMPT_SAMPLE_RATE,
+        size_bytes=len(stored),
         uploaded_at=now,
         uploaded_by=uploaded_by,
     )
-    await media.put(tenant_id, prompt.id, data)
+    await media.put(tenant_id, prompt.id, stored)
     try:
         await repository.prompts.create(prompt)
     except BaseException:
         await media.delete(tenant_id, prompt.id)
         raise
     return prompt
+
+
+def _duration_s(prompt: bytes) -> float:
+    return round((len(prompt) - PROMPT_HEADER_BYTES) / _PROMPT_BYTE_RATE, 3)
+
+
+# ------------------------------------------------------------- stored prompts
+@dataclass(frozen=True, slots=True)
+class StoredPromptConversion:
+    """What :func:`convert_stored_prompts` did."""
+
+    converted: int = 0
+    already: int = 0
+    failed: int = 0
+
+
+async def convert_stored_prompts(
+    repository: Repository, media: MediaStore, converter: PromptConverter
+) -> StoredPromptConversion:
+    """Convert every uploaded prompt stored at another format than Graph plays; log counts.
+
+    A prompt document names its sample rate, so only prompts whose document says another
+    rate are read. Idempotent: audio already at 16 kHz is left as it is and only its
+    document is corrected (a start that stopped between the two writes), and a prompt
+    converted once is not read again. A prompt that cannot be read or converted is logged
+    and left as it was; it does not stop the host.
+    """
+    result = StoredPromptConversion()
+    for found in await repository.prompts.find(None):
+        prompt = found.value
+        if prompt.sample_rate == PROMPT_SAMPLE_RATE:
+            continue
+        try:
+            converted = await _convert_stored_prompt(repository, media, converter, prompt)
+        except DomainError as err:
+            _LOGGER.warning(
+                "Stored prompt %s not converted: %s",
+                prompt.id,
+                err,
+                extra={"tenant_id": prompt.tenant_id},
+            )
+            result = replace(result, failed=result.failed + 1)
+            continue
+        if converted:
+            result = replace(result, converted=result.converted + 1)
+        else:
+            result = replace(result, already=result.already + 1)
+    if result.converted or result.failed or result.already:
+        _LOGGER.info(
+            "Stored prompts converted to %d Hz: %d converted, %d already converted, %d failed",
+            PROMPT_SAMPLE_RATE,
+            result.converted,
+            result.already,
+            result.failed,
+        )
+    return result
+
+
+async def _convert_stored_prompt(
+    repository: Repository, media: MediaStore, converter: PromptConverter, prompt: Prompt
+) -> bool:
+    """Convert one stored prompt and correct its document; return whether audio changed."""
+    data = await media.get(prompt.tenant_id, prompt.id)
+    audio = parse_wav(data)
+    changed = not audio.is_prompt_format
+    stored = await prompt_file(audio, converter) if changed else data
+    if changed:
+        await media.put(prompt.tenant_id, prompt.id, stored)
+
+    def corrected(current: Prompt) -> Prompt:
+        return replace(
+            current,
+            sample_rate=PROMPT_SAMPLE_RATE,
+            size_bytes=len(stored),
+            duration_s=round(audio.duration_s, 3),
+        )
+
+    try:
+        await repository.prompts.update(prompt.tenant_id, prompt.id, corrected)
+    except NotFound:
+        # Deleted while we converted it: its audio goes with it.
+        await media.delete(prompt.tenant_id, prompt.id)
+    return changed

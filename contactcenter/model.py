@@ -551,6 +551,10 @@ class Call:
     due_at: datetime | None = None
     outcome: CallOutcome | None = None
     leave_reason: str = ""
+    # Graph's resultInfo when it terminated the call (contactcenter/end_reasons.py).
+    result_code: int | None = None
+    result_subcode: int | None = None
+    result_message: str = ""
     # Keys of notifications already applied, so a redelivery changes nothing.
     applied_notifications: tuple[str, ...] = ()
     # When the call entered its current queue (equals ``offered_at`` unless it was moved
@@ -653,6 +657,10 @@ class CallRecord:
     callback_request_id: str | None = None
     voicemail_id: str | None = None
     leave_reason: str = ""
+    # Graph's resultInfo when it terminated the call: why, in Graph's terms.
+    result_code: int | None = None
+    result_subcode: int | None = None
+    result_message: str = ""
     ivr_path: tuple[str, ...] = ()
     # What the call was about, as the agent who took it recorded it during or after wrap-up.
     disposition_code: str | None = None

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from contactcenter.model import Call, CallbackRequest, Party, Voicemail
+from contactcenter.wav import WavAudio
 
 
 # --------------------------------------------------------------------------- store
@@ -190,7 +191,13 @@ class CallControl(Protocol):
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None: ...
 
-    async def hang_up(self, call_id: str) -> None: ...
+    async def other_participants(self, call_id: str) -> list[str]:
+        """Return the participant ids of everyone in the call but our bot."""
+        ...
+
+    async def hang_up(self, call_id: str) -> None:
+        """Leave the call: for a group call only our leg ends, the others talk on."""
+        ...
 
     async def keep_alive(self, call_id: str) -> None: ...
 
@@ -293,6 +300,16 @@ class MediaStore(Protocol):
     async def delete(self, tenant_id: str, media_id: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class PromptConverter(Protocol):
+    """Turns the audio of an uploaded WAV file into what Graph plays.
+
+    Returns 16 kHz mono 16-bit little-endian PCM samples (no header): channels mixed
+    down by averaging, resampled with a proper low-pass filter.
+    """
+
+    async def to_prompt_samples(self, audio: WavAudio) -> bytes: ...
 
 
 class RecordingSource(Protocol):

@@ -54,6 +54,9 @@ def build_call_record(call: Call, *, ttl: int | None = None) -> CallRecord:
         callback_request_id=call.callback_request_id,
         voicemail_id=call.voicemail_id,
         leave_reason=call.leave_reason,
+        result_code=call.result_code,
+        result_subcode=call.result_subcode,
+        result_message=call.result_message,
         ivr_path=call.ivr_path,
         ttl=ttl,
     )

@@ -376,6 +376,19 @@ class Collection(Generic[T]):
         )
         return updated.after
 
+    async def ensure(self, value: T) -> tuple[Versioned[T], bool]:
+        """Return the stored document, created as ``value`` if missing, and whether it was."""
+        tenant_id, doc_id, _ = self._encode(value)
+        # The change sees ``value`` itself only when nothing is stored.
+        updated = await self.apply(
+            tenant_id,
+            doc_id,
+            lambda found: found if found is value else KEEP,
+            missing=lambda: value,
+        )
+        assert updated.after is not None
+        return updated.after, updated.before is None
+
 
 class Repository:
     """The domain's collections in one store."""

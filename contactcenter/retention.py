@@ -26,12 +26,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from contactcenter.audit import AUDIT_COLLECTION
 from contactcenter.clock import Clock
 from contactcenter.codec import format_timestamp
 from contactcenter.errors import NotFound
 from contactcenter.model import Tenant, TenantStatus
 from contactcenter.ports import Condition, MediaStore, Op
 from contactcenter.repository import Repository
+from contactcenter.seats import SEATS_COLLECTION
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,9 +75,9 @@ TENANT_COLLECTIONS: tuple[str, ...] = (
     "prompts",
     "voicemails",
     "callbacks",
-    # The tab's: configuration audit log and seat ledger (tab/audit.py, tab/seats.py).
-    "auditLog",
-    "seats",
+    # The configuration audit log and the seat ledger.
+    AUDIT_COLLECTION,
+    SEATS_COLLECTION,
     # Graph change-notification subscriptions (bot/notifications.py).
     "subscriptions",
     # Analytics: queue alert rules, outgoing webhooks and their outbox, what-if runs,

@@ -290,6 +290,10 @@ class SimulatedTeams:
         if invitation is not None:
             self.close_invitation(invitation)
 
+    async def other_participants(self, call_id: str) -> list[str]:
+        # A simulated call is one leg: hanging up ends it for everyone.
+        return []
+
     async def hang_up(self, call_id: str) -> None:
         call = self.calls.get(call_id)
         if call is None or not call.live:

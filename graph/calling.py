@@ -21,8 +21,6 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -102,6 +100,7 @@ from contactcenter.ports import (
     RejectReason,
 )
 from graph.notifications import canonical_id
+from graph.retry_after import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -323,7 +322,7 @@ class _Retrier:
                 failure: Exception = err
                 retryable = err.response_status_code in _RETRY_STATUSES
                 if retryable:
-                    retry_after = _retry_after(err.response_headers)
+                    retry_after = retry_after_seconds(err.response_headers)
             except httpx.TransportError as err:
                 failure = err
                 # A timeout or broken connection after sending may have reached Graph:
@@ -354,29 +353,6 @@ class _Retrier:
         return self._random() * ceiling
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Read ``Retry-After`` (seconds or an HTTP date) from a response's headers."""
-    if not headers:
-        return None
-    value = next(
-        (str(v) for k, v in headers.items() if str(k).lower() == "retry-after"),
-        None,
-    )
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _odata_error(err: Any) -> tuple[str | None, str]:
     main = getattr(err, "error", None)
     code = getattr(main, "code", None)
@@ -403,7 +379,9 @@ def _translate(action: str, subject: str, err: Exception) -> DomainError:
         return NotFound(text)
     if status == 429:
         _LOGGER.warning("Graph %s for %s still throttled after retries", action, subject)
-        return Throttled(text, retry_after=_retry_after(getattr(err, "response_headers", None)))
+        return Throttled(
+            text, retry_after=retry_after_seconds(getattr(err, "response_headers", None))
+        )
     if status is not None and status >= 500:
         _LOGGER.warning("Graph %s for %s failed: %s %s", action, subject, status, code)
         return Unavailable(text)
@@ -438,6 +416,18 @@ class _CreatedCall(_Response):
     state: str | None = None
 
 
+class _CallResource(_Response):
+    my_participant_id: str | None = None
+
+
+class _Participant(_Response):
+    id: str | None = None
+
+
+class _Participants(_Response):
+    value: list[_Participant] | None = None
+
+
 class _Presence(_Response):
     id: str | None = None
     availability: str | None = None
@@ -451,9 +441,8 @@ class _Presences(_Response):
 _R = TypeVar("_R", bound=_Response)
 
 
-async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
-    """POST ``body`` through the SDK's request builder and read the answer as ``response``."""
-    request = builder.to_post_request_information(body)
+async def _send(builder: Any, request: Any, response: type[_R]) -> _R:
+    """Send a request the SDK's builder made and read the answer as ``response``."""
     raw = await builder.request_adapter.send_primitive_async(request, "bytes", _ERROR_MAPPING)
     if not raw:
         return response()
@@ -461,6 +450,16 @@ async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
         return response.model_validate(json.loads(raw))
     except (ValueError, ValidationError) as err:
         raise CallControlError("Graph answered with a body that is not the expected JSON") from err
+
+
+async def _post(builder: Any, body: Any, response: type[_R]) -> _R:
+    """POST ``body`` through the SDK's request builder and read the answer as ``response``."""
+    return await _send(builder, builder.to_post_request_information(body), response)
+
+
+async def _get(builder: Any, response: type[_R]) -> _R:
+    """GET through the SDK's request builder and read the answer as ``response``."""
+    return await _send(builder, builder.to_get_request_information(), response)
 
 
 # ---------------------------------------------------------------- translation
@@ -684,8 +683,34 @@ class GraphCallControl:
             idempotent=True,
         )
 
+    async def other_participants(self, call_id: str) -> list[str]:
+        """Return the participant ids of everyone in the call but our bot.
+
+        Our own participant is the call's ``myParticipantId``.
+        """
+        call, participants = await asyncio.gather(
+            self._retrier.run(
+                "getCall",
+                call_id,
+                lambda: _get(self._call(call_id), _CallResource),
+                idempotent=True,
+            ),
+            self._retrier.run(
+                "listParticipants",
+                call_id,
+                lambda: _get(self._call(call_id).participants, _Participants),
+                idempotent=True,
+            ),
+        )
+        ours = canonical_id(call.my_participant_id) if call.my_participant_id else None
+        return [
+            canonical_id(p.id)
+            for p in participants.value or ()
+            if p.id and canonical_id(p.id) != ours
+        ]
+
     async def hang_up(self, call_id: str) -> None:
-        """End the call for everyone in it."""
+        """Leave the call: it ends for everyone only if it is a peer-to-peer call."""
         await self._retrier.run(
             "hangUp", call_id, lambda: self._call(call_id).delete(), idempotent=True
         )

@@ -3,6 +3,10 @@
 msgraph-sdk has no model for these notifications, so the JSON is validated here with
 pydantic and mapped onto :mod:`contactcenter.events`. Only the shape is checked: a
 notification about something the domain does not follow is skipped, not refused.
+
+Graph sends notifications in batches. A body that is not a batch at all is refused
+(:class:`InvalidNotification`); within a batch, each notification stands alone: one that
+is malformed is logged once, with its call id, and skipped while the others apply.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from contactcenter.events import (
@@ -64,8 +68,11 @@ class _ParticipantInfo(_Model):
 
 
 class _ResultInfo(_Model):
+    # The resultInfo resource documents Int32; the delete-call page writes the numbers as
+    # strings ("200"), which validate as the numbers they spell. The transfer page spells
+    # the subcode "subCode".
     code: int | None = None
-    subcode: int | None = None
+    subcode: int | None = Field(default=None, validation_alias=AliasChoices("subcode", "subCode"))
     message: str | None = None
 
 
@@ -80,6 +87,8 @@ class _CallResource(_Model):
     source: _ParticipantInfo | None = None
     targets: list[_ParticipantInfo] | None = None
     result_info: _ResultInfo | None = None
+    # A consultative transfer ends with "AppTransferred" here and no resultInfo.
+    termination_reason: str | None = None
     tone_info: _ToneInfo | None = None
 
 
@@ -103,11 +112,13 @@ class _ParticipantResource(_Model):
 class _Notification(_Model):
     change_type: str
     resource_url: str
-    resource_data: dict[str, Any] | list[dict[str, Any]]
+    # Absent on some notifications (content sharing started): nothing the domain follows.
+    resource_data: dict[str, Any] | list[dict[str, Any]] | None = None
 
 
 class _Envelope(_Model):
-    value: list[_Notification]
+    # Each notification is validated on its own, so one bad item spoils only itself.
+    value: list[Any]
 
 
 # ------------------------------------------------------------------ vocabulary
@@ -164,8 +175,9 @@ def parse_notifications(
 
     ``tenant_id`` is the ``tid`` claim of the validated bearer token: operation and
     roster notifications carry no tenant of their own. Raises
-    :class:`InvalidNotification` when the body is not JSON or not shaped like
-    ``commsNotifications``; nothing is returned for part of a bad body.
+    :class:`InvalidNotification` when the body is not JSON or not a ``commsNotifications``
+    batch; a malformed notification within a batch is logged (WARNING, with its call id)
+    and skipped, and the others are returned.
     """
     document = _load(body)
     try:
@@ -173,9 +185,26 @@ def parse_notifications(
     except ValidationError as err:
         raise InvalidNotification(_describe(err)) from err
     events: list[CallEvent] = []
-    for notification in envelope.value:
-        events.extend(_parse_one(notification, tenant_id))
+    for item in envelope.value:
+        try:
+            notification = _validate(_Notification, item, "notification")
+            events.extend(_parse_one(notification, tenant_id))
+        except InvalidNotification as err:
+            call_id = _call_id_of(item)
+            _LOGGER.warning(
+                "Skipping a malformed notification on call %s: %s",
+                call_id or "(unknown)",
+                err,
+                extra={"call_id": call_id, "tenant_id": tenant_id},
+            )
     return events
+
+
+def _call_id_of(item: Any) -> str | None:
+    """Return the call id a notification's resource URL names, if it names one."""
+    url = item.get("resourceUrl") if isinstance(item, dict) else None
+    match = _RESOURCE.search(url) if isinstance(url, str) else None
+    return canonical_id(match["call"]) if match is not None else None
 
 
 def _load(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -211,6 +240,9 @@ def _parse_one(notification: _Notification, tenant_id: str) -> list[CallEvent]:
     call_id = canonical_id(match["call"])
     data = notification.resource_data
     url = notification.resource_url
+    if data is None:
+        _LOGGER.debug("Skipping a notification without resource data on %s", url)
+        return []
     if isinstance(data, list):
         if url.rstrip("/").endswith("/participants"):
             return [_roster(data, tenant_id, call_id, url)]
@@ -248,6 +280,7 @@ def _call_events(
                 result_code=result.code,
                 result_subcode=result.subcode,
                 result_message=result.message or "",
+                termination_reason=call.termination_reason or "",
             )
         )
     elif call.state is not None:
@@ -317,9 +350,13 @@ def _operation(
     if status not in _FINISHED:
         _LOGGER.debug("Skipping operation status %s on call %s", operation.status, call_id)
         return None
-    # A completion may name its operation only in the resource URL.
-    operation_id = operation.id or url_operation_id
-    if not operation_id:
+    # A completion may name its operation only in the resource URL. An invitation of
+    # several participants completes on ".../operations/participants" with "id": null:
+    # it is known by its client context alone.
+    if url_operation_id is not None and url_operation_id.lower() == "participants":
+        url_operation_id = None
+    operation_id = operation.id or url_operation_id or ""
+    if not operation_id and not operation.client_context:
         _LOGGER.debug("Skipping an operation without an id on call %s", call_id)
         return None
     kind = _OPERATION_KINDS.get((operation.odata_type or "").lower(), OperationKind.OTHER)
@@ -333,7 +370,7 @@ def _operation(
     return OperationFinished(
         tenant_id=tenant_id,
         call_id=call_id,
-        operation_id=canonical_id(operation_id),
+        operation_id=canonical_id(operation_id) if operation_id else "",
         kind=kind,
         status=status,
         client_context=operation.client_context or "",

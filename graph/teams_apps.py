@@ -37,6 +37,7 @@ from contactcenter.errors import (
     Throttled,
     Unavailable,
 )
+from graph.retry_after import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,24 +56,13 @@ def _status(err: APIError) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _retry_after(err: APIError) -> float | None:
-    headers = err.response_headers or {}
-    for name, value in headers.items():
-        if str(name).lower() == "retry-after":
-            try:
-                return max(0.0, float(str(value)))
-            except ValueError:
-                return None
-    return None
-
-
 def _translate(user_id: str, err: APIError, *, action: str = "install") -> DomainError:
     status = _status(err)
     text = f"Graph {action} of the Teams app for {user_id}: {status}"
     if status == 404:
         return NotFound(text)
     if status == 429:
-        return Throttled(text, retry_after=_retry_after(err))
+        return Throttled(text, retry_after=retry_after_seconds(err.response_headers))
     if status is not None and status >= 500:
         return Unavailable(text)
     return CallControlError(text, status=status)
@@ -120,7 +110,7 @@ class TeamsAppInstaller:
                     ) from err
                 if status not in _RETRY_STATUSES or attempt >= self._max_attempts:
                     raise _translate(external_id, err, action="catalog lookup") from err
-                delay = _retry_after(err)
+                delay = retry_after_seconds(err.response_headers)
                 if delay is None:
                     delay = self._base_delay_s * 2.0 ** (attempt - 1)
                 await self._sleep(delay)
@@ -156,7 +146,7 @@ class TeamsAppInstaller:
                     return InstallOutcome.ALREADY_INSTALLED
                 if status not in _RETRY_STATUSES or attempt >= self._max_attempts:
                     raise _translate(user_id, err) from err
-                delay = _retry_after(err)
+                delay = retry_after_seconds(err.response_headers)
                 if delay is None:
                     delay = self._base_delay_s * 2.0 ** (attempt - 1)
                 _LOGGER.info(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,14 +36,34 @@ class ResultInfo:
     subcode: int
     message: str
 
-    def to_json(self) -> dict[str, Any]:
-        """Return Graph's JSON for it."""
+    def to_json(self, *, as_text: bool = False, subcode_key: str = "subcode") -> dict[str, Any]:
+        """Return Graph's JSON for it.
+
+        The resultInfo resource documents numbers; the delete-call page's terminated
+        notification writes them as strings (``as_text``), and the transfer page spells
+        the subcode ``subCode`` (``subcode_key``): the simulator writes each notification
+        as the page documenting it does.
+        """
         return {
             "@odata.type": "#microsoft.graph.resultInfo",
-            "code": self.code,
-            "subcode": self.subcode,
+            "code": str(self.code) if as_text else self.code,
+            subcode_key: str(self.subcode) if as_text else self.subcode,
             "message": self.message,
         }
+
+
+IDENTITY_SET = "#microsoft.graph.identitySet"
+IDENTITY = "#microsoft.graph.identity"
+
+
+def documented_identity_set(identity: dict[str, Any]) -> dict[str, Any]:
+    """Return an identitySet as Graph's notifications write it: typed, set and members."""
+    typed: dict[str, Any] = {"@odata.type": IDENTITY_SET}
+    for kind, member in identity.items():
+        if kind.startswith("@") or not isinstance(member, dict):
+            continue
+        typed[kind] = {"@odata.type": IDENTITY, **member}
+    return typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +188,24 @@ class SimParticipant:
 
     def graph_resource(self) -> dict[str, Any]:
         """Return Graph's ``participant`` JSON, as roster updates carry it."""
+        # A roster names people and bots by id and display name, phones by number only.
+        members: dict[str, Any] = {}
+        for kind, member in self.identity.items():
+            if not isinstance(member, dict):
+                continue
+            if kind == "phone":
+                members[kind] = {"id": member.get("id")}
+            else:
+                members[kind] = {
+                    "displayName": member.get("displayName") or "",
+                    "id": member.get("id"),
+                }
         return {
             "@odata.type": "#microsoft.graph.participant",
             "id": self.id,
             "info": {
                 "@odata.type": "#microsoft.graph.participantInfo",
-                "identity": {"@odata.type": "#microsoft.graph.identitySet", **self.identity},
+                "identity": documented_identity_set(members),
                 "endpointType": "default",
             },
             "mediaStreams": [
@@ -234,6 +267,11 @@ class MediaJob:
             self.timer.cancel()
 
 
+PLAY_PROMPT_OPERATION = "#microsoft.graph.playPromptOperation"
+RECORD_OPERATION = "#microsoft.graph.recordOperation"
+INVITE_OPERATION = "#microsoft.graph.inviteParticipantsOperation"
+
+
 class OperationStatus(StrEnum):
     """Graph's ``operationStatus``."""
 
@@ -269,6 +307,74 @@ class SimOperation:
             "clientContext": self.client_context,
             "resultInfo": self.result_info.to_json() if self.result_info else None,
             **self.fields,
+        }
+
+    def notification_resource(self, url: str, etag: str) -> dict[str, Any]:
+        """Return the operation as its completion notification carries it.
+
+        Each kind as the page documenting it writes it: playPrompt names the operation
+        only in its URL; recordResponse adds the recording (and, failed, why); an
+        invitation lists whom it invited.
+        """
+        result = self.result_info.to_json() if self.result_info is not None else None
+        if self.odata_type == PLAY_PROMPT_OPERATION:
+            return {
+                "@odata.type": self.odata_type,
+                "@odata.id": url,
+                "@odata.etag": etag,
+                "resultInfo": result,
+                "clientContext": self.client_context,
+                "status": self.status.value,
+            }
+        if self.odata_type == RECORD_OPERATION:
+            resource = {
+                "@odata.type": self.odata_type,
+                "@odata.id": url,
+                "@odata.etag": etag,
+                "id": self.id,
+                "clientContext": self.client_context,
+                "status": self.status.value,
+                "resultInfo": result,
+                "recordingLocation": self.fields.get("recordingLocation") or "",
+                "recordingAccessToken": self.fields.get("recordingAccessToken") or "",
+            }
+            if self.status is OperationStatus.FAILED:
+                resource["completionReason"] = self.fields.get("completionReason")
+            return resource
+        if self.odata_type == INVITE_OPERATION:
+            resource = {
+                "@odata.type": self.odata_type,
+                "participants": [
+                    {
+                        "@odata.type": "#microsoft.graph.invitationParticipantInfo",
+                        "identity": documented_identity_set(
+                            {
+                                kind: {
+                                    name: value
+                                    for name, value in member.items()
+                                    if name in {"id", "displayName"}
+                                }
+                                for kind, member in info["identity"].items()
+                                if isinstance(member, dict)
+                            }
+                        ),
+                    }
+                    for info in self.fields.get("participants", ())
+                ],
+                "status": self.status.value,
+                "clientContext": self.client_context,
+                "id": self.id,
+            }
+            if result is not None:
+                resource["resultInfo"] = result
+            return resource
+        return {
+            "@odata.type": self.odata_type,
+            "@odata.id": url,
+            "id": self.id,
+            "status": self.status.value,
+            "clientContext": self.client_context,
+            "resultInfo": result,
         }
 
     def view(self) -> dict[str, Any]:
@@ -315,6 +421,10 @@ class SimCall:
     group_call: bool = False
     answer_deadline: TimerHandle | None = None
     keep_alive_deadline: TimerHandle | None = None
+    # The bot's participant id in the call (Graph's ``myParticipantId``), known from the start.
+    my_participant_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Graph's examples carry an ``@odata.etag`` that grows with every change of the call.
+    etag: int = 0
 
     @property
     def resource_url(self) -> str:
@@ -344,6 +454,11 @@ class SimCall:
         found = [p for p in self.participants.values() if p.matches(ref)]
         return found[-1] if found else None
 
+    def next_etag(self) -> str:
+        """Return a new ``@odata.etag`` for the call's next notification."""
+        self.etag += 1
+        return f'W/"{self.etag}"'
+
     def stop_timers(self) -> None:
         """Cancel the call's own deadlines."""
         for timer in (self.answer_deadline, self.keep_alive_deadline):
@@ -364,6 +479,7 @@ class SimCall:
             "source": self.source,
             "targets": self.targets,
             "requestedModalities": self.requested_modalities,
+            "myParticipantId": self.my_participant_id,
         }
         if self.callback_uri is not None:
             resource["callbackUri"] = self.callback_uri

@@ -86,8 +86,12 @@ class SimulatorClient:
         dialed_number: str | None = None,
         caller_phone: str | None = None,
         caller_user_id: str | None = None,
+        notify: bool = True,
     ) -> PlacedCall:
-        """Dial a resource account (by id or number) as a phone caller or a Teams user."""
+        """Dial a resource account (by id or number) as a phone caller or a Teams user.
+
+        ``notify=False`` places the call without telling the bot of it.
+        """
         target = (
             {"applicationInstanceId": application_instance_id}
             if application_instance_id is not None
@@ -95,7 +99,9 @@ class SimulatorClient:
         )
         caller = {"phone": caller_phone} if caller_phone is not None else {"userId": caller_user_id}
         body = await self._request(
-            "POST", "/sim/calls", json={"tenantId": tenant_id, "target": target, "caller": caller}
+            "POST",
+            "/sim/calls",
+            json={"tenantId": tenant_id, "target": target, "caller": caller, "notify": notify},
         )
         return PlacedCall(
             call=body["call"],
@@ -135,6 +141,10 @@ class SimulatorClient:
             "GET", f"/sim/calls/{call_id}/wait", params=params
         )
         return result
+
+    async def wait_until_delivered(self) -> None:
+        """Wait until every notification the simulator queued has been delivered."""
+        await self._request("POST", "/sim/notifications/delivered")
 
     async def hang_up(self, call_id: str) -> dict[str, Any]:
         """Hang up as the caller."""

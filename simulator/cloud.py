@@ -11,15 +11,18 @@ from typing import Any
 
 from contactcenter.clock import Clock
 from simulator.calls import (
+    INVITE_OPERATION,
     CallBook,
     DeliveredNotification,
     GraphCallState,
     OperationStatus,
     ParticipantRole,
+    ParticipantStatus,
     RecordedRequest,
     ResultInfo,
     SimCall,
     SimOperation,
+    documented_identity_set,
 )
 from simulator.config import MediaMode, SimulatorConfig
 from simulator.directory import Directory
@@ -39,7 +42,7 @@ from simulator.timers import Timers
 
 _LOGGER = logging.getLogger(__name__)
 
-# resultInfo values from Graph's table of call end reasons.
+# resultInfo values from Graph's table of call end reasons (the delete-call page).
 ENDED_BY_BOT = ResultInfo(200, 5001, "The conversation has ended.")
 ENDED_BY_PSTN_CALLER = ResultInfo(200, 540000, "Call ended by the PSTN User.")
 ENDED_BY_PEER = ResultInfo(200, 4521, "Call ended by the other participant in peer-to-peer call.")
@@ -47,11 +50,12 @@ ENDED_BY_PEER = ResultInfo(200, 4521, "Call ended by the other participant in pe
 NOT_ANSWERED_IN_TIME = ResultInfo(
     408, 10057, "Call timed out due to no signaling from callee endpoints."
 )
+NOT_KEPT_ALIVE = ResultInfo(408, 8537, "Keep Alive timeout, cleaned up inactive call.")
 # As Graph's transfer documentation shows it once the transfer target has answered.
 TRANSFERRED = ResultInfo(0, 7015, "GracefulTransferCompleted")
-# The simulator's own wording where Graph documents none.
-REDIRECTED = ResultInfo(200, 0, "The call was redirected.")
-NOT_KEPT_ALIVE = ResultInfo(408, 0, "The call was ended: no keepAlive within 45 minutes.")
+# How the bot's application appears in a roster.
+BOT_DISPLAY_NAME = "Contact center"
+_CALL = "#microsoft.graph.call"
 
 
 @dataclass(slots=True)
@@ -134,8 +138,12 @@ class SimulatedCloud:
         source: dict[str, Any],
         targets: list[dict[str, Any]],
         requested_modalities: list[str],
-    ) -> tuple[SimCall, Delivery]:
-        """Create an incoming call, notify the bot's calling webhook and return its answer."""
+        notify: bool = True,
+    ) -> tuple[SimCall, Delivery | None]:
+        """Create an incoming call, notify the bot's calling webhook and return its answer.
+
+        Without ``notify`` the call only waits for the bot (whoever tells the bot of it).
+        """
         call = SimCall(
             id=str(uuid.uuid4()),
             tenant_id=tenant_id,
@@ -149,22 +157,15 @@ class SimulatedCloud:
         self.calls.add(call)
         self.roster.add_party(call, ParticipantRole.CALLER, dict(source.get("identity", {})))
         _LOGGER.info("Incoming call %s for tenant %s", call.id, tenant_id)
-        resource_data = {
-            "@odata.type": "#microsoft.graph.call",
-            "@odata.id": call.resource_url,
-            "state": call.state.value,
-            "direction": call.direction,
-            "callChainId": call.call_chain_id,
-            "tenantId": call.tenant_id,
-            "source": call.source,
-            "targets": call.targets,
-            "requestedModalities": call.requested_modalities,
-        }
-        delivered = self.notify(call, "created", resource_data, url=self.config.bot_url)
         call.answer_deadline = self.timers.call_later(
             self.config.answer_timeout_s,
             lambda: self._end_if_unanswered(call),
             name=f"answer-deadline-{call.id}",
+        )
+        if not notify:
+            return call, None
+        delivered = self.notify(
+            call, "created", self._incoming_resource(call), url=self.config.bot_url
         )
         return call, await delivered
 
@@ -194,7 +195,12 @@ class SimulatedCloud:
         )
         self.calls.add(call)
         _LOGGER.info("Outgoing call %s for tenant %s", call.id, tenant_id)
-        self.roster.add_party(call, ParticipantRole.BOT, self._bot_identity(call))
+        self.roster.add_party(
+            call,
+            ParticipantRole.BOT,
+            self._bot_identity(call),
+            participant_id=call.my_participant_id,
+        )
         self.set_state(call, GraphCallState.ESTABLISHING)
         self.roster.ring_target(call, ParticipantRole.CALLEE, dict(target["identity"]))
         return call
@@ -204,7 +210,12 @@ class SimulatedCloud:
         call.stop_timers()
         call.callback_uri = callback_uri
         call.prefetched = prefetch
-        self.roster.add_party(call, ParticipantRole.BOT, self._bot_identity(call))
+        self.roster.add_party(
+            call,
+            ParticipantRole.BOT,
+            self._bot_identity(call),
+            participant_id=call.my_participant_id,
+        )
         self.set_state(call, GraphCallState.ESTABLISHING)
         self.set_state(call, GraphCallState.ESTABLISHED)
         self.keep_alive(call)
@@ -240,7 +251,8 @@ class SimulatedCloud:
                 timeout_s=timeout_s,
                 outlives_call=True,
             )
-        self.end(call, result_info=REDIRECTED)
+        # As the redirect page shows it: terminated, without a resultInfo.
+        self.end(call, result_info=None)
 
     def transfer(self, call: SimCall, *, target: dict[str, Any]) -> None:
         """Transfer an established call: transferring while the target rings."""
@@ -250,7 +262,8 @@ class SimulatedCloud:
     def transfer_accepted(self, call: SimCall) -> None:
         """The transfer target answered: transferAccepted, then the bot is out."""
         self.set_state(call, GraphCallState.TRANSFER_ACCEPTED)
-        self.end(call, result_info=TRANSFERRED)
+        # The transfer page writes this resultInfo's numbers as numbers.
+        self.end(call, result_info=TRANSFERRED, as_text=False)
 
     def transfer_failed(self, call: SimCall, result_info: ResultInfo) -> None:
         """The transfer target did not answer: the call is back with the bot."""
@@ -258,14 +271,14 @@ class SimulatedCloud:
             return
         call.state = GraphCallState.ESTABLISHED
         self.calls.touch()
+        # As the transfer page shows it, subCode and all.
         self.notify(
             call,
             "updated",
             {
-                "@odata.type": "#microsoft.graph.call",
-                "@odata.id": call.resource_url,
+                "@odata.type": _CALL,
                 "state": call.state.value,
-                "resultInfo": result_info.to_json(),
+                "resultInfo": result_info.to_json(subcode_key="subCode"),
             },
         )
 
@@ -284,32 +297,64 @@ class SimulatedCloud:
         )
 
     def hang_up_by_bot(self, call: SimCall) -> None:
-        """End a call the bot deleted: terminating, then terminated."""
+        """The bot deletes its call: terminating, then terminated.
+
+        A peer-to-peer call ends for everyone. In a group call (once an invitee joined)
+        only the bot's leg ends: the others talk on, until only one of them is left.
+        """
         self.set_state(call, GraphCallState.TERMINATING)
-        self.end(call, result_info=ENDED_BY_BOT)
+        self.end(call, result_info=ENDED_BY_BOT, others_stay=call.group_call)
 
     def hang_up_by_remote(self, call: SimCall) -> None:
-        """End a call because the other party (the caller, or whom the bot called) hung up."""
-        remote = call.source if call.direction == "incoming" else call.targets[0]
-        by_phone = "phone" in remote.get("identity", {})
+        """The other party (the caller, or whom the bot called) hangs up.
+
+        That ends a peer-to-peer call; from a group call they only leave.
+        """
+        remote = next(
+            (
+                p
+                for p in call.participants.values()
+                if p.is_remote and p.status is ParticipantStatus.JOINED
+            ),
+            None,
+        )
+        if call.group_call and remote is not None:
+            self.roster.leave(call, remote, removed=False)
+            return
+        identity = call.source if call.direction == "incoming" else call.targets[0]
+        by_phone = "phone" in identity.get("identity", {})
         self.end(call, result_info=ENDED_BY_PSTN_CALLER if by_phone else ENDED_BY_PEER)
 
     def set_state(self, call: SimCall, state: GraphCallState) -> None:
         """Move a call to ``state`` and send the ``updated`` notification."""
         call.state = state
         self.calls.touch()
-        self.notify(
-            call,
-            "updated",
-            {
-                "@odata.type": "#microsoft.graph.call",
-                "@odata.id": call.resource_url,
+        resource: dict[str, Any] = {"@odata.type": _CALL, "state": state.value}
+        url = None
+        if state in (GraphCallState.ESTABLISHING, GraphCallState.ESTABLISHED):
+            # As the answer page shows them: the call named in compact form, with an etag.
+            url = f"/communications/calls/{compact_id(call.id)}"
+            resource = {
+                "@odata.type": _CALL,
+                "@odata.id": url,
+                "@odata.etag": call.next_etag(),
                 "state": state.value,
-            },
-        )
+            }
+        self.notify(call, "updated", resource, resource_url=url)
 
-    def end(self, call: SimCall, *, result_info: ResultInfo | None) -> None:
-        """Terminate a call and send the ``deleted`` notification."""
+    def end(
+        self,
+        call: SimCall,
+        *,
+        result_info: ResultInfo | None,
+        as_text: bool = True,
+        others_stay: bool = False,
+    ) -> None:
+        """Terminate the bot's call and send the ``deleted`` notification.
+
+        ``as_text`` writes the result's numbers as strings, as the delete-call page does;
+        ``others_stay`` ends only the bot's leg of a group call.
+        """
         if call.ended:
             return
         call.stop_timers()
@@ -317,16 +362,18 @@ class SimulatedCloud:
         call.state = GraphCallState.TERMINATED
         call.result_info = result_info
         call.ended_at = self.clock.now()
-        self.roster.call_ended(call)
+        if others_stay:
+            self.roster.bot_left(call)
+        else:
+            self.roster.call_ended(call)
         self.calls.mark_ended(call)
         _LOGGER.info("Call %s terminated (%s)", call.id, result_info)
         resource_data: dict[str, Any] = {
-            "@odata.type": "#microsoft.graph.call",
-            "@odata.id": call.resource_url,
+            "@odata.type": _CALL,
             "state": GraphCallState.TERMINATED.value,
         }
         if result_info is not None:
-            resource_data["resultInfo"] = result_info.to_json()
+            resource_data["resultInfo"] = result_info.to_json(as_text=as_text)
         self.notify(call, "deleted", resource_data)
 
     # ------------------------------------------------------------------ operations
@@ -374,14 +421,19 @@ class SimulatedCloud:
         self.calls.touch()
         if call.ended:
             return
-        resource = operation.graph_resource(call)
         url = f"{call.resource_url}/operations/{operation.id}"
         if compact_url:
             url = (
                 f"/communications/calls/{compact_id(call.id)}/operations/{compact_id(operation.id)}"
             )
-            resource["@odata.id"] = url
-        self.notify(call, "deleted", resource, resource_url=url)
+        resource = operation.notification_resource(url, call.next_etag())
+        # The invite page's notifications also name the operation in "resource".
+        extra = (
+            {"resource": f"/app/calls/{call.id}/operations/{operation.id}"}
+            if operation.odata_type == INVITE_OPERATION
+            else None
+        )
+        self.notify(call, "deleted", resource, resource_url=url, extra=extra)
 
     # ------------------------------------------------------------------ notifications
     def notify(
@@ -392,10 +444,17 @@ class SimulatedCloud:
         *,
         resource_url: str | None = None,
         url: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> asyncio.Future[Delivery]:
-        """Queue a notification about ``call`` behind the ones already queued for it."""
+        """Queue a notification about ``call`` behind the ones already queued for it.
+
+        ``extra`` adds keys to the notification itself (beside ``resourceData``).
+        """
         payload = comms_notifications(
-            comms_notification(change_type, resource_url or call.resource_url, resource_data)
+            {
+                **comms_notification(change_type, resource_url or call.resource_url, resource_data),
+                **(extra or {}),
+            }
         )
         target = url or call.callback_uri or self.config.bot_url
         state = resource_data.get("state") if isinstance(resource_data, dict) else None
@@ -447,7 +506,49 @@ class SimulatedCloud:
         self.calls.touch()
 
     def _bot_identity(self, call: SimCall) -> dict[str, Any]:
-        return {"application": {"id": self.config.app_id, "tenantId": call.tenant_id}}
+        return {
+            "application": {
+                "id": self.config.app_id,
+                "displayName": BOT_DISPLAY_NAME,
+                "tenantId": call.tenant_id,
+            }
+        }
+
+    def _incoming_resource(self, call: SimCall) -> dict[str, Any]:
+        """Return the incoming call as Graph's notification carries it (the redirect page's).
+
+        The bot's own participant is named before it answers (``myParticipantId``), and the
+        called resource account is that participant.
+        """
+        source = call.source
+        target = call.targets[0]
+        return {
+            "@odata.type": _CALL,
+            "@odata.id": call.resource_url,
+            "state": call.state.value,
+            "direction": call.direction,
+            "callbackUri": self.config.bot_url,
+            "source": {
+                "@odata.type": "#microsoft.graph.participantInfo",
+                "identity": documented_identity_set(source.get("identity", {})),
+                # Where the caller's media comes from (every documented example names one).
+                "region": "amer",
+            },
+            "targets": [
+                {
+                    "@odata.type": "#microsoft.graph.invitationParticipantInfo",
+                    "identity": documented_identity_set(target.get("identity", {})),
+                    "endpointType": "default",
+                    "id": call.my_participant_id,
+                    "languageId": None,
+                }
+            ],
+            "callChainId": call.call_chain_id,
+            "tenantId": call.tenant_id,
+            "myParticipantId": call.my_participant_id,
+            "id": call.id,
+            "requestedModalities": call.requested_modalities,
+        }
 
     # ------------------------------------------------------------------ timers
     def _end_if_unanswered(self, call: SimCall) -> None:

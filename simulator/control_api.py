@@ -91,6 +91,9 @@ class PlaceCallRequest(CamelModel):
     target: TargetSpec
     caller: CallerSpec
     requested_modalities: tuple[Modality, ...] = ("audio",)
+    # False: the call waits for the bot to act on it, and nobody tells the bot of it (a
+    # test posts the incoming notification itself).
+    notify: bool = True
 
 
 # ---------------------------------------------------------------------- directory
@@ -211,11 +214,22 @@ async def place_call(request: web.Request) -> web.Response:
         source=_source(directory, spec.caller),
         targets=targets,
         requested_modalities=list(spec.requested_modalities),
+        notify=spec.notify,
     )
     return web.json_response(
-        {"call": call.view(), "webhookStatus": delivery.status, "webhookError": delivery.error},
+        {
+            "call": call.view(),
+            "webhookStatus": delivery.status if delivery is not None else None,
+            "webhookError": delivery.error if delivery is not None else None,
+        },
         status=201,
     )
+
+
+async def wait_until_delivered(request: web.Request) -> web.Response:
+    """POST /sim/notifications/delivered: answer once every queued notification was sent."""
+    await request.app[CLOUD_KEY].outbox.idle()
+    return web.Response(status=204)
 
 
 async def list_calls(request: web.Request) -> web.Response:
@@ -687,6 +701,7 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/sim/calls", list_calls)
     router.add_get("/sim/calls/{call_id}", get_call)
     router.add_get("/sim/calls/{call_id}/wait", wait_for_call)
+    router.add_post("/sim/notifications/delivered", wait_until_delivered)
     router.add_post("/sim/calls/{call_id}/hangup", hang_up)
     router.add_post("/sim/calls/{call_id}/answer", answer_call)
     router.add_post(

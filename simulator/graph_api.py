@@ -20,6 +20,8 @@ from yarl import URL
 
 from simulator.appkeys import CLOUD_KEY, DIRECTORY_KEY, FAULTS_KEY
 from simulator.calls import (
+    PLAY_PROMPT_OPERATION,
+    RECORD_OPERATION,
     GraphCallState,
     MediaJob,
     OperationStatus,
@@ -33,8 +35,6 @@ from simulator.config import is_loopback_host
 from simulator.directory import E164
 from simulator.errors import ApiError, read_json, read_json_object
 from simulator.media import (
-    PLAY_PROMPT_OPERATION,
-    RECORD_OPERATION,
     RECORDING_PATH,
     TONES,
     wav_bytes,

@@ -23,6 +23,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 from yarl import URL
 
+from contactcenter.errors import InvalidInput
+from contactcenter.wav import (
+    PROMPT_BITS,
+    PROMPT_CHANNELS,
+    PROMPT_SAMPLE_RATE,
+    SampleEncoding,
+    parse_wav,
+)
 from simulator.calls import OperationStatus, ResultInfo, SimCall, SimOperation
 from simulator.config import MediaMode, is_loopback_host
 from simulator.errors import ApiError
@@ -32,39 +40,79 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-PLAY_PROMPT_OPERATION = "#microsoft.graph.playPromptOperation"
-RECORD_OPERATION = "#microsoft.graph.recordOperation"
-
 # resultInfo values from Graph's documentation of playPrompt, recordResponse and
 # cancelMediaProcessing.
 COMPLETED = ResultInfo(200, 0, "Action completed successfully.")
 MAX_DURATION_REACHED = ResultInfo(200, 8515, "Action completed, max record duration reached.")
 CANCELLED = ResultInfo(400, 8508, "Action failed, the operation was cancelled.")
+# No Graph page names the result of a prompt that cannot be played. These are the codes
+# Azure Communication Services' Call Automation (the same media platform) gives a play
+# that fails so (PlayDownloadFailed, PlayInvalidFileFormat); docs/decisions/0016 and 0017.
+DOWNLOAD_FAILED_SUBCODE = 8536
+INVALID_FORMAT_SUBCODE = 8535
 
 TONES = {str(digit): f"tone{digit}" for digit in range(10)} | {"*": "star", "#": "pound"}
 
 RECORDING_PATH = "/media/recordings"
+# What Graph plays: "Wave file (.wav) format, single-channel, 16-bit samples with a
+# 16,000 (16 KHz) sampling rate" (mediaInfo.uri).
+PLAYABLE = "a single-channel 16-bit PCM WAV file sampled at 16,000 Hz"
+# Prompts are small; a larger body is not read further.
+MAX_PROMPT_BYTES = 10 * 1024 * 1024
+
+
+def download_failed(message: str) -> ResultInfo:
+    """Return the result of a play whose file could not be fetched."""
+    return ResultInfo(400, DOWNLOAD_FAILED_SUBCODE, message)
+
+
+def invalid_format(message: str) -> ResultInfo:
+    """Return the result of a play whose file is not what Graph plays."""
+    return ResultInfo(400, INVALID_FORMAT_SUBCODE, message)
+
+
+def playable_problem(uri: str, data: bytes) -> ResultInfo | None:
+    """Return why the file at ``uri`` cannot be played as a prompt, or None if it can."""
+    try:
+        audio = parse_wav(data)
+    except InvalidInput as err:
+        return invalid_format(f"Action failed, invalid file format: {uri}: {err}")
+    if (
+        audio.encoding is not SampleEncoding.PCM
+        or audio.channels != PROMPT_CHANNELS
+        or audio.bits != PROMPT_BITS
+        or audio.sample_rate != PROMPT_SAMPLE_RATE
+    ):
+        what = (
+            f"{audio.channels}-channel {audio.bits}-bit {audio.encoding.value} audio "
+            f"sampled at {audio.sample_rate:,} Hz"
+        )
+        return invalid_format(
+            f"Action failed, invalid file format: {uri} holds {what}; "
+            f"only {PLAYABLE} can be played."
+        )
+    return None
 
 
 # ---------------------------------------------------------------------- prompts
 class PromptSource(Protocol):
     """Where the simulated cloud fetches prompts from, as Graph downloads them."""
 
-    async def problem(self, uri: str) -> str | None:
-        """Return why ``uri`` cannot be played, or None if it can."""
+    async def problem(self, uri: str) -> ResultInfo | None:
+        """Return why ``uri`` cannot be played (the failed play's result), or None."""
         ...
 
 
 class AssumeReachable:
     """Fetch nothing: every prompt plays."""
 
-    async def problem(self, uri: str) -> str | None:
+    async def problem(self, uri: str) -> ResultInfo | None:
         """Return None: every prompt is taken to be there."""
         return None
 
 
 class HttpPromptSource:
-    """GET each prompt once (loopback hosts only unless allowed) and check it is a WAV file."""
+    """GET each prompt once (loopback hosts only unless allowed) and check Graph can play it."""
 
     def __init__(
         self, session: aiohttp.ClientSession, *, allow_remote: bool, timeout_s: float
@@ -75,7 +123,7 @@ class HttpPromptSource:
         # Graph caches prompts it fetched; so does the simulator, successes only.
         self._fetched: set[str] = set()
 
-    async def problem(self, uri: str) -> str | None:
+    async def problem(self, uri: str) -> ResultInfo | None:
         """Fetch ``uri`` unless fetched before; return what was wrong with it, or None."""
         if uri in self._fetched:
             return None
@@ -85,14 +133,24 @@ class HttpPromptSource:
         try:
             async with self._session.get(uri, timeout=self._timeout) as response:
                 if response.status != 200:
-                    return f"Media could not be fetched from {uri}: HTTP {response.status}."
-                head = await response.content.read(12)
+                    return download_failed(
+                        f"Action failed, file could not be downloaded: {uri}: "
+                        f"HTTP {response.status}."
+                    )
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_PROMPT_BYTES:
+                        return download_failed(
+                            f"Action failed, file could not be downloaded: {uri}: "
+                            f"larger than {MAX_PROMPT_BYTES:,} bytes."
+                        )
         except (aiohttp.ClientError, TimeoutError) as err:
-            return f"Media could not be fetched from {uri}: {err!r}."
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return f"Media at {uri} is not a WAV file."
-        self._fetched.add(uri)
-        return None
+            return download_failed(f"Action failed, file could not be downloaded: {uri}: {err!r}.")
+        problem = playable_problem(uri, bytes(data))
+        if problem is None:
+            self._fetched.add(uri)
+        return problem
 
 
 # ------------------------------------------------------------------- recordings
@@ -127,7 +185,7 @@ class Recordings:
         return self._recordings.get(recording_id)
 
 
-def wav_bytes(seconds: float, *, rate: int = 8000, tone_hz: int = 400) -> bytes:
+def wav_bytes(seconds: float, *, rate: int = PROMPT_SAMPLE_RATE, tone_hz: int = 400) -> bytes:
     """Return a quiet tone of ``seconds`` seconds as a 16-bit mono PCM WAV file."""
     frames = max(1, round(seconds * rate))
     period = rate // tone_hz
@@ -255,7 +313,6 @@ class MediaPlayer:
                     "updated",
                     {
                         "@odata.type": "#microsoft.graph.call",
-                        "@odata.id": call.resource_url,
                         "state": call.state.value,
                         "toneInfo": {
                             "@odata.type": "#microsoft.graph.toneInfo",
@@ -294,13 +351,13 @@ class MediaPlayer:
         for prompt in job.prompts:
             problem = await self._prompts.problem(str(prompt["uri"]))
             if problem is not None:
-                _LOGGER.warning("Call %s: %s", call.id, problem)
+                _LOGGER.warning("Call %s: %s", call.id, problem.message)
                 if self.playing(call) is operation:
                     self._finish(
                         call,
                         operation,
                         OperationStatus.FAILED,
-                        ResultInfo(400, 0, problem),
+                        problem,
                         _record_failure(operation),
                     )
                 return

@@ -10,6 +10,12 @@ or as the control API tells them. The bot hears of it the way Graph tells it:
   they answer: ``failed`` with 487. Nobody ringing is in a roster update: Graph reports
   joins and leaves.
 * a joined participant who hangs up or is removed: a roster update without them.
+
+Once an invitee joined, the call is a group call, and Graph's rules for those apply: the
+bot deleting the call ends only its own leg (the others talk on); the caller hanging up
+only leaves it; the call ends for the bot when everyone else has left it (200/5002), or
+when the bot removed the last of them (only one participant remained, 200/5010); and
+once the bot is gone, the call ends for the last one left alone.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from simulator.calls import (
+    INVITE_OPERATION,
     OperationStatus,
     ParticipantRole,
     ParticipantStatus,
@@ -36,9 +43,13 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-INVITE_OPERATION = "#microsoft.graph.inviteParticipantsOperation"
-
 DECLINED = ResultInfo(603, 0, "Call was declined.")
+ALL_OTHERS_LEFT = ResultInfo(
+    200, 5002, "The conversation has ended as all other participants have left the call."
+)
+ONLY_ONE_REMAINED = ResultInfo(
+    200, 5010, "The conversation has ended as only one participant remained in the conversation."
+)
 NOT_ANSWERED = ResultInfo(408, 0, "The invitation timed out: nobody answered.")
 INVITATION_CANCELLED = ResultInfo(487, 0, "The invitation was cancelled.")
 # A resource account (another queue, an auto attendant) picks up at once.
@@ -73,13 +84,18 @@ class Roster:
 
     # ------------------------------------------------------------------ parties
     def add_party(
-        self, call: SimCall, role: ParticipantRole, identity: dict[str, Any]
+        self,
+        call: SimCall,
+        role: ParticipantRole,
+        identity: dict[str, Any],
+        *,
+        participant_id: str | None = None,
     ) -> SimParticipant:
         """Put someone in the call who is in it from the start (the bot, the caller)."""
         now = self._cloud.clock.now()
         participant = call.add_participant(
             SimParticipant(
-                id=str(uuid.uuid4()),
+                id=participant_id or str(uuid.uuid4()),
                 role=role,
                 identity=identity,
                 status=ParticipantStatus.JOINED,
@@ -211,11 +227,12 @@ class Roster:
     def hang_up(self, call: SimCall, participant: SimParticipant) -> None:
         """A joined participant hangs up."""
         self._require(participant, ParticipantStatus.JOINED, "hang up")
-        if participant.is_remote:
-            # The caller (or the callee of an outbound call) hanging up ends the call.
+        if participant.is_remote and not call.group_call and not call.ended:
+            # The caller (or the callee of an outbound call) hanging up ends a
+            # peer-to-peer call.
             self._cloud.hang_up_by_remote(call)
             return
-        self._leave(call, participant)
+        self.leave(call, participant, removed=False)
 
     def remove(self, call: SimCall, participant: SimParticipant) -> None:
         """The bot deletes a participant: cancel a pending invitation or drop them."""
@@ -225,13 +242,52 @@ class Roster:
                 return
             self._unanswered(call, participant, ParticipantStatus.CANCELLED, INVITATION_CANCELLED)
         elif participant.status is ParticipantStatus.JOINED:
-            if participant.role is ParticipantRole.BOT or participant.is_remote:
-                # Without the bot or without the other party there is no call left.
+            if participant.role is ParticipantRole.BOT:
                 self._cloud.hang_up_by_bot(call)
-                return
-            self._leave(call, participant)
+            elif participant.is_remote and not call.group_call:
+                # Without the other party a peer-to-peer call has nobody left to talk to.
+                self._cloud.hang_up_by_bot(call)
+            else:
+                self.leave(call, participant, removed=True)
         else:
             raise ApiError(404, f"Participant {participant.id} is no longer in the call.")
+
+    def leave(self, call: SimCall, participant: SimParticipant, *, removed: bool) -> None:
+        """A joined participant leaves (or is removed); the call ends if the rules say so."""
+        participant.cancel_timers()
+        participant.status = ParticipantStatus.LEFT
+        participant.ended_at = self._cloud.clock.now()
+        self._left_call(participant)
+        _LOGGER.info("Call %s: %s %s left", call.id, participant.role, participant.id)
+        others = self._others(call)
+        if not call.ended:
+            if others:
+                self._cloud.notify_roster(call)
+            else:
+                # The bot is alone: Graph ends its call too.
+                self._cloud.end(call, result_info=ONLY_ONE_REMAINED if removed else ALL_OTHERS_LEFT)
+        elif len(others) == 1:
+            self._alone(call, others[0])
+        self._cloud.calls.touch()
+
+    def bot_left(self, call: SimCall) -> None:
+        """The bot left a group call: pending invitations end, the others talk on."""
+        now = self._cloud.clock.now()
+        for participant in call.participants.values():
+            if participant.role is ParticipantRole.BOT and (
+                participant.status is ParticipantStatus.JOINED
+            ):
+                participant.status = ParticipantStatus.LEFT
+                participant.ended_at = now
+            elif participant.status is ParticipantStatus.RINGING and not participant.outlives_call:
+                participant.cancel_timers()
+                participant.status = ParticipantStatus.CANCELLED
+                participant.ended_at = now
+        others = self._others(call)
+        for participant in others:
+            participant.outlives_call = True
+        if len(others) == 1:
+            self._alone(call, others[0])
 
     def call_ended(self, call: SimCall) -> None:
         """The call is over: stop ringing and let everyone go, but for those who stay on."""
@@ -297,15 +353,19 @@ class Roster:
         participant.result_info = result
         participant.ended_at = self._cloud.clock.now()
 
-    def _leave(self, call: SimCall, participant: SimParticipant) -> None:
+    @staticmethod
+    def _others(call: SimCall) -> list[SimParticipant]:
+        """Return who is in the call now, but the bot."""
+        return [p for p in call.joined() if p.role is not ParticipantRole.BOT]
+
+    def _alone(self, call: SimCall, participant: SimParticipant) -> None:
+        """Only one participant remained once the bot left: the call ends for them too."""
         participant.cancel_timers()
         participant.status = ParticipantStatus.LEFT
         participant.ended_at = self._cloud.clock.now()
+        participant.result_info = ONLY_ONE_REMAINED
         self._left_call(participant)
-        _LOGGER.info("Call %s: %s %s left", call.id, participant.role, participant.id)
-        if not call.ended:
-            self._cloud.notify_roster(call)
-        self._cloud.calls.touch()
+        _LOGGER.info("Call %s: %s %s was left alone", call.id, participant.role, participant.id)
 
     def _settle(self, call: SimCall, operation_id: str | None) -> None:
         """Finish an invite operation once none of its invitees is still ringing."""

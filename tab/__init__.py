@@ -14,15 +14,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from contactcenter.audit import AuditLog
+from contactcenter.seats import Seats
 from tab.appkeys import TAB, TabOptions, TabState
-from tab.audit import AuditLog
 from tab.demo import KEYS_PATH, OPENID_PATH, openid_configuration, signing_keys
 from tab.dependencies import TabDependencies, TabSettings
 from tab.endpoints import add_endpoints
 from tab.events import LiveHub
 from tab.pages import add_pages
 from tab.routes import ENDPOINTS
-from tab.seats import Seats
 
 __all__ = ["TAB", "TabDependencies", "TabOptions", "TabSettings", "add_tab", "running_tab"]
 

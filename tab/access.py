@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from contactcenter.errors import Conflict, NotFound
+from contactcenter.audit import Actor, AuditLog
+from contactcenter.errors import NotFound
 from contactcenter.model import Role, Tenant, TenantStatus, User
-from contactcenter.repository import Repository
-from tab.audit import Actor, AuditLog
+from contactcenter.repository import KEEP, Repository
 from tab.dependencies import TabSettings
 from tab.ports import TabIdentity
 
@@ -74,7 +74,7 @@ async def resolve_caller(
         raise AccessDenied("tenantTerminated", "your organization's contact center was closed")
     user = await _user(repository, tenant_id, identity.object_id)
     if user is None or Role.ADMIN not in user.roles:
-        promoted = await _bootstrap(identity, settings, repository, audit, tenant, user)
+        promoted = await _bootstrap(identity, settings, repository, audit, tenant)
         if promoted is not None:
             tenant, user = promoted
     if user is None or tenant is None:
@@ -111,7 +111,6 @@ async def _bootstrap(
     repository: Repository,
     audit: AuditLog,
     tenant: Tenant | None,
-    user: User | None,
 ) -> tuple[Tenant, User] | None:
     """Make the caller an admin if the first-run rules allow it; None when they do not."""
     listed = identity.object_id in {oid.lower() for oid in settings.admin_object_ids}
@@ -123,30 +122,23 @@ async def _bootstrap(
         return None
     if tenant is None:
         tenant = await _create_tenant(identity, repository, audit)
-    before = user
-    if user is None:
-        created = User(
-            id=identity.object_id,
-            tenant_id=identity.tenant_id,
-            display_name=identity.name or identity.username or identity.object_id,
-            upn=identity.username,
-            roles=frozenset({Role.ADMIN}),
-        )
-        try:
-            user = (await repository.users.create(created)).value
-        except Conflict:
-            # Created meanwhile by a concurrent first request: promote that one.
-            user = before = await _user(repository, identity.tenant_id, identity.object_id)
-            if user is None:
-                return None
-    if Role.ADMIN not in user.roles:
-        updated = await repository.users.update(
-            identity.tenant_id,
-            identity.object_id,
-            lambda u: None if Role.ADMIN in u.roles else replace(u, roles=u.roles | {Role.ADMIN}),
-        )
-        assert updated is not None
-        user = updated.value
+    # A user not stored yet (nor made meanwhile by a concurrent first request) is created,
+    # promoted like anyone else.
+    newcomer = User(
+        id=identity.object_id,
+        tenant_id=identity.tenant_id,
+        display_name=identity.name or identity.username or identity.object_id,
+        upn=identity.username,
+    )
+    promoted = await repository.users.apply(
+        identity.tenant_id,
+        identity.object_id,
+        lambda u: KEEP if Role.ADMIN in u.roles else replace(u, roles=u.roles | {Role.ADMIN}),
+        missing=lambda: newcomer,
+    )
+    assert promoted.after is not None
+    before = promoted.before.value if promoted.before is not None else None
+    user = promoted.after.value
     if before != user:
         _LOGGER.warning(
             "%s became an admin at sign-in (%s)",
@@ -169,10 +161,10 @@ async def _bootstrap(
 async def _create_tenant(identity: TabIdentity, repository: Repository, audit: AuditLog) -> Tenant:
     _, _, domain = identity.username.partition("@")
     tenant = Tenant(id=identity.tenant_id, name=domain or f"Tenant {identity.tenant_id[:8]}")
-    try:
-        created = (await repository.tenants.create(tenant)).value
-    except Conflict:
-        return (await repository.tenants.get(tenant.id, tenant.id)).value
+    # Created unless a concurrent first request created it meanwhile: then that one stands.
+    stored, created = await repository.tenants.ensure(tenant)
+    if not created:
+        return stored.value
     _LOGGER.warning("Created tenant %s at its first admin's sign-in", tenant.id)
     await audit.record(
         tenant.id,
@@ -180,6 +172,6 @@ async def _create_tenant(identity: TabIdentity, repository: Repository, audit: A
         "tenant.create",
         target_type="tenant",
         target_id=tenant.id,
-        after=created,
+        after=stored.value,
     )
-    return created
+    return stored.value

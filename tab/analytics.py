@@ -30,11 +30,11 @@ from contactcenter.ports import Store
 from contactcenter.queue_alerts import RULES, AlertBoard, QueueAlertRule
 from contactcenter.reports import ReportScope
 from contactcenter.repository import Collection, Repository
+from contactcenter.what_if import ScratchStoreFactory, WhatIfRunner
 from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest
-from tab.ports import PeriodicWork, ScratchStoreFactory
+from tab.ports import PeriodicWork
 from tab.wallboard import WallboardFrames
-from tab.whatif import WhatIfRunner
 
 _LOGGER = logging.getLogger(__name__)
 

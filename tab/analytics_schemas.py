@@ -8,14 +8,28 @@ Ratios (service levels, rates, occupancy) are fractions 0..1, or null when undef
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallState, RoutingMethod
-from tab.schemas import AgentCounts, ApiModel, Identifier, PartyView, RequestModel, ShortText
+from contactcenter.reports import AgentRow
+from tab.derived_shapes import view_of_dataclass
+from tab.schemas import (
+    ApiModel,
+    FinishedCallView,
+    Identifier,
+    PartyView,
+    QueueLiveView,
+    RequestModel,
+    ShortText,
+    rounded,
+)
 
 Cursor = Annotated[str, StringConstraints(max_length=512)]
+Milliseconds = Annotated[float, rounded(3)]
+"""A duration in seconds, shown to the millisecond."""
 ReportFormat = Literal["json", "csv"]
 
 
@@ -67,24 +81,15 @@ class TimelineQuery(RequestModel):
 
 
 # ==================================================================== reports
-class KpiView(ApiModel):
-    threshold_s: float
-    offered: int
-    answered: int
-    abandoned: int
-    overflowed: int
-    timed_out: int
-    no_agent: int
-    voicemail: int
-    callback_requested: int
-    abandonment_rate: float | None
-    asa_s: float | None
-    service_level_1: float | None
-    service_level_2: float | None
-    service_level_3: float | None
-    service_level_4: float | None
-    aht_s: float | None
-    max_wait_s: float
+# Every KPI the domain computes (contactcenter/kpis.py), derived from its dataclass, but
+# occupancy: it needs the agents' time, which a queue report does not read (the agent
+# report shows it). mypy sees a plain ApiModel.
+if TYPE_CHECKING:
+    KpiView = ApiModel
+else:
+    KpiView = view_of_dataclass(
+        Kpis, "KpiView", base=ApiModel, module=__name__, exclude=("occupancy",)
+    )
 
 
 class QueueReportRowView(ApiModel):
@@ -111,19 +116,18 @@ class QueueReportView(ApiModel):
     days: list[DayKpiView]
 
 
-class AgentReportRowView(ApiModel):
-    agent_id: str
-    agent_name: str
-    handled: int
-    missed_offers: int
-    talk_s: float
-    hold_s: float
-    wrap_up_s: float
-    aht_s: float | None
-    asa_s: float | None
-    state_s: dict[str, float] = Field(description="Sampled seconds by state.")
-    available_idle_s: float
-    occupancy: float | None
+# An agent's row of the agent report, as the domain computes it (contactcenter/reports.py).
+# mypy sees a plain ApiModel.
+if TYPE_CHECKING:
+    AgentReportRowView = ApiModel
+else:
+    AgentReportRowView = view_of_dataclass(
+        AgentRow,
+        "AgentReportRowView",
+        base=ApiModel,
+        module=__name__,
+        descriptions={"state_s": "Sampled seconds by state."},
+    )
 
 
 class AgentReportView(ApiModel):
@@ -141,25 +145,21 @@ class HourlyReportView(ApiModel):
     abandoned: list[list[int]]
 
 
-class CallReportRowView(ApiModel):
-    id: str
-    queue_id: str | None
-    queue_name: str
-    caller: PartyView
-    offered_at: datetime | None
-    answered_at: datetime | None
-    ended_at: datetime
-    outcome: CallOutcome
-    wait_s: float
-    ring_s: float
-    talk_s: float
-    hold_s: float
-    wrap_up_s: float
+class CallReportRowView(FinishedCallView):
+    wait_s: Milliseconds
+    ring_s: Milliseconds
+    talk_s: Milliseconds
+    hold_s: Milliseconds
+    wrap_up_s: Milliseconds
     met_service_level: bool
     agent_id: str | None
     agent_name: str
     missed_agent_ids: list[str]
     leave_reason: str
+    # Graph's resultInfo when it terminated the call.
+    result_code: int | None
+    result_subcode: int | None
+    result_message: str
 
 
 class CallReportView(ApiModel):
@@ -242,14 +242,7 @@ class TodayView(ApiModel):
     abandonment_rate: float | None
 
 
-class WallboardQueueView(ApiModel):
-    id: str
-    name: str
-    waiting: int
-    ringing: int
-    longest_wait_s: float
-    service_level_threshold_s: int
-    agents: AgentCounts
+class WallboardQueueView(QueueLiveView):
     today: TodayView
     alerts: list[AlertView]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from typing import Any
 
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import (
@@ -23,21 +24,19 @@ from contactcenter.model import (
     Role,
     User,
 )
-from contactcenter.repository import Repository, Versioned
+from contactcenter.repository import KEEP, Decision, Repository, Versioned
+from contactcenter.seats import SeatsExhausted, TooFewSeats
 from tab.api_config import (
     TenantTargets,
     action_from,
     action_problems,
     action_prompts,
-    action_view,
     callback_from,
-    callback_view,
     check_callback,
     check_hours,
     domain_problems,
     hours_actions,
     hours_from,
-    hours_view,
     ivr_queue_ids,
     prompt_problems,
 )
@@ -51,6 +50,7 @@ from tab.crud import (
     save_replacement,
     store_binding,
 )
+from tab.derived_shapes import changes, fill
 from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.schemas import (
     AuditEntryView,
@@ -59,6 +59,9 @@ from tab.schemas import (
     BindingBody,
     BindingListView,
     BindingView,
+    BusinessHoursBody,
+    CallbackBody,
+    QueueActionBody,
     QueueBody,
     QueueListView,
     QueueView,
@@ -71,7 +74,6 @@ from tab.schemas import (
     UserBody,
     UserListView,
 )
-from tab.seats import SeatsExhausted, TooFewSeats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,84 +86,24 @@ _ACTION_FIELDS = (
 
 # ===================================================================== queues
 def queue_view(found: Versioned[Queue]) -> QueueView:
-    queue = found.value
-    return QueueView(
-        id=queue.id,
-        name=queue.name,
-        routing_method=queue.routing_method,
-        members=list(queue.members),
-        alert_time_s=queue.alert_time_s,
-        alerting_model=queue.alerting_model,
-        wrap_up_s=queue.wrap_up_s,
-        max_size=queue.max_size,
-        max_wait_s=queue.max_wait_s,
-        service_level_threshold_s=queue.service_level_threshold_s,
-        priority=queue.priority,
-        route_when_busy=queue.route_when_busy,
-        missed_offers_to_away=queue.missed_offers_to_away,
-        required_skills=dict(queue.required_skills),
-        overflow_action=action_view(queue.overflow_action),
-        timeout_action=action_view(queue.timeout_action),
-        no_agent_action=action_view(queue.no_agent_action),
-        skill_widen_after_s=queue.skill_widen_after_s,
-        greeting_prompt_id=queue.greeting_prompt_id,
-        music_prompt_id=queue.music_prompt_id,
-        comfort_prompt_id=queue.comfort_prompt_id,
-        comfort_interval_s=queue.comfort_interval_s,
-        announce_position=queue.announce_position,
-        announce_wait=queue.announce_wait,
-        language=queue.language,
-        hours=hours_view(queue.hours),
-        callback=callback_view(queue.callback),
-        disposition_codes=list(queue.disposition_codes),
-        etag=found.etag,
-    )
+    return fill(QueueView, found.value, etag=found.etag)
 
 
-# The caller-experience fields came after the first clients of this API: a body that
-# leaves one out keeps what the queue has (a new queue gets the default).
-_CALLER_EXPERIENCE_FIELDS = (
-    "skill_widen_after_s",
-    "greeting_prompt_id",
-    "music_prompt_id",
-    "comfort_prompt_id",
-    "comfort_interval_s",
-    "announce_position",
-    "announce_wait",
-    "language",
-)
+def _queue_setting(value: object, stored: Any) -> object:
+    """Return a body's value of a queue setting as the queue holds it."""
+    if isinstance(value, QueueActionBody):
+        return action_from(value, stored)
+    if isinstance(value, BusinessHoursBody):
+        return hours_from(value, stored)
+    if isinstance(value, CallbackBody):
+        return callback_from(value)
+    return value
 
 
-def _queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
+def queue_from(body: QueueBody, queue_id: str, tenant_id: str, base: Queue | None) -> Queue:
+    """Return the queue a body describes: ``base`` with the body's changes, or a new queue."""
     queue = base or Queue(id=queue_id, tenant_id=tenant_id, name=body.name)
-    sent = body.model_fields_set
-    kept = {name: getattr(body, name) for name in _CALLER_EXPERIENCE_FIELDS if name in sent}
-    if "hours" in sent:
-        kept["hours"] = hours_from(body.hours, queue.hours) if body.hours is not None else None
-    if "callback" in sent:
-        kept["callback"] = callback_from(body.callback)
-    if "disposition_codes" in sent:
-        kept["disposition_codes"] = tuple(body.disposition_codes)
-    return replace(
-        queue,
-        **kept,
-        name=body.name,
-        routing_method=body.routing_method,
-        members=tuple(body.members),
-        alert_time_s=body.alert_time_s,
-        alerting_model=body.alerting_model,
-        wrap_up_s=body.wrap_up_s,
-        max_size=body.max_size,
-        max_wait_s=body.max_wait_s,
-        service_level_threshold_s=body.service_level_threshold_s,
-        priority=body.priority,
-        route_when_busy=body.route_when_busy,
-        missed_offers_to_away=body.missed_offers_to_away,
-        required_skills=dict(body.required_skills),
-        overflow_action=action_from(body.overflow_action, base.overflow_action if base else None),
-        timeout_action=action_from(body.timeout_action, base.timeout_action if base else None),
-        no_agent_action=action_from(body.no_agent_action, base.no_agent_action if base else None),
-    )
+    return replace(queue, **changes(body, queue, _queue_setting))
 
 
 async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None:
@@ -225,7 +167,7 @@ async def create_queue(call: TabRequest) -> QueueView:
     queue_id = str(uuid.uuid4())
     await _check_queue(call, body, queue_id)
     created = await repository(call).queues.create(
-        _queue_from(body, queue_id, caller.tenant_id, None)
+        queue_from(body, queue_id, caller.tenant_id, None)
     )
     await record_change(
         call, "queue.create", target_type="queue", target_id=queue_id, after=created.value
@@ -241,7 +183,7 @@ async def update_queue(call: TabRequest) -> QueueView:
     current = await repo.queues.get(caller.tenant_id, call.param("queueId"))
     require_if_match(call, current.etag, "queue")
     await _check_queue(call, body, current.value.id)
-    new = _queue_from(body, current.value.id, caller.tenant_id, current.value)
+    new = queue_from(body, current.value.id, caller.tenant_id, current.value)
     saved = await save_replacement(
         call, repo.queues, current, new, what="queue", target_type="queue", target_id=new.id
     )
@@ -369,23 +311,13 @@ async def _agent(repo: Repository, tenant_id: str, agent_id: str) -> Agent | Non
 
 async def _ensure_agent(call: TabRequest, user: User) -> Agent:
     """Return the user's agent document, creating it (without a seat) if needed."""
-    repo = repository(call)
-    existing = await _agent(repo, user.tenant_id, user.id)
-    if existing is not None:
-        return existing
-    agent = Agent(id=user.id, tenant_id=user.tenant_id, display_name=user.display_name)
-    try:
-        await repo.agents.create(agent)
-    except Conflict:
-        return (await repo.agents.get(user.tenant_id, user.id)).value
-    await call.app[TAB].audit.record(
-        user.tenant_id,
-        call.caller.actor,
-        "agent.create",
-        target_type="agent",
-        target_id=agent.id,
-        after=agent,
-    )
+    profile = Agent(id=user.id, tenant_id=user.tenant_id, display_name=user.display_name)
+    stored, created = await repository(call).agents.ensure(profile)
+    agent = stored.value
+    if created:
+        await record_change(
+            call, "agent.create", target_type="agent", target_id=agent.id, after=agent
+        )
     return agent
 
 
@@ -427,16 +359,9 @@ async def create_user(call: TabRequest) -> UserAdminView:
     return _user_admin_view(user, agent)
 
 
-async def set_user_roles(call: TabRequest) -> UserAdminView:
-    """Replace a user's roles; the last admin stays an admin, a queue member an agent."""
-    body = call.body(RolesBody)
-    caller = call.caller
-    repo = repository(call)
-    tenant_id = caller.tenant_id
-    current = await repo.users.get(tenant_id, call.param("userId"))
-    user = current.value
-    roles = frozenset(body.roles)
-    removed = user.roles - roles
+async def _check_roles_removable(repo: Repository, user: User, removed: frozenset[Role]) -> None:
+    """Refuse (409) to take the last admin's admin role, or a queue member's agent role."""
+    tenant_id = user.tenant_id
     if Role.ADMIN in removed:
         admins = [u for u in await repo.users.find(tenant_id) if Role.ADMIN in u.value.roles]
         if len(admins) <= 1:
@@ -459,21 +384,34 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
                     {"field": "roles", "message": f"member of queue {name}"} for name in member_of
                 ],
             )
-    if roles == user.roles:
-        return _user_admin_view(user, await _agent(repo, tenant_id, user.id))
-    updated = replace(user, roles=roles)
-    try:
-        await repo.users.save(updated, etag=current.etag)
-    except Conflict:
-        raise ApiError(409, "the user changed meanwhile: try again", code="conflict") from None
+
+
+async def set_user_roles(call: TabRequest) -> UserAdminView:
+    """Replace a user's roles; the last admin stays an admin, a queue member an agent."""
+    body = call.body(RolesBody)
+    repo = repository(call)
+    tenant_id = call.caller.tenant_id
+    roles = frozenset(body.roles)
+
+    async def change(user: User) -> Decision[User]:
+        await _check_roles_removable(repo, user, user.roles - roles)
+        return KEEP if roles == user.roles else replace(user, roles=roles)
+
+    changed = await repo.users.apply(tenant_id, call.param("userId"), change)
+    assert changed.before is not None
+    assert changed.after is not None
+    before, updated = changed.before.value, changed.after.value
+    if not changed.changed:
+        return _user_admin_view(updated, await _agent(repo, tenant_id, updated.id))
+    removed = before.roles - roles
     await record_change(
-        call, "user.roles", target_type="user", target_id=user.id, before=user, after=updated
+        call, "user.roles", target_type="user", target_id=updated.id, before=before, after=updated
     )
     agent: Agent | None = None
     if Role.AGENT in roles:
         agent = await _ensure_agent(call, updated)
     elif Role.AGENT in removed:
-        agent = await _agent(repo, tenant_id, user.id)
+        agent = await _agent(repo, tenant_id, updated.id)
         if agent is not None:
             await call.deps.engine.sign_out(tenant_id, agent.id)
             if agent.has_seat:
@@ -592,19 +530,6 @@ async def audit_log(call: TabRequest) -> AuditPageView:
         call.caller.tenant_id, limit=query.limit, continuation=query.continuation
     )
     return AuditPageView(
-        entries=[
-            AuditEntryView(
-                id=e.id,
-                at=e.at,
-                actor_id=e.actor_id,
-                actor_name=e.actor_name,
-                action=e.action,
-                target_type=e.target_type,
-                target_id=e.target_id,
-                before=e.before,
-                after=e.after,
-            )
-            for e in entries
-        ],
+        entries=[fill(AuditEntryView, e) for e in entries],
         continuation=continuation,
     )

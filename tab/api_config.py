@@ -71,15 +71,13 @@ from tab.crud import (
     save_replacement,
     store_binding,
 )
+from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.schemas import (
     BusinessHoursBody,
     BusinessHoursView,
     CallbackBody,
     CallbackView,
-    HolidaySetView,
-    HolidayView,
-    OpenRangeView,
     QueueActionBody,
     QueueActionView,
 )
@@ -98,7 +96,7 @@ def action_from(body: QueueActionBody, before: QueueAction | None) -> QueueActio
 
 
 def action_view(action: QueueAction) -> QueueActionView:
-    return QueueActionView(kind=action.kind, target=action.target, prompt_id=action.prompt_id)
+    return fill(QueueActionView, action)
 
 
 def hours_from(body: BusinessHoursBody, before: BusinessHours | None) -> BusinessHours:
@@ -150,52 +148,15 @@ def hours_from(body: BusinessHoursBody, before: BusinessHours | None) -> Busines
 
 
 def hours_view(hours: BusinessHours | None) -> BusinessHoursView | None:
-    if hours is None:
-        return None
-    return BusinessHoursView(
-        time_zone=hours.time_zone,
-        weekly=[OpenRangeView(day=r.day, start=r.start, end=r.end) for r in hours.weekly],
-        holiday_sets=[
-            HolidaySetView(
-                name=s.name,
-                holidays=[HolidayView(name=h.name, start=h.start, end=h.end) for h in s.holidays],
-                action=action_view(s.action) if s.action is not None else None,
-            )
-            for s in hours.holiday_sets
-        ],
-        closed_action=action_view(hours.closed_action),
-        holiday_action=action_view(hours.holiday_action),
-        closed_now=hours.closed_now,
-        closed_now_action=(
-            action_view(hours.closed_now_action) if hours.closed_now_action is not None else None
-        ),
-    )
+    return None if hours is None else fill(BusinessHoursView, hours)
 
 
 def callback_from(body: CallbackBody) -> CallbackSettings:
-    return CallbackSettings(
-        offered=body.offered,
-        key=body.key,
-        order=body.order,
-        max_attempts=body.max_attempts,
-        retry_s=body.retry_s,
-        dial_timeout_s=body.dial_timeout_s,
-        offer_timeout_s=body.offer_timeout_s,
-        source_application_instance_id=body.source_application_instance_id,
-    )
+    return CallbackSettings(**dict(body))
 
 
 def callback_view(settings: CallbackSettings) -> CallbackView:
-    return CallbackView(
-        offered=settings.offered,
-        key=settings.key,
-        order=settings.order,
-        max_attempts=settings.max_attempts,
-        retry_s=settings.retry_s,
-        dial_timeout_s=settings.dial_timeout_s,
-        offer_timeout_s=settings.offer_timeout_s,
-        source_application_instance_id=settings.source_application_instance_id,
-    )
+    return fill(CallbackView, settings)
 
 
 # ===================================================================== checks
@@ -318,9 +279,7 @@ def _option_from(body: MenuOptionBody) -> MenuOption:
 
 
 def _option_view(option: MenuOption) -> MenuOptionView:
-    return MenuOptionView(
-        digit=option.digit, action=option.action, target=option.target, label=option.label
-    )
+    return fill(MenuOptionView, option)
 
 
 def _menu_from(body: MenuBody) -> Menu:
@@ -336,15 +295,7 @@ def _menu_from(body: MenuBody) -> Menu:
 
 
 def _menu_view(menu: Menu) -> MenuView:
-    return MenuView(
-        id=menu.id,
-        name=menu.name,
-        prompt_id=menu.prompt_id,
-        options=[_option_view(o) for o in menu.options],
-        timeout_s=menu.timeout_s,
-        max_retries=menu.max_retries,
-        fallback=_option_view(menu.fallback) if menu.fallback is not None else None,
-    )
+    return fill(MenuView, menu)
 
 
 def _ivr_binding_view(binding: Binding) -> IvrBindingView:
@@ -519,13 +470,7 @@ async def bind_to_ivr(call: TabRequest) -> IvrBindingView:
 
 # =============================================================== caller lists
 def _entry_view(entry: CallerListEntry) -> CallerEntryView:
-    return CallerEntryView(
-        kind=entry.kind,
-        party_kind=entry.party_kind,
-        value=entry.value,
-        reason=entry.reason,
-        priority_boost=entry.priority_boost,
-    )
+    return fill(CallerEntryView, entry)
 
 
 async def _caller_list(repo: Repository, tenant_id: str) -> Versioned[CallerList] | None:

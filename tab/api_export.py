@@ -27,6 +27,7 @@ from tab.analytics_schemas import (
     WebhookView,
 )
 from tab.appkeys import TAB
+from tab.crud import record_change
 from tab.endpoints import TabRequest, validation_failed
 
 _REDACTED = "(redacted)"
@@ -110,9 +111,8 @@ async def create_webhook(call: TabRequest) -> WebhookView:
     )
     created = (await _endpoints(call.app).create(endpoint)).value
     _changed(call.app, caller.tenant_id)
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
+    await record_change(
+        call,
         "webhook.create",
         target_type="webhook",
         target_id=created.id,
@@ -129,9 +129,8 @@ async def delete_webhook(call: TabRequest) -> None:
     before = (await endpoints.get(caller.tenant_id, endpoint_id)).value
     await endpoints.delete(caller.tenant_id, endpoint_id)
     _changed(call.app, caller.tenant_id)
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
+    await record_change(
+        call,
         "webhook.delete",
         target_type="webhook",
         target_id=endpoint_id,

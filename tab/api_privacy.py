@@ -1,8 +1,8 @@
 """The admin console's personal-data API: export or erase a user's data, or a phone
 caller's by their number (GDPR).
 
-The work is done by :class:`tab.privacy.PersonalDataService` (the CLI uses it too);
-these handlers translate its outcomes into the tab API's answers.
+The work is done by :class:`contactcenter.personal_data.PersonalDataService` (the CLI uses
+it too); these handlers translate its outcomes into the tab API's answers.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import Field
 
+from contactcenter.personal_data import ErasureRefused, PersonalDataService, UserUnknown
+from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest
-from tab.privacy import ErasureRefused, PersonalDataService, UserUnknown
 from tab.schemas import ApiModel
 
 Document = dict[str, Any]
@@ -102,20 +103,7 @@ async def export_user_data(call: TabRequest) -> UserExportView:
         data = await _service(call).export(caller.tenant_id, call.param("userId"), caller.actor)
     except UserUnknown:
         raise ApiError(404, "no such user") from None
-    return UserExportView(
-        tenant_id=data.tenant_id,
-        user_id=data.user_id,
-        exported_at=data.exported_at,
-        user=data.user,
-        agent=data.agent,
-        conversation=data.conversation,
-        queue_ids=data.queue_ids,
-        call_records=data.call_records,
-        offer_cards=data.offer_cards,
-        notice_cards=data.notice_cards,
-        aggregates=data.aggregates,
-        audit_entries=data.audit_entries,
-    )
+    return fill(UserExportView, data)
 
 
 async def erase_personal_data(call: TabRequest) -> ErasureView:
@@ -127,9 +115,7 @@ async def erase_personal_data(call: TabRequest) -> ErasureView:
         raise ApiError(404, "no such user") from None
     except ErasureRefused as err:
         raise _refused(err, "userId") from None
-    return ErasureView(
-        pseudonym=erasure.pseudonym, deleted=erasure.deleted, pseudonymised=erasure.pseudonymised
-    )
+    return fill(ErasureView, erasure)
 
 
 async def export_caller_data(call: TabRequest) -> CallerExportView:
@@ -139,20 +125,7 @@ async def export_caller_data(call: TabRequest) -> CallerExportView:
     """
     caller = call.caller
     data = await _service(call).export_caller(caller.tenant_id, call.param("number"), caller.actor)
-    return CallerExportView(
-        tenant_id=data.tenant_id,
-        number=data.number,
-        exported_at=data.exported_at,
-        calls=data.calls,
-        call_records=data.call_records,
-        voicemails=data.voicemails,
-        callbacks=data.callbacks,
-        caller_list_entries=data.caller_list_entries,
-        webhook_deliveries=data.webhook_deliveries,
-        offer_cards=data.offer_cards,
-        audit_entries=data.audit_entries,
-        other=data.other,
-    )
+    return fill(CallerExportView, data)
 
 
 async def erase_caller_data(call: TabRequest) -> ErasureView:
@@ -170,6 +143,4 @@ async def erase_caller_data(call: TabRequest) -> ErasureView:
     if erasure.deleted or erasure.pseudonymised:
         # Their caller-list entries may be gone: this host's cached lists with them.
         call.deps.engine.caller_list_changed(caller.tenant_id)
-    return ErasureView(
-        pseudonym=erasure.pseudonym, deleted=erasure.deleted, pseudonymised=erasure.pseudonymised
-    )
+    return fill(ErasureView, erasure)

@@ -50,8 +50,8 @@ from tab.analytics_schemas import (
     TimelineSegmentView,
     TimelineView,
 )
+from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest
-from tab.live import party_view
 
 _FORMULA_START = ("=", "@", "\t", "\r")
 
@@ -103,17 +103,22 @@ def _period(call: TabRequest, first: date | None, last: date | None) -> ReportPe
     return ReportPeriod.of(first, last, zone_name)
 
 
-def _queue_wide(call: TabRequest) -> ReportScope:
-    """Return the caller's scope for a queue-wide report (403 for agents)."""
-    user = call.caller.user
-    if not ({Role.ADMIN, Role.SUPERVISOR} & user.roles):
-        raise ApiError(403, "queue reports need the supervisor or admin role", code="forbidden")
-    return report_scope(user)
+def _scope(call: TabRequest, queue_id: str | None) -> ReportScope:
+    """Return what the caller may see of a report on ``queue_id`` (None: every queue).
 
-
-def _check_queue(scope: ReportScope, queue_id: str | None) -> None:
+    403 for a queue they do not supervise.
+    """
+    scope = report_scope(call.caller.user)
     if queue_id is not None and not scope.allows(queue_id):
         raise ApiError(403, "you do not supervise that queue", code="notYourQueue")
+    return scope
+
+
+def _queue_wide(call: TabRequest, queue_id: str | None) -> ReportScope:
+    """Return the caller's scope for a queue-wide report (403 for agents)."""
+    if not ({Role.ADMIN, Role.SUPERVISOR} & call.caller.user.roles):
+        raise ApiError(403, "queue reports need the supervisor or admin role", code="forbidden")
+    return _scope(call, queue_id)
 
 
 async def _queue_names(call: TabRequest) -> dict[str, str]:
@@ -122,25 +127,7 @@ async def _queue_names(call: TabRequest) -> dict[str, str]:
 
 
 def kpi_view(figures: Kpis) -> KpiView:
-    return KpiView(
-        threshold_s=figures.threshold_s,
-        offered=figures.offered,
-        answered=figures.answered,
-        abandoned=figures.abandoned,
-        overflowed=figures.overflowed,
-        timed_out=figures.timed_out,
-        no_agent=figures.no_agent,
-        voicemail=figures.voicemail,
-        callback_requested=figures.callback_requested,
-        abandonment_rate=figures.abandonment_rate,
-        asa_s=figures.asa_s,
-        service_level_1=figures.service_level_1,
-        service_level_2=figures.service_level_2,
-        service_level_3=figures.service_level_3,
-        service_level_4=figures.service_level_4,
-        aht_s=figures.aht_s,
-        max_wait_s=figures.max_wait_s,
-    )
+    return fill(KpiView, figures)
 
 
 _KPI_COLUMNS = (
@@ -171,8 +158,7 @@ def _kpi_cells(figures: Kpis) -> list[object]:
 async def queues_report(call: TabRequest) -> QueueReportView | web.Response:
     """Each queue's KPIs over a period, their total, and the total per day."""
     query = call.query(PeriodQuery)
-    scope = _queue_wide(call)
-    _check_queue(scope, query.queue_id)
+    scope = _queue_wide(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     report = await queue_report(
         aggregator_for(call.app),
@@ -234,8 +220,7 @@ async def agents_report(call: TabRequest) -> AgentReportView | web.Response:
     Supervisors see the agents of their queues; an agent sees their own row only.
     """
     query = call.query(AgentReportQuery)
-    scope = report_scope(call.caller.user)
-    _check_queue(scope, query.queue_id)
+    scope = _scope(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     rows = await agent_report(
         aggregator_for(call.app),
@@ -285,23 +270,7 @@ async def agents_report(call: TabRequest) -> AgentReportView | web.Response:
         time_zone=str(period.zone),
         date_from=period.first_day,
         date_to=period.last_day,
-        agents=[
-            AgentReportRowView(
-                agent_id=r.agent_id,
-                agent_name=r.agent_name,
-                handled=r.handled,
-                missed_offers=r.missed_offers,
-                talk_s=r.talk_s,
-                hold_s=r.hold_s,
-                wrap_up_s=r.wrap_up_s,
-                aht_s=r.aht_s,
-                asa_s=r.asa_s,
-                state_s=r.state_s,
-                available_idle_s=r.available_idle_s,
-                occupancy=r.occupancy,
-            )
-            for r in rows
-        ],
+        agents=[fill(AgentReportRowView, r) for r in rows],
     )
 
 
@@ -309,8 +278,7 @@ async def agents_report(call: TabRequest) -> AgentReportView | web.Response:
 async def hourly_calls_report(call: TabRequest) -> HourlyReportView | web.Response:
     """Calls offered, answered and abandoned per local day and hour (a heat map)."""
     query = call.query(PeriodQuery)
-    scope = _queue_wide(call)
-    _check_queue(scope, query.queue_id)
+    scope = _queue_wide(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     report = await hourly_report(
         aggregator_for(call.app),
@@ -344,26 +312,7 @@ async def hourly_calls_report(call: TabRequest) -> HourlyReportView | web.Respon
 
 # --------------------------------------------------------------------- call lists
 def _call_row(record: CallRecord) -> CallReportRowView:
-    return CallReportRowView(
-        id=record.id,
-        queue_id=record.queue_id,
-        queue_name=record.queue_name,
-        caller=party_view(record.caller),
-        offered_at=record.offered_at,
-        answered_at=record.answered_at,
-        ended_at=record.ended_at,
-        outcome=record.outcome,
-        wait_s=round(record.wait_s, 3),
-        ring_s=round(record.ring_s, 3),
-        talk_s=round(record.talk_s, 3),
-        hold_s=round(record.hold_s, 3),
-        wrap_up_s=round(record.wrap_up_s, 3),
-        met_service_level=record.met_service_level,
-        agent_id=record.agent_id,
-        agent_name=record.agent_name,
-        missed_agent_ids=list(record.missed_agent_ids),
-        leave_reason=record.leave_reason,
-    )
+    return fill(CallReportRowView, record)
 
 
 _CALL_HEADER = [
@@ -383,6 +332,9 @@ _CALL_HEADER = [
     "agent",
     "missed by",
     "leave reason",
+    "result code",
+    "result subcode",
+    "result message",
     "disposition",
     "disposition note",
 ]
@@ -407,6 +359,9 @@ def _call_cells(record: CallRecord, period: ReportPeriod) -> list[object]:
         record.agent_name,
         " ".join(record.missed_agent_ids),
         record.leave_reason,
+        "" if record.result_code is None else record.result_code,
+        "" if record.result_subcode is None else record.result_subcode,
+        record.result_message,
         record.disposition_code or "",
         record.disposition_note,
     ]
@@ -449,8 +404,7 @@ async def _calls(
 async def calls_report(call: TabRequest) -> CallReportView | web.Response:
     """Call details, newest first, filtered by period, queue, agent and outcome; paged."""
     query = call.query(CallsReportQuery)
-    scope = report_scope(call.caller.user)
-    _check_queue(scope, query.queue_id)
+    scope = _scope(call, query.queue_id)
     if scope.agent_id is not None and query.agent_id not in (None, scope.agent_id):
         raise ApiError(403, "agents see only their own calls", code="notYourCalls")
     period = _period(call, query.date_from, query.date_to)
@@ -462,8 +416,7 @@ async def calls_report(call: TabRequest) -> CallReportView | web.Response:
 async def abandoned_report(call: TabRequest) -> CallReportView | web.Response:
     """The calls whose callers hung up while waiting or ringing, newest first; paged."""
     query = call.query(AbandonedReportQuery)
-    scope = _queue_wide(call)
-    _check_queue(scope, query.queue_id)
+    scope = _queue_wide(call, query.queue_id)
     period = _period(call, query.date_from, query.date_to)
     filters = CallFilter(queue_id=query.queue_id, outcome=CallOutcome.ABANDONED)
     name = f"abandoned-{period.first_day}-{period.last_day}" if query.format == "csv" else None

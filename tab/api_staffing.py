@@ -19,6 +19,7 @@ from contactcenter.erlang import (
     service_level,
 )
 from contactcenter.simulation import SimulationConfig
+from contactcenter.what_if import TooManyRuns, WhatIfRun
 from tab.analytics import analytics, require_supervisor
 from tab.analytics_schemas import (
     ErlangBody,
@@ -28,7 +29,6 @@ from tab.analytics_schemas import (
     WhatIfRunView,
 )
 from tab.endpoints import ApiError, TabRequest
-from tab.whatif import TooManyRuns, WhatIfRun
 
 _MORE_ROWS = 4
 

@@ -26,7 +26,8 @@ from tab.analytics_schemas import (
     WaitingCallView,
 )
 from tab.api_agent import tenant_reason
-from tab.appkeys import TAB
+from tab.crud import record_change
+from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest
 from tab.live import party_view
 
@@ -44,13 +45,9 @@ async def _my_queues(call: TabRequest) -> list[Queue]:
 
 
 def _agent_view(agent: Agent, queues: list[Queue]) -> SupervisedAgentView:
-    return SupervisedAgentView(
-        id=agent.id,
-        display_name=agent.display_name,
-        has_seat=agent.has_seat,
-        status=agent.status,
-        not_ready_reason=agent.not_ready_reason,
-        activity=agent.activity,
+    return fill(
+        SupervisedAgentView,
+        agent,
         signed_in_queue_ids=sorted(agent.signed_in_queue_ids),
         member_of=[q.id for q in queues if agent.id in q.members],
     )
@@ -119,19 +116,6 @@ async def _agent_after(call: TabRequest, agent_id: str, queues: list[Queue]) -> 
     return _agent_view(agent, queues)
 
 
-async def _audit_agent(call: TabRequest, action: str, before: Agent, after: Agent) -> None:
-    caller = call.caller
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        action,
-        target_type="agent",
-        target_id=before.id,
-        before=before,
-        after=after,
-    )
-
-
 async def set_agent_status(call: TabRequest) -> SupervisedAgentView:
     """Set an agent's status (available, away, do not disturb, offline)."""
     queues = await _my_queues(call)
@@ -141,7 +125,9 @@ async def set_agent_status(call: TabRequest) -> SupervisedAgentView:
     if reason is not None:
         reason = tenant_reason(call, reason)
     after = await call.deps.engine.set_status(agent.tenant_id, agent.id, body.status, reason)
-    await _audit_agent(call, "agent.status", agent, after)
+    await record_change(
+        call, "agent.status", target_type="agent", target_id=agent.id, before=agent, after=after
+    )
     return await _agent_after(call, agent.id, queues)
 
 
@@ -155,7 +141,9 @@ async def sign_agent_in(call: TabRequest) -> SupervisedAgentView:
     if not agent.has_seat:
         raise ApiError(409, "the agent has no seat", code="noSeat")
     after = await call.deps.engine.sign_in(agent.tenant_id, agent.id, queue.id)
-    await _audit_agent(call, "agent.sign-in", agent, after)
+    await record_change(
+        call, "agent.sign-in", target_type="agent", target_id=agent.id, before=agent, after=after
+    )
     return await _agent_after(call, agent.id, queues)
 
 
@@ -165,7 +153,9 @@ async def sign_agent_out(call: TabRequest) -> SupervisedAgentView:
     agent = await _supervised_agent(call, queues)
     queue = _supervised_queue(call, queues, call.param("queueId"))
     after = await call.deps.engine.sign_out(agent.tenant_id, agent.id, queue.id)
-    await _audit_agent(call, "agent.sign-out", agent, after)
+    await record_change(
+        call, "agent.sign-out", target_type="agent", target_id=agent.id, before=agent, after=after
+    )
     return await _agent_after(call, agent.id, queues)
 
 
@@ -177,19 +167,6 @@ async def _waiting_call(call: TabRequest, queues: list[Queue]) -> Call:
         raise ApiError(404, "no such call: it may have ended") from None
     _supervised_queue(call, queues, found.queue_id or "")
     return found
-
-
-async def _audit_call(call: TabRequest, action: str, before: Call, after: Call) -> None:
-    caller = call.caller
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
-        action,
-        target_type="call",
-        target_id=before.id,
-        before=before,
-        after=after,
-    )
 
 
 async def move_call(call: TabRequest) -> CallChangedView:
@@ -204,7 +181,14 @@ async def move_call(call: TabRequest) -> CallChangedView:
         )
     except CallNotWaiting as err:
         raise ApiError(409, f"{err}: try again when it waits", code="notWaiting") from err
-    await _audit_call(call, "call.move", change.before, change.after)
+    await record_change(
+        call,
+        "call.move",
+        target_type="call",
+        target_id=change.before.id,
+        before=change.before,
+        after=change.after,
+    )
     await call.deps.engine.route_waiting_calls(waiting.tenant_id, target.id)
     return CallChangedView(call=_call_view(change.after, now.timestamp()))
 
@@ -221,7 +205,14 @@ async def set_priority(call: TabRequest) -> CallChangedView:
     except CallNotWaiting as err:
         raise ApiError(409, f"{err}: try again when it waits", code="notWaiting") from err
     if change.before != change.after:
-        await _audit_call(call, "call.priority", change.before, change.after)
+        await record_change(
+            call,
+            "call.priority",
+            target_type="call",
+            target_id=change.before.id,
+            before=change.before,
+            after=change.after,
+        )
         await call.deps.engine.route_waiting_calls(waiting.tenant_id, waiting.queue_id or "")
     now = call.deps.clock.now()
     return CallChangedView(call=_call_view(change.after, now.timestamp()))

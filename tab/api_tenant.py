@@ -21,6 +21,7 @@ from contactcenter.model import BusinessHours, Ivr, Prompt, Queue, QueueAction, 
 from contactcenter.repository import Repository
 from tab.crud import record_change
 from tab.dependencies import TabSettings
+from tab.derived_shapes import changes, fill
 from tab.endpoints import ApiError, TabRequest
 from tab.openapi import RawContent, raw_body, raw_response
 from tab.prompt_upload import PromptTooLarge, receive_prompt
@@ -42,10 +43,10 @@ WAV_MEDIA_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "application/octet-
 PROMPT_FILE = RawContent(
     media_types=WAV_MEDIA_TYPES,
     description=(
-        "The prompt's audio as the raw body: a RIFF WAV file of 16-bit mono PCM at 8000 or "
-        f"16000 Hz, at most {MAX_PROMPT_BYTES} bytes (about 2.5 minutes at 16 kHz). A larger "
-        "body is refused with 413, another media type with 415, a file that is not such a "
-        "WAV with 422 naming the field `file`; nothing is stored then."
+        "The prompt's audio as the raw body: a PCM WAV file (8-32-bit, mono or stereo, "
+        f"8-48 kHz), at most {MAX_PROMPT_BYTES} bytes; stored as 16 kHz mono (16-bit). A "
+        "larger body is refused with 413, another media type with 415, a file that is not "
+        "such a WAV with 422 naming the field `file`; nothing is stored then."
     ),
     max_bytes=MAX_PROMPT_BYTES,
 )
@@ -53,20 +54,16 @@ PROMPT_AUDIO = RawContent(media_types=("audio/wav",), description="The prompt's 
 
 
 # ==================================================================== settings
-def _settings_view(tenant: Tenant) -> TenantSettingsView:
-    return TenantSettingsView(
-        name=tenant.name,
-        time_zone=tenant.time_zone,
-        retention_days=tenant.retention_days,
-        not_ready_reasons=list(tenant.not_ready_reasons),
-    )
+def settings_view(tenant: Tenant) -> TenantSettingsView:
+    """Return the organization's name and settings."""
+    return fill(TenantSettingsView, tenant)
 
 
 async def get_settings(call: TabRequest) -> TenantSettingsView:
     """Return the organization's time zone, call-record retention and not-ready reasons."""
     tenant_id = call.caller.tenant_id
     tenant = (await call.deps.repository.tenants.get(tenant_id, tenant_id)).value
-    return _settings_view(tenant)
+    return settings_view(tenant)
 
 
 async def update_settings(call: TabRequest) -> TenantSettingsView:
@@ -78,12 +75,7 @@ async def update_settings(call: TabRequest) -> TenantSettingsView:
     def change(tenant: Tenant) -> Tenant | None:
         nonlocal before
         before = tenant
-        new = replace(
-            tenant,
-            time_zone=body.time_zone,
-            retention_days=body.retention_days,
-            not_ready_reasons=tuple(body.not_ready_reasons),
-        )
+        new = replace(tenant, **changes(body, tenant))
         return None if new == tenant else new
 
     saved = await call.deps.repository.tenants.update(caller.tenant_id, caller.tenant_id, change)
@@ -97,7 +89,7 @@ async def update_settings(call: TabRequest) -> TenantSettingsView:
             before=before,
             after=saved.value,
         )
-    return _settings_view(saved.value)
+    return settings_view(saved.value)
 
 
 # ===================================================================== prompts

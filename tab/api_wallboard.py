@@ -9,11 +9,8 @@ queue by its supervisors and by admins, and audited.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from aiohttp import web
 
@@ -26,15 +23,10 @@ from tab.analytics_schemas import (
     AlertRuleView,
     WallboardView,
 )
-from tab.appkeys import TAB
+from tab.crud import record_change
 from tab.endpoints import ApiError, TabRequest
-from tab.live import read_snapshot
-
-_LOGGER = logging.getLogger(__name__)
-
-
-def _frame(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+from tab.events import LiveEvent, stream_live
+from tab.live import TenantSnapshot, read_snapshot
 
 
 async def get_wallboard(call: TabRequest) -> WallboardView:
@@ -49,44 +41,17 @@ async def get_wallboard(call: TabRequest) -> WallboardView:
 async def stream_wallboard(call: TabRequest) -> web.StreamResponse:
     """Stream my wallboard as it changes (server-sent events named ``wallboard``)."""
     caller = call.caller
-    state = analytics(call.app)
-    tab = call.app[TAB]
-    hub = tab.hub
-    clock = call.deps.clock
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-store",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(call.request)
-    last: dict[str, Any] | None = None
-    try:
-        await response.write(b"retry: 2000\n\n")
-        async with hub.subscribe(caller.tenant_id) as subscription:
-            while not hub.closing:
-                if clock.now().timestamp() >= caller.identity.expires_at:
-                    await response.write(_frame("expired", {"reason": "the sign-in token expired"}))
-                    break
-                snapshot = await subscription.next(tab.options.heartbeat_s)
-                if snapshot is None:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                frame = await state.frames.frame(caller.tenant, snapshot)
-                view = state.frames.view(frame, caller.tenant_id, caller.user, snapshot)
-                data = view.model_dump(mode="json")
-                comparable = {k: v for k, v in data.items() if k != "at"}
-                if comparable != last:
-                    last = comparable
-                    await response.write(_frame("wallboard", data))
-        with contextlib.suppress(ConnectionResetError):
-            await response.write_eof()
-    except ConnectionResetError:
-        _LOGGER.debug(
-            "Wallboard stream closed by the client", extra={"tenant_id": caller.tenant_id}
+    frames = analytics(call.app).frames
+
+    async def events(snapshot: TenantSnapshot) -> Sequence[LiveEvent]:
+        frame = await frames.frame(caller.tenant, snapshot)
+        data = frames.view(frame, caller.tenant_id, caller.user, snapshot).model_dump(mode="json")
+        # The time of the snapshot moves on every poll: not a reason to send an event.
+        return (
+            LiveEvent("wallboard", data, compared={k: v for k, v in data.items() if k != "at"}),
         )
-    return response
+
+    return await stream_live(call, events, stream="Wallboard")
 
 
 # ------------------------------------------------------------------ alert rules
@@ -140,9 +105,8 @@ async def set_alert_rule(call: TabRequest) -> AlertRuleView:
         updated_by=user.id,
     )
     saved = (await rules.put(rule)).value
-    await call.app[TAB].audit.record(
-        caller.tenant_id,
-        caller.actor,
+    await record_change(
+        call,
         "queue.alert-rule",
         target_type="queue",
         target_id=queue_id,

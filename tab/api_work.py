@@ -37,6 +37,7 @@ from contactcenter.model import (
 from contactcenter.ports import Condition, Op
 from contactcenter.repository import Repository
 from contactcenter.routing import call_order_key
+from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest
 from tab.live import party_view
 from tab.schemas import CallRecordView, CallsView
@@ -63,23 +64,10 @@ def call_record_view(
 ) -> CallRecordView:
     """Return a record as its agent (or an agent who missed it) sees it."""
     mine = record.agent_id == agent_id
-    return CallRecordView(
-        id=record.id,
-        queue_id=record.queue_id,
-        queue_name=record.queue_name,
-        caller=party_view(record.caller),
-        offered_at=record.offered_at,
-        answered_at=record.answered_at,
-        ended_at=record.ended_at,
-        outcome=record.outcome,
-        wait_s=round(record.wait_s, 1),
-        talk_s=round(record.talk_s, 1),
-        met_service_level=record.met_service_level,
+    return fill(
+        CallRecordView,
+        record,
         missed=not mine and agent_id in record.missed_agent_ids,
-        disposition_code=record.disposition_code,
-        disposition_note=record.disposition_note,
-        disposed_by=record.disposed_by,
-        disposed_at=record.disposed_at,
         disposition_codes=list(codes) if mine else [],
         disposable_until=disposable_until(record) if can_dispose(record, agent_id, now) else None,
     )
@@ -322,13 +310,4 @@ def _finished_view(request: CallbackRequest, agent_id: str) -> MyCallbackView:
 
 
 def _attempt_views(attempts: Iterable[CallbackAttempt]) -> list[CallbackAttemptView]:
-    return [
-        CallbackAttemptView(
-            number=a.number,
-            started_at=a.started_at,
-            ended_at=a.ended_at,
-            result=a.result,
-            agent_id=a.agent_id,
-        )
-        for a in attempts
-    ]
+    return [fill(CallbackAttemptView, a) for a in attempts]

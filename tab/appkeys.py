@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from tab.audit import AuditLog
+    from contactcenter.audit import AuditLog
+    from contactcenter.seats import Seats
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
-    from tab.seats import Seats
 
 
 def _static_dir() -> Path:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from contactcenter.clock import Clock
 from contactcenter.engine import RoutingEngine
-from contactcenter.ports import MediaStore, Notifier, Store
+from contactcenter.ports import MediaStore, Notifier, PromptConverter, Store
 from contactcenter.repository import Repository
 from tab.ports import AdminConsent, DemoSignIn, SeatAssigned, TokenValidator
 
@@ -40,6 +40,8 @@ class TabDependencies:
     notifier: Notifier
     # Uploaded prompts and voicemail recordings.
     media: MediaStore
+    # Uploaded prompts are stored converted to what Graph plays.
+    prompt_converter: PromptConverter
     validator: TokenValidator
     consent: AdminConsent
     # Installs the Teams app for an agent given a seat; None: nothing follows an assignment.

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,9 +158,30 @@ def _frame(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-async def stream_events(call: TabRequest) -> web.StreamResponse:
-    """Stream the caller's own state and their queues' live numbers as they change."""
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One event of a live stream, made from a snapshot of the tenant."""
+
+    name: str
+    data: dict[str, Any]
+    # The part of ``data`` whose change is news: the event is sent again only when it differs.
+    compared: object
+
+
+LiveEvents = Callable[[TenantSnapshot], Awaitable[Sequence[LiveEvent]]]
+_NOT_SENT = object()
+
+
+async def stream_live(call: TabRequest, events: LiveEvents, *, stream: str) -> web.StreamResponse:
+    """Stream the events made of each new snapshot of the caller's tenant, each once changed.
+
+    The stream ends when the caller's token expires or the host shuts down; an idle
+    stream gets a comment line every ``heartbeat_s`` so that proxies keep it open.
+    """
     caller = call.caller
+    state = call.app[TAB]
+    hub = state.hub
+    clock = state.deps.clock
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -170,47 +191,49 @@ async def stream_events(call: TabRequest) -> web.StreamResponse:
         }
     )
     await response.prepare(call.request)
+    sent: dict[str, object] = {}
     try:
-        await _stream(call, response)
+        await response.write(b"retry: 2000\n\n")
+        async with hub.subscribe(caller.tenant_id) as subscription:
+            while not hub.closing:
+                if clock.now().timestamp() >= caller.identity.expires_at:
+                    await response.write(_frame("expired", {"reason": "the sign-in token expired"}))
+                    break
+                snapshot = await subscription.next(state.options.heartbeat_s)
+                if snapshot is None:
+                    # Nothing new (or shutting down, which ends the loop).
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                for event in await events(snapshot):
+                    if sent.get(event.name, _NOT_SENT) != event.compared:
+                        sent[event.name] = event.compared
+                        await response.write(_frame(event.name, event.data))
+        await response.write_eof()
     except ConnectionResetError:
         # The page went away (closed, reloaded): nothing to clean up but the subscription.
-        _LOGGER.debug("Event stream closed by the client", extra={"tenant_id": caller.tenant_id})
+        _LOGGER.debug(
+            "%s stream closed by the client", stream, extra={"tenant_id": caller.tenant_id}
+        )
     return response
 
 
-async def _stream(call: TabRequest, response: web.StreamResponse) -> None:
+async def stream_events(call: TabRequest) -> web.StreamResponse:
+    """Stream the caller's own state and their queues' live numbers as they change."""
     caller = call.caller
-    app = call.app
-    state = app[TAB]
-    hub = state.hub
-    demo = state.deps.settings.demo
-    clock = state.deps.clock
-    last_me: dict[str, Any] | None = None
-    last_queues: list[Any] | None = None
-    await response.write(b"retry: 2000\n\n")
-    async with hub.subscribe(caller.tenant_id) as subscription:
-        while not hub.closing:
-            if clock.now().timestamp() >= caller.identity.expires_at:
-                await response.write(_frame("expired", {"reason": "the sign-in token expired"}))
-                break
-            snapshot = await subscription.next(state.options.heartbeat_s)
-            if snapshot is None:
-                # Nothing new (or shutting down, which ends the loop).
-                await response.write(b": keep-alive\n\n")
-                continue
-            me = me_view(caller.user, caller.tenant, snapshot, demo=demo).model_dump(mode="json")
+    demo = call.deps.settings.demo
+
+    async def events(snapshot: TenantSnapshot) -> Sequence[LiveEvent]:
+        me = me_view(caller.user, caller.tenant, snapshot, demo=demo).model_dump(mode="json")
+        queues = QueuesLiveView(
+            queues=queue_live(snapshot, visible_queue_ids(caller.user, snapshot.queues)),
+            at=snapshot.at,
+        ).model_dump(mode="json")
+        return (
             # The server's clock moves on every poll: not a reason to send an event.
-            comparable_me = {k: v for k, v in me.items() if k != "serverTime"}
-            if last_me != comparable_me:
-                last_me = comparable_me
-                await response.write(_frame("me", me))
-            queues = QueuesLiveView(
-                queues=queue_live(snapshot, visible_queue_ids(caller.user, snapshot.queues)),
-                at=snapshot.at,
-            ).model_dump(mode="json")
+            LiveEvent("me", me, compared={k: v for k, v in me.items() if k != "serverTime"}),
             # Longest waits grow by the second: sent when they change, which is each poll
             # while anyone waits, and not at all while nobody does.
-            if last_queues != queues["queues"]:
-                last_queues = queues["queues"]
-                await response.write(_frame("queues", queues))
-    await response.write_eof()
+            LiveEvent("queues", queues, compared=queues["queues"]),
+        )
+
+    return await stream_live(call, events, stream="Event")

@@ -24,6 +24,7 @@ from contactcenter.model import (
     User,
 )
 from contactcenter.repository import Repository
+from tab.derived_shapes import fill
 from tab.schemas import (
     AgentCounts,
     AgentView,
@@ -80,23 +81,11 @@ def user_view(user: User) -> UserView:
 
 
 def party_view(party: Party) -> PartyView:
-    return PartyView(kind=party.kind, id=party.id, display_name=party.display_name)
+    return fill(PartyView, party)
 
 
 def agent_view(agent: Agent) -> AgentView:
-    return AgentView(
-        id=agent.id,
-        display_name=agent.display_name,
-        has_seat=agent.has_seat,
-        status=agent.status,
-        not_ready_reason=agent.not_ready_reason,
-        activity=agent.activity,
-        current_call_id=agent.current_call_id,
-        wrap_up_until=agent.wrap_up_until,
-        idle_since=agent.idle_since,
-        presence=agent.presence,
-        signed_in_queue_ids=sorted(agent.signed_in_queue_ids),
-    )
+    return fill(AgentView, agent, signed_in_queue_ids=sorted(agent.signed_in_queue_ids))
 
 
 def offer_view(agent: Agent, call: Call | None) -> OfferView | None:

@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from contactcenter.ports import Store
-
 
 class TabIdentity(Protocol):
     """Who a validated sign-in token speaks for."""
@@ -106,14 +104,6 @@ class PeriodicWork(Protocol):
     ) -> asyncio.Task[Any]:
         """Run ``work`` every ``interval_s`` seconds until shutdown; failures are logged."""
         ...
-
-
-ScratchStoreFactory = Callable[[], Awaitable[Store]]
-"""Open an empty store of a what-if run's own (closed by the run).
-
-Called in the run's child process: it must be a module-level function, which a spawned
-process can import by name.
-"""
 
 
 class SeatAssigned(Protocol):

@@ -45,6 +45,7 @@ async def receive_prompt(
     prompt = await upload_prompt(
         tab.deps.repository,
         tab.deps.media,
+        tab.deps.prompt_converter,
         tenant_id=caller.tenant_id,
         name=name,
         language=language,

@@ -51,7 +51,8 @@ TENANT_ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         PROMPTS,
         api_tenant.upload_prompt,
-        "Upload a prompt: the body is a WAV file (16-bit mono PCM, 8 or 16 kHz, at most 5 MB)",
+        "Upload a prompt: a PCM WAV file (8-32-bit, mono or stereo, 8-48 kHz), at most 5 MB; "
+        "stored as 16 kHz mono",
         Access.ADMIN,
         "admin",
         query=PromptUploadQuery,

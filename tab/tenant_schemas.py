@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
 from contactcenter.media import DEFAULT_LANGUAGE, MAX_NAME_LENGTH
+from tab.derived_shapes import view_of_body
 from tab.schemas import ApiModel, RequestModel
 
 MIN_RETENTION_DAYS = 30
@@ -73,11 +74,14 @@ class TenantSettingsBody(RequestModel):
         return reasons
 
 
-class TenantSettingsView(ApiModel):
-    name: str
-    time_zone: str
-    retention_days: int
-    not_ready_reasons: list[str]
+# The organization's name, then every setting TenantSettingsBody writes (derived from it,
+# so that a setting added there shows here). mypy sees a plain ApiModel.
+if TYPE_CHECKING:
+    TenantSettingsView = ApiModel
+else:
+    TenantSettingsView = view_of_body(
+        TenantSettingsBody, "TenantSettingsView", base=ApiModel, first={"name": str}
+    )
 
 
 # ===================================================================== prompts

@@ -34,6 +34,7 @@ from tab.analytics_schemas import (
     WallboardQueueView,
     WallboardView,
 )
+from tab.derived_shapes import fill
 from tab.live import TenantSnapshot, queue_live, visible_queue_ids
 
 _LOGGER = logging.getLogger(__name__)
@@ -145,14 +146,10 @@ class WallboardFrames:
             )
         active = alerts.active(tenant.id)
         queues = tuple(
-            WallboardQueueView(
-                id=queue.id,
-                name=queue.name,
-                waiting=live[queue.id].waiting,
-                ringing=live[queue.id].ringing,
+            fill(
+                WallboardQueueView,
+                live[queue.id],
                 longest_wait_s=waits[queue.id],
-                service_level_threshold_s=queue.service_level_threshold_s,
-                agents=live[queue.id].agents,
                 today=todays[queue.id],
                 alerts=[alert_view(a) for a in active if a.queue_id == queue.id],
             )

@@ -1,11 +1,12 @@
 """Generate the standard prompt set: ``media/prompts/<language>/<name>.wav``.
 
-Speech comes from espeak-ng (Debian: ``apt-get install espeak-ng``); the music on hold is
-an original melody synthesized here from sine tones. Everything is written as 8 kHz,
-16-bit mono PCM WAV, the smallest format Graph plays well. The files are committed, so
-this only runs to change or add prompts:
+Speech comes from espeak-ng (Debian: ``apt-get install espeak-ng``), resampled with soxr
+(a dependency of the product); the music on hold is an original melody synthesized here
+from sine tones. Everything is written as 16 kHz, 16-bit mono PCM WAV: the only format
+Graph plays prompts in. The files are committed, so this only runs to change or add
+prompts (with the project's virtualenv, which has soxr):
 
-    python tools/make_prompts.py [--language en-US] [--out media/prompts]
+    .venv/bin/python tools/make_prompts.py [--language en-US] [--out media/prompts]
 
 Announcements are assembled from these parts (Graph has no text-to-speech): numbers 0-19
 and the tens up to 90 make every number up to 99 ("twenty" + "one").
@@ -24,7 +25,10 @@ import wave
 from collections.abc import Sequence
 from pathlib import Path
 
-RATE = 8000
+import numpy as np
+import soxr
+
+RATE = 16000
 PEAK = 0.7 * 32767
 
 ONES = [
@@ -120,26 +124,11 @@ def read_samples(data: bytes) -> tuple[list[float], int]:
 
 
 def resample(samples: Sequence[float], rate_in: int, rate_out: int) -> list[float]:
-    """Resample with a windowed-sinc filter that also cuts what the new rate cannot hold."""
+    """Resample with soxr, whose low-pass filter cuts what the new rate cannot hold."""
     if rate_in == rate_out:
         return list(samples)
-    ratio = rate_in / rate_out
-    cutoff = 0.9 * min(1.0, rate_out / rate_in)
-    half = 24
-    out: list[float] = []
-    count = int(len(samples) / ratio)
-    for n in range(count):
-        center = n * ratio
-        first = max(0, math.ceil(center - half / cutoff))
-        last = min(len(samples) - 1, math.floor(center + half / cutoff))
-        total = 0.0
-        for k in range(first, last + 1):
-            x = (k - center) * cutoff
-            sinc = 1.0 if x == 0 else math.sin(math.pi * x) / (math.pi * x)
-            window = 0.5 + 0.5 * math.cos(math.pi * x / half) if abs(x) < half else 0.0
-            total += samples[k] * sinc * window
-        out.append(total * cutoff)
-    return out
+    resampled = soxr.resample(np.asarray(samples, dtype=np.float64), rate_in, rate_out, "HQ")
+    return [float(s) for s in resampled]
 
 
 def trim(samples: list[float], *, threshold: float = 0.01, pad_s: float = 0.08) -> list[float]:
@@ -152,7 +141,7 @@ def trim(samples: list[float], *, threshold: float = 0.01, pad_s: float = 0.08) 
 
 
 def wav_bytes(samples: Sequence[float], *, normalize: bool = True) -> bytes:
-    """Encode samples as an 8 kHz 16-bit mono PCM WAV file."""
+    """Encode samples as a 16 kHz 16-bit mono PCM WAV file."""
     peak = max((abs(s) for s in samples), default=0.0)
     gain = PEAK / peak if normalize and peak > 0 else 32767
     pcm = array.array("h", (max(-32768, min(32767, round(s * gain))) for s in samples))
@@ -168,7 +157,7 @@ def wav_bytes(samples: Sequence[float], *, normalize: bool = True) -> bytes:
 
 
 def speak(text: str, voice: str) -> bytes:
-    """Say ``text`` with espeak-ng; return an 8 kHz WAV file."""
+    """Say ``text`` with espeak-ng; return a 16 kHz WAV file."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise SystemExit("espeak-ng is not installed (Debian: apt-get install espeak-ng)")

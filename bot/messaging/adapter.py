@@ -18,8 +18,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import jwt
@@ -53,6 +51,7 @@ from bot.cards.adaptive import CARD_CONTENT_TYPE, Card
 from bot.http import error_response
 from bot.messaging.documents import ConversationRef
 from bot.settings import DEFAULT_BOT_OPENID_URL, DEFAULT_ENTRA_AUTHORITY_HOST, AppType, Settings
+from graph.retry_after import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -357,27 +356,10 @@ def to_reference(ref: ConversationRef) -> Any:
     )
 
 
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _connector_error(action: str, err: Exception) -> ConnectorError:
     response = getattr(err, "response", None)
     status = getattr(response, "status_code", None)
-    retry_after = _retry_after(getattr(response, "headers", None))
+    retry_after = retry_after_seconds(getattr(response, "headers", None))
     return ConnectorError(
         f"Bot Connector {action}: {status or type(err).__name__}",
         status=status if isinstance(status, int) else None,

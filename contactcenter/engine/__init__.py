@@ -163,6 +163,7 @@ class RoutingEngine:
             menus,
         )
         self._agents = AgentActions(ctx, store, endings, offers, matching, answers)
+        self._endings = endings
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers
 
@@ -187,6 +188,14 @@ class RoutingEngine:
         and changed by compare-and-set, so a timer fired twice, or by two hosts, acts once.
         """
         return await self._timers.fire_due(now)
+
+    async def end_talk(self, tenant_id: str, call_id: str) -> bool:
+        """End a talk from the contact center; False if the call is not a talk now.
+
+        Everyone else is removed from the call, then the bot leaves it: once an agent
+        joined, the call is a group call, which the bot's hanging up alone would not end.
+        """
+        return await self._endings.end_talk_now(tenant_id, call_id)
 
     # ------------------------------------------------------------ agents
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:

@@ -431,11 +431,21 @@ class Callbacks:
         key: str | None,
         *,
         hang_up: bool,
+        base: Call | None = None,
     ) -> None:
-        """An outbound callback call did not reach the caller: record it, try again later."""
+        """An outbound callback call did not reach the caller: record it, try again later.
+
+        ``base`` is the leg with what Graph said of its end, when that is not written yet.
+        """
         leg = current.value
         await self.endings.finish(
-            current, CallOutcome.FAILED, f"callback: {reason}", now, key=key, hang_up=hang_up
+            current,
+            CallOutcome.FAILED,
+            f"callback: {reason}",
+            now,
+            base=base,
+            key=key,
+            hang_up=hang_up,
         )
         if leg.callback_order is CallbackOrder.AGENT_FIRST and leg.agent_id is not None:
             freed = await self.store.update_agent(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from contactcenter.end_reasons import EndReason
 from contactcenter.engine.alerts import Alerts
 from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext, log_extra
@@ -42,6 +43,8 @@ _LOGGER = logging.getLogger(__name__)
 _ENDING_LEASE = timedelta(seconds=30)
 # How long a notification for an unknown call waits for callbacks being placed.
 _PLACING_WAIT_S = 5.0
+# The leave reason of a talk whose end nothing told us of: Graph no longer knows the call.
+GONE_AT_GRAPH = "call gone at Graph"
 
 Decide = Callable[[Versioned[Call]], Awaitable[None]]
 
@@ -128,7 +131,7 @@ class Endings:
             if state is CallState.ENDED:
                 await self.ended_found(current)
             elif state is CallState.CONNECTED:
-                await self.end_talk(current, now, None, hang_up=False)
+                await self.end_talk(current, now, None, hang_up=False, reason=GONE_AT_GRAPH)
             elif state in (CallState.WAITING, CallState.RINGING):
                 # A queued caller's call gone at Graph: the caller hung up, and the
                 # notification saying so has not come yet (it will find no call).
@@ -234,18 +237,54 @@ class Endings:
         await self.after_finish(ended, now)
 
     async def end_talk(
-        self, current: Versioned[Call], now: datetime, key: str | None, *, hang_up: bool
+        self,
+        current: Versioned[Call],
+        now: datetime,
+        key: str | None,
+        *,
+        hang_up: bool,
+        reason: str,
+        base: Call | None = None,
     ) -> None:
-        """End an answered call: record it, hang up if needed, start the agent's wrap-up."""
-        call = current.value
+        """End an answered call: record it, leave it if needed, start the agent's wrap-up.
+
+        ``reason`` is the record's leave reason (an :class:`EndReason` mostly); ``base``
+        the call with what Graph said of its end (its result), when that is not written.
+        """
+        call = base or current.value
         ended = replace(
-            call, state=CallState.ENDED, outcome=CallOutcome.ANSWERED, ended_at=now, offer=None
+            call,
+            state=CallState.ENDED,
+            outcome=CallOutcome.ANSWERED,
+            ended_at=now,
+            offer=None,
+            leave_reason=reason,
         )
         marked = await self._mark_ending(current, ended, now, key)
         _LOGGER.info(
             "Talk ended after %.0f s", elapsed_s(call.answered_at, now), extra=log_extra(call)
         )
         await self.complete_end(marked, now, hang_up=hang_up, offer_end=OfferEnd.WITHDRAWN)
+
+    async def end_talk_now(self, tenant_id: str, call_id: str) -> bool:
+        """End a talk from the contact center; return False if the call is not a talk now."""
+        ended = False
+
+        async def decide(current: Versioned[Call]) -> None:
+            nonlocal ended
+            if current.value.state is not CallState.CONNECTED:
+                return
+            await self.end_talk(
+                current,
+                self.ctx.clock.now(),
+                None,
+                hang_up=True,
+                reason=EndReason.ENDED_BY_CONTACT_CENTER.value,
+            )
+            ended = True
+
+        await self.with_call(tenant_id, call_id, decide)
+        return ended
 
     async def _mark_ending(
         self, current: Versioned[Call], ended: Call, now: datetime, key: str | None
@@ -272,8 +311,9 @@ class Endings:
         """Take an ENDED call document through the steps that follow; each is idempotent.
 
         The record is created first (a conflict means another host wrote it, which is as
-        good: a record, once written, is never taken back), then agents and Graph are told,
-        and the live document goes last, so a crash anywhere leaves something to finish.
+        good: a record, once written, is never taken back), then agents and Graph are told
+        (a talk is left by removing everyone else first: :meth:`leave`), and the live
+        document goes last, so a crash anywhere leaves something to finish.
         """
         ended = marked.value
         store = self.store
@@ -289,12 +329,16 @@ class Endings:
             freed = await self.withdraw(
                 ended, ended.offer, ended.offer.agent_ids, offer_end, now, match=False
             )
-        if hang_up:
-            await self.hang_up(ended)
         if ended.outcome is CallOutcome.ANSWERED and ended.agent_id is not None:
+            # Before Graph hears of it: once the call is gone there, the agent is not on it.
             after = await self._start_wrap_up(ended)
             if after is not None and after.value.activity is AgentActivity.IDLE:
                 freed.append(after)
+        if hang_up:
+            if ended.outcome is CallOutcome.ANSWERED:
+                await self.leave(ended)
+            else:
+                await self.hang_up(ended)
         await self._remove_ended(marked)
         store.mark_ended(ended)
         store.hint(self.ctx.repository.CALLS, ended.tenant_id, ended.id, None)
@@ -350,7 +394,28 @@ class Endings:
             first=marked,
         )
 
+    async def leave(self, call: Call) -> None:
+        """End a talk for everyone: remove the others from the call, then leave it.
+
+        Once an agent joined, the call is a group call, where hanging up ends only our
+        leg: the caller and the agent would go on talking without us.
+        """
+        control = self.ctx.call_control
+        try:
+            others = await control.other_participants(call.id)
+        except DomainError as err:
+            _LOGGER.info("Listing the call's participants: %s", err, extra=log_extra(call))
+            others = []
+        for participant_id in others:
+            try:
+                await control.remove_participant(call.id, participant_id)
+            except DomainError as err:
+                # Gone already (hung up meanwhile), or the call ended with them.
+                _LOGGER.debug("Removing %s: %s", participant_id, err, extra=log_extra(call))
+        await self.hang_up(call)
+
     async def hang_up(self, call: Call) -> None:
+        """Leave the call (for a peer-to-peer call, end it)."""
         try:
             await self.ctx.call_control.hang_up(call.id)
         except DomainError as err:

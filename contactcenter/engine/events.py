@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from contactcenter.end_reasons import EndReason, end_reason, unanswered_outcome
 from contactcenter.engine.answers import Answers, invited
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.codecs import (
     CALLBACK_INVITE,
     Purpose,
+    invitee_participant_id,
     parse_media_context,
     parse_offer_context,
 )
@@ -61,6 +63,33 @@ def caller_present(call: Call, agent_ids: set[str], participants: Sequence[Roste
             continue
         return True
     return False
+
+
+def by_person(participants: Sequence[RosterEntry]) -> dict[str, RosterEntry]:
+    """Return a roster's entries by the person's id.
+
+    A user is known by their user id; an invitee the roster lists as an ``application``
+    carrying the user's id (as the invite page's examples do) is known by that id too.
+    """
+    found: dict[str, RosterEntry] = {}
+    for participant in participants:
+        for person in (participant.application_id, participant.user_id):
+            if person:
+                found[person] = participant
+    return found
+
+
+def agent_participant_id(call: Call, agent_id: str, entry: RosterEntry) -> str | None:
+    """Return the participant id to remove an agent by: the roster's, else the offer's."""
+    if entry.participant_id:
+        return entry.participant_id
+    offer = call.offer
+    if offer is not None and agent_id in offer.agent_ids:
+        # Rosters may give no id ("id": null); the invitation named one in advance.
+        return offer.participant_ids.get(agent_id) or invitee_participant_id(
+            call.id, offer.attempt, agent_id
+        )
+    return None
 
 
 @dataclass(slots=True)
@@ -160,12 +189,22 @@ class Events:
     def _terminated(self, event: CallStateChanged) -> Decide:
         async def decide(current: Versioned[Call]) -> None:
             call = current.value
+            if call.state is CallState.ENDED:
+                return
             now = self.ctx.clock.now()
             endings = self.endings
+            # What Graph said of the end goes on the record, whatever the call's state.
+            why = end_reason(event.result_code, event.result_subcode, event.termination_reason)
+            resulted = replace(
+                call,
+                result_code=event.result_code,
+                result_subcode=event.result_subcode,
+                result_message=event.result_message or event.termination_reason,
+            )
             if call.state is CallState.CONNECTED:
-                await endings.end_talk(current, now, event.key, hang_up=False)
-                return
-            if call.state is CallState.ENDED:
+                await endings.end_talk(
+                    current, now, event.key, hang_up=False, reason=why.value, base=resulted
+                )
                 return
             if call.state is CallState.DIALING:
                 await self.callbacks.leg_failed(
@@ -174,6 +213,7 @@ class Events:
                     now,
                     event.key,
                     hang_up=False,
+                    base=resulted,
                 )
                 return
             leaving = call.leaving
@@ -183,28 +223,32 @@ class Events:
                 if call.state is CallState.VOICEMAIL:
                     reason = f"{reason}: hung up before leaving a message"
                 await endings.finish(
-                    current, leaving.outcome, reason, now, key=event.key, hang_up=False
-                )
-                return
-            if call.state is CallState.MENU:
-                await endings.finish(
                     current,
-                    CallOutcome.ABANDONED,
-                    "hung up in the IVR",
+                    leaving.outcome,
+                    reason,
                     now,
+                    base=resulted,
                     key=event.key,
                     hang_up=False,
                 )
                 return
-            reason = event.result_message or "caller hung up"
+            outcome = unanswered_outcome(why)
+            reason = why.value
+            if call.state is CallState.MENU and outcome is CallOutcome.ABANDONED:
+                reason = "hung up in the IVR"
             await endings.finish(
                 current,
-                CallOutcome.ABANDONED,
+                outcome,
                 reason,
                 now,
+                base=resulted,
                 key=event.key,
                 hang_up=False,
-                offer_end=OfferEnd.CALLER_HUNG_UP,
+                offer_end=(
+                    OfferEnd.CALLER_HUNG_UP
+                    if outcome is CallOutcome.ABANDONED
+                    else OfferEnd.WITHDRAWN
+                ),
             )
 
         return decide
@@ -322,7 +366,7 @@ class Events:
                 return
             now = self.ctx.clock.now()
             answers = self.answers
-            users = {p.user_id: p for p in event.participants if p.user_id}
+            users = by_person(event.participants)
             if call.state is CallState.RINGING and call.offer is not None:
                 offer = call.offer
                 joined = [
@@ -334,12 +378,14 @@ class Events:
                     winner = joined[0]
                     await answers.connect(current, winner, now, event.key)
                     for late in joined[1:]:
-                        await answers.remove_participant(call, users[late].participant_id)
+                        late_id = agent_participant_id(call, late, users[late])
+                        if late_id is not None:
+                            await answers.remove_participant(call, late_id)
                     return
                 learned = {
                     a: users[a].participant_id
                     for a in offer.agent_ids
-                    if a in users and not offer.participant_ids.get(a)
+                    if a in users and users[a].participant_id and not offer.participant_ids.get(a)
                 }
                 if learned:
                     ids = {**offer.participant_ids, **learned}
@@ -354,14 +400,20 @@ class Events:
                 offered.update(call.offer.agent_ids)
             offered.discard(call.agent_id)
             for user_id in offered & users.keys():
-                await answers.remove_participant(call, users[user_id].participant_id)
+                stray = agent_participant_id(call, user_id, users[user_id])
+                if stray is not None:
+                    await answers.remove_participant(call, stray)
             if call.agent_id not in users:
                 # The agent hung up: the talk is over, and so is the caller's call.
-                await self.endings.end_talk(current, now, event.key, hang_up=True)
+                await self.endings.end_talk(
+                    current, now, event.key, hang_up=True, reason=EndReason.AGENT_HUNG_UP.value
+                )
             elif not caller_present(call, offered, event.participants):
-                # Once an agent joined, the call is a group call: Graph may tell of the
-                # caller hanging up only by leaving them out of the roster.
-                await self.endings.end_talk(current, now, event.key, hang_up=True)
+                # Once an agent joined, the call is a group call: Graph tells of the caller
+                # hanging up only by leaving them out of the roster.
+                await self.endings.end_talk(
+                    current, now, event.key, hang_up=True, reason=EndReason.CALLER_HUNG_UP.value
+                )
 
         return decide
 

@@ -16,7 +16,7 @@ from contactcenter.codec import format_timestamp
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.context import EngineContext, log_extra
-from contactcenter.engine.endings import Decide, Endings
+from contactcenter.engine.endings import GONE_AT_GRAPH, Decide, Endings
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.matching import Matching
 from contactcenter.engine.menus import Menus
@@ -197,7 +197,7 @@ class Timers:
             await self.ctx.call_control.keep_alive(call.id)
         except NotFound:
             # The terminated notification was lost: the talk is over.
-            await self.endings.end_talk(current, now, None, hang_up=False)
+            await self.endings.end_talk(current, now, None, hang_up=False, reason=GONE_AT_GRAPH)
             return
         except DomainError as err:
             _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import aiohttp
@@ -28,6 +28,7 @@ from contactcenter.export import (
     RetryPolicy,
     WebhookEndpoint,
     event_id,
+    record_payload,
     verify_signature,
 )
 from contactcenter.ports import Store
@@ -38,6 +39,26 @@ from tests.analytics.support import demo_record, state_of
 from tests.tab.support import ADMIN, SUPERVISOR, TabStack
 
 SECRET = "s3cret-signing-key-0123456789"
+
+
+def test_the_exported_record_carries_graphs_result_when_graph_ended_the_call() -> None:
+    ended = replace(
+        RECORDS[0],
+        result_code=200,
+        result_subcode=540000,
+        result_message="Call ended by the PSTN User.",
+    )
+    now = RECORDS[0].ended_at
+
+    exported = record_payload(ended, created_at=now)["callRecord"]
+    without = record_payload(replace(RECORDS[0], result_code=None), created_at=now)["callRecord"]
+
+    assert exported["resultInfo"] == {
+        "code": 200,
+        "subcode": 540000,
+        "message": "Call ended by the PSTN User.",
+    }
+    assert without["resultInfo"] is None
 
 
 @dataclass

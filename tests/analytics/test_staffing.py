@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import pytest
 
-from contactcenter.clock import VirtualClock
 from contactcenter.model import RoutingMethod
 from contactcenter.simulation import SimulationConfig, simulate
-from storage.memory import MemoryStore
-from storage.scratch import open_scratch_store
 from storage.sqlite import MEMORY, SqliteStore
 from tab.analytics_schemas import ErlangBody
 from tab.api_staffing import staffing_view
-from tab.whatif import TooManyRuns, WhatIfRunner
 from tests.analytics.support import state_of
 from tests.tab.support import ANA, SUPERVISOR, TabStack
 
@@ -116,15 +112,3 @@ async def test_a_what_if_run_goes_to_a_child_process_and_reports_back(stack: Tab
     assert done["result"] == pytest.approx(expected.as_json())
     status, _ = await stack.call("GET", f"/api/tab/staffing/what-if/{run['id']}", user=ANA.id)
     assert status == 403
-
-
-async def test_a_busy_host_refuses_another_run() -> None:
-    runner = WhatIfRunner(
-        MemoryStore(), VirtualClock(), open_store=open_scratch_store, max_running=1
-    )
-    config = SimulationConfig(agents=50, arrival_rate_per_hour=5000, handle_time_s=30, calls=20_000)
-    await runner.start("tenant", "user", config)
-    with pytest.raises(TooManyRuns):
-        await runner.start("tenant", "user", config)
-    await runner.close()
-    assert runner.running == 0

@@ -78,6 +78,8 @@ class FakeCallControl:
     invites: list[Invite] = field(default_factory=list)
     failed_invites: list[tuple[str, str]] = field(default_factory=list)
     fail: dict[str, DomainError] = field(default_factory=dict)
+    # Who else is in each call, as Graph would list them (participant ids).
+    participants: dict[str, list[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _check(self, method: str, *keys: str) -> None:
@@ -159,6 +161,11 @@ class FakeCallControl:
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:
         self.actions.append(("remove_participant", (call_id, participant_id)))
+
+    async def other_participants(self, call_id: str) -> list[str]:
+        self.actions.append(("other_participants", (call_id,)))
+        self._check("other_participants", call_id)
+        return list(self.participants.get(call_id, ()))
 
     async def hang_up(self, call_id: str) -> None:
         self.actions.append(("hang_up", (call_id,)))

@@ -21,6 +21,7 @@ from contactcenter.events import (
 )
 from contactcenter.model import Party, PartyKind
 from graph.notifications import InvalidNotification, parse_notifications
+from tests.graph.corpus import documented_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -28,6 +29,11 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def documented(name: str) -> Any:
+    """Return a fixture of the documented corpus with the ids its page used."""
+    return documented_fixture(f"{name}.json").render_as_documented()
 
 
 def notification(resource_url: str, resource_data: Any, change_type: str = "updated") -> Any:
@@ -100,7 +106,7 @@ def test_call_updates_become_state_changes_in_order() -> None:
 
 
 def test_terminated_call_carries_its_result_info() -> None:
-    (event,) = parse_notifications(fixture("call_terminated_after_transfer"), tenant_id=TENANT)
+    (event,) = parse_notifications(documented("transfer-completed"), tenant_id=TENANT)
 
     assert event == CallStateChanged(
         tenant_id=TENANT,
@@ -123,7 +129,7 @@ def test_deleted_call_without_a_state_is_terminated() -> None:
 
 
 def test_tone_notification_yields_the_digit_after_the_state() -> None:
-    events = parse_notifications(fixture("tone_pressed"), tenant_id=TENANT)
+    events = parse_notifications(documented("tone-received"), tenant_id=TENANT)
 
     call_id = "57dab8b1-894c-409a-b240-bd8beae78896"
     assert events == [
@@ -156,7 +162,7 @@ def test_tones_outside_the_keypad_are_skipped() -> None:
 
 
 def test_play_prompt_completion_named_only_in_the_url_matches_the_started_operation() -> None:
-    (event,) = parse_notifications(fixture("play_prompt_completed"), tenant_id=TENANT)
+    (event,) = parse_notifications(documented("play-prompt-completed"), tenant_id=TENANT)
 
     assert event == OperationFinished(
         tenant_id=TENANT,
@@ -181,7 +187,7 @@ def test_cancelled_prompt_fails_with_8508() -> None:
 
 
 def test_record_response_completion_carries_the_recording_and_hides_its_token() -> None:
-    (event,) = parse_notifications(fixture("record_response_completed"), tenant_id=TENANT)
+    (event,) = parse_notifications(documented("record-response-completed"), tenant_id=TENANT)
 
     assert isinstance(event, OperationFinished)
     assert event.kind is OperationKind.RECORD_RESPONSE
@@ -335,66 +341,161 @@ def test_redelivered_notification_has_the_same_event_key() -> None:
         pytest.param(b"[]", id="array"),
         pytest.param(b"{}", id="no-value"),
         pytest.param(b'{"value": {}}', id="value-not-a-list"),
-        pytest.param(b'{"value": [42]}', id="notification-not-an-object"),
-        pytest.param(
-            b'{"value": [{"changeType": "updated", "resourceData": {}}]}', id="no-resource-url"
-        ),
-        pytest.param(
-            b'{"value": [{"changeType": "updated", "resourceUrl": "/communications/calls/c1"}]}',
-            id="no-resource-data",
-        ),
-        pytest.param(
-            b'{"value": [{"changeType": "updated", "resourceUrl": "/communications/calls/c1",'
-            b' "resourceData": "established"}]}',
-            id="resource-data-a-string",
-        ),
-        pytest.param(
-            b'{"value": [{"changeType": 3, "resourceUrl": "/communications/calls/c1",'
-            b' "resourceData": {}}]}',
-            id="change-type-not-a-string",
-        ),
+        pytest.param(b'{"value": "established"}', id="value-a-string"),
     ],
 )
-def test_malformed_bodies_are_refused(body: bytes) -> None:
+def test_a_body_that_is_not_a_notification_batch_is_refused(body: bytes) -> None:
     with pytest.raises(InvalidNotification):
         parse_notifications(body, tenant_id=TENANT)
 
 
-@pytest.mark.parametrize(
-    ("resource_url", "resource_data"),
-    [
-        pytest.param("/communications/calls/c1", {"state": 5}, id="state-not-a-string"),
-        pytest.param(
-            "/communications/calls/c1",
-            {"state": "established", "toneInfo": {"tone": "tone1"}},
-            id="tone-without-sequence",
-        ),
-        pytest.param(
-            "/communications/calls/c1/operations/o1",
-            {"status": "completed", "resultInfo": {"code": "two hundred"}},
-            id="result-code-not-a-number",
-        ),
-        pytest.param(
-            "/communications/calls/c1/participants",
-            [{"id": "p1", "isInLobby": "maybe"}],
-            id="lobby-not-a-boolean",
-        ),
-    ],
-)
-def test_wrongly_typed_resource_data_is_refused(resource_url: str, resource_data: Any) -> None:
-    with pytest.raises(InvalidNotification):
-        parse_notifications(notification(resource_url, resource_data), tenant_id=TENANT)
-
-
-def test_one_bad_notification_refuses_the_whole_body() -> None:
-    body = json.loads(fixture("call_establishing_then_established"))
-    body["value"].append(
+BAD_ITEMS = [
+    pytest.param(42, id="not-an-object"),
+    pytest.param({"changeType": "updated", "resourceData": {}}, id="no-resource-url"),
+    pytest.param(
+        {"resourceUrl": "/communications/calls/c1", "resourceData": {"state": "established"}},
+        id="no-change-type",
+    ),
+    pytest.param(
         {
             "changeType": "updated",
             "resourceUrl": "/communications/calls/c1",
-            "resourceData": {"state": []},
-        }
+            "resourceData": "established",
+        },
+        id="resource-data-a-string",
+    ),
+    pytest.param(
+        {"changeType": 3, "resourceUrl": "/communications/calls/c1", "resourceData": {}},
+        id="change-type-not-a-string",
+    ),
+    pytest.param(
+        {
+            "changeType": "updated",
+            "resourceUrl": "/communications/calls/c1",
+            "resourceData": {"state": 5},
+        },
+        id="state-not-a-string",
+    ),
+    pytest.param(
+        {
+            "changeType": "updated",
+            "resourceUrl": "/communications/calls/c1",
+            "resourceData": {"state": "established", "toneInfo": {"tone": "tone1"}},
+        },
+        id="tone-without-sequence",
+    ),
+    pytest.param(
+        {
+            "changeType": "deleted",
+            "resourceUrl": "/communications/calls/c1/operations/o1",
+            "resourceData": {"status": "completed", "resultInfo": {"code": "two hundred"}},
+        },
+        id="result-code-not-a-number",
+    ),
+    pytest.param(
+        {
+            "changeType": "updated",
+            "resourceUrl": "/communications/calls/c1/participants",
+            "resourceData": [{"id": "p1", "isInLobby": "maybe"}],
+        },
+        id="lobby-not-a-boolean",
+    ),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_ITEMS)
+def test_a_malformed_notification_is_skipped_and_the_rest_of_the_batch_applies(
+    bad: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.loads(fixture("call_establishing_then_established"))
+    body["value"].insert(1, bad)
+
+    events = parse_notifications(body, tenant_id=TENANT)
+
+    call_id = "57dab8b1-894c-409a-b240-bd8beae78896"
+    assert events == [
+        CallStateChanged(tenant_id=TENANT, call_id=call_id, state=GraphCallState.ESTABLISHING),
+        CallStateChanged(tenant_id=TENANT, call_id=call_id, state=GraphCallState.ESTABLISHED),
+    ]
+    [warning] = [r for r in caplog.records if r.name == "graph.notifications"]
+    assert warning.levelname == "WARNING"
+    named = bad.get("resourceUrl") if isinstance(bad, dict) else None
+    expected_call = "c1" if named else None
+    assert getattr(warning, "call_id", None) == expected_call
+    assert (expected_call or "(unknown)") in warning.getMessage()
+
+
+def test_a_notification_without_resource_data_is_skipped_as_an_unknown_resource(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = documented("content-sharing-started-without-resource-data")
+
+    assert parse_notifications(body, tenant_id=TENANT) == []
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_unknown_keys_are_ignored_at_every_level() -> None:
+    body = json.loads(fixture("call_establishing_then_established"))
+    body["futureKey"] = {"anything": 1}
+    body["value"][0]["futureKey"] = [1, 2]
+    body["value"][0]["resourceData"]["futureKey"] = "x"
+
+    events = parse_notifications(body, tenant_id=TENANT)
+
+    assert [e.state for e in events if isinstance(e, CallStateChanged)] == [
+        GraphCallState.ESTABLISHING,
+        GraphCallState.ESTABLISHED,
+    ]
+
+
+def test_result_codes_written_as_strings_read_as_numbers() -> None:
+    (event,) = parse_notifications(documented("terminated-200-5001"), tenant_id=TENANT)
+
+    assert isinstance(event, CallStateChanged)
+    assert (event.result_code, event.result_subcode) == (200, 5001)
+    assert event.result_message == "The conversation has ended."
+
+
+def test_a_subcode_spelt_subcode_with_a_capital_c_is_read() -> None:
+    (event,) = parse_notifications(documented("transfer-failed"), tenant_id=TENANT)
+
+    assert isinstance(event, CallStateChanged)
+    assert event.state is GraphCallState.ESTABLISHED
+    assert (event.result_code, event.result_subcode) == (500, 7000)
+
+
+def test_a_consultative_transfer_ends_with_its_termination_reason() -> None:
+    (event,) = parse_notifications(documented("transfer-completed-consultative"), tenant_id=TENANT)
+
+    assert isinstance(event, CallStateChanged)
+    assert event.state is GraphCallState.TERMINATED
+    assert event.result_code is None
+    assert event.termination_reason == "AppTransferred"
+
+
+def test_an_invitation_of_several_completes_without_an_id_and_is_known_by_its_context() -> None:
+    (event,) = parse_notifications(documented("invite-completed-group-call"), tenant_id=TENANT)
+
+    assert isinstance(event, OperationFinished)
+    assert event.kind is OperationKind.INVITE
+    assert event.operation_id == ""
+    assert event.client_context == "f2fa86af-3c51-4bc2-8fc0-475452d9764f"
+    assert event.user_ids == (
+        "7e1b4346-85a6-4bdd-abe3-d11c5d420efe",
+        "1e126418-44a0-4a94-a6f8-0efe1ad71acb",
+    )
+    assert event.key == (
+        "7531d31f-d10d-44de-802f-c569dbca451c:op:f2fa86af-3c51-4bc2-8fc0-475452d9764f:completed"
     )
 
-    with pytest.raises(InvalidNotification):
-        parse_notifications(body, tenant_id=TENANT)
+
+def test_an_invitee_listed_under_application_keeps_the_users_id() -> None:
+    (event,) = parse_notifications(documented("roster-invitee-added"), tenant_id=TENANT)
+
+    assert event == RosterUpdated(
+        tenant_id=TENANT,
+        call_id="ab6233a5-20b7-4c5e-bea2-ce56c9776429",
+        participants=(
+            RosterEntry(participant_id="", application_id="278405a3-f568-4b3e-b684-009193463064"),
+        ),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,9 +12,15 @@ import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot.demo import PEOPLE
-from bot.media_routes import MEDIA_STORE
+from bot.media_routes import MEDIA_STORE, open_media_store
+from bot.settings import DEMO_TENANT_ID, Settings
+from bot.stores import open_store
 from contactcenter.media import MAX_PROMPT_BYTES
+from contactcenter.model import Prompt
+from contactcenter.repository import Repository
+from contactcenter.wav import PROMPT_HEADER_BYTES, parse_wav
 from storage.media import BlobMediaStore, DataDirMediaStore
+from tests.audio_files import tone_wav
 from tests.azurite_server import shared_azurite
 from tests.http.caller_stack import CallerStack, start_caller_stack
 
@@ -113,16 +120,50 @@ async def test_an_admin_uploads_a_prompt_that_graph_can_then_fetch(stack: Caller
     assert stored.uploaded_by == ADMIN.id
 
 
+def _mp3() -> bytes:
+    """The first bytes of an MP3 file: an ID3v2 tag, then an MPEG audio frame header."""
+    return b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + b"\x00" * 400
+
+
+@pytest.mark.parametrize(
+    ("source", "seconds"),
+    [
+        (tone_wav(rate=8000, seconds=1.25), 1.25),
+        (tone_wav(rate=44100, channels=2, seconds=0.5), 0.5),
+        (tone_wav(rate=48000, bits=24, seconds=2.0), 2.0),
+        (tone_wav(rate=32000, channels=2, bits=24, extensible=True, seconds=0.75), 0.75),
+    ],
+    ids=["8 kHz mono", "44.1 kHz stereo", "24-bit", "extensible header"],
+)
+async def test_an_upload_is_stored_as_16_khz_mono_16_bit_pcm(
+    stack: CallerStack, source: bytes, seconds: float
+) -> None:
+    status, body = await _upload(stack, source, token=await _token(stack, ADMIN.id))
+
+    assert status == 201, body
+    assert (body["sampleRate"], body["durationS"]) == (16000, seconds)
+    response = await stack.host.get(f"/media/prompts/{stack.tenant_id}/{body['id']}.wav")
+    served = await response.read()
+    assert body["sizeBytes"] == len(served) == PROMPT_HEADER_BYTES + round(seconds * 16000) * 2
+    with wave.open(io.BytesIO(served)) as stored:
+        assert (stored.getnchannels(), stored.getsampwidth(), stored.getframerate()) == (
+            1,
+            2,
+            16000,
+        )
+        assert stored.getnframes() / stored.getframerate() == seconds
+
+
 @pytest.mark.parametrize(
     ("audio", "message"),
     [
         (b"hello, not audio", "not a WAV file"),
-        (wav(channels=2), "mono"),
-        (wav(width=1), "16-bit"),
-        (wav(rate=44100), "8000 or 16000"),
-        (wav()[:60], "more data than the file holds"),
+        (_mp3(), "the file is an MP3 file, not a WAV file; prompts must be a WAV file of PCM"),
+        (wav(channels=3), "the file has 3 channels"),
+        (wav(rate=96000), "sampled at 96000 Hz"),
+        (wav()[:60], "the file is cut short"),
     ],
-    ids=["text", "stereo", "8-bit", "44.1 kHz", "truncated"],
+    ids=["text", "mp3 renamed .wav", "3 channels", "96 kHz", "truncated"],
 )
 async def test_a_file_that_is_not_a_usable_wav_is_refused_and_nothing_is_kept(
     stack: CallerStack, audio: bytes, message: str
@@ -177,5 +218,39 @@ async def test_uploads_go_to_blob_storage_when_it_is_configured(
         status, body = await _upload(stack, audio, token=await _token(stack, ADMIN.id))
         assert status == 201, body
         response = await stack.host.get(f"/media/prompts/{stack.tenant_id}/{body['id']}.wav")
-        assert await response.read() == audio
+        stored = parse_wav(await response.read())
+        assert stored.is_prompt_format
+        assert stored.duration_s == 0.25
         assert not (tmp_path / "host" / "media").exists()
+
+
+@pytest.mark.parametrize("blob", [False, True], ids=["data dir", "blob storage"])
+async def test_a_prompt_stored_at_8_khz_is_converted_when_the_host_starts(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_data_dir: Path,
+    blob: bool,
+) -> None:
+    env = {"BLOB_CONNECTION_STRING": shared_azurite().connection_string} if blob else {}
+    settings = Settings.from_env(env, demo=True, dotenv=None, data_dir=tmp_path / "host")
+    old = Prompt(
+        id=uuid.uuid4().hex, tenant_id=DEMO_TENANT_ID, name="Old welcome", sample_rate=8000
+    )
+    store, media = await open_store(settings), await open_media_store(settings)
+    try:
+        await media.put(old.tenant_id, old.id, wav(rate=8000, seconds=1.0))
+        await Repository(store).prompts.create(old)
+    finally:
+        await media.close()
+        await store.close()
+
+    async for stack in start_caller_stack(
+        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, env
+    ):
+        response = await stack.host.get(f"/media/prompts/{old.tenant_id}/{old.id}.wav")
+        stored = parse_wav(await response.read())
+        assert stored.is_prompt_format
+        assert stored.duration_s == 1.0
+        converted = (await stack.repository.prompts.get(old.tenant_id, old.id)).value
+        assert (converted.sample_rate, converted.duration_s) == (16000, 1.0)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytest_aiohttp import AiohttpClient
 
 from bot.app import Services, create_app
@@ -13,6 +14,7 @@ from bot.settings import DEMO_APP_ID
 from contactcenter.clock import SystemClock
 from contactcenter.model import AgentActivity, CallOutcome, CallState
 from simulator import TokenMinter, load_or_create_signing_key
+from tests.graph.corpus import documented_fixture, seeded_values
 from tests.http.conftest import Stack, invited_user_ids
 from tests.http.test_routing import _after, _away, _ringing
 
@@ -145,6 +147,60 @@ async def test_malformed_json_gets_400_and_changes_nothing(
     assert await stack.repository.calls.find(stack.tenant_id) == []
 
 
+async def test_a_malformed_notification_is_skipped_and_the_rest_of_its_batch_applies(
+    stack: Stack, simulator_data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = _graph_token(simulator_data_dir, stack.tenant_id)
+    call_id, call = await _ringing(stack, stack.sales_line)
+    agent_id = invited_user_ids(call)[0]
+    joined = documented_fixture("roster-invitee-added.json").render(
+        seeded_values(callId=call_id, agentUserId=agent_id)
+    )
+    bad = {
+        "changeType": "updated",
+        "resourceUrl": f"/communications/calls/{call_id}",
+        "resourceData": {"state": 5},
+    }
+    unknown = {
+        "changeType": "updated",
+        "resourceUrl": "/communications/onlineMeetings/6a0e8a52",
+        "resourceData": {"futureKey": True},
+        "futureKey": [],
+    }
+    body = {**joined, "futureKey": 1, "value": [bad, *joined["value"], unknown]}
+
+    assert await _post(stack, token, body) == 202
+
+    live = (await stack.repository.calls.get(stack.tenant_id, call_id)).value
+    assert (live.state, live.agent_id) == (CallState.CONNECTED, agent_id)
+    skipped = [r for r in caplog.records if r.name == "graph.notifications"]
+    # The malformed one is told of once, with its call id; the unknown one is not.
+    assert [(r.levelname, getattr(r, "call_id", None)) for r in skipped] == [("WARNING", call_id)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[]", id="an-array"),
+        pytest.param(b'{"value": {}}', id="value-not-a-list"),
+        pytest.param(b'{"@odata.type": "#microsoft.graph.commsNotifications"}', id="no-value"),
+    ],
+)
+async def test_a_body_that_is_not_a_notification_batch_gets_400_with_our_error_body(
+    stack: Stack, simulator_data_dir: Path, body: bytes
+) -> None:
+    token = _graph_token(simulator_data_dir, stack.tenant_id)
+    response = await stack.host.post(
+        "/api/calling",
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert set(error) == {"code", "message"}
+    assert error["code"] == "invalidNotification"
+
+
 async def test_a_host_restart_mid_call_loses_nothing(
     stack: Stack, aiohttp_client: AiohttpClient
 ) -> None:
@@ -211,7 +267,10 @@ async def test_a_talk_whose_notifications_are_all_lost_ends_at_the_next_keep_ali
     agent_id = invited_user_ids(call)[0]
     await _after(stack, call_id, stack.simulator.answer_participant(call_id, agent_id), 2)
     await stack.simulator.drop_notifications(call_id=call_id, count=None)
+    # The caller leaves the group call, then the agent: the bot, alone, is out of it too.
     await stack.simulator.hang_up(call_id)
+    await stack.simulator.hang_up_participant(call_id, agent_id)
+    assert (await stack.simulator.call(call_id))["state"] == "terminated"
     assert (await stack.repository.calls.get(stack.tenant_id, call_id)).value.state is (
         CallState.CONNECTED
     )

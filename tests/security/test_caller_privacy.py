@@ -17,6 +17,7 @@ import pytest
 from bot.cards.offers import OfferView
 from bot.media_routes import MEDIA_STORE
 from bot.messaging.documents import MessagingDocuments, OfferCard, offer_card_id
+from contactcenter.audit import AuditLog
 from contactcenter.errors import NotFound
 from contactcenter.export import OUTBOX, Delivery, encode_body, event_id, record_payload
 from contactcenter.model import (
@@ -28,12 +29,11 @@ from contactcenter.model import (
     PartyKind,
     Voicemail,
 )
+from contactcenter.personal_data import CALLER_PSEUDONYM_PREFIX, caller_reference
 from contactcenter.repository import Collection
 from contactcenter.voicemail import recording_media_id, voicemail_id
 from simulator.media import wav_bytes
 from storage.memory import MemoryStore
-from tab.audit import AuditLog
-from tab.privacy import CALLER_PSEUDONYM_PREFIX, caller_reference
 from tests.security.conftest import A_CALL, A_CALLER, A_RECORD, TENANT_A
 from tests.security.support import changes, refused, snapshot
 from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, TabStack

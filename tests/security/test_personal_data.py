@@ -21,13 +21,13 @@ from bot.messaging.documents import (
 )
 from bot.settings import DEMO_TENANT_ID
 from bot.tenant_cli import add_tenant_parser, run_tenant
+from contactcenter.audit import AuditLog
 from contactcenter.clock import VirtualClock
 from contactcenter.model import Party, PartyKind, TenantStatus
+from contactcenter.personal_data import PSEUDONYM_PREFIX
 from contactcenter.repository import Repository
 from storage.memory import MemoryStore
 from storage.sqlite import SqliteStore
-from tab.audit import AuditLog
-from tab.privacy import PSEUDONYM_PREFIX
 from tests.security.conftest import A_CALL, A_CALLER, A_RECORD, TENANT_A, seed_tenant_a_calls
 from tests.security.support import refused
 from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, TabStack

@@ -16,6 +16,7 @@ from bot import keys
 from bot.demo import LINES
 from bot.messaging.documents import MessagingDocuments
 from bot.notifications import SUBSCRIPTIONS
+from contactcenter.audit import AUDIT_COLLECTION
 from contactcenter.clock import VirtualClock
 from contactcenter.codec import format_timestamp
 from contactcenter.errors import NotFound
@@ -37,12 +38,11 @@ from contactcenter.retention import (
     offboard_tenant,
     purge_expired,
 )
+from contactcenter.seats import SEATS_COLLECTION
 from graph.identity.tab_sso import GLOBAL_ADMINISTRATOR_ROLE
 from storage.cosmos import COLLECTIONS as COSMOS_COLLECTIONS
 from storage.media import DataDirMediaStore
 from storage.memory import MemoryStore
-from tab.audit import AUDIT_COLLECTION
-from tab.seats import SEATS_COLLECTION
 from tests.security.conftest import TENANT_A, TENANT_B, LiveStack
 from tests.tab.support import ADMIN, ANA, TabStack
 

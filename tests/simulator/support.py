@@ -122,7 +122,8 @@ class BotReceiver:
     def prompt_url(self, name: str) -> str:
         """Return the URL of a prompt this stand-in serves.
 
-        ``missing.wav`` answers 404 and ``page.wav`` an HTML page; any other name a WAV file.
+        ``missing.wav`` answers 404, ``page.wav`` an HTML page and ``narrowband.wav`` an
+        8 kHz WAV file (which Graph does not play); any other name a 16 kHz WAV file.
         """
         return f"{self.base_url}/prompts/{name}"
 
@@ -134,6 +135,8 @@ class BotReceiver:
             return web.Response(status=404)
         if name == "page.wav":
             return web.Response(text="<html>not audio</html>", content_type="text/html")
+        if name == "narrowband.wav":
+            return web.Response(body=wav_bytes(0.2, rate=8000), content_type="audio/wav")
         return web.Response(body=wav_bytes(0.2), content_type="audio/wav")
 
     async def wait_for(self, count: int, timeout_s: float = 5.0) -> list[Received]:

@@ -56,10 +56,21 @@ async def test_placing_a_call_posts_an_incoming_notification_to_the_webhook(
     assert call["direction"] == "incoming"
     assert call["tenantId"] == TENANT_ID
     assert call["callChainId"] == placed.call["callChainId"]
-    assert call["source"]["identity"] == {"phone": {"id": CALLER_NUMBER}}
-    assert call["targets"][0]["identity"] == {
-        "applicationInstance": {"id": SALES_ID, "displayName": "Sales"}
+    assert call["source"]["identity"] == {
+        "@odata.type": "#microsoft.graph.identitySet",
+        "phone": {"@odata.type": "#microsoft.graph.identity", "id": CALLER_NUMBER},
     }
+    assert call["targets"][0]["identity"] == {
+        "@odata.type": "#microsoft.graph.identitySet",
+        "applicationInstance": {
+            "@odata.type": "#microsoft.graph.identity",
+            "id": SALES_ID,
+            "displayName": "Sales",
+        },
+    }
+    # The bot's participant, named before it answers; the call it will be in.
+    assert call["myParticipantId"] == call["targets"][0]["id"]
+    assert call["id"] == placed.id
     assert call["requestedModalities"] == ["audio"]
     assert "meetingInfo" not in call
 
@@ -74,7 +85,13 @@ async def test_a_teams_caller_appears_as_the_source_user(
     [incoming] = await receiver.wait_for(1)
     call = incoming.notification["resourceData"]
     assert call["source"]["identity"] == {
-        "user": {"id": AGENT_ID, "displayName": "Avery Agent", "tenantId": TENANT_ID}
+        "@odata.type": "#microsoft.graph.identitySet",
+        "user": {
+            "@odata.type": "#microsoft.graph.identity",
+            "id": AGENT_ID,
+            "displayName": "Avery Agent",
+            "tenantId": TENANT_ID,
+        },
     }
     assert call["targets"][0]["identity"]["applicationInstance"]["id"] == SALES_ID
 
@@ -227,7 +244,8 @@ async def test_delete_hangs_up_with_terminating_then_terminated(
     ended = received[-1].notification
     assert ended["changeType"] == "deleted"
     result_info = ended["resourceData"]["resultInfo"]
-    assert result_info["code"] == 200
+    # As the delete-call page writes it: the numbers as text.
+    assert result_info["code"] == "200"
     assert result_info["subcode"]
     assert result_info["message"]
     status, _body, _ = await simulator.graph("GET", f"/communications/calls/{call_id}")
@@ -247,7 +265,7 @@ async def test_caller_hanging_up_tells_the_bot_and_ends_the_call(
     received = await receiver.wait_for(4)
     assert received[-1].notification["changeType"] == "deleted"
     assert received[-1].state == "terminated"
-    assert received[-1].notification["resourceData"]["resultInfo"]["subcode"] == 540000
+    assert received[-1].notification["resourceData"]["resultInfo"]["subcode"] == "540000"
     status, _body, _ = await simulator.graph(
         "POST", f"/communications/calls/{call_id}/answer", answer_body(receiver.callback_url)
     )

@@ -139,6 +139,31 @@ async def test_invite_then_manual_answer_reaches_the_bot_as_operation_and_roster
     assert {entry.phone for entry in roster.participants} >= {"+14255550100"}
 
 
+async def test_the_other_participants_of_a_group_call_are_everyone_but_the_bot(
+    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+) -> None:
+    call_id = await established_call(simulator, receiver)
+    invitation = await calls.invite(call_id, AGENT, client_context="offer:c:1:a")
+    await simulator.control.answer_participant(call_id, AGENT_ID)
+
+    others = await calls.other_participants(call_id)
+
+    view = await simulator.control.call(call_id)
+    roles = {p["id"]: p["role"] for p in view["participants"]}
+    assert sorted(roles[p] for p in others) == ["caller", "invitee"]
+    assert invitation.participant_id in others
+
+
+async def test_listing_the_participants_of_an_ended_call_raises_not_found(
+    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+) -> None:
+    call_id = await established_call(simulator, receiver)
+    await calls.hang_up(call_id)
+
+    with pytest.raises(NotFound):
+        await calls.other_participants(call_id)
+
+
 async def test_two_invitees_on_a_peer_to_peer_call_raise_call_control_error(
     simulator: Simulator,
     receiver: BotReceiver,

@@ -277,21 +277,106 @@ async def test_an_agent_hanging_up_sends_a_roster_update_without_them(
     assert _roster_users(received[5]) == [None, None]
 
 
-async def test_the_caller_hanging_up_ends_the_call_for_everyone(
-    simulator: Simulator, receiver: BotReceiver
-) -> None:
+async def _group_call(simulator: Simulator, receiver: BotReceiver) -> str:
+    """Return a call the bot, the caller and an agent who answered an invitation are in."""
     call_id = await established_call(simulator, receiver)
     await _invite(simulator, call_id, AGENT_ID)
     await simulator.control.answer_participant(call_id, AGENT_ID)
+    view = await simulator.control.call(call_id)
+    assert view["groupCall"]
+    return call_id
+
+
+def _still_in(view: dict[str, Any]) -> list[str]:
+    return [p["role"] for p in view["participants"] if p["status"] in {"ringing", "joined"}]
+
+
+async def test_the_caller_leaving_a_group_call_only_leaves_it(
+    simulator: Simulator, receiver: BotReceiver
+) -> None:
+    call_id = await _group_call(simulator, receiver)
 
     await simulator.control.hang_up(call_id)
 
-    ended = await receiver.wait_until(lambda note: note.state == "terminated")
-    assert ended.notification["changeType"] == "deleted"
+    # The roster after the agent joined listed three; this one, two.
+    roster = await receiver.wait_until(lambda note: note.is_roster and len(note.data) == 2)
+    assert AGENT_ID in _roster_users(roster)
     view = await simulator.control.call(call_id)
-    assert {p["status"] for p in view["participants"]} == {"left"}
+    assert view["state"] == "established"
+    assert _still_in(view) == ["bot", "invitee"]
+
+
+async def test_the_bots_delete_of_a_group_call_ends_only_its_leg(
+    simulator: Simulator, receiver: BotReceiver
+) -> None:
+    call_id = await _group_call(simulator, receiver)
+
+    status, _, _ = await simulator.graph("DELETE", f"/communications/calls/{call_id}")
+
+    assert status == 204
+    ended = await receiver.wait_until(lambda note: note.state == "terminated")
+    assert ended.data["resultInfo"]["subcode"] == "5001"
+    view = await simulator.control.call(call_id)
+    # The caller and the agent talk on without the bot.
+    assert _still_in(view) == ["caller", "invitee"]
+    presence = await simulator.control.presence(TENANT_ID, AGENT_ID)
+    assert presence["activity"] == "InACall"
+
+    # Once one of them hangs up, the other is alone: the call ends for them too.
+    await simulator.control.hang_up_participant(call_id, AGENT_ID)
+    view = await simulator.control.call(call_id)
+    assert _still_in(view) == []
+    [caller] = [p for p in view["participants"] if p["role"] == "caller"]
+    assert caller["resultInfo"]["subcode"] == 5010
+
+
+async def test_a_group_call_ends_for_the_bot_when_all_others_have_left(
+    simulator: Simulator, receiver: BotReceiver
+) -> None:
+    call_id = await _group_call(simulator, receiver)
+
+    await simulator.control.hang_up_participant(call_id, AGENT_ID)
+    await simulator.control.hang_up(call_id)
+
+    ended = await receiver.wait_until(lambda note: note.state == "terminated")
+    assert (ended.data["resultInfo"]["code"], ended.data["resultInfo"]["subcode"]) == (
+        "200",
+        "5002",
+    )
+    assert _still_in(await simulator.control.call(call_id)) == []
+
+
+async def test_a_group_call_ends_for_the_bot_once_it_removed_the_last_other(
+    simulator: Simulator, receiver: BotReceiver
+) -> None:
+    call_id = await _group_call(simulator, receiver)
+    await simulator.control.hang_up(call_id)
+    view = await simulator.control.call(call_id)
+    [agent] = [p for p in view["participants"] if p["role"] == "invitee"]
+
+    status, _, _ = await simulator.graph(
+        "DELETE", f"/communications/calls/{call_id}/participants/{agent['id']}"
+    )
+
+    assert status == 204
+    ended = await receiver.wait_until(lambda note: note.state == "terminated")
+    assert ended.data["resultInfo"]["subcode"] == "5010"
+    assert _still_in(await simulator.control.call(call_id)) == []
     presence = await simulator.control.presence(TENANT_ID, AGENT_ID)
     assert presence["activity"] == "Available"
+
+
+async def test_the_call_knows_the_bots_own_participant(
+    simulator: Simulator, receiver: BotReceiver
+) -> None:
+    call_id = await _group_call(simulator, receiver)
+
+    _, call, _ = await simulator.graph("GET", f"/communications/calls/{call_id}")
+    _, listed, _ = await simulator.graph("GET", f"/communications/calls/{call_id}/participants")
+
+    [bot] = [p for p in listed["value"] if "application" in p["info"]["identity"]]
+    assert bot["id"] == call["myParticipantId"]
+    assert len(listed["value"]) == 3
 
 
 async def test_answering_an_invitation_twice_is_a_conflict(

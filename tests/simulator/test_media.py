@@ -112,6 +112,10 @@ class TestInstantMedia:
 
         failed = await _finished(receiver, operation["id"])
         assert failed.data["status"] == "failed"
+        assert (failed.data["resultInfo"]["code"], failed.data["resultInfo"]["subcode"]) == (
+            400,
+            8536,
+        )
         assert "HTTP 404" in failed.data["resultInfo"]["message"]
         assert receiver.fetched == ["missing.wav"]
 
@@ -124,7 +128,22 @@ class TestInstantMedia:
 
         failed = await _finished(receiver, operation["id"])
         assert failed.data["status"] == "failed"
+        assert failed.data["resultInfo"]["subcode"] == 8535
         assert "not a WAV" in failed.data["resultInfo"]["message"]
+
+    async def test_a_prompt_graph_cannot_play_fails_as_an_invalid_file_format(
+        self, simulator: Simulator, receiver: BotReceiver
+    ) -> None:
+        call_id = await established_call(simulator, receiver)
+
+        operation = await _play(simulator, call_id, receiver.prompt_url("narrowband.wav"))
+
+        failed = await _finished(receiver, operation["id"])
+        assert failed.data["status"] == "failed"
+        result = failed.data["resultInfo"]
+        assert (result["code"], result["subcode"]) == (400, 8535)
+        assert "8,000 Hz" in result["message"]
+        assert "single-channel 16-bit PCM WAV file sampled at 16,000 Hz" in result["message"]
 
     async def test_a_served_prompt_is_fetched_once_and_plays(
         self, simulator: Simulator, receiver: BotReceiver
@@ -166,7 +185,7 @@ class TestInstantMedia:
         assert (refused, wrong_status, response.status) == (401, 401, 200)
         assert done.data["status"] == "completed"
         with wave.open(io.BytesIO(audio)) as wav:
-            assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
+            assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
             assert wav.getnframes() / wav.getframerate() == pytest.approx(5.0)
 
 
@@ -254,7 +273,13 @@ class TestManualMedia:
 
         done = await _finished(receiver, operation["id"])
         assert done.data["resultInfo"]["subcode"] == 8515
-        assert done.data["completionReason"] == "maxRecordDurationReached"
+        # The notification carries no completionReason (the record page's example has
+        # none); Graph's operation resource does.
+        status, kept, _ = await simulator.graph(
+            "GET", f"/communications/calls/{call_id}/operations/{operation['id']}"
+        )
+        assert status == 200
+        assert kept["completionReason"] == "maxRecordDurationReached"
 
     async def test_a_stop_tone_ends_the_recording(
         self, simulator: Simulator, receiver: BotReceiver
@@ -267,7 +292,12 @@ class TestManualMedia:
         await simulator.control.press_tones(call_id, "#")
 
         done = await _finished(receiver, operation["id"])
-        assert done.data["completionReason"] == "stopToneDetected"
+        assert done.data["status"] == "completed"
+        status, kept, _ = await simulator.graph(
+            "GET", f"/communications/calls/{call_id}/operations/{operation['id']}"
+        )
+        assert status == 200
+        assert kept["completionReason"] == "stopToneDetected"
 
     async def test_recording_with_barge_in_cancels_the_music(
         self, simulator: Simulator, receiver: BotReceiver

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from contactcenter.errors import Conflict, NotFound
+from contactcenter.ports import StoredDocument
 from contactcenter.repository import (
     ATTEMPTS,
     DELETE,
@@ -232,6 +233,45 @@ async def test_a_create_that_loses_its_race_adds_to_the_document_made_meanwhile(
 
     assert tries == 2
     assert count_of(updated.after) == 51
+
+
+async def test_ensure_creates_a_missing_document(rig: Rig) -> None:
+    stored, created = await rig.tallies.ensure(Tally("t1", TENANT, 3))
+
+    assert created
+    assert stored.value.count == 3
+    assert (await rig.rival.get(TENANT, "t1")).value.count == 3
+
+
+async def test_ensure_leaves_a_stored_document_as_it_is(rig: Rig) -> None:
+    await rig.seed(7)
+
+    stored, created = await rig.tallies.ensure(Tally("t1", TENANT, 3))
+
+    assert not created
+    assert stored.value.count == 7
+    assert rig.store.counts["replace tallies"] == 0
+
+
+class CreatedMeanwhile(MemoryStore):
+    """Another writer creates the document right after a read finds none."""
+
+    async def read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument:
+        try:
+            return await super().read(collection, tenant_id, doc_id)
+        except NotFound:
+            body = {"id": doc_id, "tenantId": tenant_id, "count": 50}
+            await super().create(collection, tenant_id, doc_id, body)
+            raise
+
+
+async def test_ensure_keeps_the_document_another_writer_created_meanwhile() -> None:
+    tallies = Collection(CreatedMeanwhile(), "tallies", Tally)
+
+    stored, created = await tallies.ensure(Tally("t1", TENANT, 3))
+
+    assert not created
+    assert stored.value.count == 50
 
 
 async def test_a_known_version_saves_the_first_read(rig: Rig) -> None:

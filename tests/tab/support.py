@@ -20,6 +20,7 @@ from bot import keys
 from bot.app import Services, create_app
 from bot.demo import PEOPLE, demo_simulator_directory, queue_id
 from bot.settings import DEMO_APP_ID, DEMO_TENANT_ID, Settings
+from contactcenter.audit import AuditLog
 from contactcenter.clock import Clock
 from contactcenter.ports import Store
 from contactcenter.repository import Repository
@@ -29,7 +30,6 @@ from simulator.signing import SigningKey
 from tab import TabOptions
 from tab.analytics import AnalyticsOptions
 from tab.appkeys import TAB
-from tab.audit import AuditLog
 
 ADMIN = next(p for p in PEOPLE if p.upn.startswith("grace"))
 SUPERVISOR = next(p for p in PEOPLE if p.upn.startswith("hiro"))

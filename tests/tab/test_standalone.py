@@ -19,6 +19,7 @@ from contactcenter.model import Agent, Role, Tenant, User
 from contactcenter.repository import Repository
 from storage.media import DataDirMediaStore
 from storage.memory import MemoryStore
+from storage.prompt_audio import SoxrPromptConverter
 from tab import TAB, TabDependencies, TabOptions, TabSettings, add_tab, running_tab
 from tab.ports import GrantedPermissions
 from tests.domain.harness import FakeCallControl, FakeNotifier
@@ -102,6 +103,7 @@ async def tab_only(
         ),
         notifier=notifier,
         media=DataDirMediaStore(tmp_path / "media"),
+        prompt_converter=SoxrPromptConverter(),
         validator=TokensByName(Identity(TENANT, AGENT, "Ana"), Identity(TENANT, ADMIN, "Grace")),
         consent=GraphUnreachable(),
     )

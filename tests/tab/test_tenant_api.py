@@ -52,13 +52,13 @@ async def upload(
         return response.status, await response.json()
 
 
-def stereo_wav() -> bytes:
+def three_channel_wav() -> bytes:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
-        out.setnchannels(2)
+        out.setnchannels(3)
         out.setsampwidth(2)
         out.setframerate(8000)
-        out.writeframes(b"\x01\x00" * 2 * 4000)
+        out.writeframes(b"\x01\x00" * 3 * 4000)
     return buffer.getvalue()
 
 
@@ -227,11 +227,12 @@ async def test_an_uploaded_prompt_is_listed_played_and_audited(tab: TabStack) ->
 async def test_a_file_that_is_not_a_prompt_wav_is_refused_and_nothing_is_stored(
     tab: TabStack,
 ) -> None:
-    status, body = await upload(tab, stereo_wav())
+    status, body = await upload(tab, three_channel_wav())
 
     assert status == 422
     assert fields(body) == ["file"]
-    assert "mono" in body["error"]["message"]
+    assert "3 channels" in body["error"]["message"]
+    assert "mono or stereo" in body["error"]["message"]
     assert await stored_prompts(tab) == []
     assert stored_audio(tab) == []
 
@@ -348,7 +349,8 @@ async def test_the_upload_is_documented_as_a_size_limited_wav_body(tab: TabStack
         "x-max-bytes": MAX_PROMPT_BYTES,
     }
     assert str(MAX_PROMPT_BYTES) in body["description"]
-    assert "16-bit mono" in body["description"]
+    assert "8-48 kHz" in body["description"]
+    assert "stored as 16 kHz mono" in body["description"]
     assert {"413", "415", "422"} <= set(operation["responses"])
     assert {p["name"] for p in operation["parameters"]} == {"name", "language"}
     audio = document["paths"][f"{PROMPTS}/{{promptId}}/audio"]["get"]

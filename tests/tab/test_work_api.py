@@ -321,8 +321,17 @@ async def test_the_calls_report_csv_has_the_disposition(tab: TabStack) -> None:
     async with tab.host.get(path, headers=tab.auth(ADMIN.id)) as response:
         assert response.status == 200
         rows = list(csv.reader(io.StringIO(await response.text())))
-    assert rows[0][-2:] == ["disposition", "disposition note"]
+    assert rows[0][-5:] == [
+        "result code",
+        "result subcode",
+        "result message",
+        "disposition",
+        "disposition note",
+    ]
     row = next(r for r in rows[1:] if r[0] == call_id)
+    # The agent hung up: the roster said so, Graph gave no result.
+    assert row[rows[0].index("leave reason")] == "agent hung up"
+    assert row[-5:-2] == ["", "", ""]
     # A note a spreadsheet would run as a formula is neutralised.
     assert row[-2:] == ["Sale", "'=1+1 seats"]
 

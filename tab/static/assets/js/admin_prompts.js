@@ -27,7 +27,7 @@ function usedBy(prompt) {
 /** Render the prompt library into ``card`` (a section element). */
 export async function showPromptLibrary(card, ctx) {
   const { prompts, maxBytes } = await ctx.api.get(PROMPTS);
-  const limit = `16-bit mono PCM WAV, 8 or 16 kHz, at most ${size(maxBytes)}.`;
+  const limit = `A PCM WAV file (8-32-bit, mono or stereo, 8-48 kHz), at most ${size(maxBytes)}; stored as 16 kHz mono.`;
   const summary = errorSummary();
   const form = h(
     "form",

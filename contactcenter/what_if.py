@@ -1,11 +1,11 @@
-"""What-if runs of the discrete-event simulator, started from the tab.
+"""What-if runs of the discrete-event simulator, started by a supervisor (from the tab).
 
 A run is CPU-bound for seconds, so it runs in its own process (``spawn``, not ``fork``:
 the host has threads), never on the host's event loop. The process reports progress and
 its result over a pipe; the host keeps the run's state in a ``whatIfRuns`` document, so a
 page polling any host sees it. The child simulates in a store of its own, opened with the
-factory the host provides (``open_store``). A host runs at most ``max_running`` at once and refuses
-more (429); a run taking longer than ``timeout_s`` is stopped.
+factory the host provides (``open_store``). A host runs at most ``max_running`` at once and
+refuses more (:class:`TooManyRuns`); a run taking longer than ``timeout_s`` is stopped.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -27,9 +28,15 @@ from contactcenter.model import RoutingMethod
 from contactcenter.ports import Store
 from contactcenter.repository import Collection
 from contactcenter.simulation import SimulationConfig
-from tab.ports import ScratchStoreFactory
 
 _LOGGER = logging.getLogger(__name__)
+
+ScratchStoreFactory = Callable[[], Awaitable[Store]]
+"""Open an empty store of a what-if run's own (closed by the run).
+
+Called in the run's child process: it must be a module-level function, which a spawned
+process can import by name.
+"""
 
 WHAT_IF_RUNS = "whatIfRuns"
 _PROGRESS_EVERY_S = 0.2

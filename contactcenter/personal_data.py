@@ -54,16 +54,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contactcenter.audit import AUDIT_COLLECTION, Actor, AuditLog
 from contactcenter.callbacks import is_e164
 from contactcenter.clock import Clock
-from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.errors import InvalidInput, NotFound
 from contactcenter.export import OUTBOX, encode_body
 from contactcenter.model import AgentActivity, PartyKind, Role, Tenant
 from contactcenter.ports import Condition, MediaStore, Op, Store, StoredDocument
-from contactcenter.repository import Repository
+from contactcenter.repository import KEEP, Collection, Decision, Missing, Repository, Versioned
 from contactcenter.retention import AGENT_AGGREGATES, AGGREGATES, TENANT_COLLECTIONS
-from tab.audit import AUDIT_COLLECTION, Actor, AuditLog
-from tab.seats import Seats
+from contactcenter.seats import Seats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ OFFER_CARDS = "offerCards"
 NOTICE_CARDS = "noticeCards"
 PSEUDONYM_PREFIX = "deleted-user-"
 CALLER_PSEUDONYM_PREFIX = "deleted-caller-"
-_ATTEMPTS = 4
 
 
 class UserUnknown(Exception):
@@ -275,22 +274,7 @@ class PersonalDataService:
             for document in await self._mentioning(collection, tenant_id, {user_id, *names}):
                 pseudonymised += await self._rewrite(document, replace_value.apply)
         erasure = Erasure(pseudonym=pseudonym, deleted=deleted, pseudonymised=pseudonymised)
-        await self._audit.record(
-            tenant_id,
-            actor,
-            "user.erase",
-            target_type="user",
-            target_id=pseudonym,
-            after=erasure,
-        )
-        _LOGGER.warning(
-            "Erased a user's personal data (now %s): %d documents deleted, %d pseudonymised",
-            pseudonym,
-            deleted,
-            pseudonymised,
-            extra={"tenant_id": tenant_id},
-        )
-        return erasure
+        return await self._recorded(tenant_id, actor, "user", erasure)
 
     async def _check_erasable(
         self,
@@ -409,22 +393,7 @@ class PersonalDataService:
         if not deleted and not pseudonymised:
             return Erasure(pseudonym="", deleted=0, pseudonymised=0)
         erasure = Erasure(pseudonym=pseudonym, deleted=deleted, pseudonymised=pseudonymised)
-        await self._audit.record(
-            tenant_id,
-            actor,
-            "caller.erase",
-            target_type="caller",
-            target_id=pseudonym,
-            after=erasure,
-        )
-        _LOGGER.warning(
-            "Erased a caller's personal data (now %s): %d documents deleted, %d pseudonymised",
-            pseudonym,
-            deleted,
-            pseudonymised,
-            extra={"tenant_id": tenant_id},
-        )
-        return erasure
+        return await self._recorded(tenant_id, actor, "caller", erasure)
 
     async def _check_caller_erasable(self, tenant_id: str, number: str) -> None:
         live = await self._mentioning(self._repo.CALLS, tenant_id, {number})
@@ -445,6 +414,26 @@ class PersonalDataService:
                 "the number is part of the configuration: change that first",
                 configured,
             )
+
+    async def _recorded(self, tenant_id: str, actor: Actor, whom: str, erasure: Erasure) -> Erasure:
+        """Audit an erasure of a ``user`` or a ``caller`` by its pseudonym; return it."""
+        await self._audit.record(
+            tenant_id,
+            actor,
+            f"{whom}.erase",
+            target_type=whom,
+            target_id=erasure.pseudonym,
+            after=erasure,
+        )
+        _LOGGER.warning(
+            "Erased a %s's personal data (now %s): %d documents deleted, %d pseudonymised",
+            whom,
+            erasure.pseudonym,
+            erasure.deleted,
+            erasure.pseudonymised,
+            extra={"tenant_id": tenant_id},
+        )
+        return erasure
 
     # ---------------------------------------------------------------- store
     async def _read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument | None:
@@ -494,28 +483,24 @@ class PersonalDataService:
     async def _rewrite(
         self, document: StoredDocument, change: Callable[[Mapping[str, Any]], Any]
     ) -> int:
-        """Change one document as ``change`` says (compare-and-set, retried)."""
-        current = document
-        for _ in range(_ATTEMPTS):
-            body = change(current.body)
-            if body == current.body:
-                return 0
-            try:
-                await self._store.replace(
-                    current.collection, current.tenant_id, current.id, body, if_match=current.etag
-                )
-            except Conflict:
-                try:
-                    current = await self._store.read(
-                        current.collection, current.tenant_id, current.id
-                    )
-                except NotFound:
-                    return 0
-                continue
-            except NotFound:
-                return 0
-            return 1
-        raise Conflict(f"{document.collection}/{document.id}: gave up after {_ATTEMPTS} races")
+        """Change one document as ``change`` says (compare-and-set, decided again on a lost race)."""
+        documents = Collection(self._store, document.collection, dict)
+
+        def rewritten(body: dict[str, Any]) -> Decision[dict[str, Any]]:
+            new = change(body)
+            if new == body:
+                return KEEP
+            # The document keeps its own id, even where the person's id was its ``id`` field.
+            return {**new, "id": document.id, "tenantId": document.tenant_id}
+
+        updated = await documents.apply(
+            document.tenant_id,
+            document.id,
+            rewritten,
+            first=Versioned(_body_of(document), document.etag),
+            missing=Missing.SKIP,
+        )
+        return 1 if updated.changed else 0
 
 
 def _body(document: StoredDocument | None) -> dict[str, Any] | None:

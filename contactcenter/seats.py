@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from contactcenter.errors import Conflict, NotFound
+from contactcenter.errors import NotFound
 from contactcenter.model import Agent, Tenant
 from contactcenter.ports import Store
 from contactcenter.repository import Collection, Repository
@@ -67,17 +67,16 @@ class Seats:
             for found in await self._repo.agents.find(tenant.id)
             if found.value.has_seat
         ]
-        ledger = SeatLedger(
+        first = SeatLedger(
             id=LEDGER_ID,
             tenant_id=tenant.id,
             # A tenant seeded with more seated agents than seats keeps them seated.
             seat_count=max(tenant.seat_count, len(holders)),
             assigned=tuple(sorted(holders)),
         )
-        try:
-            return (await self._ledgers.create(ledger)).value
-        except Conflict:
-            return (await self._ledgers.get(tenant.id, LEDGER_ID)).value
+        # A ledger created meanwhile by a concurrent request stands as it is.
+        stored, _ = await self._ledgers.ensure(first)
+        return stored.value
 
     async def assign(self, tenant: Tenant, agent_id: str) -> tuple[Agent, Agent]:
         """Give the agent a seat; return the agent before and after. Raise SeatsExhausted."""

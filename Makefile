@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint typecheck pytest package clean
+.PHONY: run test lint typecheck pytest package vendor clean
 
 run: $(STAMP)
 	$(BIN)/contact-center serve --demo
@@ -24,12 +24,18 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
-# Test-only tools from npm: the Teams manifest schemas and the Cosmos DB test server.
+# Copy the vendored browser libraries and schemas again from node_modules (after an upgrade
+# in package.json): docs/decisions/0016-installable-wheel.md.
+vendor: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python tools/vendor.py
+
+# Test-only tools from npm: the Cosmos DB test server, Azurite, axe-core, and the npm
+# packages the vendored files are checked against.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -45,7 +45,7 @@ from bot.messaging.host import demo_openid_url
 from bot.notifications import change_notifications
 from bot.presence import PresencePoller
 from bot.settings import DEFAULT_TAB_OPENID_URL, AppType, Settings
-from bot.stores import open_store
+from bot.stores import open_store, store_kind
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.ports import CallControl, Notifier, Presence, Store
@@ -160,7 +160,7 @@ async def healthz(request: web.Request) -> web.Response:
     """Answer 200 once every part of the host is up, 503 before and while shutting down."""
     if not request.app[keys.READY].is_set():
         return error_response(503, "starting up", code="notReady")
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok", "store": store_kind(request.app[keys.SETTINGS])})
 
 
 async def _mark_ready(app: web.Application) -> None:
@@ -236,7 +236,15 @@ def _store_ctx(services: Services) -> CleanupContext:
         store = services.store
         owned = store is None
         if store is None:
-            store = await open_store(app[keys.SETTINGS])
+            settings = app[keys.SETTINGS]
+            if not settings.demo and not settings.uses_cosmos:
+                _LOGGER.warning(
+                    "No COSMOS_ENDPOINT: this host keeps its state in the SQLite file %s, "
+                    "which only this one host can use (a single-host pilot); set "
+                    "COSMOS_ENDPOINT to run on Cosmos DB and several hosts",
+                    settings.database_path,
+                )
+            store = await open_store(settings)
         app[keys.STORE] = store
         app[keys.REPOSITORY] = Repository(store)
         app[TENANT_CACHE] = TenantCache(app[keys.REPOSITORY], app[keys.CLOCK])

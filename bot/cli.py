@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from bot.settings import Settings, SettingsError
 
@@ -19,13 +19,24 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (the usage stays behind --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` on one line and exit with the usage error code."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="contact-center",
         description="Contact Center for Microsoft Teams.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
 
     serve = commands.add_parser("serve", help="run the host")
     serve.add_argument(
@@ -38,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="data directory (default: DATA_DIR or ./data)")
 
     # Imported here: each command's module loads only what that command needs.
+    from bot.check_cli import add_check_parser
     from bot.package_cli import add_package_parser
     from bot.simulate_cli import add_simulate_parser
     from bot.stats_cli import add_stats_parser
@@ -46,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_parser(commands)
     add_package_parser(commands)
+    add_check_parser(commands)
     add_store_parser(commands)
     add_stats_parser(commands)
     add_tenant_parser(commands)
@@ -111,6 +124,12 @@ def _package(args: argparse.Namespace) -> int:
     return run_package(args)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from bot.check_cli import run_check
+
+    return run_check(args)
+
+
 def _store(args: argparse.Namespace) -> int:
     from bot.store_cli import run_store
 
@@ -134,6 +153,7 @@ COMMANDS = {
     "serve": _serve,
     "simulate": _simulate,
     "package": _package,
+    "check": _check,
     "store": _store,
     "tenant": _tenant,
 }

@@ -24,6 +24,7 @@ def graph_credential(
         tenant_id or settings.microsoft_app_tenant_id or "organizations",
         settings.microsoft_app_id,
         settings.microsoft_app_password,
+        authority=settings.entra_authority_host,
     )
 
 

@@ -5,8 +5,8 @@
 * ``GET /media/prompts/{tenantId}/{promptId}.wav`` — public, because Graph fetches
   prompts without our credentials (service-hosted media). Uploaded prompts have
   unguessable ids and never change (a new upload is a new id), so they are cached for a
-  year; the standard set (``std.<language>.<name>``, shipped in ``media/prompts/``) for a
-  day.
+  year; the standard set (``std.<language>.<name>``, shipped as the package
+  ``bot.standard_prompts`` from ``media/prompts/``) for a day.
 * ``POST /api/media/prompts?name=&language=`` — an admin uploads a WAV file (the body;
   tab SSO token): any PCM WAV of at most 5 MB (8-32-bit, mono or stereo, 8-48 kHz, plain
   or extensible header), stored converted to what Graph plays (16 kHz mono 16-bit PCM)
@@ -25,8 +25,9 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 from aiohttp import web
 from azure.identity.aio import ManagedIdentityCredential
@@ -52,8 +53,6 @@ from tab.prompt_upload import PromptTooLarge, receive_prompt
 
 _LOGGER = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-STANDARD_PROMPTS_DIR = ROOT / "media" / "prompts"
 PROMPTS_PATH = "/media/prompts"
 
 # Uploaded prompts never change under their id; the standard set changes with releases.
@@ -65,13 +64,15 @@ STANDARD_CACHE = "public, max-age=86400"
 class MediaOptions:
     """Where the standard prompts are read from."""
 
-    standard_prompts_dir: Path = STANDARD_PROMPTS_DIR
+    standard_prompts_dir: Traversable = field(
+        default_factory=lambda: resources.files("bot.standard_prompts")
+    )
 
 
 class StandardPrompts:
     """The standard prompt files, read once each (they are small and never change)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Traversable) -> None:
         self._folder = folder
         self._read: dict[tuple[str, str], bytes] = {}
 

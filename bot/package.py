@@ -1,13 +1,14 @@
 """The sideloadable Teams app package: fill in the manifest template, check it, zip it.
 
-The template (``appPackage/manifest.template.json``) holds ``{{NAME}}`` placeholders inside
-its strings; :func:`render_manifest` replaces them from :class:`ManifestValues`, which come
-from the one :class:`~bot.settings.Settings` object. Before anything is zipped, the manifest is
-checked twice and every problem is collected:
+The template (``manifest.template.json``, installed as the package ``bot.app_package`` from
+``appPackage/``) holds ``{{NAME}}`` placeholders inside its strings; :func:`render_manifest`
+replaces them from :class:`ManifestValues`: the app id, the tab's client id and the public
+base URL, nothing secret. Before anything is zipped, the manifest is checked twice and every
+problem is collected:
 
-* against the official JSON schema of the ``manifestVersion`` it declares, as shipped in the
-  npm package ``@microsoft/app-manifest`` (``npm ci`` installs it into ``node_modules/``); a
-  missing schema file is an error, never a skipped check;
+* against the official JSON schema of the ``manifestVersion`` it declares, vendored from the
+  npm package ``@microsoft/app-manifest`` into ``bot/manifest_schemas/`` (so packaging needs
+  no Node); a missing schema is an error, never a skipped check;
 * against Teams' package rules that the schema does not carry: the icons exist at the zip
   root, ``color.png`` is a 192x192 PNG, ``outline.png`` a 32x32 PNG that is white on
   transparent, ids are GUIDs, tab URLs are https on a valid domain, and the limits on
@@ -27,11 +28,12 @@ import os
 import re
 import struct
 import tempfile
-import tomllib
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,13 +45,12 @@ from bot.settings import Settings
 _LOGGER = logging.getLogger(__name__)
 
 DISTRIBUTION = "contact-center-teams"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE_DIR = PROJECT_ROOT / "appPackage"
-DEFAULT_NODE_MODULES = PROJECT_ROOT / "node_modules"
+# The template and icons: appPackage/ in the repository (docs/decisions/0016).
+DEFAULT_SOURCE_DIR: Traversable = resources.files("bot.app_package")
+# The official manifest schemas, one folder per manifestVersion (tools/vendored.json).
+SCHEMAS_DIR: Traversable = resources.files("bot").joinpath("manifest_schemas")
 TEMPLATE_NAME = "manifest.template.json"
 MANIFEST_NAME = "manifest.json"
-SCHEMA_PACKAGE = "@microsoft/app-manifest"
-SCHEMA_DIR = Path(SCHEMA_PACKAGE, "build", "json-schemas", "teams")
 SCHEMA_FILE_NAME = "MicrosoftTeams.schema.json"
 
 # Teams' package rules beyond the schema (some are stricter than the newest schema, which
@@ -125,27 +126,41 @@ class AppPackage:
 
 
 def manifest_values(settings: Settings, *, version: str) -> ManifestValues:
-    """Take the app id, tab client id and public base URL from ``settings``.
+    """Take the app id, the tab's client id and the public base URL from ``settings``.
 
-    Teams only loads https content, so an http base URL (demo mode's loopback default)
-    is refused with the way out: an https base URL that reaches this host.
+    Nothing else is needed: no secret, no tenant. Teams only loads https content, so the
+    base URL must be an https origin (demo mode's loopback http default is refused).
     """
+    missing = [
+        name
+        for name, value in (
+            ("MICROSOFT_APP_ID (or --app-id)", settings.microsoft_app_id),
+            ("PUBLIC_BASE_URL (or --base-url)", settings.public_base_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise PackageError(f"the app package needs {' and '.join(missing)}")
+    for name, value in (
+        ("MICROSOFT_APP_ID", settings.microsoft_app_id),
+        ("TAB_CLIENT_ID", settings.tab_client_id),
+    ):
+        if value and not _GUID.match(value):
+            raise PackageError(f"{name}={value!r} is not a GUID")
     base_url = settings.public_base_url.rstrip("/")
     parts = urlsplit(base_url)
     if parts.scheme != "https" or not parts.hostname:
-        where = "demo mode's base URL" if settings.demo else "PUBLIC_BASE_URL"
+        where = "demo mode's base URL" if settings.demo else "the base URL"
         raise PackageError(
             f"the app package needs an https base URL that Teams can reach, but {where} is "
-            f"{base_url or 'empty'}: give --base-url https://<public host> (for example a "
-            "tunnel to this machine) or set PUBLIC_BASE_URL"
+            f"{base_url}: give --base-url https://<public host> (for example a tunnel to this "
+            "machine) or set PUBLIC_BASE_URL"
         )
-    if parts.username or parts.password or parts.query or parts.fragment:
+    if parts.username or parts.password or parts.path or parts.query or parts.fragment:
         raise PackageError(
-            f"PUBLIC_BASE_URL={base_url} must be a plain origin (and optional path) without "
-            "credentials, query or fragment"
+            f"the base URL {base_url} must be an origin only, https://<host>[:port], without "
+            "a path, query, fragment or credentials"
         )
-    if not settings.microsoft_app_id:
-        raise PackageError("MICROSOFT_APP_ID is not set: the manifest's app and bot id")
     return ManifestValues(
         app_id=settings.microsoft_app_id,
         tab_client_id=settings.bot_client_id,
@@ -166,19 +181,15 @@ def teams_version(raw: str) -> str:
     return f"{major}.{minor}.{patch}"
 
 
-def app_version(project_root: Path = PROJECT_ROOT) -> str:
-    """Return the app's version: the installed distribution's, else pyproject.toml's."""
+def app_version() -> str:
+    """Return the app's version: the installed distribution's, as Teams wants it."""
     try:
         raw = importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        pyproject = project_root / "pyproject.toml"
-        try:
-            raw = str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
-        except (OSError, KeyError, tomllib.TOMLDecodeError) as err:
-            raise PackageError(
-                f"cannot tell the app's version: {DISTRIBUTION} is not installed and "
-                f"{pyproject} has no [project] version ({err})"
-            ) from err
+    except importlib.metadata.PackageNotFoundError as err:
+        raise PackageError(
+            f"cannot tell the app's version: the distribution {DISTRIBUTION} is not installed "
+            "(pip install it, or pip install -e . in a checkout)"
+        ) from err
     return teams_version(raw)
 
 
@@ -201,36 +212,47 @@ def render_manifest(template: Any, values: ManifestValues) -> Any:
     return template
 
 
-def read_template(source_dir: Path) -> dict[str, Any]:
+def read_template(source_dir: Traversable) -> dict[str, Any]:
     """Read and parse ``manifest.template.json`` from ``source_dir``."""
     path = source_dir / TEMPLATE_NAME
     return _json_object(
         path,
         "the manifest template",
-        missing=f"no manifest template at {path}: run from a checkout of the project or give "
-        "--template-dir",
+        missing=f"no manifest template at {path}: check --template-dir",
     )
 
 
-def schema_path(manifest_version: str, node_modules: Path = DEFAULT_NODE_MODULES) -> Path:
-    """Where ``@microsoft/app-manifest`` keeps the schema of ``manifest_version``."""
-    return node_modules / SCHEMA_DIR / f"v{manifest_version}" / SCHEMA_FILE_NAME
+def shipped_schema(manifest_version: str, schemas_dir: Traversable = SCHEMAS_DIR) -> Traversable:
+    """Return the vendored official schema of ``manifest_version``; raise PackageError if absent."""
+    path = schemas_dir / f"v{manifest_version}" / SCHEMA_FILE_NAME
+    if not path.is_file():
+        shipped = sorted(
+            entry.name.removeprefix("v")
+            for entry in schemas_dir.iterdir()
+            if (entry / SCHEMA_FILE_NAME).is_file()
+        )
+        raise PackageError(
+            f"no official Teams manifest schema for manifestVersion {manifest_version} ships "
+            f"with this release (it has {', '.join(shipped) or 'none'}): use a template of a "
+            "shipped version or give --schema FILE"
+        )
+    return path
 
 
-def load_schema(path: Path) -> dict[str, Any]:
-    """Read the official manifest schema; a missing file is an error with the fix."""
+def load_schema(path: Traversable) -> dict[str, Any]:
+    """Read an official manifest schema; a missing file is an error, never a skipped check."""
     return _json_object(
         path,
         "the manifest schema",
-        missing=f"the official Teams manifest schema is missing: {path} does not exist. Run "
-        f"`npm ci` in {PROJECT_ROOT} (it installs {SCHEMA_PACKAGE} from package.json) "
-        "or give --schema FILE",
+        missing=f"the manifest schema {path} does not exist",
         # A byte order mark, should the file start with one, is not JSON.
         encoding="utf-8-sig",
     )
 
 
-def _json_object(path: Path, what: str, *, missing: str, encoding: str = "utf-8") -> dict[str, Any]:
+def _json_object(
+    path: Traversable, what: str, *, missing: str, encoding: str = "utf-8"
+) -> dict[str, Any]:
     """Read the JSON object in ``path``; raise PackageError (``missing`` if there is no file)."""
     try:
         found = json.loads(path.read_text(encoding=encoding))
@@ -267,9 +289,9 @@ def rule_violations(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> 
 def build_package(
     values: ManifestValues,
     *,
-    source_dir: Path = DEFAULT_SOURCE_DIR,
-    node_modules: Path = DEFAULT_NODE_MODULES,
+    source_dir: Traversable = DEFAULT_SOURCE_DIR,
     schema_file: Path | None = None,
+    schemas_dir: Traversable = SCHEMAS_DIR,
 ) -> AppPackage:
     """Render, check and zip the app package; raise InvalidPackage listing every problem."""
     manifest = render_manifest(read_template(source_dir), values)
@@ -281,7 +303,7 @@ def build_package(
             "manifestVersion is missing: the manifest must say which schema version it uses"
         )
     else:
-        path = schema_file or schema_path(str(manifest_version), node_modules)
+        path = schema_file or shipped_schema(str(manifest_version), schemas_dir)
         _LOGGER.debug("validating the manifest against %s", path)
         violations += schema_violations(manifest, load_schema(path))
 
@@ -496,7 +518,7 @@ def _outline_problems(image: PngImage) -> list[str]:
     return problems
 
 
-def _read_icons(manifest: Mapping[str, Any], source_dir: Path) -> dict[str, bytes]:
+def _read_icons(manifest: Mapping[str, Any], source_dir: Traversable) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     icons = manifest.get("icons")
     if not isinstance(icons, Mapping):

@@ -21,8 +21,10 @@ def add_package_parser(
         "package",
         help="build the Teams app package (manifest.json + icons) to sideload",
         description=(
-            "Fill in the manifest template from the settings (MICROSOFT_APP_ID, TAB_CLIENT_ID, "
-            "PUBLIC_BASE_URL), check it against the official Teams schema and Teams' package "
+            "Fill in the manifest template from the app id, the tab's client id (if not the "
+            "app's) and the public base URL, taken from the flags or the settings "
+            "(MICROSOFT_APP_ID, TAB_CLIENT_ID, PUBLIC_BASE_URL); no secret is needed. Check it "
+            "against the official Teams schema shipped with this release and Teams' package "
             "rules, and write the zip. Nothing is written when any check fails."
         ),
     )
@@ -43,18 +45,28 @@ def add_package_parser(
         help="the https origin Teams reaches the host at (default: PUBLIC_BASE_URL)",
     )
     package.add_argument(
+        "--app-id",
+        metavar="GUID",
+        help="the bot's Entra app id, also the Teams app id (default: MICROSOFT_APP_ID)",
+    )
+    package.add_argument(
+        "--tab-client-id",
+        metavar="GUID",
+        help="the tab's Entra app, if not the bot's (default: TAB_CLIENT_ID, else the app id)",
+    )
+    package.add_argument(
         "--template-dir",
         type=Path,
         metavar="DIR",
-        help="folder holding manifest.template.json and the icons (default: appPackage/)",
+        help="folder holding manifest.template.json and the icons (default: the shipped template)",
     )
     package.add_argument(
         "--schema",
         type=Path,
         metavar="FILE",
         help=(
-            "the official MicrosoftTeams.schema.json to validate against (default: the one for "
-            "the template's manifestVersion under node_modules/@microsoft/app-manifest)"
+            "the official MicrosoftTeams.schema.json to validate against (default: the one of "
+            "the template's manifestVersion, shipped with this release)"
         ),
     )
     return package
@@ -72,12 +84,17 @@ def run_package(args: argparse.Namespace) -> int:
         write_package,
     )
 
-    base_url = str(args.base_url or "").strip().rstrip("/")
+    overrides = {
+        name: value.strip()
+        for name, value in (
+            ("public_base_url", args.base_url),
+            ("microsoft_app_id", args.app_id),
+            ("tab_client_id", args.tab_client_id),
+        )
+        if value is not None
+    }
     try:
-        if base_url:
-            settings = Settings.from_env(os.environ, demo=args.demo, public_base_url=base_url)
-        else:
-            settings = Settings.from_env(os.environ, demo=args.demo)
+        settings = Settings.read(os.environ, demo=args.demo, **overrides)
         version = app_version()
         values = manifest_values(settings, version=version)
         package = build_package(

@@ -22,6 +22,8 @@ DEFAULT_BOT_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidco
 DEFAULT_TAB_OPENID_URL = (
     "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
 )
+# Where the bot gets its app tokens: <authority host>/<tenant> (Entra's public cloud).
+DEFAULT_ENTRA_AUTHORITY_HOST = "https://login.microsoftonline.com"
 
 # Fixed identities of the seeded demo tenant, so links and tests stay stable across runs.
 DEMO_APP_ID = "6d3c1f6e-2c1a-4e5b-9a51-0c0ffee0d3d0"
@@ -41,6 +43,7 @@ OPTIONAL_SETTINGS = frozenset(
         "CALLING_OPENID_CONFIG_URL",
         "BOT_OPENID_CONFIG_URL",
         "TAB_OPENID_CONFIG_URL",
+        "ENTRA_AUTHORITY_HOST",
         "SIMULATOR_PORT",
         "LOG_LEVEL",
         "LOG_FORMAT",
@@ -81,6 +84,7 @@ class Settings:
     calling_openid_config_url: str = DEFAULT_CALLING_OPENID_URL
     bot_openid_config_url: str = DEFAULT_BOT_OPENID_URL
     tab_openid_config_url: str = DEFAULT_TAB_OPENID_URL
+    entra_authority_host: str = DEFAULT_ENTRA_AUTHORITY_HOST
     cosmos_endpoint: str = ""
     cosmos_key: str = field(default="", repr=False)
     cosmos_database: str = "contactcenter"
@@ -117,6 +121,24 @@ class Settings:
         **overrides: Any,
     ) -> Settings:
         """Build settings from ``environ`` over an optional ``.env`` file, then validate."""
+        settings = cls.read(environ, demo=demo, dotenv=dotenv, **overrides)
+        settings.validate()
+        return settings
+
+    @classmethod
+    def read(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        demo: bool = False,
+        dotenv: Path | None = Path(".env"),
+        **overrides: Any,
+    ) -> Settings:
+        """Build settings like :meth:`from_env` without validating them as a whole.
+
+        For commands that need only some settings (``package``) or report on all of them
+        (``check``); a value that cannot be parsed at all is still a SettingsError.
+        """
         values: dict[str, str] = {}
         if dotenv is not None and dotenv.is_file():
             values.update(read_dotenv(dotenv))
@@ -126,7 +148,6 @@ class Settings:
             settings = replace(settings, **overrides)
         if settings.demo:
             settings = settings._with_demo_defaults()
-        settings.validate()
         return settings
 
     def _with_demo_defaults(self) -> Settings:
@@ -176,6 +197,9 @@ class Settings:
             calling_openid_config_url=text("CALLING_OPENID_CONFIG_URL", DEFAULT_CALLING_OPENID_URL),
             bot_openid_config_url=text("BOT_OPENID_CONFIG_URL", DEFAULT_BOT_OPENID_URL),
             tab_openid_config_url=text("TAB_OPENID_CONFIG_URL", DEFAULT_TAB_OPENID_URL),
+            entra_authority_host=text("ENTRA_AUTHORITY_HOST", DEFAULT_ENTRA_AUTHORITY_HOST).rstrip(
+                "/"
+            ),
             cosmos_endpoint=text("COSMOS_ENDPOINT"),
             cosmos_key=env.get("COSMOS_KEY", ""),
             cosmos_database=text("COSMOS_DATABASE", "contactcenter") or "contactcenter",
@@ -225,11 +249,17 @@ class Settings:
             ("CALLING_OPENID_CONFIG_URL", self.calling_openid_config_url),
             ("BOT_OPENID_CONFIG_URL", self.bot_openid_config_url),
             ("TAB_OPENID_CONFIG_URL", self.tab_openid_config_url),
+            ("ENTRA_AUTHORITY_HOST", self.entra_authority_host),
             ("COSMOS_ENDPOINT", self.cosmos_endpoint),
             ("BLOB_ACCOUNT_URL", self.blob_account_url),
         ):
             if url:
                 _check_url(name, url)
+        if not self.entra_authority_host.startswith("https://"):
+            raise SettingsError(
+                f"ENTRA_AUTHORITY_HOST={self.entra_authority_host} must be https: Entra issues "
+                "tokens over https only"
+            )
         if self.demo:
             self._validate_demo()
         else:

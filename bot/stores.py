@@ -8,6 +8,11 @@ from storage.cosmos import CosmosStore
 from storage.sqlite import SqliteStore
 
 
+def store_kind(settings: Settings) -> str:
+    """Name the store the settings open: ``cosmos`` or ``sqlite`` (what /healthz reports)."""
+    return "cosmos" if settings.uses_cosmos else "sqlite"
+
+
 async def open_store(settings: Settings) -> Store:
     """Open Cosmos DB when an endpoint is configured, the embedded SQLite store otherwise."""
     if settings.uses_cosmos:

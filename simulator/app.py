@@ -28,6 +28,7 @@ from simulator.connector_api import add_connector_routes
 from simulator.control_api import add_control_routes
 from simulator.directory import Directory
 from simulator.discovery import add_discovery_routes
+from simulator.entra import add_entra_routes
 from simulator.errors import error_middleware
 from simulator.faults import FaultPlan
 from simulator.graph_api import add_graph_routes, graph_middleware
@@ -115,6 +116,7 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
     app[SERVICE_PRINCIPALS_KEY] = ServicePrincipals(config.app_id, config.granted_app_roles)
     app.cleanup_ctx.append(_cloud_context)
     add_discovery_routes(app)
+    add_entra_routes(app)
     add_graph_routes(app)
     add_installation_routes(app)
     add_service_principal_routes(app)

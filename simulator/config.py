@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -60,6 +60,9 @@ class SimulatorConfig:
     bot_messages_url: str = ""
     # The bot's Microsoft App ID: the audience of every token the simulator signs.
     app_id: str = "00000000-0000-0000-0000-000000000000"
+    # The bot's client secret, which the Entra token endpoint takes with ``app_id``
+    # (simulator/entra.py); empty: it refuses every secret.
+    client_secret: str = field(default="", repr=False)
     host: str = "127.0.0.1"
     # 0 picks a free port; the runner reports the one it got.
     port: int = 0

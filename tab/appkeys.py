@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,19 @@ if TYPE_CHECKING:
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEAMS_JS = (
-    ROOT / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / ("MicrosoftTeams.min.js")
-)
+
+def _static_dir() -> Path:
+    """Return the installed folder of the tab's pages, assets and vendored library."""
+    folder = resources.files(__package__) / "static"
+    # aiohttp serves files from disk; pip installs packages unzipped, so this always holds.
+    if isinstance(folder, Path):
+        return folder
+    raise RuntimeError(f"the tab's static files are not on the file system: {folder}")
+
+
+STATIC_DIR = _static_dir()
+# The Teams JavaScript client library, vendored from npm (tools/vendored.json).
+DEFAULT_TEAMS_JS = STATIC_DIR / "vendor" / "teams_js" / "MicrosoftTeams.min.js"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +44,7 @@ class TabOptions:
     heartbeat_s: float = 15.0
     # Signing keys are fetched again on an unknown key id at most this often.
     key_refresh_floor_s: float = 300.0
-    # The Teams JavaScript client library's browser bundle (from npm); None: not served.
+    # The Teams JavaScript client library's browser bundle; None: not served.
     teams_js: Path | None = DEFAULT_TEAMS_JS
     # Demo mode's token signing key; None: ``<data dir>/tab/demo-signing-key.pem``.
     demo_key_path: Path | None = None

@@ -3,22 +3,19 @@
 Pages named in the Teams app manifest: ``/tab/?view=agent``, ``/tab/?view=admin``,
 ``/tab/configure`` (the configurable tab's setup page) and ``/tab/about`` (privacy and
 terms). Assets are plain ES modules and CSS from ``tab/static/``; the Teams JavaScript
-client library is served from npm's ``node_modules`` at ``/tab/vendor/teams-js.js``.
+client library, vendored in ``tab/static/vendor/``, is served at ``/tab/vendor/teams-js.js``.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from tab.appkeys import TAB
+from tab.appkeys import STATIC_DIR, TAB
 
 _LOGGER = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Where Teams and the other Microsoft 365 hosts frame a tab (Microsoft Learn, "Tab
 # requirements": *.cloud.microsoft for every host, then Teams, Microsoft 365 and Outlook).
@@ -88,7 +85,7 @@ def _page(name: str) -> Handler:
 async def _teams_js(request: web.Request) -> web.StreamResponse:
     bundle = request.app[TAB].options.teams_js
     if bundle is None or not bundle.is_file():
-        raise web.HTTPNotFound(text="the Teams JavaScript client library is not installed (npm ci)")
+        raise web.HTTPNotFound(text="the Teams JavaScript client library is not served here")
     return web.FileResponse(bundle, headers={"Content-Type": "text/javascript; charset=utf-8"})
 
 

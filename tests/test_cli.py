@@ -120,7 +120,7 @@ def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path
                 break
             time.sleep(0.1)  # polling an external process; not synchronisation of our own code
         assert status == 200, log.read_text() if process.poll() is not None else "no 200"
-        assert body == b'{"status": "ok"}'
+        assert body == b'{"status": "ok", "store": "sqlite"}'
         assert (tmp_path / "data" / "contactcenter.db").exists()
         assert (tmp_path / "data" / "simulator" / "signing-key.pem").exists()
     finally:

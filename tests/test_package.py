@@ -7,7 +7,6 @@ import importlib.util
 import io
 import json
 import os
-import shutil
 import struct
 import tomllib
 import zipfile
@@ -20,8 +19,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
+from bot.cli import main
 from bot.package import (
-    DEFAULT_NODE_MODULES,
     DEFAULT_SOURCE_DIR,
     InvalidPackage,
     ManifestValues,
@@ -29,17 +28,17 @@ from bot.package import (
     app_version,
     build_package,
     read_png,
-    schema_path,
     teams_version,
 )
 from bot.package_cli import add_package_parser, run_package
 from bot.settings import DEMO_APP_ID
 
 ROOT = Path(__file__).resolve().parent.parent
+# The oracle: the schemas as npm publishes them, not the copies the product ships.
+NPM_SCHEMAS = ROOT / "node_modules" / "@microsoft" / "app-manifest" / "build" / "json-schemas"
 SNAPSHOT = ROOT / "tests" / "snapshots" / "manifest.json"
 APP_ID = "11111111-2222-4333-8444-555555555555"
 TAB_CLIENT_ID = "66666666-7777-4888-9999-aaaaaaaaaaaa"
-TENANT_ID = "0f0e0d0c-0b0a-4909-8807-060504030201"
 VALUES = ManifestValues(
     app_id=APP_ID,
     tab_client_id=TAB_CLIENT_ID,
@@ -79,7 +78,7 @@ make_icons = _load_make_icons()
 def official_schema() -> dict[str, Any]:
     """The official schema of the template's manifestVersion, from @microsoft/app-manifest."""
     template = json.loads((DEFAULT_SOURCE_DIR / "manifest.template.json").read_text("utf-8"))
-    path = schema_path(template["manifestVersion"], DEFAULT_NODE_MODULES)
+    path = NPM_SCHEMAS / "teams" / f"v{template['manifestVersion']}" / "MicrosoftTeams.schema.json"
     if not path.is_file():
         pytest.fail(
             f"{path} is missing: the package tests need the official Teams manifest schema "
@@ -106,10 +105,9 @@ def run_cli(*argv: str) -> int:
     return run_package(parser.parse_args(["package", *argv]))
 
 
-def set_production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def set_package_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set what a package needs, and nothing else: no secret, no tenant."""
     monkeypatch.setenv("MICROSOFT_APP_ID", APP_ID)
-    monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "not-a-real-secret")
-    monkeypatch.setenv("MICROSOFT_APP_TENANT_ID", TENANT_ID)
     monkeypatch.setenv("TAB_CLIENT_ID", TAB_CLIENT_ID)
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://cc.contoso.com/")
 
@@ -128,7 +126,7 @@ def package_source(
     source = tmp_path / "appPackage"
     source.mkdir()
     for name in ("manifest.template.json", "color.png", "outline.png"):
-        shutil.copy(DEFAULT_SOURCE_DIR / name, source / name)
+        (source / name).write_bytes((DEFAULT_SOURCE_DIR / name).read_bytes())
     if change is not None:
         template = json.loads((source / "manifest.template.json").read_text("utf-8"))
         change(template)
@@ -166,7 +164,7 @@ def rgb_png(size: int, colour: tuple[int, int, int] = (255, 255, 255)) -> bytes:
 def test_package_command_writes_a_zip_that_validates_against_the_official_schema(
     package_env: Path, monkeypatch: pytest.MonkeyPatch, official_schema: dict[str, Any]
 ) -> None:
-    set_production_env(monkeypatch)
+    set_package_env(monkeypatch)
 
     assert run_cli("--out", "app.zip") == 0
 
@@ -178,7 +176,7 @@ def test_package_command_writes_a_zip_that_validates_against_the_official_schema
 def test_zip_holds_exactly_the_manifest_and_both_icons_at_its_root(
     package_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_production_env(monkeypatch)
+    set_package_env(monkeypatch)
 
     assert run_cli("--out", "app.zip") == 0
 
@@ -191,7 +189,7 @@ def test_zip_holds_exactly_the_manifest_and_both_icons_at_its_root(
 def test_manifest_takes_ids_host_and_version_from_the_settings(
     package_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_production_env(monkeypatch)
+    set_package_env(monkeypatch)
 
     assert run_cli("--out", "app.zip") == 0
 
@@ -218,7 +216,7 @@ def test_bot_supports_calling_but_not_video_in_personal_and_team_scopes() -> Non
 def test_default_output_is_named_after_the_version(
     package_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    set_production_env(monkeypatch)
+    set_package_env(monkeypatch)
 
     assert run_cli() == 0
 
@@ -250,15 +248,97 @@ def test_demo_mode_builds_with_an_https_base_url(package_env: Path) -> None:
     assert manifest["validDomains"] == ["demo.example.net"]
 
 
-def test_production_settings_errors_are_one_line_and_write_nothing(
+def test_missing_settings_are_named_on_one_line_and_nothing_is_written(
     package_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_cli("--out", "app.zip") == 2
 
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "MICROSOFT_APP_ID" in err
+    assert "MICROSOFT_APP_ID (or --app-id) and PUBLIC_BASE_URL (or --base-url)" in err
     assert not (package_env / "app.zip").exists()
+
+
+def test_the_app_id_and_base_url_flags_alone_build_a_valid_package(
+    package_env: Path, official_schema: dict[str, Any]
+) -> None:
+    assert (
+        run_cli("--app-id", APP_ID, "--base-url", "https://cc.contoso.com", "--out", "a.zip") == 0
+    )
+
+    manifest = json.loads(read_zip(package_env / "a.zip")["manifest.json"])
+    assert manifest["id"] == APP_ID
+    assert manifest["webApplicationInfo"]["id"] == APP_ID
+    assert list(Draft4Validator(official_schema).iter_errors(manifest)) == []
+
+
+def test_the_tab_client_id_flag_names_the_tabs_app(package_env: Path) -> None:
+    assert (
+        run_cli(
+            *("--app-id", APP_ID, "--tab-client-id", TAB_CLIENT_ID),
+            *("--base-url", "https://cc.contoso.com", "--out", "a.zip"),
+        )
+        == 0
+    )
+
+    manifest = json.loads(read_zip(package_env / "a.zip")["manifest.json"])
+    assert manifest["webApplicationInfo"]["id"] == TAB_CLIENT_ID
+
+
+def test_the_package_needs_neither_the_bots_secret_nor_its_tenant(
+    package_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MICROSOFT_APP_ID", APP_ID)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://cc.contoso.com")
+
+    assert run_cli("--out", "app.zip") == 0
+
+    assert (package_env / "app.zip").is_file()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("http://cc.contoso.com", "needs an https base URL"),
+        ("https://cc.contoso.com/contact", "must be an origin only"),
+        ("https://cc.contoso.com?tenant=1", "must be an origin only"),
+        ("https://cc.contoso.com/#tab", "must be an origin only"),
+        ("cc.contoso.com", "needs an https base URL"),
+    ],
+)
+def test_a_bad_base_url_is_one_line_and_writes_nothing(
+    package_env: Path, capsys: pytest.CaptureFixture[str], base_url: str, reason: str
+) -> None:
+    assert run_cli("--app-id", APP_ID, "--base-url", base_url, "--out", "app.zip") == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert reason in err
+    assert not (package_env / "app.zip").exists()
+
+
+def test_an_app_id_that_is_not_a_guid_is_one_line_and_writes_nothing(
+    package_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("--app-id", "bot", "--base-url", "https://cc.contoso.com", "--out", "a.zip") == 2
+
+    assert capsys.readouterr().err == (
+        "contact-center package: error: MICROSOFT_APP_ID='bot' is not a GUID\n"
+    )
+    assert not (package_env / "a.zip").exists()
+
+
+def test_an_unknown_flag_is_one_line_exit_code_2_and_writes_nothing(
+    package_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["package", "--app-id", APP_ID, "--base-url", "https://cc.contoso.com", "--zip"])
+
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "unrecognized arguments: --zip" in err
+    assert not list(package_env.rglob("*.zip"))
 
 
 # --- refused packages -------------------------------------------------------------------
@@ -372,7 +452,7 @@ def test_refused_package_exits_2_lists_each_problem_on_its_own_line_and_writes_n
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    set_production_env(monkeypatch)
+    set_package_env(monkeypatch)
     source = package_source(tmp_path, lambda m: m.update(id="nope"), outline=rgb_png(32))
 
     assert run_cli("--template-dir", str(source), "--out", "app.zip") == 2
@@ -384,19 +464,21 @@ def test_refused_package_exits_2_lists_each_problem_on_its_own_line_and_writes_n
     assert not (package_env / "app.zip").exists()
 
 
-def test_missing_schema_file_is_an_error_that_says_to_run_npm_ci(tmp_path: Path) -> None:
-    with pytest.raises(PackageError, match="npm ci"):
-        build_package(VALUES, node_modules=tmp_path / "node_modules")
+def test_a_manifest_version_without_a_shipped_schema_is_an_error(tmp_path: Path) -> None:
+    source = package_source(tmp_path, lambda m: m.update(manifestVersion="1.99"))
+
+    with pytest.raises(PackageError, match=r"manifestVersion 1\.99 ships with this release"):
+        build_package(VALUES, source_dir=source)
 
 
 def test_missing_schema_file_stops_the_command(
     package_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    set_production_env(monkeypatch)
+    set_package_env(monkeypatch)
 
     assert run_cli("--schema", str(package_env / "absent.json"), "--out", "app.zip") == 2
 
-    assert "npm ci" in capsys.readouterr().err
+    assert "absent.json does not exist" in capsys.readouterr().err
     assert not (package_env / "app.zip").exists()
 
 

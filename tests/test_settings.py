@@ -70,6 +70,7 @@ def test_production_names_every_missing_setting() -> None:
         ("GRAPH_BASE_URL", "ftp://graph", "is not an http"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("ADMIN_OBJECT_IDS", "x, y", "not a GUID"),
+        ("ENTRA_AUTHORITY_HOST", "http://127.0.0.1:8443", "Entra issues tokens over https only"),
     ],
 )
 def test_malformed_setting_is_one_clear_error(name: str, value: str, message: str) -> None:

@@ -50,7 +50,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.cards.adaptive import CARD_CONTENT_TYPE, Card
 from bot.http import error_response
 from bot.messaging.documents import ConversationRef
-from bot.settings import DEFAULT_BOT_OPENID_URL, AppType, Settings
+from bot.settings import DEFAULT_BOT_OPENID_URL, DEFAULT_ENTRA_AUTHORITY_HOST, AppType, Settings
 from graph.retry_after import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
@@ -291,16 +291,19 @@ def build_authentication(
     credentials = _CachingCredentialsFactory(
         ConfigurationServiceClientCredentialFactory(configuration)
     )
-    if settings.bot_openid_config_url == DEFAULT_BOT_OPENID_URL:
+    if (
+        settings.bot_openid_config_url == DEFAULT_BOT_OPENID_URL
+        and settings.entra_authority_host == DEFAULT_ENTRA_AUTHORITY_HOST
+    ):
         inner = ConfigurationBotFrameworkAuthentication(
             configuration, credentials_factory=credentials
         )
     else:
-        # A non-default metadata URL (a sovereign or private channel) takes botbuilder's
-        # parameterized path, which needs every endpoint spelled out.
+        # A non-default metadata URL or authority (a sovereign or private cloud) takes
+        # botbuilder's parameterized path, which needs every endpoint spelled out.
         inner = BotFrameworkAuthenticationFactory.create(
             to_channel_from_bot_login_url=(
-                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+                f"{settings.entra_authority_host}/"
                 + (
                     settings.microsoft_app_tenant_id
                     or AuthenticationConstants.DEFAULT_CHANNEL_AUTH_TENANT

@@ -2,8 +2,8 @@
 
 ``GET /demo/chats`` shows every conversation the local Teams simulator's Bot Connector keeps
 (each agent's 1:1 chat with the bot, each channel it posted to) and renders the bot's
-Adaptive Cards with Microsoft's ``adaptivecards`` library, served from npm's
-``node_modules``. The page talks only to this host; the small JSON routes under
+Adaptive Cards with Microsoft's ``adaptivecards`` renderer, vendored in
+``bot/messaging/static/vendor/``. The page talks only to this host; the small JSON routes under
 ``/demo/api/`` call the simulator's control API for it. A card's ``Action.Execute`` button
 takes the real path: the simulator sends the bot a signed ``adaptiveCard/action`` invoke
 from the user, and the page shows the card the bot answers with. Typed messages go the same
@@ -16,6 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -32,9 +33,19 @@ from simulator.installations import personal_conversation_id
 
 _LOGGER = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-STATIC_DIR = Path(__file__).resolve().parent / "static" / "demo"
-ADAPTIVE_CARDS_JS = ROOT / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.min.js"
+
+def _static_dir() -> Path:
+    """Return the installed folder of the page, its assets and the vendored renderer."""
+    folder = resources.files(__package__) / "static"
+    # aiohttp serves files from disk; pip installs packages unzipped, so this always holds.
+    if isinstance(folder, Path):
+        return folder
+    raise RuntimeError(f"the demo chats' static files are not on the file system: {folder}")
+
+
+STATIC_DIR = _static_dir() / "demo"
+# Microsoft's Adaptive Cards renderer, vendored from npm (tools/vendored.json).
+ADAPTIVE_CARDS_JS = STATIC_DIR.parent / "vendor" / "adaptivecards" / "adaptivecards.min.js"
 
 PREFIX = "/demo"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -102,9 +113,9 @@ async def chats_page(request: web.Request) -> web.StreamResponse:
 
 
 async def adaptive_cards_js(request: web.Request) -> web.StreamResponse:
-    """``GET /demo/vendor/adaptivecards.js``: Microsoft's renderer, from npm."""
+    """``GET /demo/vendor/adaptivecards.js``: Microsoft's renderer."""
     if not ADAPTIVE_CARDS_JS.is_file():
-        raise web.HTTPNotFound(text="the Adaptive Cards library is not installed (run npm ci)")
+        raise web.HTTPNotFound(text="the Adaptive Cards renderer is missing from this install")
     return web.FileResponse(
         ADAPTIVE_CARDS_JS, headers={"Content-Type": "text/javascript; charset=utf-8"}
     )

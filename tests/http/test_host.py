@@ -16,7 +16,7 @@ from tests.http.conftest import Stack
 async def test_healthz_answers_ok_once_ready(stack: Stack) -> None:
     response = await stack.host.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok"}
+    assert await response.json() == {"status": "ok", "store": "sqlite"}
 
 
 async def test_unknown_route_gets_the_error_shape(stack: Stack) -> None:

@@ -140,11 +140,11 @@ async def test_the_page_and_the_card_library_are_served_under_a_strict_policy(
     assert "frame-ancestors 'none'" in policy
     assert script.status == 200
     assert "javascript" in script.content_type
-    assert library.status == 200, "node_modules/adaptivecards is missing: run npm ci"
-    assert len(await library.read()) == ADAPTIVE_CARDS_JS.stat().st_size
+    assert library.status == 200
+    assert await library.read() == ADAPTIVE_CARDS_JS.read_bytes()
 
 
-async def test_a_missing_card_library_is_a_404_that_says_what_to_do(
+async def test_a_missing_card_library_is_a_404_that_says_so(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(demo_chats, "ADAPTIVE_CARDS_JS", tmp_path / "adaptivecards.min.js")
@@ -152,7 +152,7 @@ async def test_a_missing_card_library_is_a_404_that_says_what_to_do(
     response = await stack.host.get("/demo/vendor/adaptivecards.js")
 
     assert response.status == 404
-    assert "npm ci" in (await response.json())["error"]["message"]
+    assert "missing from this install" in (await response.json())["error"]["message"]
 
 
 # ------------------------------------------------------------ the proxy

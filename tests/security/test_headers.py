@@ -15,7 +15,7 @@ from bot.settings import AppType, Settings
 from contactcenter.clock import VirtualClock
 from simulator.signing import SigningKey
 from storage.memory import MemoryStore
-from tab.pages import STATIC_DIR
+from tab.appkeys import STATIC_DIR
 from tests.security.support import KeyServer, key_server_app
 from tests.tab.support import ADMIN, ANA, TabStack, options_for
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tab.pages import FRAME_ANCESTORS, STATIC_DIR
+from tab.appkeys import STATIC_DIR
+from tab.pages import FRAME_ANCESTORS
 from tests.tab.support import TabStack
 
 MANIFEST_PAGES = ["/tab/?view=agent", "/tab/?view=admin", "/tab/configure", "/tab/about"]

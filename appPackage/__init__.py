@@ -1,0 +1,1 @@
+"""The Teams app package template and icons, shipped as the package ``bot.app_package``."""

@@ -1,0 +1,1 @@
+"""The standard prompts, shipped as the package ``bot.standard_prompts``."""

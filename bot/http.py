@@ -58,6 +58,12 @@ _SECURITY_HEADERS = {
 }
 
 
+def add_security_headers(response: web.StreamResponse) -> None:
+    """Add the headers every answer carries (unless the handler set them itself)."""
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every HTTP error into the JSON error shape and add the usual security headers."""
@@ -76,8 +82,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         _LOGGER.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response(500, "internal error")
-    for name, value in _SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    add_security_headers(response)
     if _served_over_https(request):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

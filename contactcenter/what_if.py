@@ -85,6 +85,8 @@ def waiting_hours(config: SimulationConfig) -> float:
     most their patience on average.
     """
     arrival_per_s = config.arrival_rate_per_hour / 3600
+    if not arrival_per_s > 0:
+        return 0.0
     busy_s = config.handle_time_s + config.wrap_up_s + config.ring_time_s
     served_per_s = config.agents / busy_s if busy_s > 0 else float("inf")
     arrivals_s = config.calls / arrival_per_s

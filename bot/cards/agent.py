@@ -39,7 +39,7 @@ def help_card(commands: Sequence[CommandHelp], *, not_understood: str | None = N
     body: list[BodyItem] = []
     if not_understood is not None:
         body.append(
-            text(f"I did not understand “{not_understood}”.", color=TextColor.WARNING, wrap=True)
+            text(f"I did not understand “{not_understood}”.", color=TextColor.WARNING)
         )
     body.append(text("Contact center commands", size=TextSize.MEDIUM, weight=TextWeight.BOLDER))
     body.append(facts([(command.usage, command.description) for command in commands]))

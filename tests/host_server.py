@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpClient
 
 from bot.server import ClientDeadlines, HostRunner
 
@@ -21,3 +22,12 @@ class HostTestServer(TestServer):
 
     async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
         return HostRunner(self.app, deadlines=self._deadlines, **kwargs)
+
+
+async def host_client(
+    aiohttp_client: AiohttpClient, app: web.Application, *, port: int | None = None
+) -> TestClient[web.Request, web.Application]:
+    """Serve ``app`` on loopback as production does; return a client of it."""
+    client: TestClient[web.Request, None] = await aiohttp_client(HostTestServer(app, port=port))
+    # pytest-aiohttp types the client of a server as app-less; this server has the app.
+    return cast("TestClient[web.Request, web.Application]", client)

@@ -15,7 +15,6 @@ from typing import Any
 
 import hypothesis
 import hypothesis.errors
-import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase

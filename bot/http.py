@@ -23,6 +23,7 @@ _REASON_CODES = {
     403: "forbidden",
     404: "notFound",
     405: "methodNotAllowed",
+    408: "requestTimeout",
     409: "conflict",
     413: "payloadTooLarge",
     415: "unsupportedMediaType",
@@ -79,6 +80,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 response.headers[name] = exc.headers[name]
     except json.JSONDecodeError:
         response = error_response(400, "the body is not valid JSON")
+    except web.RequestPayloadError as err:
+        # A body that does not decode (a broken chunk, content that is not gzip).
+        _LOGGER.info("%s %s: the body could not be read (%s)", request.method, request.path, err)
+        response = error_response(400, "the request body could not be read")
+    except ConnectionError as err:
+        # The client went away, or was cut off for sending too slowly: nobody reads this.
+        _LOGGER.info("%s %s: the connection was lost (%s)", request.method, request.path, err)
+        response = error_response(408, "the request did not arrive in time")
     except Exception:
         _LOGGER.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response(500, "internal error")

@@ -97,6 +97,14 @@ class HostRequestHandler(web.RequestHandler):
         self._cancel_deadline()
         super().connection_lost(exc)
 
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """Log at INFO what a client caused (a body that does not decode); ERROR otherwise."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, web.RequestPayloadError | ConnectionError):
+            _LOGGER.info("Dropped the rest of a request that could not be read: %s", exc)
+            return
+        super().log_exception(*args, **kw)
+
     def handle_error(
         self,
         request: web.BaseRequest,

@@ -15,12 +15,21 @@ class HostTestServer(TestServer):
     """A loopback test server whose connections the host's request handler serves."""
 
     def __init__(
-        self, app: web.Application, *, deadlines: ClientDeadlines | None = None, **kwargs: Any
+        self,
+        app: web.Application,
+        *,
+        deadlines: ClientDeadlines | None = None,
+        cancel_handlers: bool = True,
+        **kwargs: Any,
     ) -> None:
+        """Serve ``app``; ``cancel_handlers=False`` keeps a handler whose client went away
+        running, as production does (aiohttp's test server cancels it)."""
         super().__init__(app, **kwargs)
         self._deadlines = deadlines
+        self._cancel_handlers = cancel_handlers
 
     async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
+        kwargs["handler_cancellation"] = self._cancel_handlers
         return HostRunner(self.app, deadlines=self._deadlines, **kwargs)
 
 

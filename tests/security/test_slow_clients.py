@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from bot.app import Services, create_app
@@ -30,7 +31,7 @@ WAIT_S = 10.0
 
 
 @pytest.fixture
-async def address(tmp_path: Path, aiohttp_client: AiohttpClient) -> AsyncIterator[tuple[str, int]]:
+async def address(tmp_path: Path, aiohttp_client: AiohttpClient) -> tuple[str, int]:
     """A production host served as in production, with short deadlines."""
     settings = Settings(
         demo=False,
@@ -41,9 +42,11 @@ async def address(tmp_path: Path, aiohttp_client: AiohttpClient) -> AsyncIterato
         public_base_url="https://cc.contoso.example",
     )
     app = create_app(settings, Services(store=MemoryStore(), run_timers=False))
-    client = await aiohttp_client(HostTestServer(app, deadlines=DEADLINES, cancel_handlers=False))
+    client: TestClient[web.Request, None] = await aiohttp_client(
+        HostTestServer(app, deadlines=DEADLINES, cancel_handlers=False)
+    )
     assert client.port is not None
-    yield client.host, client.port
+    return client.host, client.port
 
 
 async def _connect(address: tuple[str, int]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -152,7 +155,6 @@ async def test_a_request_aiohttp_cannot_parse_gets_our_json_error(
     assert set(body["error"]) == {"code", "message"}
     writer.close()
     refused("unparsable requests")
-
 
 
 async def test_a_body_that_does_not_decompress_gets_our_json_error(

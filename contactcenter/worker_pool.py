@@ -3,8 +3,8 @@
 A :class:`WorkerPool` keeps up to ``size`` spawned processes (``spawn``, not ``fork``: the
 host has threads), started when first needed and reused; each runs one call at a time. A
 call that outlasts the time limit has its process killed (the next call starts a fresh one)
-and raises :class:`WorkTimedOut`; a call that finds every process busy for as long raises
-:class:`WorkersBusy`. Either way the host's event loop only waited. The processes run at a
+and raises :class:`WorkTimedOut`; a call that finds every process busy for as long (or
+for ``wait_s``) raises :class:`WorkersBusy`. Either way the host's event loop only waited. The processes run at a
 lower CPU priority than the host, so that on a busy machine the host keeps answering calls,
 timers and health probes first.
 
@@ -99,15 +99,18 @@ class WorkerPool:
         *,
         size: int = 1,
         timeout_s: float = 10.0,
+        wait_s: float | None = None,
         start_timeout_s: float = 60.0,
         preload: Sequence[str] = (),
         name: str = "worker",
     ) -> None:
-        """Allow each call ``timeout_s`` of work; a new process ``start_timeout_s`` to start."""
+        """Allow each call ``timeout_s`` of work after at most ``wait_s`` (default: as long)
+        for a free process; a new process ``start_timeout_s`` to start."""
         if size < 1:
             raise ValueError("a worker pool needs at least one process")
         self._size = size
         self._timeout_s = timeout_s
+        self._wait_s = timeout_s if wait_s is None else wait_s
         self._start_timeout_s = start_timeout_s
         self._preload = tuple(preload)
         self._name = name
@@ -126,6 +129,11 @@ class WorkerPool:
         """Worker processes alive now (idle or busy)."""
         return len(self._idle) + len(self._busy)
 
+    @property
+    def busy(self) -> int:
+        """Worker processes working on a call now."""
+        return len(self._busy)
+
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Return ``function(*args)`` computed in a worker process.
 
@@ -139,10 +147,10 @@ class WorkerPool:
             self._free = asyncio.Semaphore(self._size)
         free = self._free
         try:
-            await asyncio.wait_for(free.acquire(), self._timeout_s)
+            await asyncio.wait_for(free.acquire(), self._wait_s)
         except TimeoutError as err:
             raise WorkersBusy(
-                f"every {self._name} process stayed busy for {self._timeout_s:g} s"
+                f"every {self._name} process stayed busy for {self._wait_s:g} s"
             ) from err
         try:
             worker = self._idle.pop() if self._idle else await self._start()

@@ -82,8 +82,11 @@ class MixRunner:
             return  # counted with its create: every created document is deleted again
         else:
             pager = container.query_items(
-                "SELECT TOP 5 * FROM c WHERE c.state = @state ORDER BY c.id",
-                parameters=[{"name": "@state", "value": "waiting"}],
+                "SELECT TOP 5 * FROM c WHERE c.tenantId = @tenant AND c.state = @state",
+                parameters=[
+                    {"name": "@tenant", "value": TENANT},
+                    {"name": "@state", "value": "waiting"},
+                ],
                 partition_key=TENANT,
             )
             _ = [item async for item in pager]
@@ -96,14 +99,24 @@ class MixRunner:
 
 
 async def measure(
-    endpoint: str, key: str, database: str, *, seconds: float, concurrency: int
+    endpoint: str,
+    key: str,
+    database: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    env_settings: bool = False,
 ) -> dict[str, Any]:
-    """Run the mix for ``seconds``; return the rates and the client's CPU per request."""
+    """Run the mix for ``seconds``; return the rates and the client's CPU per request.
+
+    ``env_settings``: the SDK's default transport, which looks for a proxy and a .netrc
+    entry on a worker thread per request (the store turns that off without a proxy).
+    """
     async with CosmosClient(
         endpoint,
         credential=key,
         connection_verify=False,
-        transport=AioHttpTransport(use_env_settings=False),
+        transport=AioHttpTransport(use_env_settings=env_settings),
     ) as client:
         db = await client.create_database_if_not_exists(database)
         container = await db.create_container_if_not_exists(
@@ -133,6 +146,7 @@ async def measure(
         "clientCpuMsPerRequest": round(1000 * cpu / requests, 3) if requests else None,
         "clientCpuShare": round(cpu / wall, 3),
         "concurrency": concurrency,
+        "envSettings": env_settings,
     }
 
 
@@ -144,6 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database", default="ceiling")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--env-settings",
+        action="store_true",
+        help="proxy and .netrc lookups per request, as the SDK's default transport does",
+    )
     args = parser.parse_args(argv)
     result = asyncio.run(
         measure(
@@ -152,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.database,
             seconds=args.seconds,
             concurrency=args.concurrency,
+            env_settings=args.env_settings,
         )
     )
     sys.stdout.write(json.dumps(result) + "\n")

@@ -36,6 +36,7 @@ from contactcenter.model import (
     CallerListKind,
     Holiday,
     HolidaySet,
+    HoursMode,
     Ivr,
     Menu,
     MenuActionKind,
@@ -191,6 +192,7 @@ def demo_ivr(tenant_id: str) -> Ivr:
         ),
         # Open long hours in the tenant's time zone; closed: leave Support a voicemail.
         hours=BusinessHours(
+            mode=HoursMode.SET_TIMES,
             weekly=weekly,
             holiday_sets=(holidays,),
             closed_action=QueueAction(ActionKind.VOICEMAIL, target=queue_id("Support")),

@@ -31,6 +31,7 @@ from contactcenter.model import (
     CallerListEntry,
     Holiday,
     HolidaySet,
+    HoursMode,
     Ivr,
     Menu,
     MenuActionKind,
@@ -132,7 +133,9 @@ def hours_from(body: BusinessHoursBody, before: BusinessHours | None) -> Busines
         closed_now_action = None
     else:
         closed_now_action = action_from(body.closed_now_action, earlier_closed_now)
+    mode = body.mode or (HoursMode.SET_TIMES if body.weekly else HoursMode.ALWAYS_OPEN)
     return BusinessHours(
+        mode=mode,
         time_zone=body.time_zone,
         weekly=tuple(OpenRange(r.day, r.start, r.end) for r in body.weekly),
         holiday_sets=tuple(holiday_sets),

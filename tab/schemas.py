@@ -32,6 +32,7 @@ from contactcenter.model import (
     AlertingModel,
     CallbackOrder,
     CallOutcome,
+    HoursMode,
     PartyKind,
     Role,
     RoutingMethod,
@@ -192,11 +193,16 @@ class HolidaySetBody(RequestModel):
 class BusinessHoursBody(RequestModel):
     """When calls are taken, and what happens to them otherwise."""
 
+    mode: HoursMode | None = Field(
+        default=None,
+        description="always-open, or set-times (open only at the weekly times, at least "
+        "one). Left out: set-times when weekly times are given, else always-open.",
+    )
     time_zone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = Field(
         default="", description="An IANA time zone; empty: the organization's."
     )
     weekly: list[OpenRangeBody] = Field(
-        default_factory=list, max_length=70, description="Empty: open around the clock."
+        default_factory=list, max_length=70, description="The set times; empty when always open."
     )
     holiday_sets: list[HolidaySetBody] = Field(default_factory=list, max_length=20)
     closed_action: QueueActionBody = Field(default_factory=QueueActionBody)
@@ -522,6 +528,7 @@ class HolidaySetView(ApiModel):
 
 
 class BusinessHoursView(ApiModel):
+    mode: HoursMode
     time_zone: str
     weekly: list[OpenRangeView]
     holiday_sets: list[HolidaySetView]

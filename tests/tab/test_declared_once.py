@@ -15,6 +15,7 @@ from contactcenter.model import (
     CallbackSettings,
     Holiday,
     HolidaySet,
+    HoursMode,
     OpenRange,
     Queue,
     QueueAction,
@@ -74,6 +75,7 @@ QUEUE = Queue(
     comfort_prompt_id="std.fr-FR.comfort",
     language="fr-FR",
     hours=BusinessHours(
+        mode=HoursMode.SET_TIMES,
         time_zone="Europe/Paris",
         weekly=(OpenRange(Weekday.MONDAY, "09:00", "17:00"),),
         holiday_sets=(

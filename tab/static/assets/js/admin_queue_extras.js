@@ -2,7 +2,7 @@
 
 import { h, replaceChildren } from "./dom.js";
 import { checkField, inputField, loadPrompts, promptField, selectField } from "./admin_form.js";
-import { hoursEditor } from "./admin_hours.js";
+import { hoursEditor, loadTimeZones } from "./admin_hours.js";
 
 const KEYS = Object.fromEntries([..."0123456789*#"].map((key) => [key, key]));
 const ORDERS = { "caller-first": "Call the caller first", "agent-first": "Ring the agent first" };
@@ -30,9 +30,9 @@ export function mountQueueExtras(form, queue, { api, queues, users }) {
   const codes = { text: (queue.dispositionCodes || []).join("\n") };
   let hours = null;
 
-  loadPrompts(api).then((prompts) => {
+  Promise.all([loadPrompts(api), loadTimeZones(api)]).then(([prompts, zones]) => {
     const others = queues.filter((other) => other.id !== queue.id);
-    hours = hoursEditor({ hours: queue.hours || null, queues: [...others, ...(queue.id ? [queue] : [])], users, prompts, ownQueueId: queue.id || null });
+    hours = hoursEditor({ hours: queue.hours || null, queues: [...others, ...(queue.id ? [queue] : [])], users, prompts, ownQueueId: queue.id || null, zones });
     const codesId = "queue-disposition-codes";
     const codesBox = h("textarea", { id: codesId, rows: 4, "data-field": "dispositionCodes", "aria-describedby": `${codesId}-hint` }, codes.text);
     codesBox.addEventListener("input", () => {

@@ -53,6 +53,7 @@ from tab.crud import (
 from tab.derived_shapes import changes, fill
 from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.schemas import (
+    AgentSkillsBody,
     AuditEntryView,
     AuditPageView,
     AuditQuery,
@@ -69,6 +70,7 @@ from tab.schemas import (
     SeatAgentView,
     SeatCountBody,
     SeatsView,
+    SupervisedQueuesBody,
     UserAdminView,
     UserAgentView,
     UserBody,
@@ -295,10 +297,17 @@ def _user_admin_view(user: User, agent: Agent | None) -> UserAdminView:
         upn=user.upn,
         roles=sorted(user.roles, key=[Role.ADMIN, Role.SUPERVISOR, Role.AGENT].index),
         agent=(
-            UserAgentView(has_seat=agent.has_seat, status=agent.status, activity=agent.activity)
+            UserAgentView(
+                has_seat=agent.has_seat,
+                status=agent.status,
+                activity=agent.activity,
+                skills=agent.skills,
+            )
             if agent is not None and Role.AGENT in user.roles
             else None
         ),
+        supervises_all_queues=user.supervises_all_queues,
+        supervised_queue_ids=sorted(user.supervised_queue_ids),
     )
 
 
@@ -417,6 +426,79 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
             if agent.has_seat:
                 await _release_seat(call, agent.id)
     return _user_admin_view(updated, agent)
+
+
+async def set_agent_skills(call: TabRequest) -> UserAdminView:
+    """Replace an agent's skills; waiting calls that need them may now reach the agent."""
+    body = call.body(AgentSkillsBody)
+    repo = repository(call)
+    tenant_id = call.caller.tenant_id
+    agent_id = call.param("agentId")
+    user = (await repo.users.get(tenant_id, agent_id)).value
+    if Role.AGENT not in user.roles:
+        raise ApiError(404, "no such agent")
+    skills = dict(body.skills)
+
+    def change(agent: Agent) -> Decision[Agent]:
+        return KEEP if agent.skills == skills else replace(agent, skills=skills)
+
+    changed = await repo.agents.apply(tenant_id, agent_id, change)
+    assert changed.after is not None
+    agent = changed.after.value
+    if changed.changed and changed.before is not None:
+        await record_change(
+            call,
+            "agent.skills",
+            target_type="agent",
+            target_id=agent_id,
+            before=changed.before.value,
+            after=agent,
+        )
+        for queue in await repo.queues.find(tenant_id):
+            if agent_id in queue.value.members:
+                await call.deps.engine.route_waiting_calls(tenant_id, queue.value.id)
+    return _user_admin_view(user, agent)
+
+
+async def set_supervised_queues(call: TabRequest) -> UserAdminView:
+    """Set the queues a supervisor watches: every queue (new ones too), or those named."""
+    body = call.body(SupervisedQueuesBody)
+    repo = repository(call)
+    tenant_id = call.caller.tenant_id
+    known = {q.value.id for q in await repo.queues.find(tenant_id)}
+    unknown = [
+        {"field": f"queueIds[{index}]", "message": "no such queue"}
+        for index, queue_id in enumerate(body.queue_ids)
+        if queue_id not in known
+    ]
+    if unknown:
+        raise validation_failed(unknown)
+    named = frozenset() if body.all_queues else frozenset(body.queue_ids)
+
+    async def change(user: User) -> Decision[User]:
+        if Role.SUPERVISOR not in user.roles:
+            raise ApiError(
+                409,
+                "only a supervisor watches queues: give them the supervisor role first",
+                code="notSupervisor",
+            )
+        if (user.supervises_all_queues, user.supervised_queue_ids) == (body.all_queues, named):
+            return KEEP
+        return replace(user, supervises_all_queues=body.all_queues, supervised_queue_ids=named)
+
+    changed = await repo.users.apply(tenant_id, call.param("userId"), change)
+    assert changed.after is not None
+    updated = changed.after.value
+    if changed.changed and changed.before is not None:
+        await record_change(
+            call,
+            "user.scope",
+            target_type="user",
+            target_id=updated.id,
+            before=changed.before.value,
+            after=updated,
+        )
+    return _user_admin_view(updated, await _agent(repo, tenant_id, updated.id))
 
 
 # ====================================================================== seats

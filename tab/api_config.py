@@ -568,7 +568,7 @@ def may_switch_ivr(user: User, ivr: Ivr, mine: Iterable[str]) -> bool:
         return True
     if Role.SUPERVISOR not in user.roles:
         return False
-    if not user.supervised_queue_ids:
+    if user.supervises_all_queues:
         return True
     reachable = ivr_queue_ids(ivr)
     return bool(reachable) and reachable <= set(mine)

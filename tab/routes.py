@@ -12,6 +12,7 @@ from tab.config_routes import CONFIG_ENDPOINTS
 from tab.endpoints import Access, Endpoint, TabRequest
 from tab.openapi import build_openapi
 from tab.schemas import (
+    AgentSkillsBody,
     AuditPageView,
     AuditQuery,
     BindingBody,
@@ -30,6 +31,7 @@ from tab.schemas import (
     SeatCountBody,
     SeatsView,
     StatusBody,
+    SupervisedQueuesBody,
     TokenView,
     UserAdminView,
     UserBody,
@@ -285,6 +287,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Access.ADMIN,
         "admin",
         body=RolesBody,
+        response=UserAdminView,
+    ),
+    Endpoint(
+        "PUT",
+        f"{ADMIN}/agents/{{agentId}}/skills",
+        api_admin.set_agent_skills,
+        "Set an agent's skills and their levels",
+        Access.ADMIN,
+        "admin",
+        body=AgentSkillsBody,
+        response=UserAdminView,
+    ),
+    Endpoint(
+        "PUT",
+        f"{ADMIN}/users/{{userId}}/supervised-queues",
+        api_admin.set_supervised_queues,
+        "Set the queues a supervisor watches (every queue, or those named)",
+        Access.ADMIN,
+        "admin",
+        body=SupervisedQueuesBody,
         response=UserAdminView,
     ),
     Endpoint(

@@ -53,6 +53,8 @@ ClockText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1
 DispositionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
 ]
+SkillName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+SkillLevel = Annotated[int, Field(ge=1, le=10)]
 
 
 def rounded(digits: int) -> AfterValidator:
@@ -247,8 +249,10 @@ class QueueBody(RequestModel):
     priority: int = Field(default=0, ge=0, le=10)
     route_when_busy: bool = False
     missed_offers_to_away: int = Field(default=3, ge=0, le=20)
-    required_skills: dict[Identifier, Annotated[int, Field(ge=1, le=10)]] = Field(
-        default_factory=dict, max_length=20
+    required_skills: dict[SkillName, SkillLevel] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Skill name -> the lowest level (1-10) an agent needs for the calls.",
     )
     overflow_action: QueueActionBody = Field(default_factory=QueueActionBody)
     timeout_action: QueueActionBody = Field(default_factory=QueueActionBody)
@@ -352,6 +356,30 @@ class RolesBody(RequestModel):
     """The complete set of a user's roles."""
 
     roles: Roles = Field(max_length=3)
+
+
+class AgentSkillsBody(RequestModel):
+    """An agent's skills, each with a level from 1 to 10 (replaced as a whole)."""
+
+    skills: dict[SkillName, SkillLevel] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Skill name -> level (1-10); a queue's required skills route calls to "
+        "agents with at least that level.",
+    )
+
+
+class SupervisedQueuesBody(RequestModel):
+    """The queues a supervisor watches: every queue (new ones too), or those named."""
+
+    all_queues: bool = Field(
+        default=False, description="Every queue, those created later included."
+    )
+    queue_ids: list[Identifier] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The queues watched when not all; empty: none.",
+    )
 
 
 class SeatCountBody(RequestModel):
@@ -590,6 +618,7 @@ class UserAgentView(ApiModel):
     has_seat: bool
     status: AgentStatus
     activity: AgentActivity
+    skills: dict[str, int] = Field(default_factory=dict, description="Skill name -> level.")
 
 
 class UserAdminView(ApiModel):
@@ -598,6 +627,12 @@ class UserAdminView(ApiModel):
     upn: str
     roles: list[Role]
     agent: UserAgentView | None
+    supervises_all_queues: bool = Field(
+        default=False, description="A supervisor who watches every queue, new ones too."
+    )
+    supervised_queue_ids: list[str] = Field(
+        default_factory=list, description="The queues a supervisor watches when not all."
+    )
 
 
 class UserListView(ApiModel):

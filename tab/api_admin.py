@@ -13,7 +13,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from contactcenter.errors import Conflict, NotFound
+from contactcenter.errors import CallControlError, Conflict, NotFound, Throttled, Unavailable
 from contactcenter.model import (
     ActionKind,
     Agent,
@@ -40,6 +40,7 @@ from tab.api_config import (
     ivr_queue_ids,
     prompt_problems,
 )
+from tab.api_people import directory_unavailable
 from tab.appkeys import TAB
 from tab.crud import (
     binding_kind,
@@ -347,11 +348,19 @@ async def create_user(call: TabRequest) -> UserAdminView:
     body = call.body(UserBody)
     caller = call.caller
     repo = repository(call)
+    try:
+        person = await call.app[TAB].enrolment.find_person(caller.tenant_id, body.id)
+    except NotFound:
+        raise validation_failed(
+            [{"field": "id", "message": "not a person of this organization's directory"}]
+        ) from None
+    except (Throttled, Unavailable, CallControlError) as err:
+        raise directory_unavailable(err) from err
     user = User(
         id=body.id,
         tenant_id=caller.tenant_id,
-        display_name=body.display_name,
-        upn=body.upn,
+        display_name=person.display_name or body.display_name,
+        upn=person.upn or body.upn,
         roles=frozenset(body.roles),
     )
     try:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from contactcenter.audit import AuditLog
+    from contactcenter.enrolment import Enrolment
     from contactcenter.seats import Seats
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
@@ -64,6 +65,7 @@ class TabState:
     audit: AuditLog
     seats: Seats
     hub: LiveHub
+    enrolment: Enrolment
 
 
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)

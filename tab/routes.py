@@ -11,6 +11,7 @@ from tab.analytics_routes import ANALYTICS_ENDPOINTS
 from tab.config_routes import CONFIG_ENDPOINTS
 from tab.endpoints import Access, Endpoint, TabRequest
 from tab.openapi import build_openapi
+from tab.people_routes import PEOPLE_ENDPOINTS
 from tab.schemas import (
     AgentSkillsBody,
     AuditPageView,
@@ -402,5 +403,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *WORK_ENDPOINTS,
     # ------------------------------------------ organization-wide settings
     *TENANT_ENDPOINTS,
+    *PEOPLE_ENDPOINTS,
     *VOICEMAIL_ENDPOINTS,
 )

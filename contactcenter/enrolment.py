@@ -110,7 +110,7 @@ class Enrolment:
             try:
                 before, agent = await self._seats.assign(tenant, agent.id)
             except SeatsExhausted:
-                warnings.append(f"no seat is free: {name} is not offered calls until they get one")
+                warnings.append(f"No seat is free: {name} is not offered calls until they get one")
             else:
                 await self._audit.record(
                     tenant.id, actor, "seat.assign", target_type="agent", target_id=agent.id,
@@ -119,12 +119,12 @@ class Enrolment:
                 if self._seat_assigned is not None:
                     self._seat_assigned(tenant.id, agent.id)
                 if licence is CallingLicence.NONE:
-                    warnings.append(f"a seat went to {name}, who cannot take Teams calls")
+                    warnings.append(f"A seat went to {name}, who cannot take Teams calls")
         joined: list[str] = []
         for queue_id in request.queue_ids:
             queue = await self.join_queue(tenant.id, actor, agent.id, queue_id)
             if queue is None:
-                warnings.append(f"no queue {queue_id}: {name} was not added to it")
+                warnings.append(f"No queue {queue_id}: {name} was not added to it")
             else:
                 joined.append(queue.id)
         signed_in: list[str] = []

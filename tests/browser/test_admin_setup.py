@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 import pytest
 from playwright.async_api import ViewportSize
 
+from bot.demo import DIRECTORY_ONLY, LINES
 from contactcenter.hours import check_hours
 from contactcenter.model import HoursMode, OpenRange, Weekday
 from tests.browser.conftest import Tab
-from tests.tab.support import TabStack
+from tests.tab.support import ANA, BEN, SALES, TabStack
 
 pytestmark = pytest.mark.browser
 
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+ANIKA = next(p for p in DIRECTORY_ONLY if p.name.startswith("Anika"))
+ANDRES = next(p for p in DIRECTORY_ONLY if p.name.startswith("Andr"))
 
 
 async def test_a_new_set_times_schedule_opens_on_weekdays(tab_page: Tab, demo: TabStack) -> None:
@@ -70,3 +73,90 @@ async def test_set_times_without_an_opening_time_is_refused(tab_page: Tab, demo:
     assert "needs at least one opening time" in await summary.inner_text()
     await tab_page.screenshot("setup-hours-empty-refused")
     tab_page.assert_clean(expected=("status of 422",))
+
+
+async def test_a_person_found_by_part_of_their_name_becomes_an_agent_in_one_dialog(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    tenant = demo.settings.microsoft_app_tenant_id
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    await page.get_by_role("link", name="Users and roles").click()
+    await page.click("#add-agents")
+    dialog = page.locator("#add-agents-dialog")
+    await dialog.get_by_label("Find people").fill("anik")
+    await dialog.get_by_label("Anika Sharma").check()
+    await dialog.get_by_label("Find people").fill("andr")
+    await dialog.get_by_label("Andrés Gómez").check()
+    await dialog.get_by_label("Sales", exact=True).check()
+    assert await dialog.get_by_label("Give each a seat").is_checked()
+    assert await dialog.get_by_label("Sign them in to these queues now").is_checked()
+    await tab_page.screenshot("setup-add-agents-dialog")
+    assert await tab_page.accessibility_violations() == []
+    await dialog.get_by_role("button", name="Add 2 agents").click()
+    results = dialog.locator(".enrolment-results")
+    await results.wait_for()
+    anika = results.locator(f"[data-person-id='{ANIKA.id}']")
+    assert "Added" in await anika.inner_text()
+    assert "signed in" in await anika.inner_text()
+    andres = results.locator(f"[data-person-id='{ANDRES.id}']")
+    assert "has no Microsoft Teams licence" in await andres.inner_text()
+    await tab_page.screenshot("setup-add-agents-results")
+    await dialog.get_by_role("button", name="Done").click()
+    row = page.locator(f"#users-table tr[data-user-id='{ANDRES.id}']")
+    await row.locator("[data-licence='none']").wait_for()
+    await tab_page.screenshot("setup-users-licences")
+
+    agent = (await demo.repository.agents.get(tenant, ANIKA.id)).value
+    assert (agent.has_seat, agent.signed_in_queue_ids) == (True, frozenset({SALES}))
+    sales = (await demo.repository.queues.get(tenant, SALES)).value
+    assert {ANIKA.id, ANDRES.id} <= set(sales.members)
+    tab_page.assert_clean(expected=())
+
+
+async def test_a_skill_given_in_the_tab_routes_a_call_that_needs_it(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    tenant = demo.settings.microsoft_app_tenant_id
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    # Ben gets Portuguese...
+    await page.get_by_role("link", name="Users and roles").click()
+    await page.get_by_role("button", name="Skills of Ben Okafor").click()
+    editor = page.locator(".row-editor")
+    await editor.get_by_role("button", name="Add a skill").click()
+    await editor.get_by_label("Skill", exact=True).last.fill("portuguese")
+    await editor.get_by_label("Level (1-10)").last.select_option("4")
+    await tab_page.screenshot("setup-agent-skills")
+    await editor.get_by_role("button", name="Save").click()
+    await page.locator(".toast", has_text="Saved the skills of Ben Okafor").wait_for()
+    # ... and Sales calls need it.
+    await page.get_by_role("link", name="Queues").click()
+    await page.get_by_role("button", name="Edit Sales").click()
+    await page.wait_for_selector("#queue-form[data-extras-ready]")
+    required = page.locator("#queue-form .skills-editor")
+    await required.get_by_role("button", name="Add a skill").click()
+    await required.get_by_label("Skill", exact=True).fill("portuguese")
+    await required.get_by_label("Least level").select_option("3")
+    await required.scroll_into_view_if_needed()
+    await tab_page.screenshot("setup-queue-required-skills")
+    await page.get_by_role("button", name="Save changes").click()
+    await page.wait_for_selector("#queues-table")
+    sales = (await demo.repository.queues.get(tenant, SALES)).value
+    assert sales.required_skills == {"portuguese": 3}
+
+    # A call to Sales rings Ben, whom the skill sets apart, not Ana (first in line).
+    await page.click("#sign-out")
+    await tab_page.sign_in_as("Ben Okafor", "agent")
+    placed = await demo.simulator.place_call(
+        tenant, application_instance_id=LINES[0].application_instance_id,
+        caller_phone="+14255550166",
+    )  # fmt: skip
+    await page.get_by_role("button", name="Decline").wait_for()
+    await tab_page.screenshot("setup-skilled-offer")
+    ben = (await demo.repository.agents.get(tenant, BEN.id)).value
+    ana = (await demo.repository.agents.get(tenant, ANA.id)).value
+    assert (ben.current_call_id, ana.current_call_id) == (placed.id, None)
+    tab_page.assert_clean(expected=())

@@ -89,7 +89,7 @@ async def test_a_seat_for_someone_without_a_teams_licence_comes_with_a_warning(
     assert result["licence"] == "none"
     assert result["warnings"] == [
         "Andrés Gómez has no Microsoft Teams licence: they cannot take calls",
-        "a seat went to Andrés Gómez, who cannot take Teams calls",
+        "A seat went to Andrés Gómez, who cannot take Teams calls",
     ]
 
 
@@ -100,7 +100,7 @@ async def test_no_free_seat_is_a_warning_not_a_failure(tab: TabStack) -> None:
     [result] = answer["results"]
     assert result["hasSeat"] is False
     assert result["warnings"] == [
-        "no seat is free: Anika Sharma is not offered calls until they get one",
+        "No seat is free: Anika Sharma is not offered calls until they get one",
         "Anika Sharma is signed out: only agents with a seat can sign in",
     ]
     assert result["queueIds"] == [SALES]

@@ -1,11 +1,12 @@
 // The admin console: queues, bindings, users and roles, seats, and the audit log.
 
 import { segment } from "./api.js";
-import { h, replaceChildren, ROLE_LABELS, STATUS_LABELS, toast, when } from "./dom.js";
+import { h, replaceChildren, toast, when } from "./dom.js";
 import { showWebhooks } from "./webhooks.js";
 import { confirmTwice, errorSummary, section, showErrors } from "./admin_form.js";
 import { CONFIG_RENDERERS, CONFIG_SECTIONS, mountQueueExtras } from "./admin_config.js";
 import { TENANT_RENDERERS, TENANT_SECTIONS } from "./admin_tenant.js";
+import { showUsers } from "./admin_people.js";
 
 const SECTIONS = [
   ["queues", "Queues"],
@@ -256,7 +257,8 @@ function editQueue(content, ctx, queue, { queues, agents, users }) {
   const cancel = h("button", { type: "button" }, "Cancel");
   cancel.addEventListener("click", () => showQueues(content, ctx));
   const remove = isNew ? null : h("button", { type: "button", class: "danger" }, "Delete queue");
-  const extras = mountQueueExtras(form, q, { api: ctx.api, queues, users });
+  const knownSkills = [...queues.flatMap((other) => Object.keys(other.requiredSkills || {})), ...users.flatMap((user) => Object.keys(user.agent?.skills || {}))];
+  const extras = mountQueueExtras(form, q, { api: ctx.api, queues, users, knownSkills });
   form.append(h("div", { class: "form-actions" }, save, cancel, remove));
 
   if (remove) confirmTwice(remove, "Select again to delete", async () => {
@@ -374,88 +376,6 @@ async function showBindings(content, ctx) {
           )
         : h("p", {}, "Nothing is bound yet: calls to your resource accounts are refused."),
       h("h2", { class: "section-subtitle" }, "Bind a number or account"),
-      form,
-    ),
-  );
-}
-
-// ==================================================================== users
-async function showUsers(content, ctx) {
-  const { users } = await ctx.api.get("/api/tab/admin/users");
-  const rows = users.map((user) => {
-    const boxes = Object.entries(ROLE_LABELS).map(([role, label]) => {
-      const id = `role-${user.id}-${role}`;
-      return h("span", { class: "check" }, h("input", { type: "checkbox", id, value: role, checked: user.roles.includes(role) }), h("label", { for: id, class: "check" }, label));
-    });
-    const save = h("button", { type: "button", "aria-label": `Save roles of ${user.displayName}` }, "Save");
-    const row = h(
-      "tr",
-      { dataset: { userId: user.id } },
-      h("th", { scope: "row" }, user.displayName, h("div", { class: "muted" }, user.upn)),
-      h("td", {}, h("div", { class: "roles", role: "group", "aria-label": `Roles of ${user.displayName}` }, boxes)),
-      h("td", {}, user.agent ? `${STATUS_LABELS[user.agent.status]}${user.agent.hasSeat ? "" : " (no seat)"}` : h("span", { class: "muted" }, "not an agent")),
-      h("td", {}, save),
-    );
-    save.addEventListener("click", async () => {
-      const roles = [...row.querySelectorAll("input:checked")].map((box) => box.value);
-      try {
-        await ctx.api.put(`/api/tab/admin/users/${segment(user.id)}/roles`, { roles });
-        toast(`Saved the roles of ${user.displayName}`);
-        await showUsers(content, ctx);
-      } catch (error) {
-        const detail = error.details.map((d) => d.message).join("; ");
-        toast(detail ? `${error.message}: ${detail}` : error.message, { error: true });
-      }
-    });
-    return row;
-  });
-  const summary = errorSummary();
-  const form = h(
-    "form",
-    { id: "user-form", novalidate: true, "aria-label": "Add a user" },
-    summary,
-    h(
-      "div",
-      { class: "form-grid" },
-      h("div", { class: "field" }, h("label", { for: "user-id" }, "Entra object id"), h("input", { id: "user-id", name: "id", required: true, "data-field": "id", autocomplete: "off" })),
-      h("div", { class: "field" }, h("label", { for: "user-name" }, "Name"), h("input", { id: "user-name", name: "displayName", required: true, "data-field": "displayName", autocomplete: "off" })),
-      h("div", { class: "field" }, h("label", { for: "user-upn" }, "Sign-in name"), h("input", { id: "user-upn", name: "upn", "data-field": "upn", autocomplete: "off" })),
-      h("fieldset", { "data-field": "roles" }, h("legend", {}, "Roles"), h("div", { class: "roles" }, Object.entries(ROLE_LABELS).map(([role, label]) => h("span", { class: "check" }, h("input", { type: "checkbox", id: `new-role-${role}`, value: role, checked: role === "agent" }), h("label", { for: `new-role-${role}`, class: "check" }, label))))),
-    ),
-    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, "Add user")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await ctx.api.post("/api/tab/admin/users", {
-        id: form.elements.id.value.trim(),
-        displayName: form.elements.displayName.value.trim(),
-        upn: form.elements.upn.value.trim(),
-        roles: [...form.querySelectorAll("fieldset input:checked")].map((box) => box.value),
-      });
-      toast("User added");
-      await showUsers(content, ctx);
-    } catch (error) {
-      showErrors(form, summary, error);
-    }
-  });
-  replaceChildren(
-    content,
-    section(
-      "Users and roles",
-      h("p", { class: "muted" }, "Admins configure the contact center, supervisors watch queues, agents take calls."),
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { id: "users-table" },
-          h("caption", { class: "visually-hidden" }, "Users"),
-          h("thead", {}, h("tr", {}, ["User", "Roles", "Agent"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
-          h("tbody", {}, rows),
-        ),
-      ),
-      h("h2", { class: "section-subtitle" }, "Add a user"),
       form,
     ),
   );

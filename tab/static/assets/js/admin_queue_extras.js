@@ -3,6 +3,7 @@
 import { h, replaceChildren } from "./dom.js";
 import { checkField, inputField, loadPrompts, promptField, selectField } from "./admin_form.js";
 import { hoursEditor, loadTimeZones } from "./admin_hours.js";
+import { skillsEditor } from "./admin_skills.js";
 
 const KEYS = Object.fromEntries([..."0123456789*#"].map((key) => [key, key]));
 const ORDERS = { "caller-first": "Call the caller first", "agent-first": "Ring the agent first" };
@@ -13,7 +14,7 @@ const CALLBACK_DEFAULTS = { offered: false, key: "1", order: "caller-first", max
  * Add the caller-experience fieldsets to the queue form; ``collect()`` returns their part
  * of the body (nothing until the prompts are loaded: an update then keeps what is stored).
  */
-export function mountQueueExtras(form, queue, { api, queues, users }) {
+export function mountQueueExtras(form, queue, { api, queues, users, knownSkills = [] }) {
   const holder = h("div", { class: "queue-extras span-all", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the caller experience…"));
   form.append(holder);
   const state = {
@@ -29,6 +30,14 @@ export function mountQueueExtras(form, queue, { api, queues, users }) {
   const callback = { ...CALLBACK_DEFAULTS, ...(queue.callback || {}) };
   const codes = { text: (queue.dispositionCodes || []).join("\n") };
   let hours = null;
+  const required = skillsEditor({
+    skills: queue.requiredSkills,
+    field: "requiredSkills",
+    legend: "Required skills",
+    levelLabel: "Least level",
+    known: knownSkills,
+    hint: "Calls go to agents with each skill at this level or more (see Widen skills after).",
+  });
 
   Promise.all([loadPrompts(api), loadTimeZones(api)]).then(([prompts, zones]) => {
     const others = queues.filter((other) => other.id !== queue.id);
@@ -57,6 +66,7 @@ export function mountQueueExtras(form, queue, { api, queues, users }) {
           checkField({ label: "Announce the expected wait", state, key: "announceWait", field: "announceWait" }),
         ),
       ),
+      h("div", { class: "span-all" }, required.element),
       h(
         "fieldset",
         { class: "span-all", "data-field": "callback" },
@@ -89,6 +99,7 @@ export function mountQueueExtras(form, queue, { api, queues, users }) {
     if (!hours) return {};
     return {
       ...state,
+      requiredSkills: required.collect(),
       callback: { ...callback },
       dispositionCodes: codes.text.split("\n").map((code) => code.trim()).filter(Boolean),
       hours: hours.collect(),

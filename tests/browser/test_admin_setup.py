@@ -12,7 +12,7 @@ from bot.demo import DIRECTORY_ONLY, LINES
 from contactcenter.hours import check_hours
 from contactcenter.model import HoursMode, OpenRange, Weekday
 from tests.browser.conftest import Tab
-from tests.tab.support import ANA, BEN, SALES, TabStack
+from tests.tab.support import ANA, BEN, SALES, SUPERVISOR, TabStack
 
 pytestmark = pytest.mark.browser
 
@@ -159,4 +159,38 @@ async def test_a_skill_given_in_the_tab_routes_a_call_that_needs_it(
     ben = (await demo.repository.agents.get(tenant, BEN.id)).value
     ana = (await demo.repository.agents.get(tenant, ANA.id)).value
     assert (ben.current_call_id, ana.current_call_id) == (placed.id, None)
+    tab_page.assert_clean(expected=())
+
+
+async def test_a_supervisor_scoped_to_a_new_queue_sees_it_on_their_wallboard(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    await page.click("#new-queue")
+    await page.wait_for_selector("#queue-form[data-extras-ready]")
+    await page.fill("#queue-name", "Billing")
+    await page.get_by_role("button", name="Create queue").click()
+    await page.wait_for_selector("#queues-table th:text-is('Billing')")
+
+    await page.get_by_role("link", name="Users and roles").click()
+    await page.get_by_role("button", name="Queues Hiro Tanaka supervises").click()
+    editor = page.locator(".row-editor")
+    await editor.get_by_label("Billing").check()
+    await tab_page.screenshot("setup-supervisor-scope")
+    await editor.get_by_role("button", name="Save").click()
+    await page.locator(".toast", has_text="Saved the queues Hiro Tanaka supervises").wait_for()
+    row = page.locator(f"#users-table tr[data-user-id='{SUPERVISOR.id}']")
+    assert "Billing" in await row.locator(".scope-summary").inner_text()
+
+    await page.click("#sign-out")
+    await tab_page.sign_in_as("Hiro Tanaka", "wallboard")
+    await page.locator(".board-tile h2", has_text="Billing").wait_for()
+    assert set(await page.locator(".board-tile h2").all_inner_texts()) == {
+        "Billing",
+        "Sales",
+        "Support",
+    }
+    await tab_page.screenshot("setup-scoped-wallboard")
     tab_page.assert_clean(expected=())

@@ -77,6 +77,8 @@ CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 # How often this host looks for due timers (ring timeouts, wrap-up ends, max waits).
 TIMER_INTERVAL_S = 0.25
+# How often a host looks for queues whose members are due to be synced with their team.
+MEMBERSHIP_SYNC_CHECK_S = 30.0
 
 
 @dataclass(slots=True)
@@ -484,6 +486,9 @@ def _workers_ctx(services: Services) -> CleanupContext:
                 PURGE_INTERVAL.total_seconds(),
                 lambda: purge_expired(repository, clock, media=app[MEDIA_STORE]),
                 name="retention-purge",
+            )
+            app[keys.BACKGROUND].every(
+                MEMBERSHIP_SYNC_CHECK_S, app[TAB].membership_syncs.run_due, name="membership-sync"
             )
             if keys.PRESENCE in app:
                 poller = PresencePoller(app[keys.REPOSITORY], app[keys.PRESENCE], engine)

@@ -217,6 +217,24 @@ class User:
         return data
 
 
+class MembershipKind(StrEnum):
+    """Where the agents of a queue fed by the directory come from."""
+
+    TEAM = "team"
+    CHANNEL = "channel"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipSource:
+    """A Teams team, a channel of one ("team id/channel id") or an Entra group whose
+    members are the queue's agents, kept so by a periodic sync."""
+
+    kind: MembershipKind
+    source_id: str
+    display_name: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Queue:
     """A call queue: who may take its calls, how they are picked and what happens otherwise."""
@@ -257,6 +275,8 @@ class Queue:
     callback: CallbackSettings = CallbackSettings()
     # The codes an agent picks from to say what a call was about (empty: none asked for).
     disposition_codes: tuple[str, ...] = ()
+    # Members kept in step with a team, channel or group (None: members set by hand).
+    membership: MembershipSource | None = None
 
 
 class MenuActionKind(StrEnum):

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from contactcenter.model import Call, CallbackRequest, Party, Voicemail
+from contactcenter.model import Call, CallbackRequest, MembershipKind, Party, Voicemail
 from contactcenter.wav import WavAudio
 
 
@@ -352,14 +352,6 @@ class PeoplePage:
 
     people: tuple[DirectoryPerson, ...]
     next_page: str | None = None
-
-
-class MembershipKind(StrEnum):
-    """Where the agents of a queue fed by the directory come from."""
-
-    TEAM = "team"
-    CHANNEL = "channel"
-    GROUP = "group"
 
 
 @dataclass(frozen=True, slots=True)

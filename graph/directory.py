@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from contactcenter.errors import CallControlError, InvalidInput
-from contactcenter.ports import DirectoryPerson, MembershipKind, PeoplePage, ServicePlan
+from contactcenter.model import MembershipKind
+from contactcenter.ports import DirectoryPerson, PeoplePage, ServicePlan
 from graph.calling import _ERROR_MAPPING, RetryPolicy, _Retrier
 
 _PERSON_FIELDS = "id,displayName,mail,userPrincipalName"

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from contactcenter.audit import AuditLog
 from contactcenter.enrolment import Enrolment
+from contactcenter.membership_sync import MembershipSyncs
 from contactcenter.seats import Seats
 from tab.appkeys import TAB, TabOptions, TabState
 from tab.demo import KEYS_PATH, OPENID_PATH, openid_configuration, signing_keys
@@ -65,6 +66,9 @@ async def running_tab(deps: TabDependencies, options: TabOptions) -> AsyncIterat
             seats=seats,
             hub=hub,
             enrolment=enrolment,
+            membership_syncs=MembershipSyncs(
+                deps.store, deps.repository, deps.directory, enrolment, audit, deps.clock
+            ),
         )
     finally:
         await hub.close()

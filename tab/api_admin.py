@@ -13,12 +13,21 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from contactcenter.errors import CallControlError, Conflict, NotFound, Throttled, Unavailable
+from contactcenter.errors import (
+    CallControlError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
+from contactcenter.membership_sync import MembershipSync
 from contactcenter.model import (
     ActionKind,
     Agent,
     Binding,
     BindingTarget,
+    MembershipSource,
     Queue,
     QueueAction,
     Role,
@@ -63,6 +72,9 @@ from tab.schemas import (
     BindingView,
     BusinessHoursBody,
     CallbackBody,
+    MembershipSourceBody,
+    MembershipSyncListView,
+    MembershipSyncView,
     QueueActionBody,
     QueueBody,
     QueueListView,
@@ -100,6 +112,8 @@ def _queue_setting(value: object, stored: Any) -> object:
         return hours_from(value, stored)
     if isinstance(value, CallbackBody):
         return callback_from(value)
+    if isinstance(value, MembershipSourceBody):
+        return MembershipSource(value.kind, value.source_id, value.display_name)
     return value
 
 
@@ -140,6 +154,7 @@ async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None
         *action_prompts(actions),
     ]
     details += await prompt_problems(repo, tenant_id, prompts)
+    details += await _membership_problems(call, body.membership)
     # The domain's own rules, on what would be stored.
     details += domain_problems(
         check_hours(hours_from(body.hours, None) if body.hours is not None else None),
@@ -147,6 +162,61 @@ async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None
     )
     if details:
         raise validation_failed(details)
+
+
+async def _membership_problems(
+    call: TabRequest, source: MembershipSourceBody | None
+) -> list[dict[str, str]]:
+    """Return what is wrong with a queue's team, channel or group (it must exist)."""
+    if source is None:
+        return []
+    directory = call.deps.directory
+    if directory is None:
+        return [{"field": "membership", "message": "no directory is connected"}]
+    try:
+        await directory.members(call.caller.tenant_id, source.kind, source.source_id)
+    except NotFound:
+        return [
+            {"field": "membership.sourceId", "message": f"no such {source.kind} in the directory"}
+        ]
+    except InvalidInput as err:
+        return [{"field": "membership.sourceId", "message": str(err)}]
+    except (Throttled, Unavailable, CallControlError) as err:
+        raise directory_unavailable(err) from err
+    return []
+
+
+async def list_membership_syncs(call: TabRequest) -> MembershipSyncListView:
+    """Return how the last sync of each queue fed by a team, channel or group went."""
+    states = await call.app[TAB].membership_syncs.state(call.caller.tenant_id)
+    return MembershipSyncListView(syncs=[_sync_view(s) for s in states])
+
+
+def _sync_view(state: MembershipSync) -> MembershipSyncView:
+    return MembershipSyncView(
+        queue_id=state.id,
+        last_synced_at=state.last_synced_at,
+        next_sync_at=state.due_at,
+        last_error=state.last_error,
+        warnings=list(state.warnings),
+        joined=state.joined,
+        left=state.left,
+    )
+
+
+async def sync_queue_members(call: TabRequest) -> MembershipSyncView:
+    """Sync a queue's members with its team, channel or group now."""
+    tenant_id = call.caller.tenant_id
+    queue = (await repository(call).queues.get(tenant_id, call.param("queueId"))).value
+    if queue.membership is None:
+        raise ApiError(409, "the queue's members are set by hand", code="noMembershipSource")
+    syncs = call.app[TAB].membership_syncs
+    try:
+        state = await syncs.sync_now(tenant_id, queue.id, call.caller.actor)
+    except NotFound:
+        await syncs.schedule(queue)
+        state = await syncs.sync_now(tenant_id, queue.id, call.caller.actor)
+    return _sync_view(state)
 
 
 async def list_queues(call: TabRequest) -> QueueListView:
@@ -175,6 +245,8 @@ async def create_queue(call: TabRequest) -> QueueView:
     await record_change(
         call, "queue.create", target_type="queue", target_id=queue_id, after=created.value
     )
+    if created.value.membership is not None:
+        await call.app[TAB].membership_syncs.schedule(created.value)
     return queue_view(created)
 
 
@@ -192,6 +264,8 @@ async def update_queue(call: TabRequest) -> QueueView:
     )
     # Members, skills or the routing method may now let idle agents take waiting calls.
     await call.deps.engine.route_waiting_calls(caller.tenant_id, new.id)
+    if saved.value.membership != current.value.membership:
+        await call.app[TAB].membership_syncs.schedule(saved.value)
     return queue_view(saved)
 
 

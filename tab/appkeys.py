@@ -12,6 +12,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from contactcenter.audit import AuditLog
     from contactcenter.enrolment import Enrolment
+    from contactcenter.membership_sync import MembershipSyncs
     from contactcenter.seats import Seats
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
@@ -66,6 +67,7 @@ class TabState:
     seats: Seats
     hub: LiveHub
     enrolment: Enrolment
+    membership_syncs: MembershipSyncs
 
 
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)

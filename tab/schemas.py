@@ -33,6 +33,7 @@ from contactcenter.model import (
     CallbackOrder,
     CallOutcome,
     HoursMode,
+    MembershipKind,
     PartyKind,
     Role,
     RoutingMethod,
@@ -217,6 +218,16 @@ class BusinessHoursBody(RequestModel):
     )
 
 
+class MembershipSourceBody(RequestModel):
+    """A team, channel or group whose members are the queue's agents (kept in sync)."""
+
+    kind: MembershipKind
+    source_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
+    ] = Field(description="The team's or group's id; a channel: team id/channel id.")
+    display_name: ShortText = ""
+
+
 class CallbackBody(RequestModel):
     """Whether the queue offers callbacks, and how it calls back."""
 
@@ -281,6 +292,11 @@ class QueueBody(RequestModel):
         default_factory=list,
         max_length=50,
         description="What an agent picks from to say what a call was about.",
+    )
+    membership: Annotated[MembershipSourceBody | None, KEPT] = Field(
+        default=None,
+        description="Members kept in step with a team, channel or group (None: by hand); "
+        "joiners become agents of the queue, leavers are taken off it.",
     )
 
     @field_validator("members")
@@ -566,6 +582,26 @@ class BusinessHoursView(ApiModel):
     closed_now_action: QueueActionView | None
 
 
+class MembershipSourceView(ApiModel):
+    kind: MembershipKind
+    source_id: str
+    display_name: str
+
+
+class MembershipSyncView(ApiModel):
+    queue_id: str
+    last_synced_at: datetime | None
+    next_sync_at: datetime | None
+    last_error: str = Field(description="Why the last sync failed; empty when it did not.")
+    warnings: list[str] = Field(description="What the admin should know from the last sync.")
+    joined: int
+    left: int
+
+
+class MembershipSyncListView(ApiModel):
+    syncs: list[MembershipSyncView]
+
+
 class CallbackView(ApiModel):
     offered: bool
     key: str
@@ -592,6 +628,7 @@ else:
             QueueActionBody: QueueActionView,
             BusinessHoursBody: BusinessHoursView,
             CallbackBody: CallbackView,
+            MembershipSourceBody: MembershipSourceView,
         },
         first={"id": str},
         last={"etag": ETAG_FIELD},

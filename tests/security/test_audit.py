@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.demo import DIRECTORY_ONLY
+from bot.demo import BILLING_TEAM, DIRECTORY_ONLY
+from contactcenter.model import MembershipKind, MembershipSource
 from simulator import UserEntry
 from simulator.media import wav_bytes
 from tests.security.support import (
@@ -148,8 +149,19 @@ async def _put_the_new_user_in_the_directory(tab: TabStack, scenario: Scenario) 
 
 # operationId -> what is done before it (an IVR is deleted only once nothing is bound to it;
 # only people of the directory can be added).
+async def _feed_sales_from_a_team(tab: TabStack, scenario: Scenario) -> None:
+    await tab.repository.queues.update(
+        tab.settings.microsoft_app_tenant_id,
+        SALES,
+        lambda queue: replace(
+            queue, membership=MembershipSource(MembershipKind.TEAM, BILLING_TEAM, "Billing team")
+        ),
+    )
+
+
 BEFORE: dict[str, Callable[[TabStack, Scenario], Awaitable[None]]] = {
     "delete_ivr": _unbind_the_ivr,
+    "sync_queue_members": _feed_sales_from_a_team,
     "create_user": _put_the_new_user_in_the_directory,
 }
 

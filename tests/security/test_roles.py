@@ -112,6 +112,8 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
             "set_agent_skills",
             "set_supervised_queues",
             "list_time_zones",
+            "list_membership_syncs",
+            "sync_queue_members",
             "search_people",
             "add_agents",
             "agent_licences",

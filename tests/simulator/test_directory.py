@@ -10,7 +10,7 @@ import pytest
 
 from contactcenter.errors import NotFound, Throttled
 from contactcenter.licences import CallingLicence, calling_licence
-from contactcenter.ports import MembershipKind
+from contactcenter.model import MembershipKind
 from graph.calling import GraphHttpClient, RetryPolicy, StaticTokenProvider, build_graph_client
 from graph.directory import GraphDirectory
 from simulator import ChannelEntry, GroupEntry, UserEntry

@@ -16,6 +16,8 @@ from contactcenter.model import (
     Holiday,
     HolidaySet,
     HoursMode,
+    MembershipKind,
+    MembershipSource,
     OpenRange,
     Queue,
     QueueAction,
@@ -87,6 +89,7 @@ QUEUE = Queue(
     ),
     callback=CallbackSettings(True, "2", CallbackOrder.AGENT_FIRST, 4, 60, 30, 5, "app-1"),
     disposition_codes=("Sale", "Question"),
+    membership=MembershipSource(MembershipKind.CHANNEL, "team-1/19:c@thread.tacv2", "Sales"),
 )
 TENANT = Tenant(
     id="tenant-1",

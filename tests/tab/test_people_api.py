@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from bot.demo import DIRECTORY_ONLY
+from bot.messaging.app_installs import APP_INSTALLS
 from tests.tab.support import ADMIN, ANA, SALES, SUPPORT, TabStack
 
 PEOPLE = "/api/tab/admin/directory/people"
@@ -13,6 +17,13 @@ ANIKA = next(p for p in DIRECTORY_ONLY if p.name.startswith("Anika"))
 ANDRES = next(p for p in DIRECTORY_ONLY if p.name.startswith("Andr"))
 KOFI = next(p for p in DIRECTORY_ONLY if p.name.startswith("Kofi"))
 UNKNOWN = "0badc0de-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(autouse=True)
+async def installs_settle(tab: TabStack) -> AsyncIterator[None]:
+    """End each test once the Teams app installs its seats started are done."""
+    yield
+    await tab.app[APP_INSTALLS].wait_idle()
 
 
 def tenant(tab: TabStack) -> str:

@@ -355,6 +355,15 @@ class PeoplePage:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectoryGroup:
+    """A group of the directory; ``team``: it has a Teams team (same id)."""
+
+    id: str
+    display_name: str
+    team: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePlan:
     """One service plan of a licence a user holds (Graph's ``servicePlanInfo``)."""
 
@@ -376,6 +385,10 @@ class Directory(Protocol):
         self, tenant_id: str, text: str, *, limit: int = 25, next_page: str | None = None
     ) -> PeoplePage:
         """Return people whose name, mail or sign-in name starts with a word of ``text``."""
+        ...
+
+    async def search_groups(self, tenant_id: str, text: str) -> list[DirectoryGroup]:
+        """Return the groups and teams whose name starts with a word of ``text`` (a page)."""
         ...
 
     async def person(self, tenant_id: str, user_id: str) -> DirectoryPerson:

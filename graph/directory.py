@@ -32,7 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from contactcenter.errors import CallControlError, InvalidInput
 from contactcenter.model import MembershipKind
-from contactcenter.ports import DirectoryPerson, PeoplePage, ServicePlan
+from contactcenter.ports import DirectoryGroup, DirectoryPerson, PeoplePage, ServicePlan
 from graph.calling import _ERROR_MAPPING, RetryPolicy, _Retrier
 
 _PERSON_FIELDS = "id,displayName,mail,userPrincipalName"
@@ -61,6 +61,16 @@ class _User(_Json):
 class _Users(_Json):
     value: list[_User] = Field(default_factory=list)
     next_link: str | None = Field(default=None, alias="@odata.nextLink")
+
+
+class _Group(_Json):
+    id: str = ""
+    display_name: str | None = None
+    resource_provisioning_options: list[str] = Field(default_factory=list)
+
+
+class _Groups(_Json):
+    value: list[_Group] = Field(default_factory=list)
 
 
 class _ConversationMember(_Json):
@@ -144,6 +154,28 @@ class GraphDirectory:
         return PeoplePage(
             people=tuple(_person(u) for u in page.value if u.id), next_page=page.next_link
         )
+
+    async def search_groups(self, tenant_id: str, text: str) -> list[DirectoryGroup]:
+        """Return groups and teams whose name starts with a word of ``text`` (the first page)."""
+        words = " ".join(text.replace('"', " ").replace("\\", " ").split())[:64]
+        if not words:
+            raise InvalidInput("type part of a team's or group's name", field="text")
+        query = {
+            "$search": f'"displayName:{words}"',
+            "$select": "id,displayName,resourceProvisioningOptions",
+            "$top": "25",
+        }
+        url = f"{self._base}/groups?{urlencode(query, quote_via=quote)}"
+        groups = await self._get(url, _Groups, "search groups", tenant_id, eventual=True)
+        return [
+            DirectoryGroup(
+                id=g.id,
+                display_name=g.display_name or g.id,
+                team="Team" in g.resource_provisioning_options,
+            )
+            for g in groups.value
+            if g.id
+        ]
 
     async def person(self, tenant_id: str, user_id: str) -> DirectoryPerson:
         """Return one person by object id; raise NotFound when the directory has none."""

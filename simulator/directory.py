@@ -159,6 +159,10 @@ class Directory:
             update={"member_ids": tuple(ids), "channels": channels}
         )
 
+    def every_group(self) -> list[GroupEntry]:
+        """Return the groups and teams of every tenant."""
+        return [group for tenant in self._tenants.values() for group in tenant.groups.values()]
+
     def every_user(self) -> list[UserEntry]:
         """Return the users of every tenant (the app's token is not bound to one here)."""
         return [user for tenant in self._tenants.values() for user in tenant.users.values()]

@@ -108,6 +108,39 @@ async def list_users(request: web.Request) -> web.StreamResponse:
     return _page(request, [_user_json(u) for u in users], _DEFAULT_TOP)
 
 
+async def list_groups(request: web.Request) -> web.StreamResponse:
+    """GET /v1.0/groups: with $search on displayName (ConsistencyLevel: eventual), paged."""
+    directory = request.app[DIRECTORY_KEY]
+    search = request.query.get("$search")
+    groups = directory.every_group()
+    if search is not None:
+        if request.headers.get("ConsistencyLevel", "").lower() != "eventual":
+            raise ApiError(400, _SEARCH_NEEDS_HEADER, code="Request_UnsupportedQuery")
+        clauses = _CLAUSE.findall(search)
+        if not clauses or any(field != "displayName" for field, _ in clauses):
+            raise ApiError(
+                400, f"Syntax error: '{search}' is not a valid search.", code="BadRequest"
+            )
+        groups = [
+            g
+            for g in groups
+            if any(
+                all(any(t.startswith(w) for t in _words(g.display_name)) for w in _words(wanted))
+                for _, wanted in clauses
+            )
+        ]
+    groups.sort(key=lambda g: g.display_name.casefold())
+    items = [
+        {
+            "id": g.id,
+            "displayName": g.display_name,
+            "resourceProvisioningOptions": ["Team"] if g.team else [],
+        }
+        for g in groups
+    ]
+    return _page(request, items, _DEFAULT_TOP)
+
+
 def _user(request: web.Request) -> UserEntry:
     user_id = request.match_info["user_id"]
     found = request.app[DIRECTORY_KEY].user(user_id) or request.app[DIRECTORY_KEY].user(
@@ -220,6 +253,7 @@ def add_directory_routes(app: web.Application) -> None:
         (f"{GRAPH_PREFIX}/users", list_users),
         (f"{GRAPH_PREFIX}/users/{{user_id}}", get_user),
         (f"{GRAPH_PREFIX}/users/{{user_id}}/licenseDetails", list_licence_details),
+        (f"{GRAPH_PREFIX}/groups", list_groups),
         (f"{GRAPH_PREFIX}/groups/{{group_id}}/members", list_group_members),
         (f"{GRAPH_PREFIX}/teams/{{group_id}}/members", list_team_members),
         (

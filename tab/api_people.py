@@ -20,8 +20,11 @@ from tab.people_schemas import (
     AddAgentsBody,
     AddAgentsView,
     AgentLicenceView,
+    DirectoryGroupView,
     DirectoryPersonView,
     EnrolmentView,
+    GroupsQuery,
+    GroupsView,
     LicencesView,
     PeopleQuery,
     PeopleView,
@@ -74,6 +77,20 @@ async def search_people(call: TabRequest) -> PeopleView:
             for p in page.people
         ],
         next_page=page.next_page,
+    )
+
+
+async def search_groups(call: TabRequest) -> GroupsView:
+    """Find teams and groups of the organization by part of their name."""
+    query = call.query(GroupsQuery)
+    try:
+        groups = await directory_of(call).search_groups(call.caller.tenant_id, query.text)
+    except (Throttled, Unavailable, CallControlError) as err:
+        raise directory_unavailable(err) from err
+    return GroupsView(
+        groups=[
+            DirectoryGroupView(id=g.id, display_name=g.display_name, team=g.team) for g in groups
+        ]
     )
 
 

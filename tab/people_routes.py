@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from tab import api_people
 from tab.endpoints import Access, Endpoint
-from tab.people_schemas import AddAgentsBody, AddAgentsView, LicencesView, PeopleQuery, PeopleView
+from tab.people_schemas import (
+    AddAgentsBody,
+    AddAgentsView,
+    GroupsQuery,
+    GroupsView,
+    LicencesView,
+    PeopleQuery,
+    PeopleView,
+)
 
 ADMIN = "/api/tab/admin"
 
@@ -18,6 +26,17 @@ PEOPLE_ENDPOINTS: tuple[Endpoint, ...] = (
         "admin",
         query=PeopleQuery,
         response=PeopleView,
+        errors=(503,),
+    ),
+    Endpoint(
+        "GET",
+        f"{ADMIN}/directory/groups",
+        api_people.search_groups,
+        "Find teams and groups of the organization's directory by name",
+        Access.ADMIN,
+        "admin",
+        query=GroupsQuery,
+        response=GroupsView,
         errors=(503,),
     ),
     Endpoint(

@@ -38,6 +38,22 @@ class PeopleQuery(RequestModel):
     )
 
 
+class GroupsQuery(RequestModel):
+    """A search of the directory's teams and groups."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class DirectoryGroupView(ApiModel):
+    id: str
+    display_name: str
+    team: bool = Field(description="The group has a Teams team (same id).")
+
+
+class GroupsView(ApiModel):
+    groups: list[DirectoryGroupView]
+
+
 class DirectoryPersonView(ApiModel):
     id: str
     display_name: str

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from playwright.async_api import ViewportSize
 
-from bot.demo import DIRECTORY_ONLY, LINES
+from bot.demo import BILLING_TEAM, DIRECTORY_ONLY, LINES
+from bot.messaging.app_installs import APP_INSTALLS
 from contactcenter.hours import check_hours
 from contactcenter.model import HoursMode, OpenRange, Weekday
 from tests.browser.conftest import Tab
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.browser
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 ANIKA = next(p for p in DIRECTORY_ONLY if p.name.startswith("Anika"))
 ANDRES = next(p for p in DIRECTORY_ONLY if p.name.startswith("Andr"))
+LENA = next(p for p in DIRECTORY_ONLY if p.name.startswith("Lena"))
 
 
 async def test_a_new_set_times_schedule_opens_on_weekdays(tab_page: Tab, demo: TabStack) -> None:
@@ -193,4 +195,42 @@ async def test_a_supervisor_scoped_to_a_new_queue_sees_it_on_their_wallboard(
         "Support",
     }
     await tab_page.screenshot("setup-scoped-wallboard")
+    tab_page.assert_clean(expected=())
+
+
+async def test_a_queue_fed_by_a_team_takes_in_a_member_added_to_the_team(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    tenant = demo.settings.microsoft_app_tenant_id
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    await page.click("#new-queue")
+    await page.wait_for_selector("#queue-form[data-extras-ready]")
+    await page.fill("#queue-name", "Billing")
+    source = page.locator("#queue-form .membership-editor")
+    await source.get_by_label("The queue's agents are").select_option("team")
+    await source.get_by_label("Find a team").fill("bill")
+    await source.get_by_role("button", name="Choose Billing team").click()
+    await source.scroll_into_view_if_needed()
+    await tab_page.screenshot("setup-team-queue-form")
+    await page.get_by_role("button", name="Create queue").click()
+    await page.wait_for_selector("#queues-table")
+    row = page.locator("#queues-table tr", has_text="From Billing team")
+    await row.get_by_role("button", name="Sync Billing now").click()
+    await page.locator(".toast", has_text="Synced Billing: 2 joined").wait_for()
+    row = page.locator("#queues-table tr", has_text="From Billing team")
+    assert "Anika Sharma" in await row.locator(".members-cell").inner_text()
+
+    # Lena joins the team in the (simulated) directory, and so the queue.
+    await demo.simulator.set_group_member(tenant, BILLING_TEAM, LENA.id)
+    await row.get_by_role("button", name="Sync Billing now").click()
+    await page.locator(".toast", has_text="Synced Billing: 1 joined").wait_for()
+    row = page.locator("#queues-table tr", has_text="From Billing team")
+    assert "Lena Fischer" in await row.locator(".members-cell").inner_text()
+    await tab_page.screenshot("setup-team-queue-synced")
+    lena = (await demo.repository.agents.get(tenant, LENA.id)).value
+    assert lena.has_seat
+    assert len(lena.signed_in_queue_ids) == 1
+    await demo.app[APP_INSTALLS].wait_idle()
     tab_page.assert_clean(expected=())

@@ -115,6 +115,7 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
             "list_membership_syncs",
             "sync_queue_members",
             "search_people",
+            "search_groups",
             "add_agents",
             "agent_licences",
             "export_user_data",

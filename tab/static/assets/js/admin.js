@@ -110,11 +110,13 @@ function selectField(id, name, label, options, value, attributes = {}, hint = nu
 
 // =================================================================== queues
 async function showQueues(content, ctx) {
-  const [{ queues }, { bindings }, { users }] = await Promise.all([
+  const [{ queues }, { bindings }, { users }, { syncs }] = await Promise.all([
     ctx.api.get("/api/tab/admin/queues"),
     ctx.api.get("/api/tab/admin/bindings"),
     ctx.api.get("/api/tab/admin/users"),
+    ctx.api.get("/api/tab/admin/membership-syncs"),
   ]);
+  const syncOf = Object.fromEntries(syncs.map((sync) => [sync.queueId, sync]));
   const agents = users.filter((u) => u.roles.includes("agent"));
   const names = Object.fromEntries(users.map((u) => [u.id, u.displayName]));
   const add = h("button", { type: "button", class: "primary", id: "new-queue" }, "New queue");
@@ -126,10 +128,10 @@ async function showQueues(content, ctx) {
     return h(
       "tr",
       { dataset: { queueId: queue.id } },
-      h("th", { scope: "row" }, queue.name),
+      h("th", { scope: "row" }, h("span", { class: "ellipsis queue-name", title: queue.name }, queue.name)),
       h("td", {}, ROUTING[queue.routingMethod]),
       h("td", {}, queue.alertingModel === "card-first" ? "Card first" : "Ring first"),
-      h("td", {}, queue.members.map((m) => names[m] || m).join(", ") || h("span", { class: "muted" }, "none")),
+      h("td", { class: "members-cell" }, h("span", { class: "ellipsis", title: queue.members.map((m) => names[m] || m).join(", ") }, queue.members.map((m) => names[m] || m).join(", ") || h("span", { class: "muted" }, "none")), queue.membership ? membershipNote(content, ctx, queue, syncOf[queue.id]) : null),
       h("td", {}, lines.join(", ") || h("span", { class: "muted" }, "none")),
       h("td", {}, edit),
     );
@@ -154,6 +156,31 @@ async function showQueues(content, ctx) {
           )
         : h("p", { class: "muted" }, "No queues yet."),
     ),
+  );
+}
+
+/** Where a queue fed by a team gets its agents, how its last sync went, and "Sync now". */
+function membershipNote(content, ctx, queue, sync) {
+  const syncNow = h("button", { type: "button", class: "small", "aria-label": `Sync ${queue.name} now` }, "Sync now");
+  syncNow.addEventListener("click", async () => {
+    syncNow.disabled = true;
+    try {
+      const state = await ctx.api.post(`/api/tab/admin/queues/${segment(queue.id)}/membership/sync`);
+      toast(state.lastError ? `${queue.name}: ${state.lastError}` : `Synced ${queue.name}: ${state.joined} joined, ${state.left} left`, { error: Boolean(state.lastError) });
+      await showQueues(content, ctx);
+    } catch (error) {
+      toast(error.message, { error: true });
+      syncNow.disabled = false;
+    }
+  });
+  const source = queue.membership.displayName || queue.membership.sourceId;
+  return h(
+    "div",
+    { class: "membership-note" },
+    h("span", { class: "muted ellipsis", title: source }, `From ${source}`),
+    sync?.lastError ? h("div", { class: "message-bar error" }, `Last sync failed: ${sync.lastError}`) : null,
+    ...(sync?.warnings || []).map((warning) => h("div", { class: "message-bar warning" }, warning)),
+    syncNow,
   );
 }
 

@@ -73,8 +73,11 @@ async def test_an_admin_creates_an_ivr_binds_a_number_and_sets_hours(
     await tab_page.screenshot("admin-ivr-bound")
 
     await page.get_by_role("link", name="Audit log").click()
-    await page.wait_for_selector("#audit-table code:text('binding.create')")
-    actions = await page.locator("#audit-table code").all_inner_texts()
+    await page.wait_for_selector("#audit-table tr[data-action='binding.create']")
+    actions = [
+        await row.get_attribute("data-action")
+        for row in await page.locator("#audit-table tr[data-action]").all()
+    ]
     assert actions[:2] == ["binding.create", "ivr.create"]
     tab_page.assert_clean(expected=())
 

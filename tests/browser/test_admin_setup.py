@@ -174,7 +174,7 @@ async def test_a_supervisor_scoped_to_a_new_queue_sees_it_on_their_wallboard(
     await page.wait_for_selector("#queue-form[data-extras-ready]")
     await page.fill("#queue-name", "Billing")
     await page.get_by_role("button", name="Create queue").click()
-    await page.wait_for_selector("#queues-table th:text-is('Billing')")
+    await page.wait_for_selector("#queues-table .queue-name:text-is('Billing')")
 
     await page.get_by_role("link", name="Users and roles").click()
     await page.get_by_role("button", name="Queues Hiro Tanaka supervises").click()
@@ -234,3 +234,38 @@ async def test_a_queue_fed_by_a_team_takes_in_a_member_added_to_the_team(
     assert len(lena.signed_in_queue_ids) == 1
     await demo.app[APP_INSTALLS].wait_idle()
     tab_page.assert_clean(expected=())
+
+
+async def test_the_audit_log_says_who_did_what_to_which_named_thing(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    await page.get_by_role("button", name="Edit Sales").click()
+    await page.wait_for_selector("#queue-form[data-extras-ready]")
+    await page.fill("#queue-wrapUpS", "30")
+    await page.get_by_role("button", name="Save changes").click()
+    await page.wait_for_selector("#queues-table")
+    await page.get_by_role("link", name="Audit log").click()
+    row = page.locator("#audit-table tr[data-action='queue.update']").first
+    await row.wait_for()
+    assert await row.locator(".audit-sentence").inner_text() == "Grace Lee changed the queue Sales"
+    await row.locator("summary").click()
+    assert "Wrap up (s): 15 → 30" in await row.locator(".changes").inner_text()
+    await tab_page.screenshot("setup-audit-log")
+    tab_page.assert_clean(expected=())
+
+
+async def test_a_wrong_number_is_explained_in_plain_words(tab_page: Tab, demo: TabStack) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    await page.get_by_role("button", name="Edit Sales").click()
+    await page.wait_for_selector("#queue-form[data-extras-ready]")
+    await page.fill("#queue-wrapUpS", "2.5")
+    await page.get_by_role("button", name="Save changes").click()
+    summary = page.locator("#queue-form [role='alert']")
+    await summary.wait_for()
+    assert "must be a whole number" in await summary.inner_text()
+    tab_page.assert_clean(expected=("status of 422",))

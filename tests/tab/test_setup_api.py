@@ -133,3 +133,18 @@ async def test_only_supervisors_get_a_scope(tab: TabStack) -> None:
     status, body = await scope(tab, ANA.id, allQueues=True)
     assert status == 409
     assert body["error"]["code"] == "notSupervisor"
+
+
+# ----------------------------------------------------------------------- wording
+async def test_field_errors_are_in_plain_words(tab: TabStack) -> None:
+    status, answer = await tab.call(
+        "POST", QUEUES, user=ADMIN.id,
+        json={"name": "", "wrapUpS": 2.5, "alertTimeS": 999, "requiredSkills": {"x": 0}},
+    )  # fmt: skip
+    assert status == 422
+    assert {d["field"]: d["message"] for d in answer["error"]["details"]} == {
+        "name": "must not be empty",
+        "wrapUpS": "must be a whole number",
+        "alertTimeS": "must be 180 or less",
+        "requiredSkills.x": "must be 1 or more",
+    }

@@ -1,12 +1,13 @@
 // The admin console: queues, bindings, users and roles, seats, and the audit log.
 
 import { segment } from "./api.js";
-import { h, replaceChildren, toast, when } from "./dom.js";
+import { h, replaceChildren, toast } from "./dom.js";
 import { showWebhooks } from "./webhooks.js";
 import { confirmTwice, errorSummary, section, showErrors } from "./admin_form.js";
 import { CONFIG_RENDERERS, CONFIG_SECTIONS, mountQueueExtras } from "./admin_config.js";
 import { TENANT_RENDERERS, TENANT_SECTIONS } from "./admin_tenant.js";
 import { showUsers } from "./admin_people.js";
+import { showAudit } from "./admin_audit.js";
 
 const SECTIONS = [
   ["queues", "Queues"],
@@ -464,58 +465,3 @@ async function showSeats(content, ctx) {
 }
 
 // ==================================================================== audit
-function changes(before, after) {
-  const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])];
-  const show = (value) => (value === undefined ? "–" : JSON.stringify(value));
-  return keys
-    .filter((key) => JSON.stringify(before?.[key]) !== JSON.stringify(after?.[key]))
-    .map((key) => h("li", {}, `${key}: ${show(before?.[key])} → ${show(after?.[key])}`));
-}
-
-async function showAudit(content, ctx) {
-  const body = h("tbody");
-  const more = h("button", { type: "button", hidden: true }, "Show older");
-  let continuation = null;
-  const load = async () => {
-    const query = continuation ? `?limit=50&continuation=${encodeURIComponent(continuation)}` : "?limit=50";
-    const page = await ctx.api.get(`/api/tab/admin/audit${query}`);
-    for (const entry of page.entries) {
-      const diff = changes(entry.before, entry.after);
-      body.append(
-        h(
-          "tr",
-          {},
-          h("td", {}, when(entry.at)),
-          h("td", {}, entry.actorName),
-          h("td", {}, h("code", {}, entry.action)),
-          h("td", {}, `${entry.targetType} ${entry.targetId}`),
-          h("td", {}, diff.length ? h("details", {}, h("summary", {}, `${diff.length} changed`), h("ul", { class: "changes" }, diff)) : ""),
-        ),
-      );
-    }
-    continuation = page.continuation;
-    more.hidden = !continuation;
-    if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No changes yet.")));
-  };
-  more.addEventListener("click", () => load().catch((error) => toast(error.message, { error: true })));
-  replaceChildren(
-    content,
-    section(
-      "Audit log",
-      h("p", { class: "muted" }, "Every configuration change: who, when, and what changed."),
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { id: "audit-table" },
-          h("caption", { class: "visually-hidden" }, "Configuration changes"),
-          h("thead", {}, h("tr", {}, ["When", "Who", "What", "Target", "Changes"].map((t) => h("th", { scope: "col" }, t)))),
-          body,
-        ),
-      ),
-      h("div", { class: "form-actions" }, more),
-    ),
-  );
-  await load();
-}

@@ -236,6 +236,9 @@ export function hoursEditor({ hours, field = "hours", queues, users, prompts, ow
   render();
 
   const collect = () => {
+    // No schedule, left always open with nothing added: stays no schedule (nothing changed).
+    const untouched = !hours && state.mode === "always-open" && !state.holidaySets.length && state.closedAction.kind === "disconnect" && !state.closedAction.promptId && state.holidayAction.kind === "disconnect" && !state.holidayAction.promptId;
+    if (untouched) return null;
     const weekly = [];
     if (state.mode === "set-times") for (const [day] of DAYS) for (const range of state.byDay[day]) weekly.push({ day, start: range.start, end: range.end });
     return {

@@ -13,7 +13,7 @@ from bot.messaging.app_installs import APP_INSTALLS
 from contactcenter.hours import check_hours
 from contactcenter.model import HoursMode, OpenRange, Weekday
 from tests.browser.conftest import Tab
-from tests.tab.support import ANA, BEN, SALES, SUPERVISOR, TabStack
+from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, TabStack
 
 pytestmark = pytest.mark.browser
 
@@ -269,3 +269,34 @@ async def test_a_wrong_number_is_explained_in_plain_words(tab_page: Tab, demo: T
     await summary.wait_for()
     assert "must be a whole number" in await summary.inner_text()
     tab_page.assert_clean(expected=("status of 422",))
+
+
+async def test_a_long_queue_name_leaves_the_ivr_keys_and_the_switch_on_screen(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size(LAPTOP)
+    long_name = "Customer accounts, billing disputes and refunds for enterprise cus"[:64]
+    status, _ = await demo.call(
+        "POST", "/api/tab/admin/queues", user=ADMIN.id, json={"name": long_name}
+    )
+    assert status == 201
+    await tab_page.sign_in_as("Grace Lee", "admin")
+    await page.get_by_role("link", name="Closed now").click()
+    switch = page.get_by_label(f"{long_name} closed now")
+    await switch.wait_for()
+    box = await switch.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= LAPTOP["width"]
+    assert (
+        await page.locator(".closed-now-name", has_text=long_name[:20]).get_attribute("title")
+        == long_name
+    )
+    await tab_page.screenshot("setup-long-name-closed-now")
+    await page.get_by_role("link", name="Queues").click()
+    cell = page.locator("#queues-table .queue-name", has_text=long_name[:20])
+    assert await cell.get_attribute("title") == long_name
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= LAPTOP["width"]
+    await tab_page.screenshot("setup-long-name-queues")
+    tab_page.assert_clean(expected=())

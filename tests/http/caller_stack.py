@@ -24,7 +24,7 @@ from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator import SilentPoints, SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.config import MediaMode
 from tests.http.host_view import DemoHostView
 
@@ -76,6 +76,7 @@ class CallerStack(DemoHostView):
     clock: VirtualClock
     simulator_clock: VirtualClock
     notifier: RecordingNotifier
+    silent_points: SilentPoints = field(default_factory=SilentPoints)
 
     @property
     def main_line(self) -> str:
@@ -156,6 +157,7 @@ async def start_caller_stack(
     tmp_path: Path,
     simulator_data_dir: Path,
     env: dict[str, str] | None = None,
+    silent_points: SilentPoints | None = None,
 ) -> AsyncIterator[CallerStack]:
     """Start the simulator (manual media, virtual clock) and the wired host (demo tenant)."""
     port = unused_port()
@@ -169,6 +171,7 @@ async def start_caller_stack(
                 app_id=DEMO_APP_ID,
                 seed_tenants=demo_simulator_directory(),
                 media_mode=MediaMode.MANUAL,
+                silent_points=silent_points or SilentPoints(),
             ),
             clock=simulator_clock,
         )
@@ -197,4 +200,5 @@ async def start_caller_stack(
             clock,
             simulator_clock,
             notifier,
+            silent_points or SilentPoints(),
         )

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot.demo import IVR_NAME, ivr_id
 from bot.settings import DEMO_TENANT_ID
@@ -47,7 +45,6 @@ from tests.http.caller_stack import (
     CallerStack,
     played,
     requested,
-    start_caller_stack,
 )
 from tests.http.conftest import invited_user_ids
 from tests.http.test_resilience import _graph_token
@@ -57,16 +54,8 @@ SUPPORT_AGENTS = ("chloe", "dev", "eva", "femi")
 
 
 @pytest.fixture
-async def stack(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
-    tmp_path: Path,
-    simulator_data_dir: Path,
-) -> AsyncIterator[CallerStack]:
-    async for running in start_caller_stack(
-        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir
-    ):
-        yield running
+def stack(caller_stack: CallerStack) -> CallerStack:
+    return caller_stack
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ from graph.calling import (
     build_graph_client,
 )
 from graph.notifications import parse_notifications
-from simulator import MediaMode, SimulatorConfig
+from simulator import MediaMode, SilentPoints, SimulatorConfig
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,
@@ -116,15 +116,20 @@ async def _event(receiver: BotReceiver, kind: type[CallEvent], *, after: int = 0
     return next(e for e in _events([note]) if isinstance(e, kind))
 
 
+@pytest.mark.silent_points
 async def test_invite_then_manual_answer_reaches_the_bot_as_operation_and_roster(
-    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+    simulator: Simulator,
+    receiver: BotReceiver,
+    calls: GraphCallControl,
+    silent_points: SilentPoints,
 ) -> None:
     call_id = await established_call(simulator, receiver)
 
     invitation = await calls.invite(call_id, AGENT, client_context="offer:c:1:a")
     await simulator.control.answer_participant(call_id, AGENT_ID)
 
-    events = _events(await receiver.wait_for(5))
+    # Where rosters list invitees still ringing, one came as the agent started ringing.
+    events = _events(await receiver.wait_for(5 + silent_points.ringing_in_roster))
     finished, roster = events[-2], events[-1]
     assert isinstance(finished, OperationFinished)
     assert finished.kind is OperationKind.INVITE

@@ -26,17 +26,11 @@ from contactcenter.model import (
     Call,
     CallOutcome,
     CallState,
-    Offer,
 )
 from contactcenter.ports import OfferEnd
 from contactcenter.repository import Versioned
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def invited(offer: Offer) -> Sequence[str]:
-    """Return the agents of an offer who were invited into the call (card-first: accepted)."""
-    return offer.agent_ids if not offer.card_first else tuple(offer.participant_ids)
 
 
 @dataclass(slots=True)

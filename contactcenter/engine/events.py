@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from contactcenter.end_reasons import EndReason, end_reason, unanswered_outcome
-from contactcenter.engine.answers import Answers, invited
+from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.codecs import (
     CALLBACK_INVITE,
@@ -368,20 +368,10 @@ class Events:
             answers = self.answers
             users = by_person(event.participants)
             if call.state is CallState.RINGING and call.offer is not None:
+                # Graph may list invitees still ringing exactly as those who joined: a
+                # roster is no answer (the invitation's completion is). It names the
+                # participants, though, and so teaches the ids to cancel invitations by.
                 offer = call.offer
-                joined = [
-                    a
-                    for a in offer.agent_ids
-                    if a in users and not users[a].is_in_lobby and a in invited(offer)
-                ]
-                if joined:
-                    winner = joined[0]
-                    await answers.connect(current, winner, now, event.key)
-                    for late in joined[1:]:
-                        late_id = agent_participant_id(call, late, users[late])
-                        if late_id is not None:
-                            await answers.remove_participant(call, late_id)
-                    return
                 learned = {
                     a: users[a].participant_id
                     for a in offer.agent_ids

@@ -109,7 +109,7 @@ async def test_attendant_rings_everyone_and_the_first_to_answer_wins() -> None:
     # One invite request per agent (Graph: one invitee per request on a peer-to-peer call).
     assert all(len(args) == 3 for args in h.calls.of("invite"))
 
-    await h.roster("c1", "a2")
+    await h.answers("c1", "a2")
 
     call = await h.call("c1")
     assert call is not None
@@ -129,6 +129,8 @@ async def test_attendant_second_agent_joining_at_once_is_removed() -> None:
     await h.seed(queue, [make_agent("a1"), make_agent("a2")])
     await h.arrive("c1")
 
+    await h.answers("c1", "a1")
+    await h.answers("c1", "a2")
     await h.roster("c1", "a1", "a2")
 
     call = await h.call("c1")

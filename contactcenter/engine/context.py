@@ -55,6 +55,10 @@ class EngineContext:
     # does not know yet waits for them (Graph may notify before its answer arrives).
     placing: int = 0
     placed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Graph refused a second invitation while one rang on a peer-to-peer call: from then
+    # on this instance rings one agent at a time (attendant routing too). Learned, never
+    # configured: another instance learns it from its own first refusal.
+    one_invite_at_a_time: bool = False
     policy: RoutingPolicy = field(init=False)
     # Whether the engine plays prompts (a prompt base URL is configured).
     media_on: bool = field(init=False)

@@ -80,6 +80,10 @@ class FakeCallControl:
     fail: dict[str, DomainError] = field(default_factory=dict)
     # Who else is in each call, as Graph would list them (participant ids).
     participants: dict[str, list[str]] = field(default_factory=dict)
+    # Refuse a second invitation while one rings on the call (409), as Graph may.
+    one_invite_at_a_time: bool = False
+    # Invitations not yet answered, declined or cancelled, per call (participant ids).
+    pending: dict[str, set[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _check(self, method: str, *keys: str) -> None:
@@ -143,8 +147,11 @@ class FakeCallControl:
         participant_id: str | None = None,
     ) -> Invitation:
         self.actions.append(("invite", (call_id, agent.id, client_context)))
+        pending = self.pending.setdefault(call_id, set())
         try:
             self._check("invite", call_id, agent.id)
+            if self.one_invite_at_a_time and pending:
+                raise CallControlError("another invitation is in progress", status=409)
         except DomainError:
             self.failed_invites.append((call_id, agent.id))
             raise
@@ -157,10 +164,16 @@ class FakeCallControl:
             participant_id or f"p-{agent.id}-{number}",
         )
         self.invites.append(invite)
+        pending.add(invite.participant_id)
         return Invitation(invite.operation_id, invite.participant_id)
+
+    def settled(self, call_id: str, participant_id: str) -> None:
+        """Forget an invitation that no longer rings (answered, declined, cancelled)."""
+        self.pending.get(call_id, set()).discard(participant_id)
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:
         self.actions.append(("remove_participant", (call_id, participant_id)))
+        self.settled(call_id, participant_id)
 
     async def other_participants(self, call_id: str) -> list[str]:
         self.actions.append(("other_participants", (call_id,)))
@@ -381,6 +394,7 @@ class Harness:
         self, call_id: str, agent_id: str, status: OperationStatus, code: int | None = None
     ) -> None:
         invite = self.last_invite(call_id, agent_id)
+        self.calls.settled(call_id, invite.participant_id)
         await self.engine.handle(
             OperationFinished(
                 TENANT,

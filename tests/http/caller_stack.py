@@ -92,17 +92,23 @@ class CallerStack(DemoHostView):
         await self.simulator.wait_for_call(
             placed.id, state="established", notifications=3, timeout_s=10
         )
+        await self.simulator.wait_until_delivered()
         return placed.id
 
     async def after(
         self, call_id: str, action: Awaitable[Any], notifications: int
     ) -> dict[str, Any]:
-        """Run a simulator action and wait until its ``notifications`` have been answered."""
+        """Run a simulator action; wait until its ``notifications``, and all they led to,
+        were answered (rosters listing invitees still ringing, where Graph sends them, add
+        more).
+        """
         before = len((await self.simulator.call(call_id))["notifications"])
         await action
-        return await self.simulator.wait_for_call(
+        await self.simulator.wait_for_call(
             call_id, notifications=before + notifications, timeout_s=10
         )
+        await self.simulator.wait_until_delivered()
+        return await self.simulator.call(call_id)
 
     async def sim_call(self, call_id: str) -> dict[str, Any]:
         return await self.simulator.call(call_id)

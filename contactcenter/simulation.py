@@ -30,6 +30,7 @@ from contactcenter.events import (
     OperationFinished,
     OperationKind,
     OperationStatus,
+    RosterEntry,
 )
 from contactcenter.model import (
     Agent,
@@ -292,6 +293,13 @@ class SimulatedTeams:
 
     async def other_participants(self, call_id: str) -> list[str]:
         # A simulated call is one leg: hanging up ends it for everyone.
+        return []
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        # Nobody listed: the engine takes it to say nothing (no notification is lost here).
+        call = self.calls.get(call_id)
+        if call is None or not call.live:
+            raise NotFound(f"call {call_id} has ended")
         return []
 
     async def hang_up(self, call_id: str) -> None:

@@ -80,6 +80,8 @@ class FakeCallControl:
     fail: dict[str, DomainError] = field(default_factory=dict)
     # Who else is in each call, as Graph would list them (participant ids).
     participants: dict[str, list[str]] = field(default_factory=dict)
+    # Who Graph lists in each call (``roster``), when a test says.
+    rosters: dict[str, list[RosterEntry]] = field(default_factory=dict)
     # Refuse a second invitation while one rings on the call (409), as Graph may.
     one_invite_at_a_time: bool = False
     # Invitations not yet answered, declined or cancelled, per call (participant ids).
@@ -179,6 +181,13 @@ class FakeCallControl:
         self.actions.append(("other_participants", (call_id,)))
         self._check("other_participants", call_id)
         return list(self.participants.get(call_id, ()))
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        """Return who Graph lists in the call: nobody unless a test says (as Graph sometimes
+        answers for a call it holds); ``fail["roster"]`` makes it raise (e.g. NotFound)."""
+        self.actions.append(("roster", (call_id,)))
+        self._check("roster", call_id)
+        return list(self.rosters.get(call_id, ()))
 
     async def hang_up(self, call_id: str) -> None:
         self.actions.append(("hang_up", (call_id,)))

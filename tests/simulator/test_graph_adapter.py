@@ -159,6 +159,31 @@ async def test_the_other_participants_of_a_group_call_are_everyone_but_the_bot(
     assert invitation.participant_id in others
 
 
+async def test_the_roster_read_from_graph_names_everyone_as_a_roster_update_does(
+    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+) -> None:
+    call_id = await established_call(simulator, receiver)
+    invitation = await calls.invite(call_id, AGENT, client_context="offer:c:1:a")
+    await simulator.control.answer_participant(call_id, AGENT_ID)
+
+    roster = await calls.roster(call_id)
+
+    [agent] = [entry for entry in roster if entry.user_id == AGENT_ID]
+    assert agent.participant_id == invitation.participant_id
+    assert "+14255550100" in {entry.phone for entry in roster}
+    assert any(entry.application_id and entry.user_id is None for entry in roster)
+
+
+async def test_reading_the_roster_of_an_ended_call_raises_not_found(
+    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+) -> None:
+    call_id = await established_call(simulator, receiver)
+    await calls.hang_up(call_id)
+
+    with pytest.raises(NotFound):
+        await calls.roster(call_id)
+
+
 async def test_listing_the_participants_of_an_ended_call_raises_not_found(
     simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
 ) -> None:

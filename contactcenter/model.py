@@ -596,6 +596,8 @@ class Call:
     callback_agent_id: str | None = None
     callback_order: CallbackOrder | None = None
     voicemail_id: str | None = None
+    # A talk's next keepAlive (its timer comes more often: it reads who is in the call).
+    keep_alive_at: datetime | None = None
 
 
 class LeaveStep(StrEnum):

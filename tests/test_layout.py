@@ -152,6 +152,7 @@ ENGINE_LAYERS = (
     "voicemail",
     "queueing",
     "answers",
+    "reconciling",
     "callbacks",
     "menus",
     "incoming",

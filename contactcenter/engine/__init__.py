@@ -16,10 +16,10 @@ pinned by ``tests/test_layout.py``):
 ``endings``, ``offers``, ``matching``
     the call lifecycle core: ending calls, claiming and ringing agents, free agents
     taking waiting calls;
-``leaving``, ``voicemail``, ``queueing``, ``answers``, ``callbacks``, ``menus``,
-``incoming``
-    the ways a call goes: out, to voicemail, into a queue, to the agent who answers,
-    back to a caller, through an IVR, in at all;
+``leaving``, ``voicemail``, ``queueing``, ``answers``, ``reconciling``, ``callbacks``,
+``menus``, ``incoming``
+    the ways a call goes: out, to voicemail, into a queue, to the agent who answers, kept
+    honest by reading who is in a talk, back to a caller, through an IVR, in at all;
 ``events``, ``timers``, ``agents``
     what drives it all: Graph's notifications, due timers, agents' own actions.
 
@@ -50,6 +50,7 @@ from contactcenter.engine.menus import Menus
 from contactcenter.engine.offers import Offers
 from contactcenter.engine.prompts import Prompts
 from contactcenter.engine.queueing import ActionContext, ActionHandler, Queueing
+from contactcenter.engine.reconciling import Reconciler
 from contactcenter.engine.settings import (
     CANCELLED_MEDIA_SUBCODE,
     DECLINED_CODE,
@@ -127,6 +128,7 @@ class RoutingEngine:
         voicemail = VoicemailRecorder(ctx, store, prompts, alerts, endings, departures)
         queueing = Queueing(ctx, store, prompts, alerts, endings, offers, departures)
         answers = Answers(ctx, store, prompts, alerts, endings, matching, queueing)
+        reconciler = Reconciler(ctx, store, endings)
         callbacks = Callbacks(
             ctx, store, prompts, alerts, endings, offers, matching, departures, queueing
         )
@@ -149,6 +151,7 @@ class RoutingEngine:
             callbacks,
             menus,
             incoming,
+            reconciler,
         )
         self._timers = Timers(
             ctx,
@@ -161,6 +164,7 @@ class RoutingEngine:
             answers,
             callbacks,
             menus,
+            reconciler,
         )
         self._agents = AgentActions(ctx, store, endings, offers, matching, answers)
         self._endings = endings

@@ -17,8 +17,14 @@ from contactcenter.engine.prompts import Prompts
 from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
-from contactcenter.engine.timing import close_offer, deadline, elapsed_s, waiting_due
-from contactcenter.errors import Conflict, DomainError, NotFound
+from contactcenter.engine.timing import (
+    close_offer,
+    deadline,
+    elapsed_s,
+    talk_timers,
+    waiting_due,
+)
+from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import (
     Agent,
     AgentActivity,
@@ -66,14 +72,17 @@ class Answers:
             await self.lapse(current, (agent_id,), OfferEnd.MISSED, now, key, cancel=True)
             return
         keep_alive = timedelta(seconds=self.ctx.settings.keep_alive_s)
-        connected = replace(
-            call,
-            state=CallState.CONNECTED,
-            agent_id=agent_id,
-            agent_name=agent.value.display_name,
-            answered_at=now,
-            ring_s=call.ring_s + elapsed_s(offer.started_at, now),
-            due_at=now + keep_alive,
+        connected = talk_timers(
+            replace(
+                call,
+                state=CallState.CONNECTED,
+                agent_id=agent_id,
+                agent_name=agent.value.display_name,
+                answered_at=now,
+                ring_s=call.ring_s + elapsed_s(offer.started_at, now),
+            ),
+            now,
+            self.ctx.settings,
         )
         saved = await store.commit(current, connected, key)
         on_call = replace(
@@ -170,11 +179,3 @@ class Answers:
             await matching.match(call.tenant_id, freed, now)
             return
         await matching.route_on(saved, queue, freed, now)
-
-    async def remove_participant(self, call: Call, participant_id: str) -> None:
-        """Remove someone from the call who has no place in it (a late or second answer)."""
-        _LOGGER.info("Removing participant %s", participant_id, extra=log_extra(call))
-        try:
-            await self.ctx.call_control.remove_participant(call.id, participant_id)
-        except DomainError as err:
-            _LOGGER.debug("Removing %s: %s", participant_id, err, extra=log_extra(call))

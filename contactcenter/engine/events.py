@@ -8,17 +8,15 @@ notification changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from contactcenter.end_reasons import EndReason, end_reason, unanswered_outcome
+from contactcenter.end_reasons import end_reason, unanswered_outcome
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.codecs import (
     CALLBACK_INVITE,
     Purpose,
-    invitee_participant_id,
     parse_media_context,
     parse_offer_context,
 )
@@ -29,6 +27,7 @@ from contactcenter.engine.leaving import Departures
 from contactcenter.engine.menus import Menus
 from contactcenter.engine.prompts import SILENT, Prompts, can_call_back
 from contactcenter.engine.queueing import Queueing
+from contactcenter.engine.reconciling import Reconciler, by_person
 from contactcenter.engine.settings import CANCELLED_MEDIA_SUBCODE, DECLINED_CODE
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.voicemail import VoicemailRecorder
@@ -40,7 +39,6 @@ from contactcenter.events import (
     OperationFinished,
     OperationKind,
     OperationStatus,
-    RosterEntry,
     RosterUpdated,
     ToneReceived,
 )
@@ -50,46 +48,6 @@ from contactcenter.ports import OfferEnd
 from contactcenter.repository import Versioned
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def caller_present(call: Call, agent_ids: set[str], participants: Sequence[RosterEntry]) -> bool:
-    """Return whether anyone but the bot and the agents is still in the call's roster."""
-    for participant in participants:
-        if participant.application_id is not None and participant.user_id is None:
-            continue
-        if participant.user_id is not None and (
-            participant.user_id == call.agent_id or participant.user_id in agent_ids
-        ):
-            continue
-        return True
-    return False
-
-
-def by_person(participants: Sequence[RosterEntry]) -> dict[str, RosterEntry]:
-    """Return a roster's entries by the person's id.
-
-    A user is known by their user id; an invitee the roster lists as an ``application``
-    carrying the user's id (as the invite page's examples do) is known by that id too.
-    """
-    found: dict[str, RosterEntry] = {}
-    for participant in participants:
-        for person in (participant.application_id, participant.user_id):
-            if person:
-                found[person] = participant
-    return found
-
-
-def agent_participant_id(call: Call, agent_id: str, entry: RosterEntry) -> str | None:
-    """Return the participant id to remove an agent by: the roster's, else the offer's."""
-    if entry.participant_id:
-        return entry.participant_id
-    offer = call.offer
-    if offer is not None and agent_id in offer.agent_ids:
-        # Rosters may give no id ("id": null); the invitation named one in advance.
-        return offer.participant_ids.get(agent_id) or invitee_participant_id(
-            call.id, offer.attempt, agent_id
-        )
-    return None
 
 
 @dataclass(slots=True)
@@ -107,6 +65,7 @@ class Events:
     callbacks: Callbacks
     menus: Menus
     incoming: Incoming
+    reconciler: Reconciler
 
     async def handle(self, event: CallEvent) -> None:
         """Apply one call event; duplicates and stale events change nothing."""
@@ -364,8 +323,6 @@ class Events:
             call = current.value
             if event.key in call.applied_notifications:
                 return
-            now = self.ctx.clock.now()
-            answers = self.answers
             users = by_person(event.participants)
             if call.state is CallState.RINGING and call.offer is not None:
                 # Graph may list invitees still ringing exactly as those who joined: a
@@ -382,28 +339,9 @@ class Events:
                     new = replace(call, offer=replace(offer, participant_ids=ids))
                     await self.store.commit(current, new, event.key)
                 return
-            if call.state is not CallState.CONNECTED or call.agent_id is None:
-                return
-            # Whoever else we offered this call to has no place in it.
-            offered = set(call.missed_agent_ids)
-            if call.offer is not None:
-                offered.update(call.offer.agent_ids)
-            offered.discard(call.agent_id)
-            for user_id in offered & users.keys():
-                stray = agent_participant_id(call, user_id, users[user_id])
-                if stray is not None:
-                    await answers.remove_participant(call, stray)
-            if call.agent_id not in users:
-                # The agent hung up: the talk is over, and so is the caller's call.
-                await self.endings.end_talk(
-                    current, now, event.key, hang_up=True, reason=EndReason.AGENT_HUNG_UP.value
-                )
-            elif not caller_present(call, offered, event.participants):
-                # Once an agent joined, the call is a group call: Graph tells of the caller
-                # hanging up only by leaving them out of the roster.
-                await self.endings.end_talk(
-                    current, now, event.key, hang_up=True, reason=EndReason.CALLER_HUNG_UP.value
-                )
+            if call.state is CallState.CONNECTED and call.agent_id:
+                now = self.ctx.clock.now()
+                await self.reconciler.roster(current, event.participants, now, event.key)
 
         return decide
 

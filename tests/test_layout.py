@@ -152,6 +152,7 @@ ENGINE_LAYERS = (
     "voicemail",
     "queueing",
     "answers",
+    "handover",
     "reconciling",
     "callbacks",
     "menus",

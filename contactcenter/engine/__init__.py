@@ -16,10 +16,11 @@ pinned by ``tests/test_layout.py``):
 ``endings``, ``offers``, ``matching``
     the call lifecycle core: ending calls, claiming and ringing agents, free agents
     taking waiting calls;
-``leaving``, ``voicemail``, ``queueing``, ``answers``, ``reconciling``, ``callbacks``,
-``menus``, ``incoming``
-    the ways a call goes: out, to voicemail, into a queue, to the agent who answers, kept
-    honest by reading who is in a talk, back to a caller, through an IVR, in at all;
+``leaving``, ``voicemail``, ``queueing``, ``answers``, ``handover``, ``reconciling``,
+``callbacks``, ``menus``, ``incoming``
+    the ways a call goes: out, to voicemail, into a queue, to the agent who answers (or
+    takes it by a transfer), kept honest by reading who is in a talk, back to a caller,
+    through an IVR, in at all;
 ``events``, ``timers``, ``agents``
     what drives it all: Graph's notifications, due timers, agents' own actions.
 
@@ -43,6 +44,7 @@ from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext
 from contactcenter.engine.endings import Endings
 from contactcenter.engine.events import Events
+from contactcenter.engine.handover import Handover
 from contactcenter.engine.incoming import Incoming
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.matching import Matching
@@ -128,7 +130,8 @@ class RoutingEngine:
         voicemail = VoicemailRecorder(ctx, store, prompts, alerts, endings, departures)
         queueing = Queueing(ctx, store, prompts, alerts, endings, offers, departures)
         answers = Answers(ctx, store, prompts, alerts, endings, matching, queueing)
-        reconciler = Reconciler(ctx, store, endings)
+        handover = Handover(ctx, store, endings, answers)
+        reconciler = Reconciler(ctx, store, endings, handover)
         callbacks = Callbacks(
             ctx, store, prompts, alerts, endings, offers, matching, departures, queueing
         )
@@ -151,6 +154,7 @@ class RoutingEngine:
             callbacks,
             menus,
             incoming,
+            handover,
             reconciler,
         )
         self._timers = Timers(
@@ -166,7 +170,7 @@ class RoutingEngine:
             menus,
             reconciler,
         )
-        self._agents = AgentActions(ctx, store, endings, offers, matching, answers)
+        self._agents = AgentActions(ctx, store, endings, offers, matching, answers, handover)
         self._endings = endings
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers

@@ -52,9 +52,18 @@ class Answers:
     queueing: Queueing
 
     async def connect(
-        self, current: Versioned[Call], agent_id: str, now: datetime, key: str | None
+        self,
+        current: Versioned[Call],
+        agent_id: str,
+        now: datetime,
+        key: str | None,
+        *,
+        handed_over: bool = False,
     ) -> None:
-        """Connect the call to the agent who answered; withdraw every other invitation."""
+        """Connect the call to the agent who answered; withdraw every other invitation.
+
+        ``handed_over``: the agent took the call by a transfer, and the bot is out of it.
+        """
         call = current.value
         offer = call.offer
         assert offer is not None
@@ -80,6 +89,7 @@ class Answers:
                 agent_name=agent.value.display_name,
                 answered_at=now,
                 ring_s=call.ring_s + elapsed_s(offer.started_at, now),
+                handed_over=handed_over,
             ),
             now,
             self.ctx.settings,
@@ -104,7 +114,7 @@ class Answers:
                 ),
             )
         _LOGGER.info("Connected to %s", agent_id, extra=log_extra(call))
-        if self.ctx.media_on:
+        if self.ctx.media_on and not handed_over:
             await self.prompts.cancel_media(call)
         await self.alerts.offer_ended(saved.value, agent_id, OfferEnd.ANSWERED, now)
         others = [a for a in offer.agent_ids if a != agent_id]

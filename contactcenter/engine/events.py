@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from contactcenter.end_reasons import end_reason, unanswered_outcome
+from contactcenter.end_reasons import EndReason, end_reason, unanswered_outcome
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.codecs import (
@@ -22,6 +22,7 @@ from contactcenter.engine.codecs import (
 )
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Decide, Endings
+from contactcenter.engine.handover import Handover, rings_by_transfer
 from contactcenter.engine.incoming import Incoming
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.menus import Menus
@@ -65,6 +66,7 @@ class Events:
     callbacks: Callbacks
     menus: Menus
     incoming: Incoming
+    handover: Handover
     reconciler: Reconciler
 
     async def handle(self, event: CallEvent) -> None:
@@ -80,6 +82,8 @@ class Events:
                 await with_call(event.tenant_id, event.call_id, self._established(event))
             elif event.state is GraphCallState.TERMINATED:
                 await with_call(event.tenant_id, event.call_id, self._terminated(event))
+            elif event.state is GraphCallState.TRANSFER_ACCEPTED:
+                await with_call(event.tenant_id, event.call_id, self._transfer_accepted(event))
             # establishing, terminating, hold...: nothing to do; a late ``establishing``
             # after ``established`` is ignored like every other state we do not act on.
         elif isinstance(event, OperationFinished):
@@ -126,6 +130,9 @@ class Events:
                     await self.queueing.start_queueing(current, now, event.key)
             elif call.state is CallState.DIALING:
                 await self.callbacks.answered(current, now, event.key)
+            elif rings_by_transfer(call) and event.result_code is not None:
+                # Back with the bot: the agent did not take the transferred call.
+                await self.handover.refused(current, event.result_code, now, event.key)
             elif (
                 call.state is CallState.LEAVING
                 and call.leaving is not None
@@ -160,10 +167,18 @@ class Events:
                 result_subcode=event.result_subcode,
                 result_message=event.result_message or event.termination_reason,
             )
+            if call.state is CallState.CONNECTED and call.handed_over:
+                # The transfer to the agent is complete: the talk goes on without the bot.
+                await self.store.commit(current, resulted, event.key)
+                return
             if call.state is CallState.CONNECTED:
                 await endings.end_talk(
                     current, now, event.key, hang_up=False, reason=why.value, base=resulted
                 )
+                return
+            if rings_by_transfer(call) and why is EndReason.TRANSFERRED:
+                # The agent took the transferred call (``transferAccepted`` not seen).
+                await self.handover.accepted(current, now, event.key)
                 return
             if call.state is CallState.DIALING:
                 await self.callbacks.leg_failed(
@@ -209,6 +224,13 @@ class Events:
                     else OfferEnd.WITHDRAWN
                 ),
             )
+
+        return decide
+
+    def _transfer_accepted(self, event: CallStateChanged) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            if rings_by_transfer(current.value):
+                await self.handover.accepted(current, self.ctx.clock.now(), event.key)
 
         return decide
 
@@ -339,7 +361,7 @@ class Events:
                     new = replace(call, offer=replace(offer, participant_ids=ids))
                     await self.store.commit(current, new, event.key)
                 return
-            if call.state is CallState.CONNECTED and call.agent_id:
+            if call.state is CallState.CONNECTED and call.agent_id and not call.handed_over:
                 now = self.ctx.clock.now()
                 await self.reconciler.roster(current, event.participants, now, event.key)
 

@@ -37,9 +37,11 @@ from contactcenter.repository import StaleVersion, Versioned
 
 _LOGGER = logging.getLogger(__name__)
 
+# Graph's answer to an invitation the bot's app has no permission for.
+_FORBIDDEN = 403
 # Refusals that do not say Graph rings one invitee at a time: no permission, no call,
 # a timeout, throttling.
-_NOT_ONE_AT_A_TIME = frozenset({403, 404, 408, 429})
+_NOT_ONE_AT_A_TIME = frozenset({_FORBIDDEN, 404, 408, 429})
 
 
 def refuses_parallel_invites(err: DomainError) -> bool:
@@ -52,6 +54,11 @@ def refuses_parallel_invites(err: DomainError) -> bool:
     """
     status = err.status if isinstance(err, CallControlError) else None
     return status is not None and 400 <= status < 500 and status not in _NOT_ONE_AT_A_TIME
+
+
+def invites_forbidden(err: DomainError) -> bool:
+    """Tell whether an invitation was refused for want of permission (``Calls.InitiateGroupCall.All``)."""
+    return isinstance(err, CallControlError) and err.status == _FORBIDDEN
 
 
 @dataclass(slots=True)
@@ -102,7 +109,7 @@ class Offers:
         ring_all = (
             queue.routing_method is RoutingMethod.ATTENDANT
             and call.callback is None
-            and not self.ctx.one_invite_at_a_time
+            and not self.ctx.ring_one_at_a_time
         )
         limit = self.ctx.settings.max_ring_agents if ring_all else 1
         expires = now + timedelta(seconds=queue.alert_time_s)
@@ -188,7 +195,7 @@ class Offers:
         participant_ids: dict[str, str] = {}
         failed: list[str] = []
         one_at_a_time = False
-        for agent in agents:
+        for index, agent in enumerate(agents):
             if one_at_a_time:
                 failed.append(agent.id)  # their turn comes if this offer lapses
                 continue
@@ -200,13 +207,17 @@ class Offers:
                 await self.endings.end_vanished(call.tenant_id, call.id)
                 return
             except DomainError as err:
+                if not participant_ids and invites_forbidden(err):
+                    rest = [a.id for a in agents[index + 1 :]]
+                    await self.transfer_instead(saved, agent, rest, now, err)
+                    return
                 if participant_ids and refuses_parallel_invites(err):
                     _LOGGER.warning(
                         "Graph rings one invitee at a time (%s): ringing agents one by one",
                         err,
                         extra=log_extra(call),
                     )
-                    self.ctx.one_invite_at_a_time = one_at_a_time = True
+                    self.ctx.ring_one_at_a_time = one_at_a_time = True
                 else:
                     _LOGGER.warning("Inviting %s failed: %s", agent.id, err, extra=log_extra(call))
                 failed.append(agent.id)
@@ -216,6 +227,78 @@ class Offers:
         await self.record_invitations(
             saved, offer.attempt, participant_ids, failed, now, match=one_at_a_time
         )
+
+    async def transfer_instead(
+        self,
+        saved: Versioned[Call],
+        agent: Agent,
+        others: Sequence[str],
+        now: datetime,
+        refusal: DomainError,
+    ) -> None:
+        """Ring the agent by transferring the call to them: the bot may not invite.
+
+        A transfer takes one target: the offer's other agents are let go. Graph's answer
+        (``transferAccepted``, or the call back with the bot) settles the offer; its expiry
+        waits for Teams to give up ringing (``transfer_timeout_s``), since a transfer
+        cannot be withdrawn.
+        """
+        call = saved.value
+        offer = call.offer
+        assert offer is not None
+        _LOGGER.warning(
+            "Inviting agents is not permitted (%s): transferring the call to %s",
+            refusal,
+            agent.id,
+            extra=log_extra(call),
+        )
+        self.ctx.ring_one_at_a_time = True
+        target = Party(PartyKind.USER, agent.id, agent.display_name, call.tenant_id)
+        try:
+            await self.ctx.call_control.transfer(call.id, target)
+        except NotFound:
+            await self.endings.end_vanished(call.tenant_id, call.id)
+            return
+        except DomainError as err:
+            _LOGGER.warning("Transferring to %s failed: %s", agent.id, err, extra=log_extra(call))
+            await self.record_invitations(
+                saved, offer.attempt, {}, [agent.id, *others], now, match=True
+            )
+            return
+        await self.alerts.offer_started(call, agent.id, now, card_first=False)
+        expires = now + timedelta(seconds=self.ctx.settings.transfer_timeout_s)
+        queue = await self.store.queue(call.tenant_id, call.queue_id)
+        ends = deadline(call, queue) if queue is not None else None
+
+        def by_transfer(current: Call) -> Call | None:
+            ringing = current.offer
+            if (
+                current.state is not CallState.RINGING
+                or ringing is None
+                or ringing.attempt != offer.attempt
+            ):
+                return None
+            transferring = replace(
+                ringing,
+                agent_ids=(agent.id,),
+                participant_ids={},
+                by_transfer=True,
+                expires_at=expires,
+            )
+            return replace(
+                current,
+                offer=transferring,
+                due_at=min(expires, ends) if ends is not None else expires,
+            )
+
+        await self.store.update_call(call.tenant_id, call.id, by_transfer, first=saved)
+        freed: list[Versioned[Agent]] = []
+        for other in others:
+            released = await self.store.release(call.tenant_id, other, call.id, None)
+            if released is not None:
+                freed.append(released)
+        if freed:
+            await self.endings.matcher.match(call.tenant_id, freed, now)
 
     async def invite(
         self, call: Call, offer: Offer, agent_id: str, display_name: str

@@ -20,6 +20,7 @@ from contactcenter.end_reasons import EndReason
 from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import GONE_AT_GRAPH, Endings
+from contactcenter.engine.handover import Handover
 from contactcenter.engine.store import CallStore
 from contactcenter.errors import DomainError, NotFound
 from contactcenter.events import RosterEntry
@@ -76,6 +77,7 @@ class Reconciler:
     ctx: EngineContext
     store: CallStore
     endings: Endings
+    handover: Handover
 
     async def roster(
         self,
@@ -111,6 +113,9 @@ class Reconciler:
     async def due(self, current: Versioned[Call], now: datetime) -> None:
         """A talk's timer: read who is in the call, and send a keepAlive when one is due."""
         call = current.value
+        if call.handed_over:
+            await self.handover.due(current, now)
+            return
         control = self.ctx.call_control
         try:
             participants = await control.roster(call.id)

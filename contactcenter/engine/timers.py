@@ -148,8 +148,14 @@ class Timers:
                         current, call, queue, ActionTrigger.TIMEOUT, now, None
                     )
                 elif offer.expires_at <= now:
+                    # A transfer cannot be withdrawn: its expiry only waits out Teams' ringing.
                     await self.answers.lapse(
-                        current, offer.agent_ids, OfferEnd.MISSED, now, None, cancel=True
+                        current,
+                        offer.agent_ids,
+                        OfferEnd.MISSED,
+                        now,
+                        None,
+                        cancel=not offer.by_transfer,
                     )
                 else:
                     await store.commit(current, replace(call, due_at=offer.expires_at), None)

@@ -508,5 +508,5 @@ def make_agent(
     return Agent(id=agent_id, tenant_id=TENANT, display_name=agent_id.title(), **values)
 
 
-def invite_error(status: int = 403) -> CallControlError:
+def invite_error(status: int = 400) -> CallControlError:
     return CallControlError("Graph refused the invitation", status=status)

@@ -146,6 +146,7 @@ ENGINE_LAYERS = (
     "prompts",
     "alerts",
     "endings",
+    "unknown",
     "offers",
     "matching",
     "leaving",

@@ -16,6 +16,8 @@ pinned by ``tests/test_layout.py``):
 ``endings``, ``offers``, ``matching``
     the call lifecycle core: ending calls, claiming and ringing agents, free agents
     taking waiting calls;
+``unknown``
+    calls no host knows, recorded once;
 ``leaving``, ``voicemail``, ``queueing``, ``answers``, ``handover``, ``reconciling``,
 ``callbacks``, ``menus``, ``incoming``
     the ways a call goes: out, to voicemail, into a queue, to the agent who answers (or
@@ -62,6 +64,7 @@ from contactcenter.engine.settings import (
 )
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timers import Timers
+from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.events import CallEvent
 from contactcenter.model import ActionKind, Agent, AgentStatus, CallRecord
@@ -156,6 +159,7 @@ class RoutingEngine:
             incoming,
             handover,
             reconciler,
+            UnknownCalls(ctx, store),
         )
         self._timers = Timers(
             ctx,

@@ -31,6 +31,7 @@ from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.reconciling import Reconciler, by_person
 from contactcenter.engine.settings import CANCELLED_MEDIA_SUBCODE, DECLINED_CODE
 from contactcenter.engine.store import CallStore
+from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.events import (
     CallEvent,
@@ -68,51 +69,58 @@ class Events:
     incoming: Incoming
     handover: Handover
     reconciler: Reconciler
+    unknown: UnknownCalls
 
     async def handle(self, event: CallEvent) -> None:
         """Apply one call event; duplicates and stale events change nothing."""
         if self.store.is_ended(event.tenant_id, event.call_id):
             return
-        with_call = self.endings.with_call
         if isinstance(event, IncomingCall):
             async with self.store.lock(event.call_id):
                 await self.incoming.handle(event)
-        elif isinstance(event, CallStateChanged):
+            return
+        decide = self._decision(event)
+        if decide is None:
+            return
+        if not await self.endings.with_call(event.tenant_id, event.call_id, decide):
+            await self.unknown.notified(event)
+
+    def _decision(self, event: CallEvent) -> Decide | None:
+        """Return what the event decides on its call's document (None: nothing to do)."""
+        if isinstance(event, CallStateChanged):
             if event.state is GraphCallState.ESTABLISHED:
-                await with_call(event.tenant_id, event.call_id, self._established(event))
-            elif event.state is GraphCallState.TERMINATED:
-                await with_call(event.tenant_id, event.call_id, self._terminated(event))
-            elif event.state is GraphCallState.TRANSFER_ACCEPTED:
-                await with_call(event.tenant_id, event.call_id, self._transfer_accepted(event))
+                return self._established(event)
+            if event.state is GraphCallState.TERMINATED:
+                return self._terminated(event)
+            if event.state is GraphCallState.TRANSFER_ACCEPTED:
+                return self._transfer_accepted(event)
             # establishing, terminating, hold...: nothing to do; a late ``establishing``
             # after ``established`` is ignored like every other state we do not act on.
-        elif isinstance(event, OperationFinished):
-            await self._operation(event)
-        elif isinstance(event, RosterUpdated):
-            await with_call(event.tenant_id, event.call_id, self._roster(event))
-        elif isinstance(event, ToneReceived):
-            await with_call(event.tenant_id, event.call_id, self._tone(event))
+            return None
+        if isinstance(event, OperationFinished):
+            return self._operation(event)
+        if isinstance(event, RosterUpdated):
+            return self._roster(event)
+        if isinstance(event, ToneReceived):
+            return self._tone(event)
+        return None
 
-    async def _operation(self, event: OperationFinished) -> None:
-        with_call = self.endings.with_call
+    def _operation(self, event: OperationFinished) -> Decide | None:
         if event.kind is OperationKind.INVITE:
             if event.client_context.startswith(CALLBACK_INVITE):
-                decide = self.callbacks.caller_invited(event)
-            else:
-                decide = self._invite(event)
-            await with_call(event.tenant_id, event.call_id, decide)
-            return
+                return self.callbacks.caller_invited(event)
+            return self._invite(event)
         if event.kind not in (OperationKind.PLAY_PROMPT, OperationKind.RECORD_RESPONSE):
-            return
+            return None
         if (
             event.status is OperationStatus.FAILED
             and event.result_subcode == CANCELLED_MEDIA_SUBCODE
         ):
-            return  # media we cancelled ourselves: nothing follows from it
+            return None  # media we cancelled ourselves: nothing follows from it
         parsed = parse_media_context(event.client_context)
         if parsed is None:
-            return
-        await with_call(event.tenant_id, event.call_id, self._media_done(event, *parsed))
+            return None
+        return self._media_done(event, *parsed)
 
     # ------------------------------------------------------------ states
     def _established(self, event: CallStateChanged) -> Decide:

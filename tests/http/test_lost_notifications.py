@@ -2,16 +2,21 @@
 
 The simulator loses a notification for good (``drop_notifications``), as a host that is
 down or restarting would; the host then reads who is in its talks (every
-``reconcile_s``, a minute at most).
+``reconcile_s``, a minute at most) and records calls it never heard of.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
+from bot.app import Services, create_app
+from contactcenter.events import CallStateChanged, GraphCallState
 from contactcenter.model import AgentActivity, CallOutcome, CallState
+from contactcenter.reports import CallFilter, ReportPeriod, ReportScope, call_page
 from tests.http.conftest import Stack
 from tests.http.test_routing import _after, _ringing, ringing_user_ids
 
@@ -92,3 +97,43 @@ async def test_a_caller_who_hung_up_unheard_frees_the_agent_within_a_minute(
     assert agent.activity is AgentActivity.WRAP_UP
     record = await _recorded(stack, call_id)
     assert (record.outcome, record.leave_reason) == (CallOutcome.ANSWERED, "caller hung up")
+
+
+async def test_a_call_whose_incoming_a_restarting_host_missed_is_in_the_reports(
+    stack: Stack, aiohttp_client: AiohttpClient
+) -> None:
+    port = stack.host.port
+    await stack.host.close()
+    placed = await stack.simulator.place_call(
+        stack.tenant_id, application_instance_id=stack.sales_line, caller_phone="+14255550123"
+    )
+    # Nobody took the incoming notification: the host was down.
+    assert placed.webhook_status is None
+    restarted = create_app(stack.settings, Services(clock=stack.clock, run_timers=False))
+    stack.host = await aiohttp_client(restarted, server_kwargs={"port": port})
+
+    # The caller gives up on a call nobody answers: Graph ends it, and says so to the host.
+    await stack.simulator.hang_up(placed.id)
+    await stack.simulator.wait_until_delivered()
+
+    record = await _recorded(stack, placed.id)
+    assert (record.outcome, record.leave_reason) == (
+        CallOutcome.ABANDONED,
+        "no host knew the call: caller hung up",
+    )
+    assert (record.result_code, record.result_subcode) == (200, 540000)
+    tenant = (await stack.repository.tenants.get(stack.tenant_id, stack.tenant_id)).value
+    zone = tenant.time_zone or "UTC"
+    day = record.ended_at.astimezone(ZoneInfo(zone)).date()
+    page = await call_page(
+        stack.repository,
+        stack.tenant_id,
+        ReportPeriod.of(day, day, zone),
+        ReportScope(),
+        CallFilter(),
+    )
+    assert [r.id for r in page.records] == [placed.id]
+    # The same notification again (Graph delivers at least once) records nothing more.
+    ended = CallStateChanged(stack.tenant_id, placed.id, GraphCallState.TERMINATED, 200, 540000)
+    await stack.engine.handle(ended)
+    assert [r.value for r in await stack.repository.call_records.find(stack.tenant_id)] == [record]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from contactcenter.dispositions import MAX_NOTE_CHARS
-from tab.schemas import ApiModel, PartyView, RequestModel
+from tab.schemas import MULTI_LINE, ApiModel, PartyView, RequestModel
 
 
 class DispositionBody(RequestModel):
@@ -19,7 +19,9 @@ class DispositionBody(RequestModel):
         description="One of the queue's disposition codes; null (or empty) when the queue "
         "has none.",
     )
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS)] = ""
+    note: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS), MULTI_LINE
+    ] = ""
 
 
 CallbackProgress = Literal[

@@ -45,7 +45,7 @@ class SilentPoints(CamelModel):
 
     Each switch is a question the invite and participant pages leave open; the defaults
     are the lenient answers. A bot that works whatever the answers are assumes none of them
-    (``docs/decisions/0019-graph-silent-points.md``).
+    (``docs/decisions/0020-graph-silent-points.md``).
     """
 
     # The ``participantId`` a bot gives an invitee in ``participants/invite`` becomes the

@@ -5,7 +5,7 @@ stacks do) runs under the default combination of :class:`simulator.SilentPoints`
 ``@pytest.mark.silent_points`` (tests that invite agents or read rosters), it runs under
 all eight. With ``SIMULATOR_SILENT_POINTS=all`` in the environment every such test runs
 under all eight (``make test-silent-points``): a slower run, for when Graph's undocumented
-behaviour is what a change is about (docs/decisions/0019-graph-silent-points.md).
+behaviour is what a change is about (docs/decisions/0020-graph-silent-points.md).
 """
 
 from __future__ import annotations

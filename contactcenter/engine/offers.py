@@ -50,7 +50,7 @@ def refuses_parallel_invites(err: DomainError) -> bool:
     Asked only when another invitation of the same offer rings already: Graph documents
     no answer to a second single-person invitation on a peer-to-peer call, so a refusal of
     the request itself (a 4xx) is read that way, whatever its code
-    (docs/decisions/0019-graph-silent-points.md).
+    (docs/decisions/0020-graph-silent-points.md).
     """
     status = err.status if isinstance(err, CallControlError) else None
     return status is not None and 400 <= status < 500 and status not in _NOT_ONE_AT_A_TIME

@@ -7,11 +7,12 @@ one invitee at a time on a peer-to-peer call.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from simulator import SilentPoints
+from simulator import SilentPoints, SimulatorConfig
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,
@@ -30,10 +31,16 @@ async def _invite(simulator: Simulator, call_id: str, user_id: str) -> tuple[int
     return status, body
 
 
-async def test_the_switches_default_to_the_lenient_answers_and_can_be_changed(
-    simulator: Simulator,
+def test_the_switches_default_to_the_lenient_answers(tmp_path: Path) -> None:
+    assert SimulatorConfig(data_dir=tmp_path).silent_points == SilentPoints(
+        bot_participant_ids=True, parallel_invites=True, ringing_in_roster=False
+    )
+
+
+async def test_the_switches_start_as_configured_and_can_be_changed(
+    simulator: Simulator, silent_points: SilentPoints
 ) -> None:
-    assert await simulator.control.silent_points() == SilentPoints()
+    assert await simulator.control.silent_points() == silent_points
     strict = SilentPoints(bot_participant_ids=False, parallel_invites=False, ringing_in_roster=True)
 
     assert await simulator.control.set_silent_points(strict) == strict

@@ -20,7 +20,7 @@ from collections.abc import Generator, Sequence
 
 import pytest
 
-pytest_plugins = ["pytester", "tests.silent_points"]
+pytest_plugins = ["pytester"]
 
 EXPECT_ERROR_LOGS = "expect_error_logs"
 

@@ -1,7 +1,8 @@
 """Run simulator-backed tests under each way Graph may go where its documentation is silent.
 
-A test whose simulator takes the ``silent_points`` fixture (the HTTP and simulator suites'
-stacks do) runs under the default combination of :class:`simulator.SilentPoints`; marked
+The HTTP and simulator suites' conftests take this module's hook and fixture. A test whose
+simulator takes the ``silent_points`` fixture (those suites' stacks do) runs under the
+default combination of :class:`simulator.SilentPoints`; marked
 ``@pytest.mark.silent_points`` (tests that invite agents or read rosters), it runs under
 all eight. With ``SIMULATOR_SILENT_POINTS=all`` in the environment every such test runs
 under all eight (``make test-silent-points``): a slower run, for when Graph's undocumented
@@ -16,16 +17,8 @@ import pytest
 
 from simulator import SilentPoints
 
-MARKER = "silent_points"
+MARKER = "silent_points"  # registered in pyproject.toml
 ENVIRONMENT = "SIMULATOR_SILENT_POINTS"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker."""
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}: runs under every combination of the simulator's silent points",
-    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -40,8 +33,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("silent_points", points, ids=[p.label for p in points], indirect=True)
 
 
-@pytest.fixture
-def silent_points(request: pytest.FixtureRequest) -> SilentPoints:
+@pytest.fixture(name="silent_points")
+def silent_points_fixture(request: pytest.FixtureRequest) -> SilentPoints:
     """Return which way the test's simulator goes where Graph's documentation is silent."""
     points: SilentPoints = getattr(request, "param", SilentPoints())
     return points

@@ -26,6 +26,7 @@ from simulator import (
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
 from tests.http.caller_stack import CallerStack, start_caller_stack
 from tests.http.host_view import DemoHostView
+from tests.silent_points import pytest_generate_tests, silent_points_fixture  # noqa: F401
 
 
 @dataclass

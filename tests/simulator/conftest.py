@@ -11,6 +11,7 @@ from pytest_aiohttp import AiohttpServer
 
 from contactcenter.clock import Clock
 from simulator import SilentPoints, SimulatorClient, SimulatorConfig, create_simulator_app
+from tests.silent_points import pytest_generate_tests, silent_points_fixture  # noqa: F401
 from tests.simulator.support import APP_ID, DEMO_TENANT, BotReceiver, Simulator
 
 

@@ -583,6 +583,8 @@ class Offer:
     attempt: int = 0
     # Card-first alerting: the agents got a card and nobody is invited until one accepts.
     card_first: bool = False
+    # The call is being transferred to the offer's one agent (the bot may not invite).
+    by_transfer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,6 +657,11 @@ class Call:
     callback_agent_id: str | None = None
     callback_order: CallbackOrder | None = None
     voicemail_id: str | None = None
+    # A talk's next keepAlive (its timer comes more often: it reads who is in the call).
+    keep_alive_at: datetime | None = None
+    # The talk was handed to the agent by a transfer (no permission to invite): the bot
+    # is out of the call, and the agent's presence tells when the talk ends.
+    handed_over: bool = False
 
 
 class LeaveStep(StrEnum):

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from contactcenter.events import RosterEntry
 from contactcenter.model import Call, CallbackRequest, MembershipKind, Party, Voicemail
 from contactcenter.wav import WavAudio
 
@@ -193,6 +194,13 @@ class CallControl(Protocol):
 
     async def other_participants(self, call_id: str) -> list[str]:
         """Return the participant ids of everyone in the call but our bot."""
+        ...
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        """Return who is in the call now, our bot included, as a roster update names them.
+
+        Raises :class:`~contactcenter.errors.NotFound` once Graph no longer knows the call.
+        """
         ...
 
     async def hang_up(self, call_id: str) -> None:

@@ -91,6 +91,7 @@ from contactcenter.errors import (
     Throttled,
     Unavailable,
 )
+from contactcenter.events import RosterEntry
 from contactcenter.model import Party, PartyKind
 from contactcenter.ports import (
     Invitation,
@@ -420,8 +421,25 @@ class _CallResource(_Response):
     my_participant_id: str | None = None
 
 
+class _Identity(_Response):
+    id: str | None = None
+
+
+class _IdentitySet(_Response):
+    user: _Identity | None = None
+    application: _Identity | None = None
+    application_instance: _Identity | None = None
+    phone: _Identity | None = None
+
+
+class _ParticipantInfo(_Response):
+    identity: _IdentitySet | None = None
+
+
 class _Participant(_Response):
     id: str | None = None
+    info: _ParticipantInfo | None = None
+    is_in_lobby: bool | None = None
 
 
 class _Participants(_Response):
@@ -505,6 +523,27 @@ def _operation_id(operation: _Operation, action: str, call_id: str) -> str:
     if not operation.id:
         raise CallControlError(f"Graph {action} for {call_id} returned no operation id")
     return canonical_id(operation.id)
+
+
+def _guid(identity: _Identity | None) -> str | None:
+    return canonical_id(identity.id) if identity is not None and identity.id else None
+
+
+def _roster_entry(participant: _Participant) -> RosterEntry:
+    """Return a listed participant as a roster update names it (ids in one form)."""
+    identity = participant.info.identity if participant.info is not None else None
+    phone = identity.phone if identity is not None else None
+    return RosterEntry(
+        participant_id=canonical_id(participant.id or ""),
+        user_id=_guid(identity.user) if identity is not None else None,
+        application_id=(
+            _guid(identity.application or identity.application_instance)
+            if identity is not None
+            else None
+        ),
+        phone=phone.id if phone is not None and phone.id else None,
+        is_in_lobby=bool(participant.is_in_lobby),
+    )
 
 
 def _participant_id(operation: _Operation) -> str | None:
@@ -708,6 +747,16 @@ class GraphCallControl:
             for p in participants.value or ()
             if p.id and canonical_id(p.id) != ours
         ]
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        """Return who is in the call now, our bot included (NotFound: the call is gone)."""
+        listed = await self._retrier.run(
+            "listParticipants",
+            call_id,
+            lambda: _get(self._call(call_id).participants, _Participants),
+            idempotent=True,
+        )
+        return [_roster_entry(participant) for participant in listed.value or ()]
 
     async def hang_up(self, call_id: str) -> None:
         """Leave the call: it ends for everyone only if it is a peer-to-peer call."""

@@ -6,7 +6,7 @@ call actions, records what the bot did for tests, and injects faults on request.
 
 from simulator.app import create_simulator_app
 from simulator.client import PlacedCall, SimulatorClient, SimulatorRequestError
-from simulator.config import MediaMode, SimulatorConfig
+from simulator.config import MediaMode, SilentPoints, SimulatorConfig
 from simulator.directory import (
     ApplicationInstanceEntry,
     ChannelEntry,
@@ -30,6 +30,7 @@ __all__ = [
     "PlacedCall",
     "PresenceSetting",
     "SigningKey",
+    "SilentPoints",
     "SimulatorClient",
     "SimulatorConfig",
     "SimulatorRequestError",

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from simulator.config import SilentPoints
 from simulator.directory import GroupEntry, TenantEntry, UserEntry
 from simulator.people import InviteeBehaviour, OnInvite
 
@@ -332,6 +333,18 @@ class SimulatorClient:
             "PATCH", "/sim/settings", json={k: v for k, v in body.items() if v is not None}
         )
         return result
+
+    async def silent_points(self) -> SilentPoints:
+        """Return which way the simulator goes where Graph's documentation is silent."""
+        result = await self._request("GET", "/sim/silent-points")
+        return SilentPoints.model_validate(result)
+
+    async def set_silent_points(self, points: SilentPoints) -> SilentPoints:
+        """Choose which way the simulator goes where Graph's documentation is silent."""
+        result = await self._request(
+            "PUT", "/sim/silent-points", json=points.model_dump(by_alias=True)
+        )
+        return SilentPoints.model_validate(result)
 
     async def advance_clock(self, seconds: float) -> dict[str, Any]:
         """Move the simulator's virtual clock on, running the timers that fall due."""

@@ -35,7 +35,7 @@ from simulator.calls import (
     SimOperation,
 )
 from simulator.cloud import SimulatedCloud
-from simulator.config import MediaMode
+from simulator.config import MediaMode, SilentPoints
 from simulator.directory import (
     E164,
     ApplicationInstanceEntry,
@@ -568,6 +568,18 @@ async def patch_settings(request: web.Request) -> web.Response:
     return web.json_response(_settings_json(cloud))
 
 
+async def get_silent_points(request: web.Request) -> web.Response:
+    """GET /sim/silent-points: which way the simulator goes where Graph's docs are silent."""
+    return web.json_response(request.app[CLOUD_KEY].silent_points.model_dump(by_alias=True))
+
+
+async def put_silent_points(request: web.Request) -> web.Response:
+    """PUT /sim/silent-points: choose them (switches left out take their defaults)."""
+    cloud = request.app[CLOUD_KEY]
+    cloud.silent_points = await read_model(request, SilentPoints)
+    return web.json_response(cloud.silent_points.model_dump(by_alias=True))
+
+
 class _AdvanceRequest(CamelModel):
     seconds: float = Field(gt=0, le=30 * 86_400)
 
@@ -756,6 +768,8 @@ def add_control_routes(app: web.Application) -> None:
     router.add_put("/sim/phones/{number}/behaviour", put_phone_behaviour)
     router.add_get("/sim/settings", get_settings)
     router.add_patch("/sim/settings", patch_settings)
+    router.add_get("/sim/silent-points", get_silent_points)
+    router.add_put("/sim/silent-points", put_silent_points)
     router.add_post("/sim/clock/advance", advance_clock)
     router.add_post("/sim/faults", add_fault)
     router.add_post("/sim/notification-drops", add_notification_drop)

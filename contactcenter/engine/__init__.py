@@ -16,10 +16,13 @@ pinned by ``tests/test_layout.py``):
 ``endings``, ``offers``, ``matching``
     the call lifecycle core: ending calls, claiming and ringing agents, free agents
     taking waiting calls;
-``leaving``, ``voicemail``, ``queueing``, ``answers``, ``callbacks``, ``menus``,
-``incoming``
-    the ways a call goes: out, to voicemail, into a queue, to the agent who answers,
-    back to a caller, through an IVR, in at all;
+``unknown``
+    calls no host knows, recorded once;
+``leaving``, ``voicemail``, ``queueing``, ``answers``, ``handover``, ``reconciling``,
+``callbacks``, ``menus``, ``incoming``
+    the ways a call goes: out, to voicemail, into a queue, to the agent who answers (or
+    takes it by a transfer), kept honest by reading who is in a talk, back to a caller,
+    through an IVR, in at all;
 ``events``, ``timers``, ``agents``
     what drives it all: Graph's notifications, due timers, agents' own actions.
 
@@ -43,6 +46,7 @@ from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext
 from contactcenter.engine.endings import Endings
 from contactcenter.engine.events import Events
+from contactcenter.engine.handover import Handover
 from contactcenter.engine.incoming import Incoming
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.matching import Matching
@@ -50,6 +54,7 @@ from contactcenter.engine.menus import Menus
 from contactcenter.engine.offers import Offers
 from contactcenter.engine.prompts import Prompts
 from contactcenter.engine.queueing import ActionContext, ActionHandler, Queueing
+from contactcenter.engine.reconciling import Reconciler
 from contactcenter.engine.settings import (
     CANCELLED_MEDIA_SUBCODE,
     DECLINED_CODE,
@@ -59,6 +64,7 @@ from contactcenter.engine.settings import (
 )
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timers import Timers
+from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.events import CallEvent
 from contactcenter.model import ActionKind, Agent, AgentStatus, CallRecord
@@ -127,6 +133,8 @@ class RoutingEngine:
         voicemail = VoicemailRecorder(ctx, store, prompts, alerts, endings, departures)
         queueing = Queueing(ctx, store, prompts, alerts, endings, offers, departures)
         answers = Answers(ctx, store, prompts, alerts, endings, matching, queueing)
+        handover = Handover(ctx, store, endings, answers)
+        reconciler = Reconciler(ctx, store, endings, handover)
         callbacks = Callbacks(
             ctx, store, prompts, alerts, endings, offers, matching, departures, queueing
         )
@@ -149,6 +157,9 @@ class RoutingEngine:
             callbacks,
             menus,
             incoming,
+            handover,
+            reconciler,
+            UnknownCalls(ctx, store),
         )
         self._timers = Timers(
             ctx,
@@ -161,8 +172,9 @@ class RoutingEngine:
             answers,
             callbacks,
             menus,
+            reconciler,
         )
-        self._agents = AgentActions(ctx, store, endings, offers, matching, answers)
+        self._agents = AgentActions(ctx, store, endings, offers, matching, answers, handover)
         self._endings = endings
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers

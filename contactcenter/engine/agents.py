@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Endings
+from contactcenter.engine.handover import Handover
 from contactcenter.engine.matching import Matching
-from contactcenter.engine.offers import Offers
+from contactcenter.engine.offers import Offers, invites_forbidden
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline
 from contactcenter.errors import DomainError, InvalidInput, NotFound
@@ -45,6 +46,7 @@ class AgentActions:
     offers: Offers
     matching: Matching
     answers: Answers
+    handover: Handover
 
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:
         """Sign the agent in to a queue they are a member of (available if they were offline)."""
@@ -113,7 +115,11 @@ class AgentActions:
                 return None
             return replace(agent, presence=value, presence_at=now)
 
-        return await self._change(tenant_id, agent_id, with_presence, now)
+        before, after = await self._apply(tenant_id, agent_id, with_presence, now)
+        if before is not None:
+            # A talk handed over by a transfer ends as the agent's presence leaves the call.
+            await self.handover.presence_changed(before, after)
+        return after
 
     async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
         """End the agent's wrap-up now (they are ready before the queue's wrap-up time)."""
@@ -140,6 +146,17 @@ class AgentActions:
         now: datetime,
     ) -> Agent:
         """Apply an agent's own change; if it made them free for calls, offer them one."""
+        _, agent = await self._apply(tenant_id, agent_id, change, now)
+        return agent
+
+    async def _apply(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        change: Callable[[Agent], Agent | None],
+        now: datetime,
+    ) -> tuple[Agent | None, Agent]:
+        """Apply an agent's own change; return them as it found them (None: unchanged) and now."""
         store = self.store
         try:
             updated = await self.ctx.repository.agents.apply(
@@ -150,14 +167,15 @@ class AgentActions:
         saved = updated.after
         assert saved is not None
         agent = saved.value
-        if not updated.changed:
-            return agent
+        if not updated.changed or updated.before is None:
+            return None, agent
+        found = updated.before.value
         if agent.activity is AgentActivity.IDLE and agent.status is AgentStatus.AVAILABLE:
             await self.matching.match(tenant_id, [saved], now)
             reread = await store.read_agent(tenant_id, agent_id)
             if reread is not None:
-                return reread.value
-        return agent
+                return found, reread.value
+        return found, agent
 
     async def route_waiting_calls(self, tenant_id: str, queue_id: str) -> None:
         """Offer the queue's waiting calls to its idle agents (after a configuration change)."""
@@ -222,6 +240,9 @@ class AgentActions:
                 await self.endings.end_vanished(tenant_id, call_id)
                 return
             except DomainError as err:
+                if invites_forbidden(err) and agent is not None:
+                    await offers.transfer_instead(saved, agent.value, (), now, err)
+                    return
                 _LOGGER.warning("Inviting %s failed: %s", agent_id, err, extra=log_extra(call))
                 await offers.record_invitations(
                     saved, offer.attempt, {}, [agent_id], now, carded=True

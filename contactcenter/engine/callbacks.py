@@ -25,7 +25,7 @@ from contactcenter.engine.offers import Offers
 from contactcenter.engine.prompts import Prompts, Slot
 from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.store import CallStore
-from contactcenter.engine.timing import waiting_due
+from contactcenter.engine.timing import talk_timers, waiting_due
 from contactcenter.errors import Conflict, DomainError, NotFound
 from contactcenter.events import OperationFinished, OperationStatus
 from contactcenter.media import StandardPrompt
@@ -402,12 +402,10 @@ class Callbacks:
                     hang_up=True,
                 )
                 return
-            connected = replace(
-                leg,
-                state=CallState.CONNECTED,
-                answered_at=now,
-                queued_at=now,
-                due_at=now + timedelta(seconds=self.ctx.settings.keep_alive_s),
+            connected = talk_timers(
+                replace(leg, state=CallState.CONNECTED, answered_at=now, queued_at=now),
+                now,
+                self.ctx.settings,
             )
             await self.store.commit(current, connected, event.key)
             await self._close_line(

@@ -80,11 +80,14 @@ class Endings:
         decide: Decide,
         *,
         first: Versioned[Call] | None = None,
-    ) -> None:
-        """Run ``decide`` on the call's current document until it wins its write."""
+    ) -> bool:
+        """Run ``decide`` on the call's current document until it wins its write.
+
+        Return False if there is no document: no host knows the call.
+        """
         store = self.store
         if store.is_ended(tenant_id, call_id):
-            return
+            return True
         async with store.lock(call_id):
             if first is None:
                 first = await store.read_call(tenant_id, call_id)
@@ -95,7 +98,7 @@ class Endings:
                         await asyncio.wait_for(self.ctx.placed.wait(), _PLACING_WAIT_S)
                     first = await store.read_call(tenant_id, call_id)
                 if first is None:
-                    return
+                    return False
 
             async def live(current: Versioned[Call] | None) -> None:
                 if current is None:
@@ -108,6 +111,7 @@ class Endings:
             await self.ctx.repository.calls.settle(
                 tenant_id, call_id, live, first=first, give_up=GiveUp.WARN
             )
+        return True
 
     async def ended_found(self, current: Versioned[Call]) -> None:
         """Complete an end another host began, once its lease is over (else leave it be)."""

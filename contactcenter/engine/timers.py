@@ -16,11 +16,12 @@ from contactcenter.codec import format_timestamp
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.context import EngineContext, log_extra
-from contactcenter.engine.endings import GONE_AT_GRAPH, Decide, Endings
+from contactcenter.engine.endings import Decide, Endings
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.matching import Matching
 from contactcenter.engine.menus import Menus
 from contactcenter.engine.queueing import Queueing
+from contactcenter.engine.reconciling import Reconciler
 from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline, waiting_due
@@ -53,6 +54,7 @@ class Timers:
     answers: Answers
     callbacks: Callbacks
     menus: Menus
+    reconciler: Reconciler
     # What a due timer does for the states that have their own (see _call_due).
     _state_timers: Mapping[CallState, StateTimer] = field(init=False)
 
@@ -123,7 +125,7 @@ class Timers:
                 await self.queueing.start_queueing(current, now, f"{call.id}:answer-timeout")
                 return
             if call.state is CallState.CONNECTED:
-                await self._keep_alive(current, now)
+                await self.reconciler.due(current, now)
                 return
             state_timer = self._state_timers.get(call.state)
             if state_timer is not None:
@@ -146,8 +148,14 @@ class Timers:
                         current, call, queue, ActionTrigger.TIMEOUT, now, None
                     )
                 elif offer.expires_at <= now:
+                    # A transfer cannot be withdrawn: its expiry only waits out Teams' ringing.
                     await self.answers.lapse(
-                        current, offer.agent_ids, OfferEnd.MISSED, now, None, cancel=True
+                        current,
+                        offer.agent_ids,
+                        OfferEnd.MISSED,
+                        now,
+                        None,
+                        cancel=not offer.by_transfer,
                     )
                 else:
                     await store.commit(current, replace(call, due_at=offer.expires_at), None)
@@ -190,20 +198,6 @@ class Timers:
         except DomainError as err:
             _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))
         return True
-
-    async def _keep_alive(self, current: Versioned[Call], now: datetime) -> None:
-        call = current.value
-        try:
-            await self.ctx.call_control.keep_alive(call.id)
-        except NotFound:
-            # The terminated notification was lost: the talk is over.
-            await self.endings.end_talk(current, now, None, hang_up=False, reason=GONE_AT_GRAPH)
-            return
-        except DomainError as err:
-            _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))
-        await self.store.commit(
-            current, replace(call, due_at=now + timedelta(seconds=self.ctx.settings.keep_alive_s))
-        )
 
     # ------------------------------------------------------------- agents
     async def _agent_due(self, found: Versioned[Agent], now: datetime) -> None:

@@ -388,7 +388,7 @@ async def test_answer_failure_ends_the_call_as_failed() -> None:
 async def test_failed_invitation_releases_the_agent_and_retries() -> None:
     h = Harness()
     await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
-    h.calls.fail["invite:a1"] = CallControlError("forbidden", status=403)
+    h.calls.fail["invite:a1"] = CallControlError("the invitee cannot be invited", status=400)
 
     await h.arrive("c1")
 

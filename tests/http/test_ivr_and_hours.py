@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot.demo import IVR_NAME, MAIN_MENU, ivr_id
 from bot.media_routes import MEDIA_STORE
@@ -34,7 +31,6 @@ from tests.http.caller_stack import (
     CallerStack,
     played,
     requested,
-    start_caller_stack,
 )
 from tests.http.conftest import invited_user_ids
 
@@ -44,16 +40,8 @@ TRANSFER_NUMBER = "+14255550177"
 
 
 @pytest.fixture
-async def stack(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
-    tmp_path: Path,
-    simulator_data_dir: Path,
-) -> AsyncIterator[CallerStack]:
-    async for running in start_caller_stack(
-        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir
-    ):
-        yield running
+def stack(caller_stack: CallerStack) -> CallerStack:
+    return caller_stack
 
 
 async def _change_ivr(stack: CallerStack, **changes: object) -> None:

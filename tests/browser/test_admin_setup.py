@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from playwright.async_api import ViewportSize
+from playwright.async_api import ViewportSize, expect
 
 from bot.demo import BILLING_TEAM, DIRECTORY_ONLY, LINES
 from bot.messaging.app_installs import APP_INSTALLS
@@ -220,14 +220,14 @@ async def test_a_queue_fed_by_a_team_takes_in_a_member_added_to_the_team(
     await row.get_by_role("button", name="Sync Billing now").click()
     await page.locator(".toast", has_text="Synced Billing: 2 joined").wait_for()
     row = page.locator("#queues-table tr", has_text="From Billing team")
-    assert "Anika Sharma" in await row.locator(".members-cell").inner_text()
+    await expect(row.locator(".members-cell")).to_contain_text("Anika Sharma")
 
     # Lena joins the team in the (simulated) directory, and so the queue.
     await demo.simulator.set_group_member(tenant, BILLING_TEAM, LENA.id)
     await row.get_by_role("button", name="Sync Billing now").click()
     await page.locator(".toast", has_text="Synced Billing: 1 joined").wait_for()
     row = page.locator("#queues-table tr", has_text="From Billing team")
-    assert "Lena Fischer" in await row.locator(".members-cell").inner_text()
+    await expect(row.locator(".members-cell")).to_contain_text("Lena Fischer")
     await tab_page.screenshot("setup-team-queue-synced")
     lena = (await demo.repository.agents.get(tenant, LENA.id)).value
     assert lena.has_seat

@@ -197,6 +197,31 @@ class StaticTokenProvider:
         return self._hosts
 
 
+class UrlOnceAuthentication:
+    """Expand a request's URL template once, then authenticate the request with ``inner``.
+
+    It has the shape of Kiota's ``AuthenticationProvider``. Kiota expands the template
+    every time a request's URL is read: for the token, for the tracing attributes and for
+    the HTTP request itself. Keeping the first expansion saves the other two, pure-Python
+    work on every Graph request.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def authenticate_request(
+        self, request: Any, additional_authentication_context: dict[str, Any] | None = None
+    ) -> None:
+        """Fix the request's URL as expanded now, then let ``inner`` add the token."""
+        url = request.url
+        # Setting the URL clears the parameter dicts, and a request builder shares its own
+        # with every request it makes (a retry uses them again): give this request its own.
+        request.path_parameters = {}
+        request.query_parameters = {}
+        request.url = url
+        await self._inner.authenticate_request(request, additional_authentication_context or {})
+
+
 class GraphHttpClient(httpx.AsyncClient):
     """An httpx client with msgraph-sdk's middleware, Kiota's own retries switched off.
 
@@ -267,7 +292,9 @@ def build_graph_client(
         auth = AzureIdentityAuthenticationProvider(
             credential, scopes=[f"https://{host}/.default"], allowed_hosts=[host]
         )
-    adapter = GraphRequestAdapter(auth, client=httpx_client or GraphHttpClient())
+    adapter = GraphRequestAdapter(
+        UrlOnceAuthentication(auth), client=httpx_client or GraphHttpClient()
+    )
     # GraphServiceClient copies the adapter's base URL when it is built: set it first.
     adapter.base_url = base_url.rstrip("/")
     return GraphServiceClient(request_adapter=adapter)

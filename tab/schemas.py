@@ -234,6 +234,12 @@ class QueueBody(RequestModel):
         max_length=50,
         description="What an agent picks from to say what a call was about.",
     )
+    wrap_up_extension_s: Annotated[int, KEPT] = Field(
+        default=60,
+        ge=0,
+        le=600,
+        description="How much longer an agent may make a wrap-up, once (0: not allowed).",
+    )
 
     @field_validator("members")
     @classmethod

@@ -143,6 +143,7 @@ ENGINE_LAYERS = (
     "context",
     "timing",
     "store",
+    "wrapups",
     "prompts",
     "alerts",
     "endings",

@@ -60,6 +60,7 @@ from contactcenter.engine.settings import (
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timers import Timers
 from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.events import CallEvent
 from contactcenter.model import ActionKind, Agent, AgentStatus, CallRecord
 from contactcenter.ports import (
@@ -120,7 +121,8 @@ class RoutingEngine:
         store = CallStore(ctx)
         prompts = Prompts(ctx)
         alerts = Alerts(ctx)
-        endings = Endings(ctx, store, alerts)
+        wrapups = WrapUps(ctx, store)
+        endings = Endings(ctx, store, alerts, wrapups)
         offers = Offers(ctx, store, alerts, endings)
         matching = Matching(ctx, store, offers)
         departures = Departures(ctx, store, prompts, endings)
@@ -161,8 +163,9 @@ class RoutingEngine:
             answers,
             callbacks,
             menus,
+            wrapups,
         )
-        self._agents = AgentActions(ctx, store, endings, offers, matching, answers)
+        self._agents = AgentActions(ctx, store, endings, offers, matching, answers, wrapups)
         self._endings = endings
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers
@@ -223,6 +226,10 @@ class RoutingEngine:
     async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
         """End the agent's wrap-up now (they are ready before the queue's wrap-up time)."""
         return await self._agents.end_wrap_up(tenant_id, agent_id)
+
+    async def extend_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
+        """Give the agent their queue's extra wrap-up time, once per wrap-up."""
+        return await self._agents.extend_wrap_up(tenant_id, agent_id)
 
     async def accept_offer(self, tenant_id: str, call_id: str, agent_id: str) -> bool:
         """Accept a card-first offer: ring the agent's Teams client; False if it is gone."""

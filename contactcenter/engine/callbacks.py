@@ -114,6 +114,7 @@ class Callbacks:
             queue_name=call.queue_name,
             service_level_threshold_s=call.service_level_threshold_s,
             wrap_up_s=call.wrap_up_s,
+            wrap_up_extension_s=call.wrap_up_extension_s,
             language=call.language,
             ivr_path=call.ivr_path,
             callback=CallbackState(

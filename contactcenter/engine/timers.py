@@ -25,6 +25,7 @@ from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline, waiting_due
 from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, NotFound
 from contactcenter.model import Agent, AgentActivity, Call, CallOutcome, CallState
 from contactcenter.ports import Condition, OfferEnd, Op
@@ -53,6 +54,7 @@ class Timers:
     answers: Answers
     callbacks: Callbacks
     menus: Menus
+    wrapups: WrapUps
     # What a due timer does for the states that have their own (see _call_due).
     _state_timers: Mapping[CallState, StateTimer] = field(init=False)
 
@@ -215,8 +217,9 @@ class Timers:
             if agent.wrap_up_until is not None and agent.wrap_up_until > now:
                 await store.save_agent_quietly(found, replace(agent, due_at=agent.wrap_up_until))
                 return
-            idle = replace(agent, activity=AgentActivity.IDLE, wrap_up_until=None, due_at=None)
-            saved = await store.save_agent_quietly(found, idle)
+            # The record gets the wrap-up as it was planned (or extended) to end.
+            end = agent.wrap_up_until or now
+            saved = await self.wrapups.finish(agent.tenant_id, agent.id, end, first=found)
             if saved is not None:
                 await self.matching.match(agent.tenant_id, [saved], now)
             return

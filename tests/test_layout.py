@@ -153,6 +153,7 @@ ENGINE_LAYERS = (
     "voicemail",
     "queueing",
     "answers",
+    "transfers",
     "callbacks",
     "menus",
     "incoming",

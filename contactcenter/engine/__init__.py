@@ -59,10 +59,11 @@ from contactcenter.engine.settings import (
 )
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timers import Timers
+from contactcenter.engine.transfers import NotYourTalk, Transfers
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.engine.wrapups import WrapUps
 from contactcenter.events import CallEvent
-from contactcenter.model import ActionKind, Agent, AgentStatus, CallRecord
+from contactcenter.model import ActionKind, Agent, AgentStatus, AgentTransfer, CallRecord
 from contactcenter.ports import (
     CallControl,
     MediaStore,
@@ -81,6 +82,7 @@ __all__ = [
     "ActionHandler",
     "ActionTrigger",
     "EngineSettings",
+    "NotYourTalk",
     "RoutingEngine",
     "invitee_participant_id",
 ]
@@ -133,6 +135,7 @@ class RoutingEngine:
             ctx, store, prompts, alerts, endings, offers, matching, departures, queueing
         )
         menus = Menus(ctx, store, prompts, endings, departures, queueing)
+        transfers = Transfers(ctx, store, prompts, alerts, endings, queueing, wrapups)
         incoming = Incoming(ctx, store, prompts, endings)
         # The seams where a lower layer reaches an upper one.
         endings.matcher = matching
@@ -151,6 +154,7 @@ class RoutingEngine:
             callbacks,
             menus,
             incoming,
+            transfers,
         )
         self._timers = Timers(
             ctx,
@@ -164,9 +168,11 @@ class RoutingEngine:
             callbacks,
             menus,
             wrapups,
+            transfers,
         )
         self._agents = AgentActions(ctx, store, endings, offers, matching, answers, wrapups)
         self._endings = endings
+        self._transfers = transfers
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers
 
@@ -199,6 +205,25 @@ class RoutingEngine:
         joined, the call is a group call, which the bot's hanging up alone would not end.
         """
         return await self._endings.end_talk_now(tenant_id, call_id)
+
+    async def transfer_to_queue(
+        self, tenant_id: str, call_id: str, agent_id: str, queue_id: str
+    ) -> None:
+        """Hand the agent's talk to another queue: the caller waits there, first in line.
+
+        Raises NotYourTalk, NotFound (no such call) or InvalidInput (no such queue).
+        """
+        await self._transfers.to_queue(tenant_id, call_id, agent_id, queue_id)
+
+    async def transfer_to_agent(
+        self, tenant_id: str, call_id: str, agent_id: str, target_id: str
+    ) -> AgentTransfer:
+        """Invite another agent into the agent's talk; they take it over when they join.
+
+        Raises NotYourTalk, NotFound (no such call), Conflict (a transfer is under way)
+        or InvalidInput (the target is not free).
+        """
+        return await self._transfers.to_agent(tenant_id, call_id, agent_id, target_id)
 
     # ------------------------------------------------------------ agents
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:

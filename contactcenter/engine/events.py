@@ -21,6 +21,7 @@ from contactcenter.engine.codecs import (
     invitee_participant_id,
     parse_media_context,
     parse_offer_context,
+    parse_transfer_context,
 )
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Decide, Endings
@@ -31,6 +32,7 @@ from contactcenter.engine.prompts import SILENT, Prompts, can_call_back
 from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.settings import CANCELLED_MEDIA_SUBCODE, DECLINED_CODE
 from contactcenter.engine.store import CallStore
+from contactcenter.engine.transfers import Transfers
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.events import (
     CallEvent,
@@ -107,6 +109,7 @@ class Events:
     callbacks: Callbacks
     menus: Menus
     incoming: Incoming
+    transfers: Transfers
 
     async def handle(self, event: CallEvent) -> None:
         """Apply one call event; duplicates and stale events change nothing."""
@@ -135,6 +138,8 @@ class Events:
         if event.kind is OperationKind.INVITE:
             if event.client_context.startswith(CALLBACK_INVITE):
                 decide = self.callbacks.caller_invited(event)
+            elif parse_transfer_context(event.client_context) is not None:
+                decide = self._transfer_invite(event)
             else:
                 decide = self._invite(event)
             await with_call(event.tenant_id, event.call_id, decide)
@@ -299,6 +304,30 @@ class Events:
 
         return decide
 
+    def _transfer_invite(self, event: OperationFinished) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            if event.status not in (OperationStatus.COMPLETED, OperationStatus.FAILED):
+                return
+            call = current.value
+            parsed = parse_transfer_context(event.client_context)
+            transfer = call.transfer
+            if (
+                event.key in call.applied_notifications
+                or parsed is None
+                or call.state is not CallState.CONNECTED
+                or transfer is None
+                or (transfer.attempt, transfer.agent_id) != parsed
+            ):
+                return  # an earlier transfer's, or settled already
+            now = self.ctx.clock.now()
+            if event.status is OperationStatus.COMPLETED:
+                await self.transfers.joined(current, None, now, event.key)
+                return
+            how = OfferEnd.DECLINED if event.result_code == DECLINED_CODE else OfferEnd.MISSED
+            await self.transfers.failed(current, how, now, event.key)
+
+        return decide
+
     def _media_done(self, event: OperationFinished, seq: int, purpose: Purpose) -> Decide:
         async def decide(current: Versioned[Call]) -> None:
             call = current.value
@@ -394,6 +423,13 @@ class Events:
                 return
             if call.state is not CallState.CONNECTED or call.agent_id is None:
                 return
+            transfer = call.transfer
+            if transfer is not None and transfer.agent_id in users:
+                target = users[transfer.agent_id]
+                if not target.is_in_lobby:
+                    # The transfer's target joined: the talk is theirs now.
+                    await self.transfers.joined(current, target.participant_id, now, event.key)
+                    return
             # Whoever else we offered this call to has no place in it.
             offered = set(call.missed_agent_ids)
             if call.offer is not None:

@@ -24,6 +24,7 @@ from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline, waiting_due
+from contactcenter.engine.transfers import Transfers
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, NotFound
@@ -55,6 +56,7 @@ class Timers:
     callbacks: Callbacks
     menus: Menus
     wrapups: WrapUps
+    transfers: Transfers
     # What a due timer does for the states that have their own (see _call_due).
     _state_timers: Mapping[CallState, StateTimer] = field(init=False)
 
@@ -125,6 +127,11 @@ class Timers:
                 await self.queueing.start_queueing(current, now, f"{call.id}:answer-timeout")
                 return
             if call.state is CallState.CONNECTED:
+                transfer = call.transfer
+                if transfer is not None and transfer.expires_at <= now:
+                    # The agent the talk was handed to did not answer in time.
+                    await self.transfers.failed(current, OfferEnd.MISSED, now, None)
+                    return
                 await self._keep_alive(current, now)
                 return
             state_timer = self._state_timers.get(call.state)
@@ -203,9 +210,10 @@ class Timers:
             return
         except DomainError as err:
             _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))
-        await self.store.commit(
-            current, replace(call, due_at=now + timedelta(seconds=self.ctx.settings.keep_alive_s))
-        )
+        due = now + timedelta(seconds=self.ctx.settings.keep_alive_s)
+        if call.transfer is not None:
+            due = min(due, call.transfer.expires_at)
+        await self.store.commit(current, replace(call, due_at=due))
 
     # ------------------------------------------------------------- agents
     async def _agent_due(self, found: Versioned[Agent], now: datetime) -> None:
@@ -244,6 +252,13 @@ class Timers:
             grace = timedelta(seconds=self.ctx.settings.claim_grace_s)
             # The call's own ring timer settles the offer; look again after it.
             recheck = max(value.offer.expires_at, now) + grace
+            await store.save_agent_quietly(found, replace(agent, due_at=recheck))
+            return
+        transfer = value.transfer if value is not None else None
+        if transfer is not None and transfer.agent_id == agent.id:
+            # Invited to take over a talk: the call's own timer settles the transfer.
+            grace = timedelta(seconds=self.ctx.settings.claim_grace_s)
+            recheck = max(transfer.expires_at, now) + grace
             await store.save_agent_quietly(found, replace(agent, due_at=recheck))
             return
         if (

@@ -63,7 +63,16 @@ from contactcenter.engine.transfers import NotYourTalk, Transfers
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.engine.wrapups import WrapUps
 from contactcenter.events import CallEvent
-from contactcenter.model import ActionKind, Agent, AgentStatus, AgentTransfer, CallRecord
+from contactcenter.model import (
+    ActionKind,
+    Agent,
+    AgentStatus,
+    AgentTransfer,
+    Call,
+    CallRecord,
+    Party,
+    Queue,
+)
 from contactcenter.ports import (
     CallControl,
     MediaStore,
@@ -173,6 +182,7 @@ class RoutingEngine:
         self._agents = AgentActions(ctx, store, endings, offers, matching, answers, wrapups)
         self._endings = endings
         self._transfers = transfers
+        self._callbacks = callbacks
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers
 
@@ -224,6 +234,10 @@ class RoutingEngine:
         or InvalidInput (the target is not free).
         """
         return await self._transfers.to_agent(tenant_id, call_id, agent_id, target_id)
+
+    async def call_back(self, queue: Queue, number: Party, origin_call_id: str) -> Call:
+        """Have the queue call a caller back (an agent asked: a missed call, a voicemail)."""
+        return await self._callbacks.call_back(queue, number, origin_call_id, self._ctx.clock.now())
 
     # ------------------------------------------------------------ agents
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:

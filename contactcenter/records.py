@@ -28,6 +28,11 @@ def leg_record_id(call_id: str, leg: int) -> str:
     return f"{call_id}.leg{leg}"
 
 
+def is_record_of(call_id: str, record_id: str) -> bool:
+    """Tell whether ``record_id`` records the call ``call_id`` (its last leg or an earlier one)."""
+    return record_id == call_id or record_id.startswith(f"{call_id}.leg")
+
+
 def build_call_record(call: Call, *, ttl: int | None = None) -> CallRecord:
     """Return the record of a call that has ended (``outcome`` and ``ended_at`` set).
 

@@ -121,7 +121,7 @@ async def test_mark_handled_on_the_card_updates_every_agents_copy_in_place(
     await stack.notifier.wait_idle()
 
     assert status == 200
-    assert "Handled by Ana Ruiz at Mon 2 Mar, 09:00." in text
+    assert "Handled by Ana Ruiz at Mar 2, 9:00 AM EST." in text
     stored = (await stack.repository.voicemails.get(TENANT, voicemail.id)).value
     assert stored.handled_by == ANA
     for agent in (ANA, BEN):
@@ -265,6 +265,6 @@ async def test_a_waiting_callback_is_told_to_the_queue_and_its_end_updates_the_c
     assert "Megan Bowen" in waiting
     assert "up to 3 tries" in waiting
     assert updated["activityId"] == posted["activityId"]
-    assert "Called back with Chloe Martin at Mon 2 Mar, 09:04." in card_text(
+    assert "Called back with Chloe Martin at Mar 2, 9:04 AM EST." in card_text(
         card_of(updated["activity"])
     )

@@ -99,6 +99,9 @@ def voicemail_card(view: VoicemailView, *, note: str | None = None) -> Card:
         actions.append(
             ExecuteAction("Mark handled", Verb.VOICEMAIL, data, style=ActionStyle.POSITIVE)
         )
+        if view.caller_number:
+            # The queue calls back, as its callbacks go (docs/decisions/0019-the-agents-day.md).
+            actions.append(ExecuteAction("Call back", Verb.CALL_BACK, data))
         body.append(
             text(
                 "Any agent of the queue may call back and mark it handled.",

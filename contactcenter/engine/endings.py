@@ -341,6 +341,8 @@ class Endings:
             if after is not None and after.value.activity is AgentActivity.IDLE:
                 freed.append(after)
             unattended = record.wrap_up_pending and not wrapping
+            if after is not None:
+                await self.alerts.offer_ended(ended, ended.agent_id, OfferEnd.TALK_ENDED, now)
         if hang_up:
             if ended.outcome is CallOutcome.ANSWERED:
                 await self.leave(ended)

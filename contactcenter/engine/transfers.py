@@ -170,9 +170,11 @@ class Transfers:
     async def _end_leg(self, talk: Call, leg: CallRecord, now: datetime) -> None:
         """Record the agent's leg and start their wrap-up (the call's end records it again)."""
         await self.endings.create_record(leg)
-        _, wrapping = await self.wrapups.start(talk, leg.id, now)
+        after, wrapping = await self.wrapups.start(talk, leg.id, now)
         if leg.wrap_up_pending and not wrapping:
             await self.wrapups.close_unattended(leg)
+        if after is not None and talk.agent_id is not None:
+            await self.alerts.offer_ended(talk, talk.agent_id, OfferEnd.TALK_ENDED, now)
 
     async def _remove(self, call: Call, participant_id: str) -> None:
         try:

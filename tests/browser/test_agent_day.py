@@ -13,9 +13,9 @@ from playwright.async_api import Browser, ConsoleMessage, Error
 
 from bot import keys
 from bot.demo import LINES, PEOPLE
-from contactcenter.model import AgentActivity, AgentStatus, Queue
+from contactcenter.model import AgentStatus, Queue
 from tests.browser.conftest import Tab
-from tests.tab.support import ANA, BEN, DEV, SALES, TabStack
+from tests.tab.support import ANA, BEN, SALES, TabStack
 
 pytestmark = pytest.mark.browser
 

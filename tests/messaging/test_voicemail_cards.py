@@ -96,9 +96,10 @@ async def test_a_voicemail_card_goes_to_every_agent_of_the_queue_with_a_chat(
         assert "+14255550142" in text
         assert "Length: 0:21" in text
         assert f"Menu path: Main menu{MENU_STEP}Sales" in text
-        execute, listen = card["actions"]
+        execute, call_back, listen = card["actions"]
         assert (execute["title"], execute["verb"]) == ("Mark handled", "voicemail")
         assert execute["data"] == {"voicemailId": voicemail.id}
+        assert (call_back["title"], call_back["verb"]) == ("Call back", "callBack")
         assert listen["type"] == "Action.OpenUrl"
         assert f"voicemail={voicemail.id}" in listen["url"]
         assert card["refresh"]["userIds"] == [f"29:{agent}"]

@@ -203,12 +203,13 @@ def _transfer(view: CallPanelView) -> list[BodyItem]:
 def _wrap_up(view: CallPanelView) -> list[BodyItem]:
     if view.wrap_up_until is None:
         return []
+    data = {CALL_ID: view.call_id, RECORD_ID: view.record_id}
     actions: list[Action] = [
-        ExecuteAction("End wrap-up", Verb.END_WRAP_UP, style=ActionStyle.POSITIVE)
+        ExecuteAction("End wrap-up", Verb.END_WRAP_UP, data, style=ActionStyle.POSITIVE)
     ]
     if view.extension_s > 0:
         actions.append(
-            ExecuteAction(f"More time (+{duration(view.extension_s)})", Verb.EXTEND_WRAP_UP)
+            ExecuteAction(f"More time (+{duration(view.extension_s)})", Verb.EXTEND_WRAP_UP, data)
         )
     return [
         text(

@@ -309,20 +309,31 @@ class CardActions:
             return await self._panel(turn, agent, call_id, f"Not transferred: {err}")
         return await self._panel(turn, agent, call_id)
 
+    def _wrapping_up(self, agent: Agent, data: Data) -> tuple[str, bool]:
+        """Return the call the card is about, and whether the agent is wrapping it up now."""
+        shown = _text(data, RECORD_ID) or _text(data, CALL_ID)
+        wrap_up = agent.wrap_up
+        current = wrap_up is not None and (not shown or wrap_up.record_id == shown)
+        return (wrap_up.record_id if current and wrap_up is not None else shown), current
+
     async def _end_wrap_up(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
-        record_id = agent.wrap_up.record_id if agent.wrap_up is not None else ""
+        record_id, current = self._wrapping_up(agent, data)
+        if not current:
+            if not record_id:
+                return await self._status(agent, "You are not in wrap-up.")
+            return await self._panel(turn, agent, record_id, "This wrap-up had ended already.")
         agent = await self._services.engine.end_wrap_up(turn.tenant_id, agent.id)
-        if not record_id:
-            return await self._status(agent, "You are not in wrap-up.")
         return await self._panel(turn, agent, record_id)
 
     async def _extend_wrap_up(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
-        record_id = agent.wrap_up.record_id if agent.wrap_up is not None else ""
+        record_id, current = self._wrapping_up(agent, data)
+        if not current:
+            if not record_id:
+                return await self._status(agent, "You are not in wrap-up.")
+            return await self._panel(turn, agent, record_id, "This wrap-up had ended already.")
         try:
             agent = await self._services.engine.extend_wrap_up(turn.tenant_id, agent.id)
         except InvalidInput as err:
-            if not record_id:
-                return await self._status(agent, str(err).capitalize() + ".")
             return await self._panel(turn, agent, record_id, f"No more time: {err}.")
         return await self._panel(turn, agent, record_id)
 

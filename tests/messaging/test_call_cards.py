@@ -76,8 +76,10 @@ async def test_notes_saved_on_the_card_are_on_the_record_when_the_wrap_up_ends(
 
     assert delivered["body"]["statusCode"] == 200
     assert "Saved 9:00 AM EST." in card_text(delivered["body"]["value"])
-    delivered = await stack.press(ANA, "endWrapUp", {})
+    delivered = await stack.press(ANA, "endWrapUp", {"callId": call_id, "recordId": call_id})
     assert "Call ended" in card_text(delivered["body"]["value"])
+    delivered = await stack.press(ANA, "endWrapUp", {"callId": call_id, "recordId": call_id})
+    assert "had ended already" in card_text(delivered["body"]["value"])
     record = (await stack.repository.call_records.get(TENANT, call_id)).value
     assert record.disposition_note == "Quote\n\tthree seats"
     assert not record.wrap_up_pending

@@ -76,10 +76,10 @@ def ensure_writable_dir(path: Path) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
 
     from bot.app import create_app
     from bot.logs import configure_logging
+    from bot.server import serve
     from bot.telemetry import configure_telemetry
 
     overrides: dict[str, Any] = {"host": args.host, "port": args.port}
@@ -101,14 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
         ),
     )
     configure_telemetry(settings)
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=10,
-    )
+    serve(create_app(settings), host=settings.host, port=settings.port)
     return 0
 
 

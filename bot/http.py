@@ -23,6 +23,7 @@ _REASON_CODES = {
     403: "forbidden",
     404: "notFound",
     405: "methodNotAllowed",
+    408: "requestTimeout",
     409: "conflict",
     413: "payloadTooLarge",
     415: "unsupportedMediaType",
@@ -58,6 +59,12 @@ _SECURITY_HEADERS = {
 }
 
 
+def add_security_headers(response: web.StreamResponse) -> None:
+    """Add the headers every answer carries (unless the handler set them itself)."""
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every HTTP error into the JSON error shape and add the usual security headers."""
@@ -73,11 +80,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 response.headers[name] = exc.headers[name]
     except json.JSONDecodeError:
         response = error_response(400, "the body is not valid JSON")
+    except web.RequestPayloadError as err:
+        # A body that does not decode (a broken chunk, content that is not gzip).
+        _LOGGER.info("%s %s: the body could not be read (%s)", request.method, request.path, err)
+        response = error_response(400, "the request body could not be read")
+    except ConnectionError as err:
+        # The client went away, or was cut off for sending too slowly: nobody reads this.
+        _LOGGER.info("%s %s: the connection was lost (%s)", request.method, request.path, err)
+        response = error_response(408, "the request did not arrive in time")
     except Exception:
         _LOGGER.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response(500, "internal error")
-    for name, value in _SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    add_security_headers(response)
     if _served_over_https(request):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot import keys
 from bot.http import error_response
 from contactcenter.errors import NotFound
+from contactcenter.inbound import InvalidJson, parse_json
 from contactcenter.model import TenantStatus
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,7 +61,11 @@ async def change_notifications(request: web.Request) -> web.Response:
     if request.content_type != "application/json":
         return error_response(415, "expected application/json")
     try:
-        collection = ChangeNotificationCollection.model_validate_json(await request.read())
+        document = parse_json(await request.read())
+    except InvalidJson as err:
+        return error_response(400, str(err), code="invalidJson")
+    try:
+        collection = ChangeNotificationCollection.model_validate(document)
     except ValidationError as err:
         return error_response(400, f"malformed change notification: {err.error_count()} errors")
     accepted = 0

@@ -15,13 +15,13 @@ record when the wrap-up ends, timer or not. For any other recent call they go to
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from contactcenter.errors import DomainError, InvalidInput, NotFound
+from contactcenter.inbound import unsafe_character
 from contactcenter.model import Agent, AgentActivity, CallRecord, NotesDraft
 from contactcenter.repository import KEEP, Decision, Repository
 
@@ -29,14 +29,6 @@ DISPOSITION_WINDOW = timedelta(hours=24)
 """How long after a call ended its disposition may still be set or changed."""
 
 MAX_NOTE_CHARS = 2000
-
-# What a note may hold besides printable text: line breaks and tabs.
-_NOTE_LAYOUT = frozenset("\n\t")
-# Characters that reorder how text around them is shown (embeddings, overrides, isolates,
-# marks): a note could look like something else than it says.
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
 
 
 class NotYourCall(DomainError):
@@ -65,24 +57,29 @@ def can_dispose(record: CallRecord, agent_id: str, now: datetime) -> bool:
     return record.agent_id == agent_id and now <= disposable_until(record)
 
 
+def note_line_ends(note: str) -> str:
+    """Return a note with its line ends as ``\\n`` (Windows sends ``\\r\\n``)."""
+    return note.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def check_note(note: str) -> str:
     """Return a note tidied (line ends as ``\\n``, blank ends stripped), or raise InvalidInput.
 
     A note is plain text over several lines: line breaks and tabs are kept; any other
-    control character, and characters that change the text's direction, are refused.
+    control character, and the bidirectional overrides and isolates that make text read
+    differently from how it is stored, are refused (the multi-line rule of
+    :func:`contactcenter.inbound.unsafe_character`, which every text field follows).
     """
-    tidy = note.replace("\r\n", "\n").replace("\r", "\n").strip()
+    tidy = note_line_ends(note).strip()
     if len(tidy) > MAX_NOTE_CHARS:
         raise InvalidInput(f"at most {MAX_NOTE_CHARS} characters", field="note")
-    for char in tidy:
-        if char in _NOTE_LAYOUT:
-            continue
-        if char in _BIDI_CONTROLS or unicodedata.category(char) == "Cc":
-            raise InvalidInput(
-                "notes may hold line breaks and tabs, but no other control characters "
-                f"and no text-direction marks (found U+{ord(char):04X})",
-                field="note",
-            )
+    found = unsafe_character(tidy, multi_line=True)
+    if found is not None:
+        raise InvalidInput(
+            "a note holds line breaks and tabs, but no other control or "
+            f"bidirectional-override characters (found {found})",
+            field="note",
+        )
     return tidy
 
 

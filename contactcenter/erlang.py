@@ -106,18 +106,56 @@ class Staffing:
     occupancy: float
 
 
-# Far beyond any queue; stops a search that a target could never end (e.g. SL of 1.0).
-_MAX_AGENTS = 100_000
+MAX_AGENTS = 5_000
+"""The most agents the staffing search considers for one queue.
+
+The largest contact centers staff a few thousand agents across all their queues; a single
+queue needing more is better planned as several. The search is one pass of the Erlang B
+recursion up to the answer, so this also bounds its work (a few milliseconds).
+"""
 
 
-def agents_for_service_level(
+class TargetUnreachable(ValueError):
+    """No staffing up to :data:`MAX_AGENTS` agents reaches the target."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingRow:
+    """What ``agents`` agents achieve on the forecast traffic."""
+
+    agents: int
+    p_wait: float
+    service_level: float
+    asa_s: float
+    occupancy: float
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingTable:
+    """The fewest agents for a target, and the rows around that answer."""
+
+    staffing: Staffing
+    rows: tuple[StaffingRow, ...]
+
+
+def staffing_table(
     calls_per_hour: float,
     aht_s: float,
     target_sl: float,
     threshold_s: float,
     max_occupancy: float | None = None,
-) -> Staffing:
-    """Return the fewest agents reaching ``target_sl`` within ``threshold_s`` (and occupancy cap)."""
+    more_rows: int = 4,
+    max_rows: int = 32,
+) -> StaffingTable:
+    """Return the fewest agents reaching ``target_sl`` within ``threshold_s`` (and occupancy
+    cap), with rows from the first agent count that can carry the traffic to ``more_rows``
+    past the answer (at most ``max_rows``, the last ones).
+
+    Service level grows with the agents, so the first count meeting the target is the
+    answer: one pass of the Erlang B recursion finds it, with the same figures as
+    :func:`erlang_c` and :func:`service_level`. Raises :class:`TargetUnreachable` when no
+    count up to :data:`MAX_AGENTS` does, ValueError for input that makes no sense.
+    """
     rate = float(calls_per_hour)
     if not math.isfinite(rate) or rate < 0:
         raise ValueError(f"calls per hour must be a finite number >= 0, got {calls_per_hour!r}")
@@ -132,19 +170,66 @@ def agents_for_service_level(
         raise ValueError(f"max occupancy must be in (0, 1], got {max_occupancy!r}")
     traffic = rate * aht / SECONDS_PER_HOUR
     if traffic == 0:
-        return Staffing(0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    agents = max(1, math.floor(traffic) + 1)
-    while agents <= _MAX_AGENTS:
-        occupancy = traffic / agents
-        level = service_level(traffic, agents, aht, threshold)
-        if level >= target and (max_occupancy is None or occupancy <= max_occupancy):
-            return Staffing(
-                agents=agents,
-                traffic_erlangs=traffic,
-                p_wait=erlang_c(traffic, agents),
-                service_level=level,
-                asa_s=average_speed_of_answer(traffic, agents, aht),
-                occupancy=occupancy,
-            )
-        agents += 1
-    raise ValueError("no staffing up to 100,000 agents reaches that target")
+        idle = tuple(StaffingRow(n, 0.0, 1.0, 0.0, 0.0) for n in range(1, more_rows + 2))
+        return StaffingTable(Staffing(0, 0.0, 0.0, 1.0, 0.0, 0.0), idle)
+    unreachable = TargetUnreachable(
+        f"no staffing up to {MAX_AGENTS:,} agents reaches that target "
+        f"({traffic:,.1f} erlangs of traffic): plan the queue as several"
+    )
+    if traffic >= MAX_AGENTS or (
+        max_occupancy is not None and traffic / MAX_AGENTS > max_occupancy
+    ):
+        raise unreachable
+    kept = max(1, max_rows - more_rows)
+    rows: list[StaffingRow] = []
+    answer: Staffing | None = None
+    last = MAX_AGENTS
+    blocking = 1.0
+    servers = 0
+    while servers < last:
+        servers += 1
+        blocking = traffic * blocking / (servers + traffic * blocking)
+        if traffic >= servers:
+            continue
+        p_wait = servers * blocking / (servers - traffic * (1.0 - blocking))
+        level = max(0.0, 1.0 - p_wait * math.exp(-(servers - traffic) * threshold / aht))
+        row = StaffingRow(
+            agents=servers,
+            p_wait=p_wait,
+            service_level=level,
+            asa_s=p_wait * aht / (servers - traffic),
+            occupancy=traffic / servers,
+        )
+        rows.append(row)
+        if answer is None:
+            if len(rows) > kept:
+                del rows[0]
+            if level >= target and (max_occupancy is None or row.occupancy <= max_occupancy):
+                answer = Staffing(
+                    agents=servers,
+                    traffic_erlangs=traffic,
+                    p_wait=p_wait,
+                    service_level=level,
+                    asa_s=row.asa_s,
+                    occupancy=row.occupancy,
+                )
+                last = servers + more_rows
+    if answer is None:
+        raise unreachable
+    return StaffingTable(answer, tuple(rows))
+
+
+def agents_for_service_level(
+    calls_per_hour: float,
+    aht_s: float,
+    target_sl: float,
+    threshold_s: float,
+    max_occupancy: float | None = None,
+) -> Staffing:
+    """Return the fewest agents reaching ``target_sl`` within ``threshold_s`` (and occupancy cap).
+
+    Raises :class:`TargetUnreachable` when more than :data:`MAX_AGENTS` would be needed.
+    """
+    return staffing_table(
+        calls_per_hour, aht_s, target_sl, threshold_s, max_occupancy, more_rows=0, max_rows=1
+    ).staffing

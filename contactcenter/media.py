@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from contactcenter.errors import DomainError, InvalidInput, NotFound
+from contactcenter.inbound import unsafe_character
 from contactcenter.model import Prompt
 from contactcenter.ports import MediaStore, PromptConverter
 from contactcenter.repository import Repository
@@ -183,6 +184,11 @@ async def upload_prompt(
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"a prompt needs a name of 1-{MAX_NAME_LENGTH} characters", field="name")
+    if (found := unsafe_character(name)) is not None:
+        raise InvalidInput(
+            f"must not hold control or bidirectional-override characters (found {found})",
+            field="name",
+        )
     language = check_language(language)
     stored = await prompt_file(audio, converter)
     prompt = Prompt(

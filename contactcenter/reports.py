@@ -35,6 +35,21 @@ from contactcenter.ports import Condition, Op
 from contactcenter.repository import Repository
 
 MAX_REPORT_DAYS = 92
+# Reports cover days in this range: before it no record was made, after it none will be
+# (and a day near the calendar's end would overflow when its end is computed).
+FIRST_REPORT_DAY = date(2000, 1, 1)
+LAST_REPORT_DAY = date(2099, 12, 31)
+
+
+def check_report_day(day: date, field: str) -> date:
+    """Return ``day``, or raise InvalidInput when it is outside the days reports cover."""
+    if not FIRST_REPORT_DAY <= day <= LAST_REPORT_DAY:
+        raise InvalidInput(
+            f"a report day is between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY}", field=field
+        )
+    return day
+
+
 _ORDER_NEWEST = (("endedAt", True),)
 
 
@@ -61,6 +76,8 @@ class ReportPeriod:
 
     @classmethod
     def of(cls, first_day: date, last_day: date, zone_name: str) -> ReportPeriod:
+        check_report_day(first_day, "from")
+        check_report_day(last_day, "to")
         if last_day < first_day:
             raise InvalidInput("the period ends before it starts", field="to")
         if (last_day - first_day).days + 1 > MAX_REPORT_DAYS:
@@ -467,6 +484,7 @@ async def agent_timeline(
     State history is not stored as such: talk and wrap-up come from the agent's call
     records (exact), the rest of the day from the sampled time by state per interval.
     """
+    check_report_day(day, "day")
     start = local_midnight(day, zone)
     end = local_midnight(day + timedelta(days=1), zone)
     where: list[Condition] = [

@@ -23,11 +23,12 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from contactcenter.clock import Clock
-from contactcenter.errors import DomainError
+from contactcenter.errors import DomainError, InvalidInput
 from contactcenter.model import RoutingMethod
 from contactcenter.ports import Store
 from contactcenter.repository import Collection
 from contactcenter.simulation import SimulationConfig
+from contactcenter.worker_pool import lower_priority
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,6 +65,53 @@ class WhatIfRun:
     finished_at: datetime | None = None
 
 
+MAX_WAITING_HOURS = 20_000.0
+"""The most caller-hours of waiting a what-if run may simulate (:func:`waiting_hours`).
+
+A run's work grows with the calls and with the time callers spend waiting (each waiting
+caller hears a comfort message a minute). Within this budget the largest run the tab API
+allows takes about a minute of one core, well within the runner's time limit; an
+overloaded queue whose callers never give up would otherwise keep a process busy for
+hours to report that everyone waited.
+"""
+
+
+def waiting_hours(config: SimulationConfig) -> float:
+    """Return the caller-hours of waiting a run should simulate, from a fluid estimate.
+
+    Agents serve ``agents / (handle + wrap-up + ring)`` calls a second. When calls arrive
+    faster, the queue grows through the arrivals and then drains: the waiting is the area
+    of that triangle. A queue the agents keep up with waits little; patient callers wait at
+    most their patience on average.
+    """
+    arrival_per_s = config.arrival_rate_per_hour / 3600
+    if not arrival_per_s > 0:
+        return 0.0
+    busy_s = config.handle_time_s + config.wrap_up_s + config.ring_time_s
+    served_per_s = config.agents / busy_s if busy_s > 0 else float("inf")
+    arrivals_s = config.calls / arrival_per_s
+    backlog = max(0.0, (arrival_per_s - served_per_s) * arrivals_s)
+    if backlog == 0:
+        return 0.0
+    drain_s = backlog / served_per_s if served_per_s > 0 else float("inf")
+    waiting_s = backlog * (arrivals_s + drain_s) / 2
+    if config.patience_s is not None:
+        waiting_s = min(waiting_s, config.calls * config.patience_s)
+    return waiting_s / 3600
+
+
+def check_run_size(config: SimulationConfig) -> None:
+    """Raise InvalidInput when a run would simulate more waiting than a run may."""
+    hours = waiting_hours(config)
+    if hours > MAX_WAITING_HOURS:
+        raise InvalidInput(
+            f"these agents cannot keep up: callers would wait about {hours:,.0f} hours in all "
+            f"(a run simulates at most {MAX_WAITING_HOURS:,.0f}); add agents, lower the "
+            "arrival rate, simulate fewer calls or give callers a patience",
+            field="agents",
+        )
+
+
 def config_document(config: SimulationConfig) -> dict[str, Any]:
     document = asdict(config)
     document["routing"] = config.routing.value
@@ -82,6 +130,7 @@ def run_in_child(
     """The child process: run the simulation, sending progress and then the result."""
     from contactcenter.simulation import simulate
 
+    lower_priority()
     config = config_from_document(document)
     last = 0.0
 

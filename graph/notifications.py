@@ -11,7 +11,6 @@ is malformed is logged once, with its call id, and skipped while the others appl
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from contactcenter.events import (
     RosterUpdated,
     ToneReceived,
 )
+from contactcenter.inbound import InvalidJson, parse_json, plain_text, unsafe_character
 from contactcenter.model import Party, PartyKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -161,9 +161,29 @@ def canonical_id(value: str) -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
+# Graph's ids are GUIDs or short base64-like strings; anything else would fail later, in
+# the store (Cosmos DB ids are at most 255 characters) or in a log line.
+MAX_ID_CHARS = 256
+
+
+def _sane_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID_CHARS and "\\" not in value and unsafe_character(value) is None
+
+
+# Teams display names are at most 256 characters; a carrier's caller name, 15.
+MAX_DISPLAY_NAME_CHARS = 256
+
+
+def _display_name(value: str | None) -> str:
+    """Return a name from outside as plain single-line text of bounded length."""
+    return plain_text(value or "")[:MAX_DISPLAY_NAME_CHARS]
+
+
 def _id_of(identity: _Identity | None) -> str | None:
     if identity is None or not identity.id:
         return None
+    if not _sane_id(identity.id):
+        raise InvalidNotification("an identity's id is not an id")
     return canonical_id(identity.id)
 
 
@@ -211,9 +231,9 @@ def _load(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(body, Mapping):
         return body
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InvalidNotification("the body is not JSON") from err
+        document = parse_json(body.encode() if isinstance(body, str) else body)
+    except (InvalidJson, UnicodeEncodeError) as err:
+        raise InvalidNotification(f"the body is not JSON: {err}") from err
     if not isinstance(document, dict):
         raise InvalidNotification("the body is not a JSON object")
     return document
@@ -237,6 +257,9 @@ def _parse_one(notification: _Notification, tenant_id: str) -> list[CallEvent]:
     if match is None:
         _LOGGER.debug("Skipping a notification on %s", notification.resource_url)
         return []
+    for part in ("call", "sub"):
+        if match[part] is not None and not _sane_id(match[part]):
+            raise InvalidNotification(f"{notification.resource_url!r}: not a {part} id")
     call_id = canonical_id(match["call"])
     data = notification.resource_data
     url = notification.resource_url
@@ -311,7 +334,7 @@ def _incoming(call: _CallResource, tenant_id: str, call_id: str) -> IncomingCall
         called = identity.application_instance or identity.phone or identity.application
         if called is not None and called.id:
             target_id = called.id if called is identity.phone else canonical_id(called.id)
-            target_name = called.display_name or ""
+            target_name = _display_name(called.display_name)
     return IncomingCall(
         tenant_id=tenant_id,
         call_id=call_id,
@@ -326,10 +349,12 @@ def _caller(source: _ParticipantInfo | None) -> Party:
     identity = source.identity if source is not None else None
     if identity is not None:
         if identity.phone is not None and identity.phone.id:
+            if not _sane_id(identity.phone.id):
+                raise InvalidNotification("the caller's number is not a phone number")
             return Party(
                 kind=PartyKind.PHONE,
                 id=identity.phone.id,
-                display_name=identity.phone.display_name or "",
+                display_name=_display_name(identity.phone.display_name),
             )
         user_id = _id_of(identity.user)
         if identity.user is not None and user_id is not None:
@@ -337,7 +362,7 @@ def _caller(source: _ParticipantInfo | None) -> Party:
             return Party(
                 kind=PartyKind.USER,
                 id=user_id,
-                display_name=identity.user.display_name or "",
+                display_name=_display_name(identity.user.display_name),
                 tenant_id=canonical_id(tenant) if tenant else None,
             )
     return Party(kind=PartyKind.ANONYMOUS)

@@ -20,7 +20,7 @@ from tab.appkeys import TAB, TabOptions, TabState
 from tab.demo import KEYS_PATH, OPENID_PATH, openid_configuration, signing_keys
 from tab.dependencies import TabDependencies, TabSettings
 from tab.endpoints import add_endpoints
-from tab.events import LiveHub
+from tab.events import LiveHub, StreamQuota
 from tab.pages import add_pages
 from tab.routes import ENDPOINTS
 
@@ -39,7 +39,12 @@ def add_tab(app: web.Application) -> None:
 @contextlib.asynccontextmanager
 async def running_tab(deps: TabDependencies, options: TabOptions) -> AsyncIterator[TabState]:
     """Hold what the tab's handlers share for as long as the context is open."""
-    hub = LiveHub(deps.repository, deps.clock, interval_s=options.poll_interval_s)
+    hub = LiveHub(
+        deps.repository,
+        deps.clock,
+        interval_s=options.poll_interval_s,
+        quota=StreamQuota(per_user=options.max_streams_per_user, per_host=options.max_streams),
+    )
     try:
         yield TabState(
             options=options,

@@ -31,6 +31,7 @@ from contactcenter.queue_alerts import RULES, AlertBoard, QueueAlertRule
 from contactcenter.reports import ReportScope
 from contactcenter.repository import Collection, Repository
 from contactcenter.what_if import ScratchStoreFactory, WhatIfRunner
+from contactcenter.worker_pool import WorkerPool
 from tab.appkeys import TAB
 from tab.endpoints import ApiError, TabRequest
 from tab.ports import PeriodicWork
@@ -61,6 +62,9 @@ class AnalyticsOptions:
     # What-if simulations per host, and their time limit.
     what_if_max_running: int = 2
     what_if_timeout_s: float = 300.0
+    # Erlang C staffing runs in worker processes of its own, each answer time-limited.
+    staffing_processes: int = 1
+    staffing_timeout_s: float = 10.0
     # Tests drive the loops themselves.
     run_background: bool = True
 
@@ -79,6 +83,7 @@ class AnalyticsState:
     rules: Collection[QueueAlertRule]
     frames: WallboardFrames
     what_if: WhatIfRunner
+    staffing: WorkerPool
     tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
 
@@ -161,6 +166,12 @@ async def running_analytics(
             max_running=options.what_if_max_running,
             timeout_s=options.what_if_timeout_s,
         ),
+        staffing=WorkerPool(
+            size=options.staffing_processes,
+            timeout_s=options.staffing_timeout_s,
+            preload=("contactcenter.erlang",),
+            name="staffing calculator",
+        ),
     )
     if options.run_background:
         _start_loops(state, background, repository, clock)
@@ -171,6 +182,7 @@ async def running_analytics(
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
         await state.what_if.close()
+        await state.staffing.close()
         with contextlib.suppress(DomainError):
             await state.sampler.flush()
 

@@ -219,6 +219,7 @@ ANALYTICS_ENDPOINTS: tuple[Endpoint, ...] = (
         "staffing",
         body=ErlangBody,
         response=ErlangView,
+        errors=(_NOT_ENABLED,),
     ),
     Endpoint(
         "POST",

@@ -14,7 +14,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallState, RoutingMethod
-from contactcenter.reports import AgentRow
+from contactcenter.reports import FIRST_REPORT_DAY, LAST_REPORT_DAY, AgentRow
 from tab.derived_shapes import view_of_dataclass
 from tab.schemas import (
     ApiModel,
@@ -31,14 +31,18 @@ Cursor = Annotated[str, StringConstraints(max_length=512)]
 Milliseconds = Annotated[float, rounded(3)]
 """A duration in seconds, shown to the millisecond."""
 ReportFormat = Literal["json", "csv"]
+ReportDay = Annotated[date, Field(ge=FIRST_REPORT_DAY, le=LAST_REPORT_DAY)]
+"""A local day a report may cover."""
 
 
 # =================================================================== queries
 class PeriodQuery(RequestModel):
     """A period of whole days in the tenant's time zone; both default to today."""
 
-    date_from: date | None = Field(default=None, alias="from", description="First day (local).")
-    date_to: date | None = Field(
+    date_from: ReportDay | None = Field(
+        default=None, alias="from", description="First day (local)."
+    )
+    date_to: ReportDay | None = Field(
         default=None, alias="to", description="Last day (local), inclusive."
     )
     queue_id: Identifier | None = None
@@ -49,15 +53,15 @@ class PeriodQuery(RequestModel):
 
 
 class AgentReportQuery(RequestModel):
-    date_from: date | None = Field(default=None, alias="from")
-    date_to: date | None = Field(default=None, alias="to")
+    date_from: ReportDay | None = Field(default=None, alias="from")
+    date_to: ReportDay | None = Field(default=None, alias="to")
     queue_id: Identifier | None = None
     format: ReportFormat = "json"
 
 
 class CallsReportQuery(RequestModel):
-    date_from: date | None = Field(default=None, alias="from")
-    date_to: date | None = Field(default=None, alias="to")
+    date_from: ReportDay | None = Field(default=None, alias="from")
+    date_to: ReportDay | None = Field(default=None, alias="to")
     queue_id: Identifier | None = None
     agent_id: Identifier | None = None
     outcome: CallOutcome | None = None
@@ -67,8 +71,8 @@ class CallsReportQuery(RequestModel):
 
 
 class AbandonedReportQuery(RequestModel):
-    date_from: date | None = Field(default=None, alias="from")
-    date_to: date | None = Field(default=None, alias="to")
+    date_from: ReportDay | None = Field(default=None, alias="from")
+    date_to: ReportDay | None = Field(default=None, alias="to")
     queue_id: Identifier | None = None
     limit: int = Field(default=50, ge=1, le=500)
     cursor: Cursor | None = None
@@ -76,7 +80,7 @@ class AbandonedReportQuery(RequestModel):
 
 
 class TimelineQuery(RequestModel):
-    day: date | None = Field(default=None, description="The local day; default today.")
+    day: ReportDay | None = Field(default=None, description="The local day; default today.")
     format: ReportFormat = "json"
 
 

@@ -9,9 +9,6 @@ Dates are the tenant's days, in its time zone.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from aiohttp import web
@@ -52,47 +49,13 @@ from tab.analytics_schemas import (
 )
 from tab.derived_shapes import fill
 from tab.endpoints import ApiError, TabRequest
-
-_FORMULA_START = ("=", "@", "\t", "\r")
-
-
-# ------------------------------------------------------------------------- CSV
-def _cell(value: object) -> str:
-    """Return a CSV cell; text a spreadsheet would run as a formula is neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e15 else str(value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) or (text[:1] in {"+", "-"} and not text[1:2].isdigit()):
-        return "'" + text
-    return text
-
-
-def csv_response(
-    name: str, header: Sequence[str], rows: Iterable[Sequence[object]]
-) -> web.Response:
-    """Answer with a CSV file (RFC 4180, UTF-8, CRLF line ends)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return web.Response(
-        text=buffer.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+from tab.spreadsheet import csv_response
 
 
 def _local(value: datetime | None, period: ReportPeriod) -> str:
     return "" if value is None else period.local(value).isoformat(timespec="seconds")
 
 
-# --------------------------------------------------------------------- helpers
 def _period(call: TabRequest, first: date | None, last: date | None) -> ReportPeriod:
     zone_name = call.caller.tenant.time_zone
     today = call.deps.clock.now().astimezone(time_zone(zone_name)).date()

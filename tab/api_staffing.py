@@ -1,10 +1,13 @@
 """Staffing: the Erlang C calculator and what-if runs of the simulator, for supervisors.
 
-The calculator answers with the fewest agents reaching the target (``agents_for_service_level``
-in ``contactcenter/erlang.py``, the function the simulator's tests use too), what they
+The calculator answers with the fewest agents reaching the target (``staffing_table`` in
+``contactcenter/erlang.py``, whose functions the simulator's tests use too), what they
 achieve, the agents to schedule once shrinkage is allowed for, and the same figures for a
-few more agents. A what-if run starts the discrete-event simulator in its own process
-(``tab/whatif.py``); the page polls the run for progress and its result.
+few more agents. It runs in a worker process with a time limit (the analytics state's
+``staffing`` pool), never on the host's event loop; a target no staffing up to
+``MAX_AGENTS`` reaches is answered 422 (``targetUnreachable``). A what-if run starts the
+discrete-event simulator in its own process (``contactcenter/what_if.py``); the page polls
+the run for progress and its result.
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ from __future__ import annotations
 import math
 
 from contactcenter.erlang import (
-    SECONDS_PER_HOUR,
-    agents_for_service_level,
-    average_speed_of_answer,
-    erlang_c,
-    service_level,
+    StaffingTable,
+    TargetUnreachable,
+    staffing_table,
 )
 from contactcenter.simulation import SimulationConfig
-from contactcenter.what_if import TooManyRuns, WhatIfRun
+from contactcenter.what_if import TooManyRuns, WhatIfRun, check_run_size
+from contactcenter.worker_pool import WorkersBusy, WorkFailed
 from tab.analytics import analytics, require_supervisor
 from tab.analytics_schemas import (
     ErlangBody,
@@ -30,36 +32,26 @@ from tab.analytics_schemas import (
 )
 from tab.endpoints import ApiError, TabRequest
 
+# Rows of the table: up to this many more agents than the answer, at most this many rows.
 _MORE_ROWS = 4
+_MAX_ROWS = 32
 
 
-def staffing_view(body: ErlangBody) -> ErlangView:
-    """Return the calculator's answer for a forecast and target."""
+def _table_arguments(body: ErlangBody) -> tuple[float, float, float, float, float | None]:
     calls_per_hour = body.calls * 60 / body.interval_minutes
-    try:
-        staffing = agents_for_service_level(
-            calls_per_hour,
-            body.aht_s,
-            body.target_service_level,
-            body.threshold_s,
-            body.max_occupancy,
-        )
-    except ValueError as err:
-        raise ApiError(422, str(err), code="validationFailed") from err
-    traffic = calls_per_hour * body.aht_s / SECONDS_PER_HOUR
-    first = max(1, math.floor(traffic) + 1)
-    rows = [
-        StaffingRowView(
-            agents=n,
-            p_wait=erlang_c(traffic, n),
-            service_level=service_level(traffic, n, body.aht_s, body.threshold_s),
-            asa_s=average_speed_of_answer(traffic, n, body.aht_s),
-            occupancy=traffic / n,
-        )
-        for n in range(first, max(first, staffing.agents) + _MORE_ROWS + 1)
-    ]
+    return (
+        calls_per_hour,
+        body.aht_s,
+        body.target_service_level,
+        body.threshold_s,
+        body.max_occupancy,
+    )
+
+
+def _view(body: ErlangBody, table: StaffingTable) -> ErlangView:
+    staffing = table.staffing
     return ErlangView(
-        calls_per_hour=calls_per_hour,
+        calls_per_hour=body.calls * 60 / body.interval_minutes,
         traffic_erlangs=staffing.traffic_erlangs,
         agents=staffing.agents,
         scheduled_agents=math.ceil(round(staffing.agents / (1 - body.shrinkage), 9)),
@@ -67,14 +59,47 @@ def staffing_view(body: ErlangBody) -> ErlangView:
         service_level=staffing.service_level,
         asa_s=staffing.asa_s,
         occupancy=staffing.occupancy,
-        table=rows,
+        table=[
+            StaffingRowView(
+                agents=row.agents,
+                p_wait=row.p_wait,
+                service_level=row.service_level,
+                asa_s=row.asa_s,
+                occupancy=row.occupancy,
+            )
+            for row in table.rows
+        ],
     )
+
+
+def _unreachable(err: ValueError) -> ApiError:
+    code = "targetUnreachable" if isinstance(err, TargetUnreachable) else "validationFailed"
+    return ApiError(422, str(err), code=code)
+
+
+def staffing_view(body: ErlangBody) -> ErlangView:
+    """Return the calculator's answer for a forecast and target, computed here."""
+    try:
+        table = staffing_table(*_table_arguments(body), more_rows=_MORE_ROWS, max_rows=_MAX_ROWS)
+    except ValueError as err:
+        raise _unreachable(err) from err
+    return _view(body, table)
 
 
 async def erlang_calculator(call: TabRequest) -> ErlangView:
     """Agents needed for a service-level target at a forecast volume and handle time."""
     require_supervisor(call)
-    return staffing_view(call.body(ErlangBody))
+    body = call.body(ErlangBody)
+    pool = analytics(call.app).staffing
+    try:
+        table = await pool.run(staffing_table, *_table_arguments(body), _MORE_ROWS, _MAX_ROWS)
+    except ValueError as err:
+        raise _unreachable(err) from err
+    except WorkersBusy as err:
+        raise ApiError(503, str(err), code="busy", headers={"Retry-After": "5"}) from err
+    except WorkFailed as err:
+        raise ApiError(503, str(err), code="calculationFailed") from err
+    return _view(body, table)
 
 
 def run_view(run: WhatIfRun) -> WhatIfRunView:
@@ -108,6 +133,7 @@ async def start_what_if(call: TabRequest) -> WhatIfRunView:
         seed=body.seed,
         service_level_threshold_s=body.service_level_threshold_s,
     )
+    check_run_size(config)
     try:
         run = await analytics(call.app).what_if.start(
             call.caller.tenant_id, call.caller.user_id, config

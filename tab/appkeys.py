@@ -42,6 +42,9 @@ class TabOptions:
     poll_interval_s: float = 1.0
     # A comment line on an idle event stream this often keeps proxies from closing it.
     heartbeat_s: float = 15.0
+    # Live event streams one user may hold open (a few pages or windows), and the host.
+    max_streams_per_user: int = 5
+    max_streams: int = 5_000
     # Signing keys are fetched again on an unknown key id at most this often.
     key_refresh_floor_s: float = 300.0
     # The Teams JavaScript client library's browser bundle; None: not served.

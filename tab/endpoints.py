@@ -11,7 +11,6 @@ the same table (``tab/openapi.py``), so the two cannot drift apart.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from contactcenter.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from contactcenter.inbound import InvalidJson, parse_json
 from contactcenter.model import Role
 from tab.access import AccessDenied, Caller, resolve_caller
 from tab.appkeys import TAB, TabState
@@ -199,6 +199,9 @@ class Endpoint:
             statuses.add(422)
         if self.method in {"POST", "PUT", "DELETE"} and self.access is not Access.PUBLIC:
             statuses.add(409)
+        if self.stream:
+            # Live streams are limited per user and per host.
+            statuses.add(429)
         return tuple(sorted(statuses))
 
 
@@ -288,14 +291,16 @@ async def authenticate(request: web.Request) -> Caller:
 async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     if request.content_type != "application/json":
         raise ApiError(415, "send the body as application/json")
+    if (request.charset or "utf-8").lower() != "utf-8":
+        raise ApiError(415, "send the body as UTF-8 JSON")
     length = request.content_length
     if length is not None and length > MAX_TAB_BODY_BYTES:
         raise ApiError(413, f"the body is larger than {MAX_TAB_BODY_BYTES} bytes")
     raw = await _read_limited(request, MAX_TAB_BODY_BYTES)
     try:
-        data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ApiError(400, "the body is not valid JSON") from err
+        data = parse_json(raw or b"null")
+    except InvalidJson as err:
+        raise ApiError(400, str(err), code="invalidJson") from err
     if not isinstance(data, dict):
         raise validation_failed([{"field": "body", "message": "expected a JSON object"}])
     try:

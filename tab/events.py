@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from contactcenter.clock import Clock
 from contactcenter.errors import DomainError
 from contactcenter.repository import Repository
 from tab.appkeys import TAB
-from tab.endpoints import TabRequest
+from tab.endpoints import ApiError, TabRequest
 from tab.live import TenantSnapshot, me_view, queue_live, read_snapshot, visible_queue_ids
 from tab.schemas import QueuesLiveView
 
@@ -76,15 +76,69 @@ class Subscription:
             return feed.snapshot
 
 
+class TooManyStreams(DomainError):
+    """A user, or the host, has as many live streams open as allowed."""
+
+
+class StreamQuota:
+    """How many live streams one user, and the whole host, may hold open at once.
+
+    Each stream holds a connection and a task for as long as it lasts; without a limit one
+    signed-in user could open thousands and starve everyone else.
+    """
+
+    def __init__(self, *, per_user: int, per_host: int) -> None:
+        self._per_user = per_user
+        self._per_host = per_host
+        self._open: dict[tuple[str, str], int] = {}
+        self._total = 0
+
+    @property
+    def open_streams(self) -> int:
+        return self._total
+
+    @contextlib.contextmanager
+    def admit(self, tenant_id: str, user_id: str) -> Iterator[None]:
+        """Hold one stream's place while the context is open; raise TooManyStreams if full."""
+        key = (tenant_id, user_id)
+        if self._total >= self._per_host:
+            raise TooManyStreams(
+                f"this host serves at most {self._per_host} live streams: try again shortly"
+            )
+        if self._open.get(key, 0) >= self._per_user:
+            raise TooManyStreams(
+                f"at most {self._per_user} live streams per user: close another page first"
+            )
+        self._open[key] = self._open.get(key, 0) + 1
+        self._total += 1
+        try:
+            yield
+        finally:
+            self._total -= 1
+            left = self._open[key] - 1
+            if left:
+                self._open[key] = left
+            else:
+                del self._open[key]
+
+
 class LiveHub:
     """In-process publish/subscribe of tenant snapshots, polled from the store."""
 
-    def __init__(self, repository: Repository, clock: Clock, *, interval_s: float) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        clock: Clock,
+        *,
+        interval_s: float,
+        quota: StreamQuota,
+    ) -> None:
         self._repository = repository
         self._clock = clock
         self._interval_s = interval_s
         self._feeds: dict[str, _Feed] = {}
         self._feeds_changed = asyncio.Condition()
+        self.quota = quota
         self.closing = False
         self.polls = 0
 
@@ -178,6 +232,17 @@ async def stream_live(call: TabRequest, events: LiveEvents, *, stream: str) -> w
     The stream ends when the caller's token expires or the host shuts down; an idle
     stream gets a comment line every ``heartbeat_s`` so that proxies keep it open.
     """
+    caller = call.caller
+    state = call.app[TAB]
+    hub = state.hub
+    try:
+        with hub.quota.admit(caller.tenant_id, caller.user_id):
+            return await _stream(call, events, stream=stream)
+    except TooManyStreams as err:
+        raise ApiError(429, str(err), code="tooManyStreams", headers={"Retry-After": "10"}) from err
+
+
+async def _stream(call: TabRequest, events: LiveEvents, *, stream: str) -> web.StreamResponse:
     caller = call.caller
     state = call.app[TAB]
     hub = state.hub

@@ -18,11 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from contactcenter.audit import AuditEntry
+from contactcenter.inbound import unsafe_character
 from contactcenter.model import (
     ActionKind,
     AgentActivity,
@@ -77,10 +79,46 @@ class ApiModel(BaseModel):
     )
 
 
+class MultiLine:
+    """Marks a text field of a request that may hold newlines and tabs (a note)."""
+
+
+MULTI_LINE = MultiLine()
+
+
+def _refuse_unsafe_text(value: object, *, multi_line: bool) -> None:
+    """Raise ValueError when text in ``value`` holds a control or bidi-override character."""
+    if isinstance(value, str):
+        found = unsafe_character(value, multi_line=multi_line)
+        if found is not None:
+            raise ValueError(
+                f"must not hold control or bidirectional-override characters (found {found})"
+            )
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _refuse_unsafe_text(item, multi_line=multi_line)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unsafe_text(key, multi_line=False)
+            _refuse_unsafe_text(item, multi_line=multi_line)
+
+
 class RequestModel(ApiModel):
-    """A request body or query: unknown fields are refused, text is stripped."""
+    """A request body or query: unknown fields are refused, text is stripped.
+
+    Text is plain: control characters and bidirectional overrides and isolates are refused
+    in every field (newline and tab are kept in fields marked :data:`MULTI_LINE`).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        multi_line = field is not None and MULTI_LINE in field.metadata
+        _refuse_unsafe_text(value, multi_line=multi_line)
+        return value
 
 
 # =================================================================== requests

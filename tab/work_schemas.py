@@ -5,11 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from contactcenter.dispositions import MAX_NOTE_CHARS
+from contactcenter.dispositions import MAX_NOTE_CHARS, note_line_ends
 from contactcenter.model import CallOutcome
-from tab.schemas import ApiModel, Identifier, PartyView, RequestModel
+from tab.schemas import MULTI_LINE, ApiModel, Identifier, PartyView, RequestModel
+
+
+def _line_ends(value: object) -> object:
+    return note_line_ends(value) if isinstance(value, str) else value
+
+
+NoteText = Annotated[
+    str,
+    BeforeValidator(_line_ends),
+    StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS),
+    MULTI_LINE,
+]
+"""A note: plain text over several lines (line breaks and tabs), blank ends stripped."""
 
 
 class DispositionBody(RequestModel):
@@ -20,7 +33,7 @@ class DispositionBody(RequestModel):
         description="One of the queue's disposition codes; null (or empty) when the queue "
         "has none.",
     )
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS)] = ""
+    note: NoteText = ""
 
 
 CallbackProgress = Literal[
@@ -73,7 +86,7 @@ class NotesBody(RequestModel):
     code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
         default=None, description="One of the queue's disposition codes; null: none picked yet."
     )
-    note: Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS + 100)] = Field(
+    note: NoteText = Field(
         default="",
         description=f"Plain text over several lines (line breaks and tabs), at most "
         f"{MAX_NOTE_CHARS} characters once blank ends are stripped.",

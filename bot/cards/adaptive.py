@@ -249,30 +249,34 @@ def attachment(card: Card) -> JsonObject:
 
 
 # ----------------------------------------------------------------------- elements
-def text(
+def _run(
     value: str,
     *,
     size: TextSize | None = None,
     weight: TextWeight | None = None,
     color: TextColor | None = None,
     subtle: bool = False,
-    wrap: bool = True,
+) -> Any:
+    run = ac_elements.TextRun(text=value)
+    if size is not None:
+        run.size = size.value
+    if weight is not None:
+        run.weight = weight.value
+    if color is not None:
+        run.color = color.value
+    if subtle:
+        run.isSubtle = True
+    return run
+
+
+def _rich_text(
+    runs: Sequence[Any],
+    *,
     spacing: Spacing | None = None,
     separator: bool = False,
     align: Alignment | None = None,
 ) -> Element:
-    """Return a ``TextBlock`` (markdown allowed, as Teams renders it)."""
-    block = ac_elements.TextBlock(text=value)
-    if size is not None:
-        block.size = size.value
-    if weight is not None:
-        block.weight = weight.value
-    if color is not None:
-        block.color = color.value
-    if subtle:
-        block.isSubtle = True
-    if wrap:
-        block.wrap = True
+    block = ac_elements.RichTextBlock(inlines=list(runs))
     if spacing is not None:
         block.spacing = spacing.value
     if separator:
@@ -282,36 +286,45 @@ def text(
     return Element(block)
 
 
-def plain_text(
+def text(
     value: str,
     *,
-    subtle: bool = False,
-    weight: TextWeight | None = None,
     size: TextSize | None = None,
+    weight: TextWeight | None = None,
+    color: TextColor | None = None,
+    subtle: bool = False,
+    spacing: Spacing | None = None,
+    separator: bool = False,
+    align: Alignment | None = None,
 ) -> Element:
-    """Return a ``RichTextBlock`` of one ``TextRun``: text people typed, shown as it is.
+    """Return plain text: a ``RichTextBlock`` of one ``TextRun``, which wraps.
 
-    A ``TextBlock`` renders markdown, so a caller's name or an agent's note could turn into
-    a link or formatting; a ``TextRun`` never does.
+    Cards show what callers, agents and admins wrote (names, reasons, notes). A
+    ``TextBlock`` (and a ``FactSet``) renders markdown, so a caller named
+    ``[Verify your account](https://…)`` would show as a link; Adaptive Cards document that
+    a ``TextRun`` does not support markdown. Every text of every card is made here, so no
+    card can show a link or emphasis nobody put there.
     """
-    run: JsonObject = {"type": "TextRun", "text": value}
-    if subtle:
-        run["isSubtle"] = True
-    if weight is not None:
-        run["weight"] = weight.value
-    if size is not None:
-        run["size"] = size.value
-    return Element({"type": "RichTextBlock", "inlines": [run]})
+    run = _run(value, size=size, weight=weight, color=color, subtle=subtle)
+    return _rich_text([run], spacing=spacing, separator=separator, align=align)
 
 
 def facts(pairs: Sequence[tuple[str, str]], *, spacing: Spacing | None = None) -> Element:
-    """Return a ``FactSet`` of (title, value) pairs."""
-    fact_set = ac_containers.FactSet(
-        facts=[ac_containers.Fact(title=title, value=value) for title, value in pairs]
-    )
+    """Return (title, value) pairs as plain text, one line each: "title: value".
+
+    Not a ``FactSet``, whose titles and values render markdown (see :func:`text`).
+    """
+    lines = [
+        _rich_text(
+            [_run(f"{title}: ", weight=TextWeight.BOLDER), _run(value)],
+            spacing=Spacing.NONE if index else None,
+        )
+        for index, (title, value) in enumerate(pairs)
+    ]
+    box = ac_containers.Container(items=[line.to_json() for line in lines])
     if spacing is not None:
-        fact_set.spacing = spacing.value
-    return Element(fact_set)
+        box.spacing = spacing.value
+    return Element(box)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,7 @@ def help_card(commands: Sequence[CommandHelp], *, not_understood: str | None = N
     """List what the bot understands."""
     body: list[BodyItem] = []
     if not_understood is not None:
-        body.append(
-            text(f"I did not understand “{not_understood}”.", color=TextColor.WARNING, wrap=True)
-        )
+        body.append(text(f"I did not understand “{not_understood}”.", color=TextColor.WARNING))
     body.append(text("Contact center commands", size=TextSize.MEDIUM, weight=TextWeight.BOLDER))
     body.append(facts([(command.usage, command.description) for command in commands]))
     return Card(body=body, fallback_text="Contact center commands")

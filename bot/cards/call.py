@@ -4,7 +4,8 @@ While the call lasts it shows who calls from which queue, how long they waited, 
 talk began (a card cannot tick: the workspace has the running timer), this caller's last
 calls, the notes and disposition as saved so far, and hands the call to a queue or an
 agent. Once the talk ends it shows when, and keeps the notes open through the wrap-up,
-which it can end or extend. Text people typed (names, notes) is shown as plain text runs.
+which it can end or extend. Like every card's, its text is plain text runs
+(:func:`bot.cards.adaptive.text`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from bot.cards.adaptive import (
     action_set,
     container,
     facts,
-    plain_text,
     text,
 )
 from bot.cards.units import clock_time, day_time, duration
@@ -100,7 +100,7 @@ def _header(view: CallPanelView) -> BodyItem:
     return container(
         [
             text(title, weight=TextWeight.BOLDER, color=TextColor.GOOD if live else None),
-            plain_text(view.caller_name, weight=TextWeight.BOLDER, size=TextSize.LARGE),
+            text(view.caller_name, weight=TextWeight.BOLDER, size=TextSize.LARGE),
         ],
         style=ContainerStyle.EMPHASIS if live else None,
         bleed=live,
@@ -130,7 +130,7 @@ def _earlier(view: CallPanelView) -> list[BodyItem]:
         who = f"with {call.agent_name}" if call.agent_name else "not answered"
         code = f" · {call.code}" if call.code else ""
         items.append(
-            plain_text(
+            text(
                 f"{day_time(call.ended_at, view.zone)} · {call.queue_name} · {who}{code}",
                 subtle=True,
             )
@@ -225,7 +225,7 @@ def call_panel_card(view: CallPanelView) -> Card:
     """The card of the call at hand: on the call, or just ended (wrap-up)."""
     body: list[BodyItem] = []
     if view.problem:
-        body.append(plain_text(view.problem, weight=TextWeight.BOLDER))
+        body.append(text(view.problem, weight=TextWeight.BOLDER))
     body += [_header(view), _facts(view)]
     if view.ended_at is None:
         body += _earlier(view)

@@ -40,6 +40,7 @@ from bot.messaging.views import agent_status_view, call_panel_view, voicemail_vi
 from contactcenter.dispositions import Disposition, DispositionClosed, NotYourCall, save_notes
 from contactcenter.engine import NotYourTalk
 from contactcenter.errors import Conflict, InvalidInput, NotFound
+from contactcenter.inbound import unsafe_character
 from contactcenter.model import Agent, AgentStatus, CallOutcome, CallState, PartyKind, Voicemail
 from contactcenter.ports import OfferEnd
 from contactcenter.voicemail import handle_voicemail, is_agent_of_queue
@@ -396,6 +397,8 @@ class CardActions:
 
     async def _away(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
         reason = _text(data, REASON_INPUT)[:100] or None
+        if reason is not None and unsafe_character(reason) is not None:
+            return _bad_request("A reason is plain text on one line.", "invalidReason")
         engine = self._services.engine
         agent = await engine.set_status(turn.tenant_id, agent.id, AgentStatus.AWAY, reason)
         return await self._status(agent, "You are away.")

@@ -51,6 +51,7 @@ from bot.cards.adaptive import CARD_CONTENT_TYPE, Card
 from bot.http import error_response
 from bot.messaging.documents import ConversationRef
 from bot.settings import DEFAULT_BOT_OPENID_URL, DEFAULT_ENTRA_AUTHORITY_HOST, AppType, Settings
+from contactcenter.inbound import InvalidJson, parse_json
 from graph.retry_after import retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
@@ -388,7 +389,12 @@ class BotChannel:
             return error_response(401, "a bearer token is required", code="invalidToken")
         if request.content_type != "application/json":
             return error_response(415, "expected application/json")
-        body = await request.json()
+        # botbuilder parses the body again with Python's json module: only a body that
+        # passed the strict parser reaches it (no RecursionError, no huge numbers).
+        try:
+            body = parse_json(await request.read())
+        except InvalidJson as err:
+            return error_response(400, str(err), code="invalidJson")
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return error_response(400, "the body is not an activity", code="invalidActivity")
         try:

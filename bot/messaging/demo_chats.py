@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 
 from bot import keys
 from bot.http import error_response
+from contactcenter.inbound import InvalidJson, parse_json
 from simulator import SimulatorClient, SimulatorRequestError
 from simulator.installations import personal_conversation_id
 
@@ -506,7 +507,11 @@ BodyT = TypeVar("BodyT", bound=_Body)
 
 async def _read(request: web.Request, model: type[BodyT]) -> BodyT:
     try:
-        return model.model_validate(await request.json())
+        document = parse_json(await request.read())
+    except InvalidJson as err:
+        raise Refused(error_response(400, str(err), code="invalidJson")) from err
+    try:
+        return model.model_validate(document)
     except ValidationError as err:
         details = [
             {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}

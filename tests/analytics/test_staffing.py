@@ -13,6 +13,8 @@ target) are reproduced in The Devil is in the Data's R walk-through of that exam
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from contactcenter.model import RoutingMethod
@@ -20,7 +22,7 @@ from contactcenter.simulation import SimulationConfig, simulate
 from storage.sqlite import MEMORY, SqliteStore
 from tab.analytics_schemas import ErlangBody
 from tab.api_staffing import staffing_view
-from tests.analytics.support import state_of
+from tests.analytics.support import eventually, state_of
 from tests.tab.support import ANA, SUPERVISOR, TabStack
 
 WORKED_EXAMPLE = {
@@ -112,3 +114,84 @@ async def test_a_what_if_run_goes_to_a_child_process_and_reports_back(stack: Tab
     assert done["result"] == pytest.approx(expected.as_json())
     status, _ = await stack.call("GET", f"/api/tab/staffing/what-if/{run['id']}", user=ANA.id)
     assert status == 403
+
+
+# The largest requests the API allows. About 4,977 erlangs: the search runs to the
+# 5,000-agent cap before it says the target cannot be reached.
+LARGEST_STAFFING = {
+    "calls": 1_000_000,
+    "intervalMinutes": 1440,
+    "ahtS": 430,
+    "targetServiceLevel": 0.99,
+    "thresholdS": 0,
+    "maxOccupancy": 1,
+}
+# 4,900 erlangs, reachable: the answer is 4,913 agents, with its table.
+LARGE_STAFFING = {"calls": 98_000, "ahtS": 180, "targetServiceLevel": 0.8, "thresholdS": 20}
+# The most calls and agents, at the fastest arrivals, overloaded to near the waiting budget.
+LARGEST_WHAT_IF = {"agents": 200, "arrivalRate": 20_000, "handleTimeS": 100, "calls": 20_000}
+
+
+async def test_a_target_beyond_the_agent_cap_is_answered_at_once(stack: TabStack) -> None:
+    status, body = await stack.call(
+        "POST", "/api/tab/staffing/erlang-c", user=SUPERVISOR.id, json=LARGEST_STAFFING
+    )
+    assert (status, body["error"]["code"]) == (422, "targetUnreachable")
+    assert "5,000 agents" in body["error"]["message"]
+
+
+async def test_a_what_if_run_that_would_simulate_too_much_waiting_is_refused(
+    stack: TabStack,
+) -> None:
+    status, body = await stack.call(
+        "POST",
+        "/api/tab/staffing/what-if",
+        user=SUPERVISOR.id,
+        json={**LARGEST_WHAT_IF, "handleTimeS": 7200, "wrapUpS": 600, "ringTimeS": 60},
+    )
+    assert status == 422
+    assert body["error"]["details"][0]["field"] == "agents"
+    assert "cannot keep up" in body["error"]["message"]
+
+
+async def test_healthz_answers_within_a_second_while_the_largest_requests_run(
+    stack: TabStack,
+) -> None:
+    runs = []
+    for seed in (1, 2):
+        status, run = await stack.call(
+            "POST",
+            "/api/tab/staffing/what-if",
+            user=SUPERVISOR.id,
+            json={**LARGEST_WHAT_IF, "seed": seed},
+        )
+        assert status == 201, run
+        runs.append(run["id"])
+
+    async def running() -> bool:
+        for run_id in runs:
+            _, run = await stack.call(
+                "GET", f"/api/tab/staffing/what-if/{run_id}", user=SUPERVISOR.id
+            )
+            if run["state"] != "running" or run["done"] == 0:
+                return False
+        return True
+
+    await eventually(running, timeout_s=60)
+    loop = asyncio.get_running_loop()
+    staffing = [
+        asyncio.create_task(
+            stack.call("POST", "/api/tab/staffing/erlang-c", user=SUPERVISOR.id, json=body)
+        )
+        for body in (LARGEST_STAFFING, LARGE_STAFFING) * 3
+    ]
+    for _ in range(10):
+        started = loop.time()
+        async with stack.host.get("/healthz") as response:
+            assert response.status == 200
+        assert loop.time() - started < 1.0
+    answers = await asyncio.gather(*staffing)
+    assert {status for status, _ in answers} == {200, 422}
+    assert {body["agents"] for status, body in answers if status == 200} == {4913}
+    # Both runs are still simulating: the probes were answered while they ran.
+    assert await running()

@@ -172,7 +172,7 @@ async def _people_in_call(demo: TabStack, call_id: str) -> dict[str, str]:
 
 async def _invited_last(demo: TabStack, call_id: str) -> str:
     call = await demo.simulator.call(call_id)
-    invites = [
+    invites: list[str] = [
         r["body"]["participants"][0]["identity"]["user"]["id"]
         for r in call["requests"]
         if r["method"] == "POST" and r["path"].endswith("/participants/invite")

@@ -8,11 +8,14 @@ from fractions import Fraction
 import pytest
 
 from contactcenter.erlang import (
+    MAX_AGENTS,
+    TargetUnreachable,
     agents_for_service_level,
     average_speed_of_answer,
     erlang_b,
     erlang_c,
     service_level,
+    staffing_table,
 )
 
 
@@ -140,3 +143,58 @@ def test_staffing_for_no_calls_needs_nobody() -> None:
 def test_staffing_refuses_impossible_targets(target: float) -> None:
     with pytest.raises(ValueError, match="target service level"):
         agents_for_service_level(200, 180, target, 20)
+
+
+def _fewest_by_brute_force(traffic: float, target: float, threshold: float, aht: float) -> int:
+    """The test's own search: every agent count from the traffic up, with the textbook SL."""
+    agents = math.floor(traffic) + 1
+    while True:
+        p_wait = float(exact_erlang_c(Fraction(traffic), agents))
+        if 1 - p_wait * math.exp(-(agents - traffic) * threshold / aht) >= target:
+            return agents
+        agents += 1
+
+
+@pytest.mark.parametrize(
+    ("calls_per_hour", "aht", "target", "threshold"),
+    [(200, 180, 0.8, 20), (360, 240, 0.9, 15), (30, 300, 0.95, 30), (1000, 100, 0.7, 10)],
+)
+def test_the_one_pass_search_agrees_with_a_brute_force_search(
+    calls_per_hour: float, aht: float, target: float, threshold: float
+) -> None:
+    traffic = calls_per_hour * aht / 3600
+    table = staffing_table(calls_per_hour, aht, target, threshold)
+    assert table.staffing.agents == _fewest_by_brute_force(traffic, target, threshold, aht)
+
+
+def test_the_table_runs_from_the_first_count_that_carries_the_traffic_to_four_past() -> None:
+    table = staffing_table(200, 180, 0.8, 20)
+    assert [row.agents for row in table.rows] == list(range(11, 19))
+    for row in table.rows:
+        assert row.p_wait == erlang_c(10, row.agents)
+        assert row.service_level == service_level(10, row.agents, 180, 20)
+        assert row.asa_s == average_speed_of_answer(10, row.agents, 180)
+
+
+def test_a_long_table_keeps_the_rows_next_to_the_answer() -> None:
+    table = staffing_table(4000 * 3600 / 180, 180, 0.8, 20, 0.9, 4, 32)
+    agents = [row.agents for row in table.rows]
+    assert len(agents) == 32
+    assert agents[-1] == table.staffing.agents + 4
+    assert agents == list(range(agents[0], agents[-1] + 1))
+
+
+@pytest.mark.parametrize(
+    ("calls_per_hour", "aht", "target", "threshold", "max_occupancy"),
+    [
+        (1_000_000, 86_400, 0.8, 20, None),  # 24 million erlangs
+        (MAX_AGENTS * 3600 / 180, 180, 0.8, 20, None),  # traffic the cap cannot carry
+        (4990 * 3600 / 180, 180, 0.999999, 0, None),  # just over the cap
+        (100 * 3600 / 180, 180, 0.8, 20, 0.01),  # the occupancy cap needs 10,000
+    ],
+)
+def test_a_target_beyond_the_agent_cap_is_unreachable_not_searched_for_ever(
+    calls_per_hour: float, aht: float, target: float, threshold: float, max_occupancy: float | None
+) -> None:
+    with pytest.raises(TargetUnreachable, match="no staffing up to 5,000 agents"):
+        staffing_table(calls_per_hour, aht, target, threshold, max_occupancy)

@@ -174,7 +174,7 @@ def card_text(card: dict[str, Any]) -> str:
         if kind == "TextBlock":
             found.append(str(value["text"]))
         elif kind == "RichTextBlock":
-            found.append("".join(str(run.get("text", "")) for run in value["inlines"]))
+            found.append("".join(str(run["text"]) for run in value["inlines"]))
         elif kind == "FactSet":
             found.extend(f"{fact['title']}: {fact['value']}" for fact in value["facts"])
         elif isinstance(kind, str) and kind.startswith("Action.") and "title" in value:

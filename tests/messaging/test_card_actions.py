@@ -67,6 +67,16 @@ async def test_set_away_from_the_status_card_uses_the_typed_reason(stack: Stack)
     assert "Away (Training)" in text
 
 
+async def test_a_reason_with_a_bidirectional_override_is_refused(stack: Stack) -> None:
+    before = await stack.repository.agents.get(TENANT, ANA)
+    status, text = _response(await stack.press(ANA, "away", {"reason": "Lunch\u202egnitset"}))
+
+    after = await stack.repository.agents.get(TENANT, ANA)
+    assert status == 400
+    assert "plain text" in text
+    assert after.etag == before.etag
+
+
 async def test_refreshing_a_queue_card_shows_the_queue_now(stack: Stack) -> None:
     status, text = _response(
         await stack.press(HIRO, "refresh", {"kind": "queue", "queueId": SALES})

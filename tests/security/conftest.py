@@ -44,6 +44,7 @@ from contactcenter.repository import Repository
 from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.signing import SigningKey, load_or_create_signing_key
 from storage.memory import MemoryStore
+from tests.host_server import host_client
 from tests.security.support import HOSTILE, Client, KeyServer, key_server_app
 from tests.tab.support import (
     ANA,
@@ -130,7 +131,7 @@ async def calling(
     )
     clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     app = create_app(settings, Services(store=MemoryStore(), clock=clock, run_timers=False))
-    host = await aiohttp_client(app, server_kwargs={"port": port})
+    host = await host_client(aiohttp_client, app, port=port)
     async with aiohttp.ClientSession() as session:
         simulator = SimulatorClient(session, simulator_url)
         placed = await simulator.place_call(
@@ -378,7 +379,7 @@ async def live(
             store=MemoryStore(), clock=clock, run_timers=False, tab_options=options_for(key_path)
         ),
     )
-    host = await aiohttp_client(app, server_kwargs={"port": port})
+    host = await host_client(aiohttp_client, app, port=port)
     key = load_or_create_signing_key(calling_simulator_dir / "simulator" / "signing-key.pem")
     async with aiohttp.ClientSession() as session:
         yield LiveStack(

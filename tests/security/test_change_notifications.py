@@ -90,15 +90,14 @@ INSANE_TOKENS = [
 ]
 
 
-# aiohttp logs the request line it refuses as an error of its own, with the traceback.
-@pytest.mark.expect_error_logs(r"^Error handling request from 127\.0\.0\.1 \(LineTooLong: ")
 async def test_an_insane_validation_token_is_refused_not_echoed(tab: TabStack) -> None:
     for token in INSANE_TOKENS:
         async with tab.host.post("/api/notifications", params={"validationToken": token}) as r:
-            assert r.status in {400, 414}, repr(token[:20])
+            assert r.status == 400, repr(token[:20])
             assert not token or token not in await r.text()
-            if r.content_type == "application/json":
-                assert (await r.json())["error"]["code"] == "invalidValidationToken"
+            # Even the request line aiohttp's parser refuses gets our JSON error.
+            expected = "malformedRequest" if len(token) > 8190 else "invalidValidationToken"
+            assert (await r.json())["error"]["code"] == expected
         refused(ENDPOINT)
 
 

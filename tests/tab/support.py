@@ -30,6 +30,7 @@ from simulator.signing import SigningKey
 from tab import TabOptions
 from tab.analytics import AnalyticsOptions
 from tab.appkeys import TAB
+from tests.host_server import host_client
 
 ADMIN = next(p for p in PEOPLE if p.upn.startswith("grace"))
 SUPERVISOR = next(p for p in PEOPLE if p.upn.startswith("hiro"))
@@ -202,7 +203,7 @@ async def start_stack(
             analytics_options=analytics_options,
         ),
     )
-    host = await aiohttp_client(app, server_kwargs={"port": port})
+    host = await host_client(aiohttp_client, app, port=port)
     return TabStack(
         host=host,
         simulator=SimulatorClient(host.session, simulator_url),

@@ -97,7 +97,7 @@ async def test_a_note_with_a_control_character_is_refused_in_plain_words(tab: Ta
     assert status == 422
     [detail] = body["error"]["details"]
     assert detail["field"] == "note"
-    assert "line breaks and tabs" in detail["message"]
+    assert "control or bidirectional-override" in detail["message"]
 
 
 async def test_an_agent_takes_more_wrap_up_time_once(tab: TabStack) -> None:

@@ -7,13 +7,19 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from contactcenter.clock import VirtualClock
+from simulator.signing import SigningKey
+from storage.memory import MemoryStore
 from tab.appkeys import TAB
-from tests.tab.support import ANA, BEN, TabStack
+from tests.analytics.support import eventually
+from tests.tab.support import ANA, BEN, TabStack, options_for, start_stack
 
 TIMEOUT_S = 5.0
 
@@ -103,3 +109,63 @@ async def test_a_tenant_nobody_watches_is_not_polled(tab: TabStack) -> None:
         # The server notices a closed stream at its next write (at the latest, the heartbeat).
         await hub.wait_unwatched(tab.settings.microsoft_app_tenant_id)
     assert hub.watched_tenants == 0
+
+
+# ------------------------------------------------------------------- limits
+@pytest.fixture
+async def limited(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_dir: Path,
+    demo_key_path: Path,
+    demo_key: SigningKey,
+    clock: VirtualClock,
+) -> TabStack:
+    """The tab with room for two live streams per user and three on the host."""
+    return await start_stack(
+        aiohttp_server,
+        aiohttp_client,
+        data_dir=tmp_path / "host",
+        simulator_dir=simulator_dir,
+        key=demo_key,
+        clock=clock,
+        options=options_for(demo_key_path, max_streams_per_user=2, max_streams=3),
+        store=MemoryStore(),
+    )
+
+
+async def _refused_stream(tab: TabStack, user: str) -> dict[str, Any]:
+    async with tab.host.get("/api/tab/events", headers=tab.auth(user)) as response:
+        assert response.status == 429
+        assert int(response.headers["Retry-After"]) > 0
+        body: dict[str, Any] = await response.json()
+        assert body["error"]["code"] == "tooManyStreams"
+        return body
+
+
+async def test_a_user_past_their_live_streams_gets_429_until_one_closes(limited: TabStack) -> None:
+    hub = limited.app[TAB].hub
+    async with events(limited, ANA.id) as first:
+        await first.next("me")
+        async with events(limited, ANA.id) as second:
+            await second.next("me")
+            body = await _refused_stream(limited, ANA.id)
+            assert "per user" in body["error"]["message"]
+        await eventually(lambda: _equals(hub.quota.open_streams, 1))
+        async with events(limited, ANA.id) as again:
+            await again.next("me")
+
+
+async def test_the_host_past_its_live_streams_gets_429(limited: TabStack) -> None:
+    async with events(limited, ANA.id) as one, events(limited, ANA.id) as two:
+        await one.next("me")
+        await two.next("me")
+        async with events(limited, BEN.id) as three:
+            await three.next("me")
+            body = await _refused_stream(limited, BEN.id)
+            assert "this host" in body["error"]["message"]
+
+
+async def _equals(value: int, expected: int) -> bool:
+    return value == expected

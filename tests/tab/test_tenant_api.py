@@ -270,6 +270,14 @@ async def test_an_upload_without_a_name_is_refused_field_by_field(tab: TabStack)
     assert await stored_prompts(tab) == []
 
 
+async def test_an_upload_whose_name_holds_an_override_is_refused(tab: TabStack) -> None:
+    status, body = await upload(tab, wav_bytes(0.5), name="Welcome\u202eevaw.exe")
+
+    assert status == 422
+    assert fields(body) == ["name"]
+    assert await stored_prompts(tab) == []
+
+
 async def test_agents_may_neither_upload_nor_play_prompts(tab: TabStack) -> None:
     status, _ = await upload(tab, wav_bytes(0.5), user=ANA.id)
     assert status == 403

@@ -455,3 +455,25 @@ async def test_callbacks_are_for_agents(tab: TabStack) -> None:
     status, body = await tab.call("GET", "/api/tab/me/callbacks", user=ADMIN.id)
     assert status == 403
     assert body["error"]["code"] == "forbidden"
+
+
+async def test_a_note_keeps_its_lines_and_tabs_but_not_a_bidirectional_override(
+    tab: TabStack,
+) -> None:
+    await _set_codes(tab, CODES)
+    await _away(tab, BEN.id)
+    call_id = await _taken(tab)
+
+    status, body = await tab.call(
+        "POST", _disposition(call_id), user=ANA.id, json={"code": "Sale", "note": "a\u202eb"}
+    )
+    assert status == 422
+    assert body["error"]["details"][0]["field"] == "note"
+    assert (await _record(tab, call_id)).disposition_note == ""
+
+    note = "Two seats\n\tand a headset"
+    status, body = await tab.call(
+        "POST", _disposition(call_id), user=ANA.id, json={"code": "Sale", "note": note}
+    )
+    assert status == 200
+    assert (await _record(tab, call_id)).disposition_note == note

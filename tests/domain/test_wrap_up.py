@@ -65,6 +65,20 @@ async def test_ending_wrap_up_early_records_the_shorter_wrap_up() -> None:
     assert (await _record(h)).wrap_up_s == 7
 
 
+async def test_the_wrap_up_time_costs_one_more_record_write_per_answered_call() -> None:
+    h = await _setup()
+    await _talk(h)
+    assert h.store.counts["create callRecords"] == 1
+    assert h.store.counts["replace callRecords"] == 0
+    h.store.reset()
+
+    await h.advance(30)  # the timer that ends the wrap-up
+
+    # One write, no read: the record learns the time taken (and the notes drafted).
+    record_requests = {k: n for k, n in h.store.counts.items() if k.endswith(" callRecords")}
+    assert record_requests == {"replace callRecords": 1}
+
+
 async def test_an_agent_extends_wrap_up_once_by_the_queue_s_amount() -> None:
     h = await _setup(wrap_up_extension_s=45)
     await _talk(h)

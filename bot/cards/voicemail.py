@@ -100,7 +100,8 @@ def voicemail_card(view: VoicemailView, *, note: str | None = None) -> Card:
             ExecuteAction("Mark handled", Verb.VOICEMAIL, data, style=ActionStyle.POSITIVE)
         )
         if view.caller_number:
-            # The queue calls back, as its callbacks go (docs/decisions/0019-the-agents-day.md).
+            # The queue calls back, as its callbacks go
+            # (docs/decisions/0031-transfers-and-calling-back.md).
             actions.append(ExecuteAction("Call back", Verb.CALL_BACK, data))
         body.append(
             text(

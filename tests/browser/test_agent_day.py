@@ -437,6 +437,29 @@ async def test_handle_time_in_the_reports_drops_when_an_agent_ends_wrap_up_early
     agent_tab.assert_clean()
 
 
+async def test_an_agent_takes_more_wrap_up_time_once_and_the_record_keeps_it(
+    agent_tab: Tab, demo: TabStack
+) -> None:
+    page = agent_tab.page
+    await _away(demo, BEN.id, CHLOE.id)
+    await agent_tab.sign_in_as("Ana Ruiz", "agent")
+    call_id = await _ana_answers(agent_tab, demo, "+14255550172")
+    await _end_talk(demo, call_id)
+    panel = page.locator("#call-card")
+    await panel.get_by_role("button", name="More time (+1:00)").click()
+    await panel.get_by_text("You took your extra wrap-up time for this call.").wait_for()
+    assert await panel.get_by_role("button", name=re.compile("^More time")).count() == 0
+    await agent_tab.screenshot(f"agent-day-more-time-{_size(agent_tab)}")
+
+    await _fire_timers_in(demo, 20)  # past the queue's 15 s, not past the extra minute
+    await panel.get_by_text("Wrap-up").first.wait_for()
+    await _fire_timers_in(demo, 80)
+    await page.locator("#call-card", has_text="No call right now").wait_for()
+    record = (await demo.repository.call_records.get(_tenant(demo), call_id)).value
+    assert record.wrap_up_s == 15 + 60
+    agent_tab.assert_clean()
+
+
 def _m_ss(seconds: float) -> str:
     """Write seconds as the reports do (m:ss, rounded half up)."""
     total = int(seconds + 0.5)

@@ -173,7 +173,7 @@ export function renderAgent(root, ctx) {
     let more = null;
     if (wrapUp?.extensionS > 0) {
       more = h("button", { type: "button", "data-focus-key": "extend-wrap-up" }, `More time (+${duration(wrapUp.extensionS)})`);
-      more.addEventListener("click", () => act(more, "/api/tab/me/wrap-up/extend", "More wrap-up time: once per call"));
+      more.addEventListener("click", () => act(more, "/api/tab/me/wrap-up/extend", `Wrap-up ${duration(wrapUp.extensionS)} longer (once per call)`));
     }
     keepFocus(callBody, () =>
       replaceChildren(

@@ -7,9 +7,11 @@ is on the agent document and a call's current offer is on the call document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class RoutingMethod(StrEnum):
@@ -91,14 +93,23 @@ class HolidaySet:
     action: QueueAction | None = None
 
 
+class HoursMode(StrEnum):
+    """Whether a schedule is open around the clock or only at its weekly opening times."""
+
+    ALWAYS_OPEN = "always-open"
+    SET_TIMES = "set-times"
+
+
 @dataclass(frozen=True, slots=True)
 class BusinessHours:
     """When a queue or IVR takes calls, in a time zone, and what happens otherwise.
 
-    An empty ``weekly`` schedule means open around the clock (holidays and the emergency
-    switch still apply). Validated by :func:`contactcenter.hours.validate_hours`.
+    Always open, or open at the ``weekly`` set times (at least one range); holidays and the
+    emergency switch apply in both modes. Validated by
+    :func:`contactcenter.hours.validate_hours`.
     """
 
+    mode: HoursMode = HoursMode.ALWAYS_OPEN
     # IANA time zone name; empty: the tenant's.
     time_zone: str = ""
     weekly: tuple[OpenRange, ...] = ()
@@ -109,6 +120,14 @@ class BusinessHours:
     closed_now: bool = False
     # What "closed now" does; None: ``closed_action``.
     closed_now_action: QueueAction | None = None
+
+    @staticmethod
+    def upgrade_document(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Give a schedule stored before the modes its mode: set times if it has any."""
+        if "mode" not in data:
+            mode = HoursMode.SET_TIMES if data.get("weekly") else HoursMode.ALWAYS_OPEN
+            data = {**data, "mode": mode.value}
+        return data
 
 
 class CallbackOrder(StrEnum):
@@ -174,8 +193,46 @@ class User:
     display_name: str
     upn: str = ""
     roles: frozenset[Role] = frozenset()
-    # Queues a supervisor watches; empty for an admin means every queue.
+    # Queues a supervisor watches (none named: none), or every queue, new ones included.
+    # Admins watch every queue whatever these say.
     supervised_queue_ids: frozenset[str] = frozenset()
+    supervises_all_queues: bool = False
+
+    def supervises(self, queue_id: str) -> bool:
+        """Tell whether the user may watch the queue: admins, and supervisors of it."""
+        if Role.ADMIN in self.roles:
+            return True
+        return Role.SUPERVISOR in self.roles and (
+            self.supervises_all_queues or queue_id in self.supervised_queue_ids
+        )
+
+    @staticmethod
+    def upgrade_document(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Keep what a supervisor stored before scopes saw: no queue named meant every queue."""
+        if "supervisesAllQueues" not in data:
+            every = Role.SUPERVISOR.value in data.get("roles", ()) and not data.get(
+                "supervisedQueueIds"
+            )
+            data = {**data, "supervisesAllQueues": every}
+        return data
+
+
+class MembershipKind(StrEnum):
+    """Where the agents of a queue fed by the directory come from."""
+
+    TEAM = "team"
+    CHANNEL = "channel"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipSource:
+    """A Teams team, a channel of one ("team id/channel id") or an Entra group whose
+    members are the queue's agents, kept so by a periodic sync."""
+
+    kind: MembershipKind
+    source_id: str
+    display_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +277,8 @@ class Queue:
     callback: CallbackSettings = CallbackSettings()
     # The codes an agent picks from to say what a call was about (empty: none asked for).
     disposition_codes: tuple[str, ...] = ()
+    # Members kept in step with a team, channel or group (None: members set by hand).
+    membership: MembershipSource | None = None
 
 
 class MenuActionKind(StrEnum):

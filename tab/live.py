@@ -193,15 +193,12 @@ def me_view(user: User, tenant: Tenant, snapshot: TenantSnapshot, *, demo: bool)
 def visible_queue_ids(user: User, queues: Sequence[Queue]) -> list[str]:
     """Return the queues whose live numbers the user may see.
 
-    Admins see every queue; supervisors the queues they supervise (every queue when none
-    is named); agents the queues they are a member of.
+    Admins see every queue; supervisors the queues they supervise; agents the queues they
+    are a member of.
     """
     if Role.ADMIN in user.roles:
         return [q.id for q in queues]
-    visible: set[str] = set()
-    if Role.SUPERVISOR in user.roles:
-        supervised = user.supervised_queue_ids
-        visible |= {q.id for q in queues if not supervised or q.id in supervised}
+    visible: set[str] = {q.id for q in queues if user.supervises(q.id)}
     if Role.AGENT in user.roles:
         visible |= {q.id for q in queues if user.id in q.members}
     return [q.id for q in queues if q.id in visible]

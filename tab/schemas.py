@@ -32,6 +32,8 @@ from contactcenter.model import (
     AlertingModel,
     CallbackOrder,
     CallOutcome,
+    HoursMode,
+    MembershipKind,
     PartyKind,
     Role,
     RoutingMethod,
@@ -52,6 +54,8 @@ ClockText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1
 DispositionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
 ]
+SkillName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+SkillLevel = Annotated[int, Field(ge=1, le=10)]
 
 
 def rounded(digits: int) -> AfterValidator:
@@ -192,11 +196,16 @@ class HolidaySetBody(RequestModel):
 class BusinessHoursBody(RequestModel):
     """When calls are taken, and what happens to them otherwise."""
 
+    mode: HoursMode | None = Field(
+        default=None,
+        description="always-open, or set-times (open only at the weekly times, at least "
+        "one). Left out: set-times when weekly times are given, else always-open.",
+    )
     time_zone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = Field(
         default="", description="An IANA time zone; empty: the organization's."
     )
     weekly: list[OpenRangeBody] = Field(
-        default_factory=list, max_length=70, description="Empty: open around the clock."
+        default_factory=list, max_length=70, description="The set times; empty when always open."
     )
     holiday_sets: list[HolidaySetBody] = Field(default_factory=list, max_length=20)
     closed_action: QueueActionBody = Field(default_factory=QueueActionBody)
@@ -207,6 +216,16 @@ class BusinessHoursBody(RequestModel):
     closed_now_action: QueueActionBody | None = Field(
         default=None, description="What closed now does; none: the closed action."
     )
+
+
+class MembershipSourceBody(RequestModel):
+    """A team, channel or group whose members are the queue's agents (kept in sync)."""
+
+    kind: MembershipKind
+    source_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
+    ] = Field(description="The team's or group's id; a channel: team id/channel id.")
+    display_name: ShortText = ""
 
 
 class CallbackBody(RequestModel):
@@ -241,8 +260,10 @@ class QueueBody(RequestModel):
     priority: int = Field(default=0, ge=0, le=10)
     route_when_busy: bool = False
     missed_offers_to_away: int = Field(default=3, ge=0, le=20)
-    required_skills: dict[Identifier, Annotated[int, Field(ge=1, le=10)]] = Field(
-        default_factory=dict, max_length=20
+    required_skills: dict[SkillName, SkillLevel] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Skill name -> the lowest level (1-10) an agent needs for the calls.",
     )
     overflow_action: QueueActionBody = Field(default_factory=QueueActionBody)
     timeout_action: QueueActionBody = Field(default_factory=QueueActionBody)
@@ -277,6 +298,11 @@ class QueueBody(RequestModel):
         ge=0,
         le=600,
         description="How much longer an agent may make a wrap-up, once (0: not allowed).",
+    )
+    membership: Annotated[MembershipSourceBody | None, KEPT] = Field(
+        default=None,
+        description="Members kept in step with a team, channel or group (None: by hand); "
+        "joiners become agents of the queue, leavers are taken off it.",
     )
 
     @field_validator("members")
@@ -352,6 +378,30 @@ class RolesBody(RequestModel):
     """The complete set of a user's roles."""
 
     roles: Roles = Field(max_length=3)
+
+
+class AgentSkillsBody(RequestModel):
+    """An agent's skills, each with a level from 1 to 10 (replaced as a whole)."""
+
+    skills: dict[SkillName, SkillLevel] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Skill name -> level (1-10); a queue's required skills route calls to "
+        "agents with at least that level.",
+    )
+
+
+class SupervisedQueuesBody(RequestModel):
+    """The queues a supervisor watches: every queue (new ones too), or those named."""
+
+    all_queues: bool = Field(
+        default=False, description="Every queue, those created later included."
+    )
+    queue_ids: list[Identifier] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The queues watched when not all; empty: none.",
+    )
 
 
 class SeatCountBody(RequestModel):
@@ -576,6 +626,7 @@ class HolidaySetView(ApiModel):
 
 
 class BusinessHoursView(ApiModel):
+    mode: HoursMode
     time_zone: str
     weekly: list[OpenRangeView]
     holiday_sets: list[HolidaySetView]
@@ -583,6 +634,26 @@ class BusinessHoursView(ApiModel):
     holiday_action: QueueActionView
     closed_now: bool
     closed_now_action: QueueActionView | None
+
+
+class MembershipSourceView(ApiModel):
+    kind: MembershipKind
+    source_id: str
+    display_name: str
+
+
+class MembershipSyncView(ApiModel):
+    queue_id: str
+    last_synced_at: datetime | None
+    next_sync_at: datetime | None
+    last_error: str = Field(description="Why the last sync failed; empty when it did not.")
+    warnings: list[str] = Field(description="What the admin should know from the last sync.")
+    joined: int
+    left: int
+
+
+class MembershipSyncListView(ApiModel):
+    syncs: list[MembershipSyncView]
 
 
 class CallbackView(ApiModel):
@@ -611,6 +682,7 @@ else:
             QueueActionBody: QueueActionView,
             BusinessHoursBody: BusinessHoursView,
             CallbackBody: CallbackView,
+            MembershipSourceBody: MembershipSourceView,
         },
         first={"id": str},
         last={"etag": ETAG_FIELD},
@@ -637,6 +709,7 @@ class UserAgentView(ApiModel):
     has_seat: bool
     status: AgentStatus
     activity: AgentActivity
+    skills: dict[str, int] = Field(default_factory=dict, description="Skill name -> level.")
 
 
 class UserAdminView(ApiModel):
@@ -645,6 +718,12 @@ class UserAdminView(ApiModel):
     upn: str
     roles: list[Role]
     agent: UserAgentView | None
+    supervises_all_queues: bool = Field(
+        default=False, description="A supervisor who watches every queue, new ones too."
+    )
+    supervised_queue_ids: list[str] = Field(
+        default_factory=list, description="The queues a supervisor watches when not all."
+    )
 
 
 class UserListView(ApiModel):

@@ -17,6 +17,7 @@ from contactcenter.model import (
     BusinessHours,
     CallOutcome,
     CallState,
+    HoursMode,
     Ivr,
     Menu,
     MenuActionKind,
@@ -305,6 +306,7 @@ async def test_a_queue_closed_by_its_hours_sends_callers_to_another_queue(
 ) -> None:
     # Sales opens at 10:00 New York time; it is 09:00.
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         weekly=(OpenRange(Weekday.MONDAY, "10:00", "18:00"),),
         closed_action=QueueAction(ActionKind.QUEUE, target=SUPPORT),
     )
@@ -318,6 +320,7 @@ async def test_a_queue_closed_by_its_hours_sends_callers_to_another_queue(
 
 async def test_a_queue_open_by_its_hours_takes_the_call(stack: CallerStack) -> None:
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         time_zone="America/New_York",
         weekly=(OpenRange(Weekday.MONDAY, "08:30", "18:00"),),
         closed_action=QueueAction(ActionKind.QUEUE, target=SUPPORT),
@@ -331,6 +334,7 @@ async def test_a_closed_queue_chosen_in_the_ivr_applies_its_closed_action(
     stack: CallerStack,
 ) -> None:
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         weekly=(OpenRange(Weekday.TUESDAY, "09:00", "17:00"),),
         closed_action=QueueAction(ActionKind.DISCONNECT),
     )

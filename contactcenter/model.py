@@ -248,6 +248,8 @@ class Queue:
     alert_time_s: int = 20
     alerting_model: AlertingModel = AlertingModel.RING_FIRST
     wrap_up_s: int = 10
+    # How much longer an agent may make one wrap-up, once (0: not allowed).
+    wrap_up_extension_s: int = 60
     max_size: int = 50
     max_wait_s: int = 1200
     service_level_threshold_s: int = 20
@@ -483,6 +485,40 @@ class AgentActivity(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class NotesDraft:
+    """What an agent typed about a call they are on or wrapping up, not yet on its record.
+
+    Kept on the agent document, which the wrap-up timer changes anyway: when wrap-up ends
+    the draft becomes the record's note and disposition in the same record write that
+    fills in the wrap-up time (docs/decisions/0030-notes-and-the-wrap-up-actually-taken.md).
+    """
+
+    call_id: str
+    note: str = ""
+    # A code of the call's queue, or None while none is picked.
+    code: str | None = None
+    saved_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    """The call an agent is wrapping up, whose record waits for the actual wrap-up time."""
+
+    # The record the wrap-up belongs to (a call's id, or one of its legs').
+    record_id: str
+    queue_id: str
+    started_at: datetime
+    # How much longer the queue lets this wrap-up run, once (0: not at all), and whether
+    # the agent took it.
+    extension_s: int = 0
+    extended: bool = False
+    # When the call was offered and answered: live counts include the call from these
+    # until its record is counted.
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     """An agent's routing state. Claiming an agent for a call is a compare-and-set here."""
 
@@ -511,6 +547,9 @@ class Agent:
     # When the agent's last contact-center call ended: Teams presence still saying "Busy"
     # shortly after that is our own call echoing, not a reason to skip the agent.
     last_call_ended_at: datetime | None = None
+    # The call being wrapped up (with ``wrap_up_until``), and notes typed meanwhile.
+    wrap_up: WrapUp | None = None
+    notes_draft: NotesDraft | None = None
 
 
 class PartyKind(StrEnum):
@@ -588,6 +627,21 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentTransfer:
+    """A talk being handed to another agent: the target is invited, and has not joined yet."""
+
+    agent_id: str
+    from_agent_id: str
+    started_at: datetime
+    expires_at: datetime
+    # The participant id the invitation named, to cancel it; and its client context's
+    # counter, so a late answer to an earlier transfer is recognised.
+    participant_id: str
+    attempt: int
+    agent_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """A live call the contact center handles (one document per Graph call id)."""
 
@@ -628,6 +682,7 @@ class Call:
     queue_name: str = ""
     service_level_threshold_s: int = 20
     wrap_up_s: int = 0
+    wrap_up_extension_s: int = 0
     agent_name: str = ""
     # Time spent ringing agents so far, over every offer.
     ring_s: float = 0.0
@@ -662,6 +717,16 @@ class Call:
     # The talk was handed to the agent by a transfer (no permission to invite): the bot
     # is out of the call, and the agent's presence tells when the talk ends.
     handed_over: bool = False
+    # An agent transferred the call: when (the current leg was offered then; the caller
+    # keeps ``offered_at``, their place in line), how many earlier legs have their own
+    # record, and the last of them (recorded again, idempotently, when the call ends).
+    transferred_at: datetime | None = None
+    legs: int = 0
+    previous_leg: CallRecord | None = None
+    # A transfer to another agent, while the target is invited.
+    transfer: AgentTransfer | None = None
+    # The talking agent's participant id, when it is not their offer's.
+    agent_participant_id: str = ""
 
 
 class LeaveStep(StrEnum):
@@ -733,5 +798,8 @@ class CallRecord:
     disposition_note: str = ""
     disposed_by: str | None = None
     disposed_at: datetime | None = None
+    # The agent is still wrapping up: the wrap-up time is filled in (and the record counted
+    # and exported) when the wrap-up ends.
+    wrap_up_pending: bool = False
     # Cosmos DB expires the document after this many seconds (the tenant's retention).
     ttl: int | None = None

@@ -250,6 +250,8 @@ class OfferEnd(StrEnum):
     SET_AWAY = "set-away"
     # The call left the queue (timed out, moved on) or the invitation could not be sent.
     WITHDRAWN = "withdrawn"
+    # The talk the agent answered is over (the card follows it into wrap-up).
+    TALK_ENDED = "talk-ended"
 
 
 @dataclass(frozen=True, slots=True)

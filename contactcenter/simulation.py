@@ -487,6 +487,9 @@ class Simulation:
                 break  # nothing but timers for days: a call is stuck; count it as lost
             self._advance(at_us)
             await self._dispatch(kind, payload)
+        # Let the last wrap-ups end, so that every record has its wrap-up time.
+        self._advance(self._wrap_up_end_us)
+        await self.engine.fire_due_timers(self._clock.now())
         return await self._result()
 
     def _timer_is_due(self, at_us: int, key: object) -> bool:

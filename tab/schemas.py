@@ -293,6 +293,12 @@ class QueueBody(RequestModel):
         max_length=50,
         description="What an agent picks from to say what a call was about.",
     )
+    wrap_up_extension_s: Annotated[int, KEPT] = Field(
+        default=60,
+        ge=0,
+        le=600,
+        description="How much longer an agent may make a wrap-up, once (0: not allowed).",
+    )
     membership: Annotated[MembershipSourceBody | None, KEPT] = Field(
         default=None,
         description="Members kept in step with a team, channel or group (None: by hand); "
@@ -424,6 +430,9 @@ class TenantView(ApiModel):
     id: str
     name: str
     seat_count: int
+    time_zone: str = Field(
+        default="UTC", description="The IANA time zone every time in the tab is shown in."
+    )
 
 
 class UserView(ApiModel):
@@ -471,12 +480,49 @@ class OfferView(ApiModel):
     accepted: bool
 
 
+class TransferView(ApiModel):
+    agent_id: str
+    agent_name: str
+    started_at: datetime
+    expires_at: datetime
+
+
+class CurrentCallView(ApiModel):
+    """The call I am talking on: who, from which queue, how long they waited."""
+
+    call_id: str
+    queue_id: str
+    queue_name: str
+    caller: PartyView
+    offered_at: datetime | None = Field(
+        description="When this leg of the call was offered (its wait counts from here)."
+    )
+    answered_at: datetime | None
+    wait_s: Annotated[float, rounded(1)]
+    transfer: TransferView | None = Field(
+        description="A hand-over to another agent, while they are rung."
+    )
+
+
+class WrapUpView(ApiModel):
+    """My wrap-up: the call's record, until when, and whether I may make it longer."""
+
+    record_id: str
+    queue_id: str
+    started_at: datetime
+    until: datetime | None
+    extension_s: int = Field(description="Extra time I may take, once (0: none).")
+    extended: bool
+
+
 class MeView(ApiModel):
     user: UserView
     tenant: TenantView
     agent: AgentView | None
     queues: list[MyQueueView]
     offer: OfferView | None
+    call: CurrentCallView | None = Field(default=None, description="The call I am on, if any.")
+    wrap_up: WrapUpView | None = Field(default=None, description="My wrap-up, if I am in one.")
     demo: bool
     server_time: datetime
     not_ready_reasons: list[str] | None = Field(
@@ -540,6 +586,14 @@ class CallRecordView(FinishedCallView):
     disposable_until: datetime | None = Field(
         default=None,
         description="Until when I may set or change the disposition; null when I may not.",
+    )
+    wrap_up_s: Annotated[float, rounded(1)] = 0.0
+    wrap_up_pending: bool = Field(
+        default=False, description="The agent is still wrapping up: wrap-up time not known yet."
+    )
+    can_call_back: bool = Field(
+        default=False,
+        description="A call of my queues nobody answered, from a number: I may have it called back.",
     )
 
 

@@ -64,10 +64,21 @@ from contactcenter.engine.settings import (
 )
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timers import Timers
+from contactcenter.engine.transfers import NotYourTalk, Transfers
 from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.events import CallEvent
-from contactcenter.model import ActionKind, Agent, AgentStatus, CallRecord
+from contactcenter.model import (
+    ActionKind,
+    Agent,
+    AgentStatus,
+    AgentTransfer,
+    Call,
+    CallRecord,
+    Party,
+    Queue,
+)
 from contactcenter.ports import (
     CallControl,
     MediaStore,
@@ -86,6 +97,7 @@ __all__ = [
     "ActionHandler",
     "ActionTrigger",
     "EngineSettings",
+    "NotYourTalk",
     "RoutingEngine",
     "invitee_participant_id",
 ]
@@ -126,7 +138,8 @@ class RoutingEngine:
         store = CallStore(ctx)
         prompts = Prompts(ctx)
         alerts = Alerts(ctx)
-        endings = Endings(ctx, store, alerts)
+        wrapups = WrapUps(ctx, store)
+        endings = Endings(ctx, store, alerts, wrapups)
         offers = Offers(ctx, store, alerts, endings)
         matching = Matching(ctx, store, offers)
         departures = Departures(ctx, store, prompts, endings)
@@ -139,6 +152,7 @@ class RoutingEngine:
             ctx, store, prompts, alerts, endings, offers, matching, departures, queueing
         )
         menus = Menus(ctx, store, prompts, endings, departures, queueing)
+        transfers = Transfers(ctx, store, prompts, alerts, endings, queueing, wrapups)
         incoming = Incoming(ctx, store, prompts, endings)
         # The seams where a lower layer reaches an upper one.
         endings.matcher = matching
@@ -160,6 +174,7 @@ class RoutingEngine:
             handover,
             reconciler,
             UnknownCalls(ctx, store),
+            transfers,
         )
         self._timers = Timers(
             ctx,
@@ -173,9 +188,15 @@ class RoutingEngine:
             callbacks,
             menus,
             reconciler,
+            wrapups,
+            transfers,
         )
-        self._agents = AgentActions(ctx, store, endings, offers, matching, answers, handover)
+        self._agents = AgentActions(
+            ctx, store, endings, offers, matching, answers, handover, wrapups
+        )
         self._endings = endings
+        self._transfers = transfers
+        self._callbacks = callbacks
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers
 
@@ -209,6 +230,29 @@ class RoutingEngine:
         """
         return await self._endings.end_talk_now(tenant_id, call_id)
 
+    async def transfer_to_queue(
+        self, tenant_id: str, call_id: str, agent_id: str, queue_id: str
+    ) -> None:
+        """Hand the agent's talk to another queue: the caller waits there, first in line.
+
+        Raises NotYourTalk, NotFound (no such call) or InvalidInput (no such queue).
+        """
+        await self._transfers.to_queue(tenant_id, call_id, agent_id, queue_id)
+
+    async def transfer_to_agent(
+        self, tenant_id: str, call_id: str, agent_id: str, target_id: str
+    ) -> AgentTransfer:
+        """Invite another agent into the agent's talk; they take it over when they join.
+
+        Raises NotYourTalk, NotFound (no such call), Conflict (a transfer is under way)
+        or InvalidInput (the target is not free).
+        """
+        return await self._transfers.to_agent(tenant_id, call_id, agent_id, target_id)
+
+    async def call_back(self, queue: Queue, number: Party, origin_call_id: str) -> Call:
+        """Have the queue call a caller back (an agent asked: a missed call, a voicemail)."""
+        return await self._callbacks.call_back(queue, number, origin_call_id, self._ctx.clock.now())
+
     # ------------------------------------------------------------ agents
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:
         """Sign the agent in to a queue they are a member of (available if they were offline)."""
@@ -235,6 +279,10 @@ class RoutingEngine:
     async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
         """End the agent's wrap-up now (they are ready before the queue's wrap-up time)."""
         return await self._agents.end_wrap_up(tenant_id, agent_id)
+
+    async def extend_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
+        """Give the agent their queue's extra wrap-up time, once per wrap-up."""
+        return await self._agents.extend_wrap_up(tenant_id, agent_id)
 
     async def accept_offer(self, tenant_id: str, call_id: str, agent_id: str) -> bool:
         """Accept a card-first offer: ring the agent's Teams client; False if it is gone."""

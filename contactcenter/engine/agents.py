@@ -19,6 +19,7 @@ from contactcenter.engine.matching import Matching
 from contactcenter.engine.offers import Offers, invites_forbidden
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, InvalidInput, NotFound
 from contactcenter.model import Agent, AgentActivity, AgentStatus, Call, CallState
 from contactcenter.ports import OfferEnd
@@ -47,6 +48,7 @@ class AgentActions:
     matching: Matching
     answers: Answers
     handover: Handover
+    wrapups: WrapUps
 
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:
         """Sign the agent in to a queue they are a member of (available if they were offline)."""
@@ -122,21 +124,25 @@ class AgentActions:
         return after
 
     async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
-        """End the agent's wrap-up now (they are ready before the queue's wrap-up time)."""
+        """End the agent's wrap-up now (they are ready before the queue's wrap-up time).
+
+        The record gets the wrap-up time taken until now, not the queue's.
+        """
         now = self.ctx.clock.now()
+        saved = await self.wrapups.finish(tenant_id, agent_id, now)
+        if saved is None:
+            found = await self.store.read_agent(tenant_id, agent_id)
+            if found is None:
+                raise InvalidInput(f"no agent {agent_id}", field="agentId")
+            return found.value
+        return await self._offer_if_free(tenant_id, saved, now)
 
-        def ready(agent: Agent) -> Agent | None:
-            if agent.activity is not AgentActivity.WRAP_UP:
-                return None
-            return replace(
-                agent,
-                activity=AgentActivity.IDLE,
-                wrap_up_until=None,
-                due_at=None,
-                idle_since=now,
-            )
-
-        return await self._change(tenant_id, agent_id, ready, now)
+    async def extend_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
+        """Give the agent their queue's extra wrap-up time, once per wrap-up."""
+        try:
+            return await self.wrapups.extend(tenant_id, agent_id)
+        except NotFound:
+            raise InvalidInput(f"no agent {agent_id}", field="agentId") from None
 
     async def _change(
         self,
@@ -166,16 +172,19 @@ class AgentActions:
             raise InvalidInput(f"no agent {agent_id}", field="agentId") from None
         saved = updated.after
         assert saved is not None
-        agent = saved.value
         if not updated.changed or updated.before is None:
-            return None, agent
-        found = updated.before.value
+            return None, saved.value
+        return updated.before.value, await self._offer_if_free(tenant_id, saved, now)
+
+    async def _offer_if_free(self, tenant_id: str, saved: Versioned[Agent], now: datetime) -> Agent:
+        """Offer an agent who is now free for calls the best waiting call; return them."""
+        agent = saved.value
         if agent.activity is AgentActivity.IDLE and agent.status is AgentStatus.AVAILABLE:
             await self.matching.match(tenant_id, [saved], now)
-            reread = await store.read_agent(tenant_id, agent_id)
+            reread = await self.store.read_agent(tenant_id, agent.id)
             if reread is not None:
-                return found, reread.value
-        return found, agent
+                return reread.value
+        return agent
 
     async def route_waiting_calls(self, tenant_id: str, queue_id: str) -> None:
         """Offer the queue's waiting calls to its idle agents (after a configuration change)."""

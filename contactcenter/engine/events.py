@@ -19,6 +19,7 @@ from contactcenter.engine.codecs import (
     Purpose,
     parse_media_context,
     parse_offer_context,
+    parse_transfer_context,
 )
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Decide, Endings
@@ -31,6 +32,7 @@ from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.reconciling import Reconciler, by_person
 from contactcenter.engine.settings import CANCELLED_MEDIA_SUBCODE, DECLINED_CODE
 from contactcenter.engine.store import CallStore
+from contactcenter.engine.transfers import Transfers
 from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.events import (
@@ -70,6 +72,7 @@ class Events:
     handover: Handover
     reconciler: Reconciler
     unknown: UnknownCalls
+    transfers: Transfers
 
     async def handle(self, event: CallEvent) -> None:
         """Apply one call event; duplicates and stale events change nothing."""
@@ -109,6 +112,8 @@ class Events:
         if event.kind is OperationKind.INVITE:
             if event.client_context.startswith(CALLBACK_INVITE):
                 return self.callbacks.caller_invited(event)
+            if parse_transfer_context(event.client_context) is not None:
+                return self._transfer_invite(event)
             return self._invite(event)
         if event.kind not in (OperationKind.PLAY_PROMPT, OperationKind.RECORD_RESPONSE):
             return None
@@ -288,6 +293,30 @@ class Events:
 
         return decide
 
+    def _transfer_invite(self, event: OperationFinished) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            if event.status not in (OperationStatus.COMPLETED, OperationStatus.FAILED):
+                return
+            call = current.value
+            parsed = parse_transfer_context(event.client_context)
+            transfer = call.transfer
+            if (
+                event.key in call.applied_notifications
+                or parsed is None
+                or call.state is not CallState.CONNECTED
+                or transfer is None
+                or (transfer.attempt, transfer.agent_id) != parsed
+            ):
+                return  # an earlier transfer's, or settled already
+            now = self.ctx.clock.now()
+            if event.status is OperationStatus.COMPLETED:
+                await self.transfers.joined(current, None, now, event.key)
+                return
+            how = OfferEnd.DECLINED if event.result_code == DECLINED_CODE else OfferEnd.MISSED
+            await self.transfers.failed(current, how, now, event.key)
+
+        return decide
+
     def _media_done(self, event: OperationFinished, seq: int, purpose: Purpose) -> Decide:
         async def decide(current: Versioned[Call]) -> None:
             call = current.value
@@ -370,6 +399,8 @@ class Events:
                     await self.store.commit(current, new, event.key)
                 return
             if call.state is CallState.CONNECTED and call.agent_id and not call.handed_over:
+                # A transfer's target listed in the roster has not joined yet: like any
+                # invitee, they have when their invitation completes.
                 now = self.ctx.clock.now()
                 await self.reconciler.roster(current, event.participants, now, event.key)
 

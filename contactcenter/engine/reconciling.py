@@ -70,6 +70,11 @@ def agent_participant_id(call: Call, agent_id: str, entry: RosterEntry) -> str |
     return None
 
 
+def transferring_to(call: Call) -> set[str]:
+    """Return the agent a talk is being transferred to (listed, but not the caller)."""
+    return {call.transfer.agent_id} if call.transfer is not None else set()
+
+
 @dataclass(slots=True)
 class Reconciler:
     """Ends a talk that someone has left, told by a roster update or read from Graph."""
@@ -101,7 +106,7 @@ class Reconciler:
         if call.agent_id not in users:
             # The agent hung up: the talk is over, and so is the caller's call.
             reason = EndReason.AGENT_HUNG_UP
-        elif not caller_present(call, offered, participants):
+        elif not caller_present(call, offered | transferring_to(call), participants):
             # Once an agent joined, the call is a group call: Graph tells of the caller
             # hanging up only by leaving them out of the roster.
             reason = EndReason.CALLER_HUNG_UP
@@ -146,6 +151,9 @@ class Reconciler:
                 _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))
             keep_alive_at = now + timedelta(seconds=settings.keep_alive_s)
         due = min(now + timedelta(seconds=settings.reconcile_s), keep_alive_at)
+        if call.transfer is not None:
+            # A transfer's target has until then to answer.
+            due = min(due, call.transfer.expires_at)
         await self.store.commit(current, replace(call, due_at=due, keep_alive_at=keep_alive_at))
 
     async def _remove(self, call: Call, participant_id: str) -> None:

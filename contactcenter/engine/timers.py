@@ -25,7 +25,9 @@ from contactcenter.engine.reconciling import Reconciler
 from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline, waiting_due
+from contactcenter.engine.transfers import Transfers
 from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, NotFound
 from contactcenter.model import Agent, AgentActivity, Call, CallOutcome, CallState
 from contactcenter.ports import Condition, OfferEnd, Op
@@ -55,6 +57,8 @@ class Timers:
     callbacks: Callbacks
     menus: Menus
     reconciler: Reconciler
+    wrapups: WrapUps
+    transfers: Transfers
     # What a due timer does for the states that have their own (see _call_due).
     _state_timers: Mapping[CallState, StateTimer] = field(init=False)
 
@@ -125,6 +129,11 @@ class Timers:
                 await self.queueing.start_queueing(current, now, f"{call.id}:answer-timeout")
                 return
             if call.state is CallState.CONNECTED:
+                transfer = call.transfer
+                if transfer is not None and transfer.expires_at <= now:
+                    # The agent the talk was handed to did not answer in time.
+                    await self.transfers.failed(current, OfferEnd.MISSED, now, None)
+                    return
                 await self.reconciler.due(current, now)
                 return
             state_timer = self._state_timers.get(call.state)
@@ -209,8 +218,9 @@ class Timers:
             if agent.wrap_up_until is not None and agent.wrap_up_until > now:
                 await store.save_agent_quietly(found, replace(agent, due_at=agent.wrap_up_until))
                 return
-            idle = replace(agent, activity=AgentActivity.IDLE, wrap_up_until=None, due_at=None)
-            saved = await store.save_agent_quietly(found, idle)
+            # The record gets the wrap-up as it was planned (or extended) to end.
+            end = agent.wrap_up_until or now
+            saved = await self.wrapups.finish(agent.tenant_id, agent.id, end, first=found)
             if saved is not None:
                 await self.matching.match(agent.tenant_id, [saved], now)
             return
@@ -235,6 +245,13 @@ class Timers:
             grace = timedelta(seconds=self.ctx.settings.claim_grace_s)
             # The call's own ring timer settles the offer; look again after it.
             recheck = max(value.offer.expires_at, now) + grace
+            await store.save_agent_quietly(found, replace(agent, due_at=recheck))
+            return
+        transfer = value.transfer if value is not None else None
+        if transfer is not None and transfer.agent_id == agent.id:
+            # Invited to take over a talk: the call's own timer settles the transfer.
+            grace = timedelta(seconds=self.ctx.settings.claim_grace_s)
+            recheck = max(transfer.expires_at, now) + grace
             await store.save_agent_quietly(found, replace(agent, due_at=recheck))
             return
         if (

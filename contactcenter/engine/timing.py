@@ -50,6 +50,14 @@ def talk_timers(call: Call, now: datetime, settings: EngineSettings) -> Call:
     return replace(call, due_at=min(reconcile, keep_alive), keep_alive_at=keep_alive)
 
 
+def talk_timers_kept(call: Call, now: datetime, settings: EngineSettings) -> Call:
+    """Return a talk going on after a change: read who is in it next, keepAlive kept as due."""
+    if call.keep_alive_at is None:
+        return talk_timers(call, now, settings)
+    reconcile = now + timedelta(seconds=settings.reconcile_s)
+    return replace(call, due_at=min(reconcile, call.keep_alive_at))
+
+
 def close_offer(stored: Call, new: Call, now: datetime) -> tuple[Call, Offer | None]:
     """Return ``new`` with the offer ringing on ``stored`` closed, and that offer.
 

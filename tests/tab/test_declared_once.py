@@ -89,6 +89,7 @@ QUEUE = Queue(
     ),
     callback=CallbackSettings(True, "2", CallbackOrder.AGENT_FIRST, 4, 60, 30, 5, "app-1"),
     disposition_codes=("Sale", "Question"),
+    wrap_up_extension_s=90,
     membership=MembershipSource(MembershipKind.CHANNEL, "team-1/19:c@thread.tacv2", "Sales"),
 )
 TENANT = Tenant(

@@ -81,6 +81,7 @@ export function mountQueueExtras(form, queue, { api, queues, users, knownSkills 
     announcePosition: queue.announcePosition ?? true,
     announceWait: queue.announceWait ?? true,
     skillWidenAfterS: queue.skillWidenAfterS ?? null,
+    wrapUpExtensionS: queue.wrapUpExtensionS ?? 60,
   };
   const callback = { ...CALLBACK_DEFAULTS, ...(queue.callback || {}) };
   const codes = { text: (queue.dispositionCodes || []).join("\n") };
@@ -143,8 +144,9 @@ export function mountQueueExtras(form, queue, { api, queues, users, knownSkills 
       h(
         "fieldset",
         { class: "span-all" },
-        h("legend", {}, "Disposition codes"),
-        h("div", { class: "field" }, h("label", { for: codesId }, "Codes agents choose from"), codesBox, h("span", { class: "hint", id: `${codesId}-hint` }, "One per line, at most 50; empty: agents are not asked.")),
+        h("legend", {}, "After the call"),
+        h("div", { class: "field" }, h("label", { for: codesId }, "Disposition codes agents choose from"), codesBox, h("span", { class: "hint", id: `${codesId}-hint` }, "One per line, at most 50; empty: agents are not asked.")),
+        inputField({ label: "More wrap-up time on request (s)", state, key: "wrapUpExtensionS", field: "wrapUpExtensionS", type: "number", min: 0, max: 600, hint: "Once per call; 0: not allowed." }),
       ),
       hours.element,
     );

@@ -8,6 +8,9 @@ Two paths lead here, and both may see the same record any number of times:
   what a crash or a lost race left undone. A record whose live call document still
   exists is not final yet (the finalizer may still take it back) and is left for later.
 
+A record whose agent is still wrapping up (``wrap_up_pending``) is not final either: its
+wrap-up time is filled in when the wrap-up ends, and the engine hands it over then.
+
 Each step is idempotent: the outbox document's id names the call, and aggregates list the
 calls they count. The export is queued before the aggregates are updated, so a record the
 aggregates count has had its export queued too; that is how the sweep recognises a record
@@ -83,6 +86,8 @@ class FinishedCalls:
 
         The sweep retries whatever fails here.
         """
+        if record.wrap_up_pending:
+            return  # handed over again once the wrap-up ends
         try:
             if self._batched:
                 await self._export([record])
@@ -156,7 +161,7 @@ class FinishedCalls:
         for item in found:
             record = item.value
             key = (record.tenant_id, record.id)
-            if key in self._seen or key in self._held:
+            if key in self._seen or key in self._held or record.wrap_up_pending:
                 continue
             if await self._is_done(record):
                 self._mark_seen(record)

@@ -11,6 +11,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from contactcenter.audit import AuditLog
+    from contactcenter.enrolment import Enrolment
+    from contactcenter.membership_sync import MembershipSyncs
     from contactcenter.seats import Seats
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
@@ -64,6 +66,8 @@ class TabState:
     audit: AuditLog
     seats: Seats
     hub: LiveHub
+    enrolment: Enrolment
+    membership_syncs: MembershipSyncs
 
 
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)

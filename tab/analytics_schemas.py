@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from contactcenter.floor import FloorState
 from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallState, RoutingMethod
 from contactcenter.reports import FIRST_REPORT_DAY, LAST_REPORT_DAY, AgentRow
@@ -216,6 +217,10 @@ class AlertRuleView(ApiModel):
     waiting_above: int | None
     updated_at: datetime | None
     updated_by: str
+    default: bool = Field(
+        default=False,
+        description="No thresholds saved: these follow the queue's service-level target.",
+    )
 
 
 class AlertRuleListView(ApiModel):
@@ -249,6 +254,31 @@ class TodayView(ApiModel):
 class WallboardQueueView(QueueLiveView):
     today: TodayView
     alerts: list[AlertView]
+    open_state: Literal["open", "closed", "holiday", "closed-now"] = Field(
+        default="open",
+        description="Whether the queue takes calls now: its hours, a holiday, the switch.",
+    )
+    holiday: str = Field(default="", description="The holiday's name, when closed for one.")
+
+
+class FloorAgentView(ApiModel):
+    id: str
+    display_name: str
+    state: FloorState
+    state_since: datetime = Field(description="When the agent's current state began.")
+    not_ready_reason: str | None
+    queue_ids: list[str] = Field(description="The shown queues the agent is a member of.")
+
+
+class FloorCallView(ApiModel):
+    """A call waiting in a queue, as the wallboard shows it (no caller identity)."""
+
+    id: str
+    queue_id: str
+    queue_name: str
+    state: CallState
+    priority: int
+    waited_s: float
 
 
 class WallboardView(ApiModel):
@@ -257,6 +287,8 @@ class WallboardView(ApiModel):
     queues: list[WallboardQueueView]
     alerts: list[AlertView]
     recent_alerts: list[AlertChangeView]
+    agents: list[FloorAgentView] = Field(default_factory=list)
+    calls: list[FloorCallView] = Field(default_factory=list)
 
 
 # ================================================================ supervision
@@ -269,6 +301,8 @@ class SupervisedAgentView(ApiModel):
     activity: AgentActivity
     signed_in_queue_ids: list[str]
     member_of: list[str] = Field(description="The supervised queues the agent is a member of.")
+    state: FloorState
+    state_since: datetime = Field(description="When the agent's current state began.")
 
 
 class WaitingCallView(ApiModel):

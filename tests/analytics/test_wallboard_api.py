@@ -177,3 +177,58 @@ async def test_the_wallboard_stream_shows_a_new_waiting_call(stack: TabStack) ->
         while sales_of(board)["waiting"] == 0:
             board = await asyncio.wait_for(next_board(), 5)
         assert sales_of(board)["today"]["offered"] == 1
+
+
+async def test_a_queue_without_saved_thresholds_alerts_at_its_service_level_target(
+    stack: TabStack,
+) -> None:
+    status, listed = await stack.call("GET", f"{WALLBOARD}/alert-rules", user=ADMIN.id)
+    assert status == 200
+    sales = next(r for r in listed["rules"] if r["queueId"] == SALES)
+    assert (sales["default"], sales["serviceLevelBelow"], sales["longestWaitAboveS"]) == (
+        True,
+        0.8,
+        20,
+    )
+    await everyone_in_sales_away(stack)
+    await place_waiting_call(stack)
+    stack.clock.advance(21)  # type: ignore[attr-defined]
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert [(a["queueId"], a["kind"]) for a in board["alerts"]] == [(SALES, "longest-wait")]
+
+
+async def test_a_queue_closed_now_is_shown_closed_and_raises_no_alert(stack: TabStack) -> None:
+    await everyone_in_sales_away(stack)
+    await place_waiting_call(stack)
+    stack.clock.advance(30)  # type: ignore[attr-defined]
+    status, _ = await stack.call(
+        "POST",
+        f"/api/tab/supervision/queues/{SALES}/closed-now",
+        user=ADMIN.id,
+        json={"closed": True},
+    )
+    assert status == 200
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert sales_of(board)["openState"] == "closed-now"
+    assert next(q for q in board["queues"] if q["id"] == SUPPORT)["openState"] == "open"
+    assert board["alerts"] == []
+
+
+async def test_the_wallboard_lists_agents_with_time_in_state_and_waiting_calls(
+    stack: TabStack,
+) -> None:
+    await everyone_in_sales_away(stack)
+    _status, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    ana = next(a for a in board["agents"] if a["id"] == ANA.id)
+    assert (ana["state"], ana["notReadyReason"]) == ("not-ready", "training")
+    first_seen = ana["stateSince"]
+    call_id = await place_waiting_call(stack)
+    stack.clock.advance(15)  # type: ignore[attr-defined]
+    _, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    ana = next(a for a in board["agents"] if a["id"] == ANA.id)
+    # Still not ready: the state began when it was first seen, not at each reading.
+    assert ana["stateSince"] == first_seen
+    [waiting] = board["calls"]
+    assert (waiting["id"], waiting["queueName"], waiting["state"]) == (call_id, "Sales", "waiting")
+    assert waiting["waitedS"] >= 15
+    assert "caller" not in waiting

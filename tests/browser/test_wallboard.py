@@ -157,6 +157,9 @@ async def test_a_supervisor_supervises_and_plans_staffing(tab_page: Tab, demo: T
     ana = page.locator("#supervise-agents tr", has_text="Ana Ruiz")
     await ana.wait_for()
     await ana.get_by_label("Status of Ana Ruiz").select_option("away")
+    dialog = page.get_by_role("dialog", name="Set Ana Ruiz to Away?")
+    await tab_page.screenshot("supervise-confirm")
+    await dialog.get_by_role("button", name="Set Away").click()
     await page.locator(".toast", has_text="Ana Ruiz: Away").wait_for()
     agents = await demo.repository.agents.find(DEMO_TENANT_ID)
     assert next(a.value for a in agents if a.value.display_name == "Ana Ruiz").status is (
@@ -175,4 +178,70 @@ async def test_a_supervisor_supervises_and_plans_staffing(tab_page: Tab, demo: T
     assert "Service level" in await page.inner_text("#what-if-result")
     await tab_page.screenshot("staffing")
     assert await tab_page.accessibility_violations() == []
+    tab_page.assert_clean()
+
+
+# Counts rows added to or removed from the Supervise tables, and every change to them.
+_WATCH_ROWS = """() => {
+  window.rowChanges = 0;
+  window.tableChanges = 0;
+  window.changed = [];
+  const observer = new MutationObserver((records) => {
+    for (const record of records) {
+      window.tableChanges += 1;
+      window.changed.push(`${record.type} ${record.target.nodeName} ${record.attributeName}`);
+      for (const node of [...record.addedNodes, ...record.removedNodes]) {
+        if (node.nodeName === "TR") window.rowChanges += 1;
+      }
+    }
+  });
+  for (const table of document.querySelectorAll("#supervise-agents, #supervise-calls")) {
+    observer.observe(table, { childList: true, subtree: true, attributes: true });
+  }
+}"""
+
+
+async def test_supervise_updates_its_rows_in_place_and_confirms_each_action(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size({"width": 1366, "height": 768})
+    await sales_agents_away(demo)
+    placed = await demo.simulator.place_call(
+        DEMO_TENANT_ID,
+        application_instance_id=LINES[0].application_instance_id,
+        caller_phone="+14255550188",
+    )
+    await tab_page.sign_in_as("Hiro Tanaka", "supervise")
+    row = page.locator(f"#supervise-calls tr[data-call-id='{placed.id}']")
+    await row.wait_for()
+    ana = page.locator("#supervise-agents tr", has_text="Ana Ruiz")
+    assert "Not ready (team meeting)" in await ana.inner_text()
+
+    # Nothing changes for five seconds (the caller waits on): no row is drawn again.
+    await page.evaluate(_WATCH_ROWS)
+    await page.wait_for_timeout(5000)
+    assert await page.evaluate("window.rowChanges") == 0
+    assert await page.evaluate("window.tableChanges") <= 2, await page.evaluate("window.changed")
+    # Time in state and the wait count on meanwhile.
+    waited = await row.locator("td.num").first.inner_text()
+    assert waited >= "0:05"
+
+    # Raising the priority asks first; cancelling changes nothing.
+    await row.get_by_role("button", name="Raise priority").click()
+    dialog = page.get_by_role("dialog", name="Raise +14255550188 to priority 1?")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await dialog.wait_for(state="detached")
+    call = (await demo.repository.calls.get(DEMO_TENANT_ID, placed.id)).value
+    assert call.priority == 0
+    await row.get_by_role("button", name="Raise priority").click()
+    await dialog.get_by_role("button", name="Raise priority").click()
+    await page.locator(".toast", has_text="priority 1").wait_for()
+    await row.locator("td.num:text-is('1')").wait_for()
+    call = (await demo.repository.calls.get(DEMO_TENANT_ID, placed.id)).value
+    assert call.priority == 1
+    await tab_page.screenshot("supervise-1366")
+    assert await tab_page.accessibility_violations() == []
+    await demo.simulator.hang_up(placed.id)
+    await row.wait_for(state="detached")
     tab_page.assert_clean()

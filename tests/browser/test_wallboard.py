@@ -22,7 +22,7 @@ from tab.analytics import AnalyticsOptions
 from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, start_analytics_stack, state_of
 from tests.browser.conftest import Tab
-from tests.tab.support import SALES, TabStack, options_for
+from tests.tab.support import ADMIN, ANA, SALES, TabStack, options_for
 
 pytestmark = pytest.mark.browser
 
@@ -244,4 +244,78 @@ async def test_supervise_updates_its_rows_in_place_and_confirms_each_action(
     assert await tab_page.accessibility_violations() == []
     await demo.simulator.hang_up(placed.id)
     await row.wait_for(state="detached")
+    tab_page.assert_clean()
+
+
+async def test_the_wallboard_shows_the_floor_live_and_a_closed_queue_closed(
+    tab_page: Tab, demo: TabStack
+) -> None:
+    page = tab_page.page
+    await page.set_viewport_size({"width": 1920, "height": 1080})
+    await tab_page.sign_in_as("Hiro Tanaka", "wallboard")
+    ana = page.locator(f".board-agent[data-agent-id='{ANA.id}']")
+    await ana.wait_for()
+    assert await ana.get_attribute("data-state") == "available"
+
+    # An agent's state change shows within a second, with its time in state.
+    engine = demo.app[keys.ENGINE]
+    started = time.monotonic()
+    await engine.set_status(DEMO_TENANT_ID, ANA.id, AgentStatus.AWAY, "lunch")
+    await page.wait_for_selector(
+        f".board-agent[data-agent-id='{ANA.id}'][data-state='not-ready']", timeout=1000
+    )
+    assert time.monotonic() - started < 1.0
+    assert "Not ready (lunch)" in await ana.inner_text()
+
+    # A new waiting call shows within a second of waiting, with its wait and priority.
+    await sales_agents_away(demo)
+    placed = await demo.simulator.place_call(
+        DEMO_TENANT_ID,
+        application_instance_id=LINES[0].application_instance_id,
+        caller_phone="+14255550199",
+    )
+
+    async def waiting() -> bool:
+        call = await demo.repository.calls.get(DEMO_TENANT_ID, placed.id)
+        return call.value.state is CallState.WAITING
+
+    await eventually(waiting)
+    started = time.monotonic()
+    row = page.locator(f"#wallboard-calls tr[data-call-id='{placed.id}']")
+    await row.wait_for(timeout=1000)
+    assert time.monotonic() - started < 1.0
+    assert (await row.locator("th, td").all_inner_texts())[::3] == ["Sales", "0"]
+    await tab_page.screenshot("wallboard-1920")
+
+    # Closed now: the tile says so, and is not shown as healthy.
+    status, _ = await demo.call(
+        "POST",
+        f"/api/tab/supervision/queues/{SALES}/closed-now",
+        user=ADMIN.id,
+        json={"closed": True},
+    )
+    assert status == 200
+    sales = page.locator(f".board-tile[data-queue-id='{SALES}']")
+    await page.wait_for_selector(
+        f".board-tile.closed[data-queue-id='{SALES}'][data-open-state='closed-now']", timeout=2000
+    )
+    assert "Closed now" in await sales.locator(".board-open").inner_text()
+    assert await tab_page.accessibility_violations() == []
+
+    # TV mode fills the screen, at 1080p and at 4K, and nothing scrolls.
+    await page.get_by_role("button", name="Full screen").click()
+    await page.wait_for_selector("body.tv")
+    for width, height in ((1920, 1080), (3840, 2160)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.wait_for_timeout(100)
+        size = await page.evaluate(
+            "() => ({scroll: document.documentElement.scrollHeight,"
+            " card: document.querySelector('.wallboard-card').getBoundingClientRect().height,"
+            " tile: document.querySelector('.board-tile').getBoundingClientRect().width})"
+        )
+        assert size["scroll"] <= height
+        assert size["card"] > 0.9 * height
+        assert size["tile"] > 0.25 * width
+        await tab_page.screenshot(f"wallboard-tv-{width}")
+    await demo.simulator.hang_up(placed.id)
     tab_page.assert_clean()

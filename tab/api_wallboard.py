@@ -34,7 +34,7 @@ async def get_wallboard(call: TabRequest) -> WallboardView:
     caller = call.caller
     state = analytics(call.app)
     snapshot = await read_snapshot(call.deps.repository, caller.tenant_id, call.deps.clock.now())
-    frame = await state.frames.frame(caller.tenant, snapshot, call.tab.watch)
+    frame = await state.frames.frame(caller.tenant, snapshot, call.tab.watch, call.deps.notifier)
     return state.frames.view(frame, caller.tenant_id, caller.user, snapshot)
 
 
@@ -44,7 +44,7 @@ async def stream_wallboard(call: TabRequest) -> web.StreamResponse:
     frames = analytics(call.app).frames
 
     async def events(snapshot: TenantSnapshot) -> Sequence[LiveEvent]:
-        frame = await frames.frame(caller.tenant, snapshot, call.tab.watch)
+        frame = await frames.frame(caller.tenant, snapshot, call.tab.watch, call.deps.notifier)
         data = frames.view(frame, caller.tenant_id, caller.user, snapshot).model_dump(mode="json")
         # The time of the snapshot moves on every poll: not a reason to send an event.
         return (

@@ -5,7 +5,8 @@ and today's queue aggregates. Today's calls are those offered since the tenant's
 midnight: the finished ones from the aggregates, those still in progress from the
 snapshot (an aggregate lists the calls it counts, so a call is never counted in both).
 One frame per tenant and snapshot is built on each host and shared by its streams; each
-stream then shows its user's queues.
+stream then shows its user's queues. An alert raised or cleared is passed on as a change of
+its queue, so the queue's channel cards show it too (coalesced there, within Teams' limits).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contactcenter.aggregates import INTERVAL, AggregateKind, IntervalAggregate, IntervalAggregator
+from contactcenter.errors import DomainError
 from contactcenter.floor import StateWatch
 from contactcenter.hours import check_hours
 from contactcenter.kpis import (
@@ -26,6 +28,7 @@ from contactcenter.kpis import (
     totals_of_live_calls,
 )
 from contactcenter.model import CallState, Tenant, User
+from contactcenter.ports import Notifier
 from contactcenter.queue_alerts import (
     Alert,
     AlertBoard,
@@ -96,7 +99,7 @@ class WallboardFrames:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def frame(
-        self, tenant: Tenant, snapshot: TenantSnapshot, watch: StateWatch
+        self, tenant: Tenant, snapshot: TenantSnapshot, watch: StateWatch, notifier: Notifier
     ) -> WallboardFrame:
         """Return the tenant's frame for this snapshot, building it once per host."""
         lock = self._locks.setdefault(tenant.id, asyncio.Lock())
@@ -104,12 +107,12 @@ class WallboardFrames:
             known = self._frames.get(tenant.id)
             if known is not None and known[0] is snapshot:
                 return known[1]
-            frame = await self._build(tenant, snapshot, watch)
+            frame = await self._build(tenant, snapshot, watch, notifier)
             self._frames[tenant.id] = (snapshot, frame)
             return frame
 
     async def _build(
-        self, tenant: Tenant, snapshot: TenantSnapshot, watch: StateWatch
+        self, tenant: Tenant, snapshot: TenantSnapshot, watch: StateWatch, notifier: Notifier
     ) -> WallboardFrame:
         zone = time_zone(tenant.time_zone)
         now = snapshot.at
@@ -156,7 +159,8 @@ class WallboardFrames:
             )
         alerts = self._alerts
         in_force = {q.id: rule_for(q, rules.get(q.id)) for q in snapshot.queues}
-        for change in alerts.update(tenant.id, readings, in_force, now):
+        changes = alerts.update(tenant.id, readings, in_force, now)
+        for change in changes:
             _LOGGER.info(
                 "Alert %s: %s %s (%.2f vs %.2f)",
                 change.change.value,
@@ -166,6 +170,16 @@ class WallboardFrames:
                 change.alert.threshold,
                 extra={"tenant_id": tenant.id},
             )
+        for queue_id in dict.fromkeys(c.alert.queue_id for c in changes):
+            try:
+                await notifier.queue_changed(tenant.id, queue_id)
+            except DomainError as err:
+                _LOGGER.warning(
+                    "Queue %s not told of its alerts: %s",
+                    queue_id,
+                    err,
+                    extra={"tenant_id": tenant.id},
+                )
         active = alerts.active(tenant.id)
         queues = tuple(
             fill(

@@ -14,6 +14,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot import keys
 from bot.demo import LINES
+from bot.messaging.demo_chats import DEMO_CHANNEL, DEMO_TEAM
 from bot.settings import DEMO_TENANT_ID
 from contactcenter.clock import SystemClock
 from contactcenter.model import AgentStatus, CallState
@@ -22,9 +23,12 @@ from tab.analytics import AnalyticsOptions
 from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, start_analytics_stack, state_of
 from tests.browser.conftest import Tab
-from tests.tab.support import ADMIN, ANA, SALES, TabStack, options_for
+from tests.messaging.support import card_of, card_text
+from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, TabStack, options_for
 
 pytestmark = pytest.mark.browser
+
+CHANNEL = f"{DEMO_TEAM['id']};messageid=1700000000001"
 
 
 @pytest.fixture
@@ -58,6 +62,42 @@ async def sales_agents_away(demo: TabStack) -> None:
         await engine.set_status(DEMO_TENANT_ID, member, AgentStatus.AWAY, "team meeting")
 
 
+async def post_sales_card(demo: TabStack) -> str:
+    """Post Sales' live queue card in the demo team's channel, as its supervisor would."""
+    delivered = await demo.simulator.send_activity(
+        CHANNEL,
+        {
+            "type": "message",
+            "text": "<at>Contact Center</at> queue card sales",
+            "conversation": {"conversationType": "channel", "isGroup": True},
+            "channelData": {"team": DEMO_TEAM, "channel": DEMO_CHANNEL},
+        },
+        tenant_id=DEMO_TENANT_ID,
+        user_id=SUPERVISOR.id,
+    )
+    [reply] = delivered["replies"]
+    activity_id: str = reply["activityId"]
+    return activity_id
+
+
+async def card_says(demo: TabStack, activity_id: str, words: str, *, present: bool) -> None:
+    """Wait until the latest version of the card shows (or no longer shows) ``words``."""
+
+    async def latest() -> bool:
+        conversation = await demo.simulator.conversation(CHANNEL)
+        versions = [
+            e["activity"]
+            for e in conversation["events"]
+            if e["kind"] == "updated" and e["activityId"] == activity_id
+        ]
+        if not versions:
+            return False
+        return (words in card_text(card_of(versions[-1]))) is present
+
+    # Card updates are coalesced to one per 5 s.
+    await eventually(latest, timeout_s=8.0)
+
+
 def tile(name: str) -> str:
     return f".board-tile[data-queue-id='{SALES}'] [data-stat='{name}'] .stat-value"
 
@@ -78,6 +118,7 @@ async def test_the_wallboard_shows_a_call_live_and_raises_and_clears_an_alert(
     await form.get_by_role("button", name="Save Sales alerts").click()
     await page.locator(".toast", has_text="Sales alerts saved").wait_for()
     await page.get_by_role("button", name="Alert settings").click()
+    card_id = await post_sales_card(demo)
 
     placed = await demo.simulator.place_call(
         DEMO_TENANT_ID,
@@ -101,6 +142,8 @@ async def test_the_wallboard_shows_a_call_live_and_raises_and_clears_an_alert(
     assert await page.inner_text(tile("offered")) == "1"
     await tab_page.screenshot("wallboard-alert")
     assert await tab_page.accessibility_violations() == []
+    # The queue's channel card shows the alert too.
+    await card_says(demo, card_id, "More than 0 callers waiting", present=True)
 
     # The caller gives up: the alert clears, and today's abandoned calls count them.
     await demo.simulator.hang_up(placed.id)
@@ -115,6 +158,7 @@ async def test_the_wallboard_shows_a_call_live_and_raises_and_clears_an_alert(
     ]
     assert "cleared: Sales: 1 caller waiting" in await changes.first.inner_text()
     await tab_page.screenshot("wallboard-cleared")
+    await card_says(demo, card_id, "Alerts", present=False)
 
     await page.get_by_role("button", name="Full screen").click()
     await page.wait_for_selector("body.tv")

@@ -214,7 +214,7 @@ async function showRules(ctx, panel, queues) {
   replaceChildren(
     panel,
     h("h2", {}, "Alert thresholds"),
-    h("p", { class: "muted" }, "Leave a box empty to turn that alert off. Alerts show here and on every wallboard of the queue."),
+    h("p", { class: "muted" }, "Leave a box empty to turn that alert off. Alerts show here, on every wallboard of the queue and on its live card in Teams channels."),
     mine.length ? h("div", { class: "rule-forms" }, mine.map((q) => ruleForm(ctx, q, byQueue[q.id], () => {}))) : h("p", {}, "You supervise no queue."),
   );
 }

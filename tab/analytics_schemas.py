@@ -165,6 +165,19 @@ class CallReportRowView(FinishedCallView):
     result_code: int | None
     result_subcode: int | None
     result_message: str
+    came_from: str = ""
+    ivr_path: list[str] = Field(default_factory=list)
+    menu_path: list[str] = Field(
+        default_factory=list, description="The way through the IVR menus, step by step, in words."
+    )
+    missed_agent_names: list[str] = Field(
+        default_factory=list,
+        description="The agents offered the call who declined it or let it ring out, by name.",
+    )
+    callback_request_id: str | None = None
+    voicemail_id: str | None = None
+    disposition_code: str | None = None
+    disposition_note: str = ""
 
 
 class CallReportView(ApiModel):

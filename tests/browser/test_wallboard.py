@@ -7,6 +7,7 @@ alert set in the page is raised while the caller waits and cleared when they han
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,14 @@ async def test_the_wallboard_shows_a_call_live_and_raises_and_clears_an_alert(
 
 async def test_reports_draw_their_charts_from_the_aggregates(tab_page: Tab, demo: TabStack) -> None:
     made = [demo_record(r) for r in RECORDS]
+    # One answered call went through the main menu and was given a disposition.
+    answered = next(i for i, r in enumerate(made) if r.agent_id and r.missed_agent_ids)
+    made[answered] = replace(
+        made[answered],
+        ivr_path=("menu:main", "key:1", f"queue:{SALES}"),
+        disposition_code="Order",
+        disposition_note="Wants the blue one",
+    )
     for item in made:
         await demo.repository.call_records.create(item)
     await state_of(demo).aggregator.add_records(made)
@@ -185,13 +194,46 @@ async def test_reports_draw_their_charts_from_the_aggregates(tab_page: Tab, demo
     assert cells[:4] == ["12", "5", "2", "16.7%"]
     assert await page.locator("figure svg.chart rect.chart-bar").count() > 3
     assert await page.locator("figure svg.chart path.chart-line").count() == 4
+    # Each service-level variant says what it is, where it is shown.
+    await page.get_by_role("button", name="SL2").click()
+    definitions = page.locator("#kpi-definitions")
+    assert await definitions.get_attribute("open") is not None
+    assert "forgives callers who hung up within T" in await definitions.inner_text()
     await tab_page.screenshot("reports-queues")
     assert await tab_page.accessibility_violations() == []
+
+    # The calls list has each call's disposition, and opens a call in full.
+    await page.get_by_role("link", name="Calls").click()
+    row = page.locator(f"#calls-table tr[data-call-id='{made[answered].id}']")
+    await row.wait_for()
+    assert "Order" in await row.inner_text()
+    await row.get_by_role("button", name="Details").click()
+    detail = page.get_by_role("dialog")
+    await detail.wait_for()
+    text = await detail.inner_text()
+    assert "Pressed 1" in text
+    assert f"Answered by {made[answered].agent_name}" in text
+    assert "declined or not answered" in text
+    assert "Wants the blue one" in text
+    await tab_page.screenshot("reports-call-detail")
+    assert await tab_page.accessibility_violations() == []
+    await detail.get_by_role("button", name="Close").click()
+    await detail.wait_for(state="detached")
     await page.get_by_role("link", name="By hour").click()
     await page.wait_for_selector("#hourly-heat-map svg rect.heat-5")
     await tab_page.screenshot("reports-by-hour")
     await page.get_by_role("link", name="Timeline").click()
     await page.wait_for_selector("#agent-timeline svg")
+    await tab_page.screenshot("reports-timeline")
+    labels = await page.locator("#agent-timeline text.chart-label").all()
+    box = await page.locator("#agent-timeline svg").bounding_box()
+    assert box is not None
+    for label in labels:
+        # Every hour label is inside the chart: none is clipped at its edges.
+        edges = await label.bounding_box()
+        assert edges is not None
+        assert box["x"] <= edges["x"]
+        assert edges["x"] + edges["width"] <= box["x"] + box["width"] + 0.5
     tab_page.assert_clean()
 
 

@@ -81,8 +81,3 @@ class StateWatch:
         recorded = recorded_start(agent, state, call)
         since = recorded if recorded is not None and recorded <= now else first_seen
         return AgentOnTheFloor(agent, state, since)
-
-    def forget(self, tenant_id: str, keep: set[str]) -> None:
-        """Drop what is remembered of the tenant's agents not in ``keep`` (deleted ones)."""
-        for key in [k for k in self._seen if k[0] == tenant_id and k[1] not in keep]:
-            del self._seen[key]

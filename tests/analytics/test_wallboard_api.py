@@ -5,14 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import ClientResponse
 
 from bot import keys
 from bot.demo import LINES
 from bot.settings import DEMO_TENANT_ID
-from contactcenter.model import AgentStatus, CallState
+from contactcenter.model import (
+    AgentStatus,
+    BusinessHours,
+    CallState,
+    Holiday,
+    HolidaySet,
+    OpenRange,
+    Weekday,
+)
 from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, state_of
 from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, SUPPORT, TabStack
@@ -232,3 +243,26 @@ async def test_the_wallboard_lists_agents_with_time_in_state_and_waiting_calls(
     assert (waiting["id"], waiting["queueName"], waiting["state"]) == (call_id, "Sales", "waiting")
     assert waiting["waitedS"] >= 15
     assert "caller" not in waiting
+
+
+async def test_a_queue_on_a_holiday_or_after_hours_is_shown_as_such(stack: TabStack) -> None:
+    local = stack.clock.now().astimezone(ZoneInfo("America/New_York"))
+    today, tomorrow = local.date(), local.date() + timedelta(days=1)
+    holiday = HolidaySet(
+        name="Days off", holidays=(Holiday("Founders' Day", f"{today}", f"{tomorrow}"),)
+    )
+    other_day = list(Weekday)[(local.weekday() + 3) % 7]
+    await stack.repository.queues.update(
+        DEMO_TENANT_ID, SALES, lambda q: replace(q, hours=BusinessHours(holiday_sets=(holiday,)))
+    )
+    await stack.repository.queues.update(
+        DEMO_TENANT_ID,
+        SUPPORT,
+        lambda q: replace(q, hours=BusinessHours(weekly=(OpenRange(other_day, "09:00", "10:00"),))),
+    )
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert status == 200
+    sales = sales_of(board)
+    support = next(q for q in board["queues"] if q["id"] == SUPPORT)
+    assert (sales["openState"], sales["holiday"]) == ("holiday", "Founders' Day")
+    assert support["openState"] == "closed"

@@ -403,5 +403,12 @@ async def test_the_wallboard_shows_the_floor_live_and_a_closed_queue_closed(
         assert size["card"] > 0.9 * height
         assert size["tile"] > 0.25 * width
         await tab_page.screenshot(f"wallboard-tv-{width}")
+
+    # Out of TV mode on a laptop: nothing wider than the screen.
+    await page.get_by_role("button", name="Exit full screen").click()
+    await page.set_viewport_size({"width": 1366, "height": 768})
+    await page.wait_for_timeout(100)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 1366
+    await tab_page.screenshot("wallboard-1366")
     await demo.simulator.hang_up(placed.id)
     tab_page.assert_clean()

@@ -47,7 +47,7 @@ async function confirmed(question, run, done, reload) {
   return true;
 }
 
-function agentRow(ctx, view, reload) {
+function agentRow(ctx, reload) {
   const row = { agent: null, buttons: new Map() };
   const status = h("select", {}, Object.entries(STATUS_LABELS).map(([value, label]) => h("option", { value }, label)));
   status.addEventListener("change", async () => {
@@ -250,7 +250,7 @@ export function renderSupervise(root, ctx) {
       .get("/api/tab/supervision")
       .then((view) => {
         clock.sync(view.at);
-        syncRows(agentsBody, agentRows, view.agents, () => agentRow(ctx, view, reload), (row, agent) => updateAgentRow(row, agent, view.queues));
+        syncRows(agentsBody, agentRows, view.agents, () => agentRow(ctx, reload), (row, agent) => updateAgentRow(row, agent, view.queues));
         syncRows(callsBody, callRows, view.calls, () => callRow(ctx, reload), (row, call) => updateCallRow(row, call, view.queues));
         if (nobody.hidden !== view.calls.length > 0) nobody.hidden = view.calls.length > 0;
         if (!problem.hidden) problem.hidden = true;

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint typecheck pytest package vendor clean
+.PHONY: run test lint typecheck pytest test-silent-points package vendor clean
 
 run: $(STAMP)
 	$(BIN)/contact-center serve --demo
@@ -23,6 +23,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
+
+# The HTTP and simulator suites, every test under each of the simulator's eight ways of
+# going where Graph's documentation is silent (`make test` runs only the tests that ring
+# agents or read rosters under all eight): docs/decisions/0020-graph-silent-points.md.
+test-silent-points: $(STAMP) $(NODE_STAMP)
+	SIMULATOR_SILENT_POINTS=all $(BIN)/pytest tests/http tests/simulator
 
 # Copy the vendored browser libraries and schemas again from node_modules (after an upgrade
 # in package.json): docs/decisions/0016-installable-wheel.md.

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import httpx
 from aiohttp import web
 
+from contactcenter.events import RosterEntry
 from contactcenter.model import Party
 from contactcenter.ports import (
     CallControl,
@@ -415,6 +416,11 @@ class BenchCallControl:
         if call_id.startswith(SYNTHETIC_PREFIX):
             return []
         return await self._timed(call_id, self._inner.other_participants(call_id))
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        if call_id.startswith(SYNTHETIC_PREFIX):
+            return []
+        return await self._timed(call_id, self._inner.roster(call_id))
 
     async def hang_up(self, call_id: str) -> None:
         if call_id.startswith(SYNTHETIC_PREFIX):

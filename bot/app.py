@@ -51,7 +51,7 @@ from contactcenter.aggregates import IntervalAggregator
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
 from contactcenter.errors import DomainError
-from contactcenter.ports import CallControl, Notifier, Presence, Store
+from contactcenter.ports import CallControl, Directory, Notifier, Presence, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import PURGE_INTERVAL, purge_expired
 from graph.calling import (
@@ -61,6 +61,7 @@ from graph.calling import (
     build_graph_client,
 )
 from graph.consent import AppConsent
+from graph.directory import GraphDirectory
 from graph.identity.calling import CallingTokenValidator
 from graph.identity.demo_sign_in import DemoTokenIssuer
 from graph.identity.openid_keys import SigningKeys
@@ -79,6 +80,8 @@ CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 # How often this host looks for due timers (ring timeouts, wrap-up ends, max waits).
 TIMER_INTERVAL_S = 0.25
+# How often a host looks for queues whose members are due to be synced with their team.
+MEMBERSHIP_SYNC_CHECK_S = 30.0
 
 
 @dataclass(slots=True)
@@ -89,6 +92,8 @@ class Services:
     clock: Clock | None = None
     call_control: CallControl | None = None
     presence: Presence | None = None
+    # The organization's directory; None: Graph's.
+    directory: Directory | None = None
     # What the routing engine tells agents and supervisors (default: the Teams notifier).
     notifier: Notifier | None = None
     # The notifier that sends Teams cards through the messaging bot.
@@ -269,6 +274,7 @@ def _graph_ctx(services: Services) -> CleanupContext:
                 base_url=app[keys.GRAPH_BASE_URL], credential=credential, httpx_client=http
             )
             app[keys.GRAPH_CLIENT] = client
+            app[keys.DIRECTORY] = services.directory or GraphDirectory(client)
             if services.call_control is not None:
                 # The caller's call control (the benchmark's) comes with its own Graph client.
                 app[keys.CALL_CONTROL] = services.call_control
@@ -392,6 +398,7 @@ def _tab_ctx(options: TabOptions) -> CleanupContext:
             consent=AppConsent(app[keys.GRAPH_CLIENT], app_id=settings.microsoft_app_id),
             seat_assigned=app.get(APP_INSTALLS),
             demo_sign_in=sign_in,
+            directory=app[keys.DIRECTORY],
         )
         _LOGGER.info(
             "Tab ready: SSO keys from %s%s",
@@ -500,6 +507,9 @@ def _workers_ctx(services: Services) -> CleanupContext:
                 PURGE_INTERVAL.total_seconds(),
                 lambda: purge_expired(repository, clock, media=app[MEDIA_STORE]),
                 name="retention-purge",
+            )
+            app[keys.BACKGROUND].every(
+                MEMBERSHIP_SYNC_CHECK_S, app[TAB].membership_syncs.run_due, name="membership-sync"
             )
             if keys.PRESENCE in app:
                 poller = PresencePoller(app[keys.REPOSITORY], app[keys.PRESENCE], engine)

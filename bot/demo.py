@@ -17,6 +17,7 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.settings import DEMO_TENANT_ID
 from contactcenter.callers import CALLER_LIST_ID
@@ -36,6 +37,7 @@ from contactcenter.model import (
     CallerListKind,
     Holiday,
     HolidaySet,
+    HoursMode,
     Ivr,
     Menu,
     MenuActionKind,
@@ -53,6 +55,8 @@ from contactcenter.model import (
 from contactcenter.repository import Repository
 from simulator import (
     ApplicationInstanceEntry,
+    ChannelEntry,
+    GroupEntry,
     InviteeBehaviour,
     SimulatorClient,
     SimulatorRequestError,
@@ -107,6 +111,35 @@ PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("Eva Novak", "eva@contoso.example", AGENT, {"hardware": 3, "software": 4}),
     DemoPerson("Femi Adeyemi", "femi@contoso.example", AGENT, {"software": 5}),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPerson:
+    """Someone of the demo organization's directory who is not in the contact center yet."""
+
+    name: str
+    upn: str
+    # What their licences hold (the simulator's licenseDetails report it).
+    licences: Literal["teams-phone", "teams", "none"] = "teams-phone"
+
+    @property
+    def id(self) -> str:
+        return demo_id(f"user:{self.upn}")
+
+
+DIRECTORY_ONLY: tuple[DirectoryPerson, ...] = (
+    DirectoryPerson("Anika Sharma", "anika@contoso.example"),
+    DirectoryPerson("Andrés Gómez", "andres@contoso.example", "none"),
+    DirectoryPerson("Kofi Mensah", "kofi@contoso.example", "teams"),
+    DirectoryPerson("Lena Fischer", "lena@contoso.example"),
+    DirectoryPerson("Maximiliana Bartholomew-Featherstonehaugh", "max@contoso.example"),
+)
+
+# A team of the demo directory, with a channel: a queue can take its agents from either.
+BILLING_TEAM = demo_id("team:Billing")
+BILLING_TEAM_NAME = "Billing team"
+ESCALATIONS_CHANNEL = "19:escalations@thread.tacv2"
+BILLING_TEAM_MEMBERS = ("ben@contoso.example", "anika@contoso.example")
 
 QUEUE_MEMBERS: dict[str, tuple[str, ...]] = {
     "Sales": ("ana@contoso.example", "ben@contoso.example", "chloe@contoso.example"),
@@ -191,6 +224,7 @@ def demo_ivr(tenant_id: str) -> Ivr:
         ),
         # Open long hours in the tenant's time zone; closed: leave Support a voicemail.
         hours=BusinessHours(
+            mode=HoursMode.SET_TIMES,
             weekly=weekly,
             holiday_sets=(holidays,),
             closed_action=QueueAction(ActionKind.VOICEMAIL, target=queue_id("Support")),
@@ -350,7 +384,39 @@ def demo_simulator_directory() -> tuple[TenantEntry, ...]:
         TenantEntry(
             id=DEMO_TENANT_ID,
             display_name="Contoso (demo)",
-            users=tuple(UserEntry(id=p.id, display_name=p.name) for p in PEOPLE),
+            users=(
+                *(
+                    UserEntry(id=p.id, display_name=p.name, mail=p.upn, user_principal_name=p.upn)
+                    for p in PEOPLE
+                ),
+                *(
+                    UserEntry(
+                        id=p.id,
+                        display_name=p.name,
+                        mail=p.upn,
+                        user_principal_name=p.upn,
+                        licences=p.licences,
+                    )
+                    for p in DIRECTORY_ONLY
+                ),
+            ),
+            groups=(
+                GroupEntry(
+                    id=BILLING_TEAM,
+                    display_name=BILLING_TEAM_NAME,
+                    team=True,
+                    member_ids=tuple(demo_id(f"user:{upn}") for upn in BILLING_TEAM_MEMBERS),
+                    channels=(
+                        ChannelEntry(
+                            id=ESCALATIONS_CHANNEL,
+                            display_name="Escalations",
+                            member_ids=tuple(
+                                demo_id(f"user:{upn}") for upn in BILLING_TEAM_MEMBERS
+                            ),
+                        ),
+                    ),
+                ),
+            ),
             application_instances=tuple(
                 ApplicationInstanceEntry(
                     id=line.application_instance_id, display_name=line.name, phone_number=line.phone

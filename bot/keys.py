@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from contactcenter.clock import Clock
-from contactcenter.ports import CallControl, Notifier, Presence, Store
+from contactcenter.ports import CallControl, Directory, Notifier, Presence, Store
 from contactcenter.repository import Repository
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ STORE: web.AppKey[Store] = web.AppKey("store", Store)
 REPOSITORY: web.AppKey[Repository] = web.AppKey("repository", Repository)
 CALL_CONTROL: web.AppKey[CallControl] = web.AppKey("call_control", CallControl)
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence", Presence)
+DIRECTORY: web.AppKey[Directory] = web.AppKey("directory", Directory)
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)
 ENGINE: web.AppKey[RoutingEngine] = web.AppKey("engine")
 CALLING_TOKENS: web.AppKey[CallingTokenValidator] = web.AppKey("calling_tokens")

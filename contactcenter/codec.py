@@ -2,6 +2,8 @@
 
 Documents use camelCase keys (as Cosmos DB and the Graph payloads do) and ISO-8601 UTC
 timestamps with a fixed width, so that string comparison orders them in every store.
+A dataclass whose documents changed shape names a static ``upgrade_document(data)``
+that turns an older document into the current shape when it is read.
 """
 
 from __future__ import annotations
@@ -310,10 +312,15 @@ def _scalar_decoder(tp: type[Any]) -> _Decoder:
 def _dataclass_decoder(tp: type[Any]) -> _Decoder:
     # Resolved lazily: a dataclass may refer to itself (or to one declared later).
     plan: list[tuple[str, str, _Decoder]] = []
+    # A dataclass whose documents changed shape upgrades older ones as they are read
+    # (works the same on every store, with no migration run over the data).
+    upgrade: Callable[[Any], Any] | None = getattr(tp, "upgrade_document", None)
 
     def decode_dataclass(data: Any) -> Any:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected an object for {tp.__name__}")
+        if upgrade is not None:
+            data = upgrade(data)
         if not plan:
             plan.extend((name, key, _decoder_for(hint)) for name, key, hint in _fields(tp))
         kwargs = {name: decode(data[key]) for name, key, decode in plan if key in data}

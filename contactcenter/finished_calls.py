@@ -8,6 +8,9 @@ Two paths lead here, and both may see the same record any number of times:
   what a crash or a lost race left undone. A record whose live call document still
   exists is not final yet (the finalizer may still take it back) and is left for later.
 
+A record whose agent is still wrapping up (``wrap_up_pending``) is not final either: its
+wrap-up time is filled in when the wrap-up ends, and the engine hands it over then.
+
 Each step is idempotent: the outbox document's id names the call, and aggregates list the
 calls they count. The export is queued before the aggregates are updated, so a record the
 aggregates count has had its export queued too; that is how the sweep recognises a record
@@ -66,6 +69,8 @@ class FinishedCalls:
 
     async def record_finished(self, record: CallRecord) -> None:
         """Queue the record's export and count it; the sweep retries whatever fails here."""
+        if record.wrap_up_pending:
+            return  # handed over again once the wrap-up ends
         try:
             await self._finish([record])
         except DomainError as err:
@@ -105,7 +110,7 @@ class FinishedCalls:
         ready: list[CallRecord] = []
         for item in found:
             record = item.value
-            if (record.tenant_id, record.id) in self._seen:
+            if (record.tenant_id, record.id) in self._seen or record.wrap_up_pending:
                 continue
             if await self._is_done(record):
                 self._mark_seen(record)

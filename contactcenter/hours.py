@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from contactcenter.errors import InvalidInput
 from contactcenter.model import (
     ActionKind,
     BusinessHours,
     Holiday,
+    HoursMode,
     OpenRange,
     QueueAction,
     Weekday,
@@ -73,6 +75,26 @@ def zone(name: str, *, field: str = "timeZone") -> ZoneInfo:
         raise InvalidInput(f"{name!r} is not a known time zone", field=field) from err
 
 
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """Return the IANA time zone names a schedule or tenant may name, sorted."""
+    # Read once from the tz database; without the entries that are not places.
+    return tuple(sorted(available_timezones() - _NOT_PLACES))
+
+
+def is_time_zone_name(name: str) -> bool:
+    """Tell whether ``name`` is one of :func:`time_zone_names`."""
+    return name in _time_zone_set()
+
+
+@cache
+def _time_zone_set() -> frozenset[str]:
+    return frozenset(time_zone_names())
+
+
+_NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
+
+
 def holiday_bounds(holiday: Holiday, *, field: str) -> tuple[datetime, datetime]:
     """Return a holiday's local (naive) start and end."""
     return _local(holiday.start, field=f"{field}.start"), _local(holiday.end, field=f"{field}.end")
@@ -88,10 +110,21 @@ def _local(value: str, *, field: str) -> datetime:
 
 
 def validate_hours(hours: BusinessHours, *, field: str = "hours") -> None:
-    """Raise InvalidInput naming the first bad part: unknown zone, inverted or overlapping
-    ranges, bad holidays, or an action that cannot run while closed."""
+    """Raise InvalidInput naming the first bad part: unknown zone, set times without a
+    range (or ranges on an always-open schedule), inverted or overlapping ranges, bad
+    holidays, or an action that cannot run while closed."""
     if hours.time_zone:
         zone(hours.time_zone, field=f"{field}.timeZone")
+    if hours.mode is HoursMode.SET_TIMES and not hours.weekly:
+        raise InvalidInput(
+            "open at set times needs at least one opening time: add one, or choose always open",
+            field=f"{field}.weekly",
+        )
+    if hours.mode is HoursMode.ALWAYS_OPEN and hours.weekly:
+        raise InvalidInput(
+            "an always-open schedule has no opening times: choose set times to keep them",
+            field=f"{field}.weekly",
+        )
     by_day: dict[Weekday, list[tuple[int, int, int]]] = {}
     for index, open_range in enumerate(hours.weekly):
         where = f"{field}.weekly[{index}]"
@@ -160,7 +193,7 @@ def check_hours(hours: BusinessHours | None, now: datetime, tenant_time_zone: st
     """Return whether calls are taken at ``now`` (aware) under ``hours``.
 
     The emergency switch wins, then holidays (the first set listing the moment), then the
-    weekly schedule. No schedule at all is open.
+    weekly set times. No schedule at all, or an always-open one, is open.
     """
     if hours is None:
         return HoursVerdict(OpenState.OPEN)
@@ -177,6 +210,6 @@ def check_hours(hours: BusinessHours | None, now: datetime, tenant_time_zone: st
                     holiday_set.action or hours.holiday_action,
                     holiday=holiday.name,
                 )
-    if not hours.weekly or _in_weekly(hours.weekly, local):
+    if hours.mode is HoursMode.ALWAYS_OPEN or _in_weekly(hours.weekly, local):
         return HoursVerdict(OpenState.OPEN)
     return HoursVerdict(OpenState.CLOSED, hours.closed_action)

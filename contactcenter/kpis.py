@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from contactcenter.model import Call, CallOutcome, CallRecord, CallState
+from contactcenter.model import Call, CallOutcome, CallRecord, CallState, WrapUp
 
 DEFAULT_THRESHOLD_S = 20
 """T, the service-level threshold, unless a report asks for another."""
@@ -266,26 +266,40 @@ def totals_of_live_calls(
     since: datetime,
     threshold_s: float = DEFAULT_THRESHOLD_S,
     exclude: frozenset[str] = frozenset(),
+    wrapping_up: Iterable[WrapUp] = (),
 ) -> CallTotals:
     """Return the totals of calls still in progress that were offered at or after ``since``.
 
     A live call counts as offered, and as answered from the moment an agent connected
     (its wait is known then); it has no outcome yet otherwise. Talk time is not counted
     until the call ends, so these totals serve SL1 and ASA, not AHT. ``exclude`` names
-    calls already counted elsewhere (their record exists).
+    calls already counted elsewhere (their record exists). ``wrapping_up`` are the agents'
+    wrap-ups: their calls ended answered, and are counted once their wrap-up ends.
     """
     offered = answered = answered_within = 0
     wait_answered = 0.0
+    talks: list[tuple[datetime, datetime | None]] = []
     for call in calls:
         if call.id in exclude or call.queue_id is None or call.offered_at is None:
             continue
-        if call.offered_at < since or call.state is CallState.ENDED:
+        if call.state is CallState.ENDED:
             continue
         if call.state not in _WAITING_STATES and call.state is not CallState.CONNECTED:
             continue
+        offered_at = call.transferred_at or call.offered_at
+        if offered_at < since:
+            continue
+        answered_at = call.answered_at if call.state is CallState.CONNECTED else None
+        talks.append((offered_at, answered_at))
+    for wrap_up in wrapping_up:
+        if wrap_up.record_id in exclude or wrap_up.offered_at is None:
+            continue
+        if wrap_up.offered_at >= since:
+            talks.append((wrap_up.offered_at, wrap_up.answered_at))
+    for offered_at, answered_at in talks:
         offered += 1
-        if call.state is CallState.CONNECTED and call.answered_at is not None:
-            wait = max(0.0, (call.answered_at - call.offered_at).total_seconds())
+        if answered_at is not None:
+            wait = max(0.0, (answered_at - offered_at).total_seconds())
             answered += 1
             wait_answered += wait
             if wait <= threshold_s:

@@ -7,9 +7,11 @@ is on the agent document and a call's current offer is on the call document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class RoutingMethod(StrEnum):
@@ -91,14 +93,23 @@ class HolidaySet:
     action: QueueAction | None = None
 
 
+class HoursMode(StrEnum):
+    """Whether a schedule is open around the clock or only at its weekly opening times."""
+
+    ALWAYS_OPEN = "always-open"
+    SET_TIMES = "set-times"
+
+
 @dataclass(frozen=True, slots=True)
 class BusinessHours:
     """When a queue or IVR takes calls, in a time zone, and what happens otherwise.
 
-    An empty ``weekly`` schedule means open around the clock (holidays and the emergency
-    switch still apply). Validated by :func:`contactcenter.hours.validate_hours`.
+    Always open, or open at the ``weekly`` set times (at least one range); holidays and the
+    emergency switch apply in both modes. Validated by
+    :func:`contactcenter.hours.validate_hours`.
     """
 
+    mode: HoursMode = HoursMode.ALWAYS_OPEN
     # IANA time zone name; empty: the tenant's.
     time_zone: str = ""
     weekly: tuple[OpenRange, ...] = ()
@@ -109,6 +120,14 @@ class BusinessHours:
     closed_now: bool = False
     # What "closed now" does; None: ``closed_action``.
     closed_now_action: QueueAction | None = None
+
+    @staticmethod
+    def upgrade_document(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Give a schedule stored before the modes its mode: set times if it has any."""
+        if "mode" not in data:
+            mode = HoursMode.SET_TIMES if data.get("weekly") else HoursMode.ALWAYS_OPEN
+            data = {**data, "mode": mode.value}
+        return data
 
 
 class CallbackOrder(StrEnum):
@@ -174,8 +193,46 @@ class User:
     display_name: str
     upn: str = ""
     roles: frozenset[Role] = frozenset()
-    # Queues a supervisor watches; empty for an admin means every queue.
+    # Queues a supervisor watches (none named: none), or every queue, new ones included.
+    # Admins watch every queue whatever these say.
     supervised_queue_ids: frozenset[str] = frozenset()
+    supervises_all_queues: bool = False
+
+    def supervises(self, queue_id: str) -> bool:
+        """Tell whether the user may watch the queue: admins, and supervisors of it."""
+        if Role.ADMIN in self.roles:
+            return True
+        return Role.SUPERVISOR in self.roles and (
+            self.supervises_all_queues or queue_id in self.supervised_queue_ids
+        )
+
+    @staticmethod
+    def upgrade_document(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Keep what a supervisor stored before scopes saw: no queue named meant every queue."""
+        if "supervisesAllQueues" not in data:
+            every = Role.SUPERVISOR.value in data.get("roles", ()) and not data.get(
+                "supervisedQueueIds"
+            )
+            data = {**data, "supervisesAllQueues": every}
+        return data
+
+
+class MembershipKind(StrEnum):
+    """Where the agents of a queue fed by the directory come from."""
+
+    TEAM = "team"
+    CHANNEL = "channel"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipSource:
+    """A Teams team, a channel of one ("team id/channel id") or an Entra group whose
+    members are the queue's agents, kept so by a periodic sync."""
+
+    kind: MembershipKind
+    source_id: str
+    display_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +248,8 @@ class Queue:
     alert_time_s: int = 20
     alerting_model: AlertingModel = AlertingModel.RING_FIRST
     wrap_up_s: int = 10
+    # How much longer an agent may make one wrap-up, once (0: not allowed).
+    wrap_up_extension_s: int = 60
     max_size: int = 50
     max_wait_s: int = 1200
     service_level_threshold_s: int = 20
@@ -218,6 +277,8 @@ class Queue:
     callback: CallbackSettings = CallbackSettings()
     # The codes an agent picks from to say what a call was about (empty: none asked for).
     disposition_codes: tuple[str, ...] = ()
+    # Members kept in step with a team, channel or group (None: members set by hand).
+    membership: MembershipSource | None = None
 
 
 class MenuActionKind(StrEnum):
@@ -424,6 +485,40 @@ class AgentActivity(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class NotesDraft:
+    """What an agent typed about a call they are on or wrapping up, not yet on its record.
+
+    Kept on the agent document, which the wrap-up timer changes anyway: when wrap-up ends
+    the draft becomes the record's note and disposition in the same record write that
+    fills in the wrap-up time (docs/decisions/0030-notes-and-the-wrap-up-actually-taken.md).
+    """
+
+    call_id: str
+    note: str = ""
+    # A code of the call's queue, or None while none is picked.
+    code: str | None = None
+    saved_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    """The call an agent is wrapping up, whose record waits for the actual wrap-up time."""
+
+    # The record the wrap-up belongs to (a call's id, or one of its legs').
+    record_id: str
+    queue_id: str
+    started_at: datetime
+    # How much longer the queue lets this wrap-up run, once (0: not at all), and whether
+    # the agent took it.
+    extension_s: int = 0
+    extended: bool = False
+    # When the call was offered and answered: live counts include the call from these
+    # until its record is counted.
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     """An agent's routing state. Claiming an agent for a call is a compare-and-set here."""
 
@@ -452,6 +547,9 @@ class Agent:
     # When the agent's last contact-center call ended: Teams presence still saying "Busy"
     # shortly after that is our own call echoing, not a reason to skip the agent.
     last_call_ended_at: datetime | None = None
+    # The call being wrapped up (with ``wrap_up_until``), and notes typed meanwhile.
+    wrap_up: WrapUp | None = None
+    notes_draft: NotesDraft | None = None
 
 
 class PartyKind(StrEnum):
@@ -524,6 +622,23 @@ class Offer:
     attempt: int = 0
     # Card-first alerting: the agents got a card and nobody is invited until one accepts.
     card_first: bool = False
+    # The call is being transferred to the offer's one agent (the bot may not invite).
+    by_transfer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTransfer:
+    """A talk being handed to another agent: the target is invited, and has not joined yet."""
+
+    agent_id: str
+    from_agent_id: str
+    started_at: datetime
+    expires_at: datetime
+    # The participant id the invitation named, to cancel it; and its client context's
+    # counter, so a late answer to an earlier transfer is recognised.
+    participant_id: str
+    attempt: int
+    agent_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,6 +682,7 @@ class Call:
     queue_name: str = ""
     service_level_threshold_s: int = 20
     wrap_up_s: int = 0
+    wrap_up_extension_s: int = 0
     agent_name: str = ""
     # Time spent ringing agents so far, over every offer.
     ring_s: float = 0.0
@@ -596,6 +712,21 @@ class Call:
     callback_agent_id: str | None = None
     callback_order: CallbackOrder | None = None
     voicemail_id: str | None = None
+    # A talk's next keepAlive (its timer comes more often: it reads who is in the call).
+    keep_alive_at: datetime | None = None
+    # The talk was handed to the agent by a transfer (no permission to invite): the bot
+    # is out of the call, and the agent's presence tells when the talk ends.
+    handed_over: bool = False
+    # An agent transferred the call: when (the current leg was offered then; the caller
+    # keeps ``offered_at``, their place in line), how many earlier legs have their own
+    # record, and the last of them (recorded again, idempotently, when the call ends).
+    transferred_at: datetime | None = None
+    legs: int = 0
+    previous_leg: CallRecord | None = None
+    # A transfer to another agent, while the target is invited.
+    transfer: AgentTransfer | None = None
+    # The talking agent's participant id, when it is not their offer's.
+    agent_participant_id: str = ""
 
 
 class LeaveStep(StrEnum):
@@ -667,5 +798,8 @@ class CallRecord:
     disposition_note: str = ""
     disposed_by: str | None = None
     disposed_at: datetime | None = None
+    # The agent is still wrapping up: the wrap-up time is filled in (and the record counted
+    # and exported) when the wrap-up ends.
+    wrap_up_pending: bool = False
     # Cosmos DB expires the document after this many seconds (the tenant's retention).
     ttl: int | None = None

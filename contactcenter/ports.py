@@ -11,7 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from contactcenter.model import Call, CallbackRequest, Party, Voicemail
+from contactcenter.events import RosterEntry
+from contactcenter.model import Call, CallbackRequest, MembershipKind, Party, Voicemail
 from contactcenter.wav import WavAudio
 
 
@@ -195,6 +196,13 @@ class CallControl(Protocol):
         """Return the participant ids of everyone in the call but our bot."""
         ...
 
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        """Return who is in the call now, our bot included, as a roster update names them.
+
+        Raises :class:`~contactcenter.errors.NotFound` once Graph no longer knows the call.
+        """
+        ...
+
     async def hang_up(self, call_id: str) -> None:
         """Leave the call: for a group call only our leg ends, the others talk on."""
         ...
@@ -242,6 +250,8 @@ class OfferEnd(StrEnum):
     SET_AWAY = "set-away"
     # The call left the queue (timed out, moved on) or the invitation could not be sent.
     WITHDRAWN = "withdrawn"
+    # The talk the agent answered is over (the card follows it into wrap-up).
+    TALK_ENDED = "talk-ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,3 +343,74 @@ class TimerSchedule(Protocol):
     def due_changed(
         self, collection: str, tenant_id: str, doc_id: str, due_at: datetime | None
     ) -> None: ...
+
+
+# ----------------------------------------------------------------------- directory
+@dataclass(frozen=True, slots=True)
+class DirectoryPerson:
+    """A person of the organization's directory (Entra ID), as the admin picks them."""
+
+    id: str
+    display_name: str
+    mail: str = ""
+    upn: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PeoplePage:
+    """One page of people; pass ``next_page`` back for the next (None: the last page)."""
+
+    people: tuple[DirectoryPerson, ...]
+    next_page: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryGroup:
+    """A group of the directory; ``team``: it has a Teams team (same id)."""
+
+    id: str
+    display_name: str
+    team: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePlan:
+    """One service plan of a licence a user holds (Graph's ``servicePlanInfo``)."""
+
+    name: str
+    provisioning_status: str
+    sku: str = ""
+    plan_id: str = ""
+
+
+class Directory(Protocol):
+    """The organization's directory: people, the members of teams and groups, licences.
+
+    Errors come back as :class:`~contactcenter.errors.NotFound` (no such person, team,
+    channel or group), :class:`~contactcenter.errors.Throttled` (after retries) or
+    :class:`~contactcenter.errors.Unavailable`.
+    """
+
+    async def search_people(
+        self, tenant_id: str, text: str, *, limit: int = 25, next_page: str | None = None
+    ) -> PeoplePage:
+        """Return people whose name, mail or sign-in name starts with a word of ``text``."""
+        ...
+
+    async def search_groups(self, tenant_id: str, text: str) -> list[DirectoryGroup]:
+        """Return the groups and teams whose name starts with a word of ``text`` (a page)."""
+        ...
+
+    async def person(self, tenant_id: str, user_id: str) -> DirectoryPerson:
+        """Return one person by their object id; raise NotFound when the directory has none."""
+        ...
+
+    async def members(
+        self, tenant_id: str, kind: MembershipKind, source_id: str
+    ) -> list[DirectoryPerson]:
+        """Return every person who is a member of a team, channel ("team/channel") or group."""
+        ...
+
+    async def service_plans(self, tenant_id: str, user_id: str) -> list[ServicePlan]:
+        """Return the service plans of every licence the person holds."""
+        ...

@@ -87,6 +87,8 @@ TENANT_COLLECTIONS: tuple[str, ...] = (
     "webhookOutbox",
     "whatIfRuns",
     "leases",
+    # Queues fed by a team, channel or group (contactcenter/membership_sync.py).
+    "membershipSyncs",
     # The messaging bot's (bot/messaging/documents.py).
     "conversationRefs",
     "teams",

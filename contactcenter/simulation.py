@@ -30,6 +30,7 @@ from contactcenter.events import (
     OperationFinished,
     OperationKind,
     OperationStatus,
+    RosterEntry,
 )
 from contactcenter.model import (
     Agent,
@@ -167,6 +168,10 @@ class _SimulatedCall:
     invitations: list[_Invitation] = field(default_factory=list)
 
 
+# The engine's keepAlive interval (its default), which a talk's timer need not beat here.
+_KEEP_ALIVE_S = 900.0
+
+
 class SimulatedTeams:
     """The Teams cloud of the simulation: a CallControl and a Notifier for the engine.
 
@@ -294,6 +299,13 @@ class SimulatedTeams:
         # A simulated call is one leg: hanging up ends it for everyone.
         return []
 
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        # Nobody listed: the engine takes it to say nothing (no notification is lost here).
+        call = self.calls.get(call_id)
+        if call is None or not call.live:
+            raise NotFound(f"call {call_id} has ended")
+        return []
+
     async def hang_up(self, call_id: str) -> None:
         call = self.calls.get(call_id)
         if call is None or not call.live:
@@ -385,6 +397,9 @@ class Simulation:
                 callback_uri="https://simulation.invalid/api/calling",
                 # Nobody edits the simulated queue during a run.
                 queue_cache_s=_UNLIMITED_WAIT_S,
+                # No notification is lost here: reading a talk's participants would find
+                # nothing new, so it is read only as often as the keepAlive is sent.
+                reconcile_s=_KEEP_ALIVE_S,
             ),
             timers=self.teams,
         )
@@ -472,6 +487,9 @@ class Simulation:
                 break  # nothing but timers for days: a call is stuck; count it as lost
             self._advance(at_us)
             await self._dispatch(kind, payload)
+        # Let the last wrap-ups end, so that every record has its wrap-up time.
+        self._advance(self._wrap_up_end_us)
+        await self.engine.fire_due_timers(self._clock.now())
         return await self._result()
 
     def _timer_is_due(self, at_us: int, key: object) -> bool:

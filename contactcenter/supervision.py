@@ -71,6 +71,7 @@ async def move_waiting_call(
             queue_name=target.name,
             service_level_threshold_s=target.service_level_threshold_s,
             wrap_up_s=target.wrap_up_s,
+            wrap_up_extension_s=target.wrap_up_extension_s,
             # Due now: the next timer round re-routes the call under the new queue's
             # rules and sets its next due time (max wait from now, keep-alive).
             due_at=now,

@@ -91,6 +91,7 @@ from contactcenter.errors import (
     Throttled,
     Unavailable,
 )
+from contactcenter.events import RosterEntry
 from contactcenter.model import Party, PartyKind
 from contactcenter.ports import (
     Invitation,
@@ -196,6 +197,31 @@ class StaticTokenProvider:
         return self._hosts
 
 
+class UrlOnceAuthentication:
+    """Expand a request's URL template once, then authenticate the request with ``inner``.
+
+    It has the shape of Kiota's ``AuthenticationProvider``. Kiota expands the template
+    every time a request's URL is read: for the token, for the tracing attributes and for
+    the HTTP request itself. Keeping the first expansion saves the other two, pure-Python
+    work on every Graph request.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def authenticate_request(
+        self, request: Any, additional_authentication_context: dict[str, Any] | None = None
+    ) -> None:
+        """Fix the request's URL as expanded now, then let ``inner`` add the token."""
+        url = request.url
+        # Setting the URL clears the parameter dicts, and a request builder shares its own
+        # with every request it makes (a retry uses them again): give this request its own.
+        request.path_parameters = {}
+        request.query_parameters = {}
+        request.url = url
+        await self._inner.authenticate_request(request, additional_authentication_context or {})
+
+
 class GraphHttpClient(httpx.AsyncClient):
     """An httpx client with msgraph-sdk's middleware, Kiota's own retries switched off.
 
@@ -266,7 +292,9 @@ def build_graph_client(
         auth = AzureIdentityAuthenticationProvider(
             credential, scopes=[f"https://{host}/.default"], allowed_hosts=[host]
         )
-    adapter = GraphRequestAdapter(auth, client=httpx_client or GraphHttpClient())
+    adapter = GraphRequestAdapter(
+        UrlOnceAuthentication(auth), client=httpx_client or GraphHttpClient()
+    )
     # GraphServiceClient copies the adapter's base URL when it is built: set it first.
     adapter.base_url = base_url.rstrip("/")
     return GraphServiceClient(request_adapter=adapter)
@@ -420,8 +448,25 @@ class _CallResource(_Response):
     my_participant_id: str | None = None
 
 
+class _Identity(_Response):
+    id: str | None = None
+
+
+class _IdentitySet(_Response):
+    user: _Identity | None = None
+    application: _Identity | None = None
+    application_instance: _Identity | None = None
+    phone: _Identity | None = None
+
+
+class _ParticipantInfo(_Response):
+    identity: _IdentitySet | None = None
+
+
 class _Participant(_Response):
     id: str | None = None
+    info: _ParticipantInfo | None = None
+    is_in_lobby: bool | None = None
 
 
 class _Participants(_Response):
@@ -505,6 +550,27 @@ def _operation_id(operation: _Operation, action: str, call_id: str) -> str:
     if not operation.id:
         raise CallControlError(f"Graph {action} for {call_id} returned no operation id")
     return canonical_id(operation.id)
+
+
+def _guid(identity: _Identity | None) -> str | None:
+    return canonical_id(identity.id) if identity is not None and identity.id else None
+
+
+def _roster_entry(participant: _Participant) -> RosterEntry:
+    """Return a listed participant as a roster update names it (ids in one form)."""
+    identity = participant.info.identity if participant.info is not None else None
+    phone = identity.phone if identity is not None else None
+    return RosterEntry(
+        participant_id=canonical_id(participant.id or ""),
+        user_id=_guid(identity.user) if identity is not None else None,
+        application_id=(
+            _guid(identity.application or identity.application_instance)
+            if identity is not None
+            else None
+        ),
+        phone=phone.id if phone is not None and phone.id else None,
+        is_in_lobby=bool(participant.is_in_lobby),
+    )
 
 
 def _participant_id(operation: _Operation) -> str | None:
@@ -708,6 +774,16 @@ class GraphCallControl:
             for p in participants.value or ()
             if p.id and canonical_id(p.id) != ours
         ]
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        """Return who is in the call now, our bot included (NotFound: the call is gone)."""
+        listed = await self._retrier.run(
+            "listParticipants",
+            call_id,
+            lambda: _get(self._call(call_id).participants, _Participants),
+            idempotent=True,
+        )
+        return [_roster_entry(participant) for participant in listed.value or ()]
 
     async def hang_up(self, call_id: str) -> None:
         """Leave the call: it ends for everyone only if it is a peer-to-peer call."""

@@ -69,7 +69,23 @@ REQUIRED_PERMISSIONS: tuple[GraphPermission, ...] = (
         "TeamsAppInstallation.ReadWriteSelfForUser.All",
         "Install the app for an agent who gets a seat, so the bot can send alert cards.",
     ),
-    GraphPermission("User.Read.All", "Find users by name or UPN when adding agents."),
+    GraphPermission(
+        "User.Read.All",
+        "Find people by name, mail or sign-in name when adding agents, and read their "
+        "licences (whether they can take Teams calls).",
+    ),
+    GraphPermission(
+        "GroupMember.Read.All",
+        "Read the members of an Entra group whose members are a queue's agents.",
+    ),
+    GraphPermission(
+        "TeamMember.Read.All",
+        "Read the members of a Teams team whose members are a queue's agents.",
+    ),
+    GraphPermission(
+        "ChannelMember.Read.All",
+        "Read the members of a Teams channel whose members are a queue's agents.",
+    ),
     GraphPermission(
         "Application.Read.All",
         "Show the admin console which of these permissions are granted.",

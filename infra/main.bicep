@@ -194,6 +194,10 @@ var cosmosContainers = [
     perItemTtl: false
   }
   {
+    name: 'membershipSyncs'
+    perItemTtl: false
+  }
+  {
     name: 'whatIfRuns'
     perItemTtl: false
   }

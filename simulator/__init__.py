@@ -6,8 +6,14 @@ call actions, records what the bot did for tests, and injects faults on request.
 
 from simulator.app import create_simulator_app
 from simulator.client import PlacedCall, SimulatorClient, SimulatorRequestError
-from simulator.config import MediaMode, SimulatorConfig
-from simulator.directory import ApplicationInstanceEntry, TenantEntry, UserEntry
+from simulator.config import MediaMode, SilentPoints, SimulatorConfig
+from simulator.directory import (
+    ApplicationInstanceEntry,
+    ChannelEntry,
+    GroupEntry,
+    TenantEntry,
+    UserEntry,
+)
 from simulator.discovery import JWKS_PATH, OPENID_CONFIGURATION_PATH
 from simulator.people import InviteeBehaviour, PresenceSetting
 from simulator.runner import SimulatorThread, serve
@@ -17,11 +23,14 @@ __all__ = [
     "JWKS_PATH",
     "OPENID_CONFIGURATION_PATH",
     "ApplicationInstanceEntry",
+    "ChannelEntry",
+    "GroupEntry",
     "InviteeBehaviour",
     "MediaMode",
     "PlacedCall",
     "PresenceSetting",
     "SigningKey",
+    "SilentPoints",
     "SimulatorClient",
     "SimulatorConfig",
     "SimulatorRequestError",

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from simulator.config import DEFAULT_BOT_URL, GRAPH_ISSUER, MediaMode, SimulatorConfig
+from simulator.config import (
+    DEFAULT_BOT_URL,
+    GRAPH_ISSUER,
+    MediaMode,
+    SilentPoints,
+    SimulatorConfig,
+)
 from simulator.directory import TenantEntry
 from simulator.people import InviteeBehaviour
 from simulator.runner import serve
@@ -87,6 +93,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--hang-up-after-s", type=float, help="seconds after joining that they hang up"
     )
+    parser.add_argument(
+        "--participant-ids",
+        choices=["bot", "graph"],
+        default="bot",
+        help="who names an invitee's participant: the bot (the participantId it gives) or "
+        "Graph (its own id, in the invitation's answer and the roster)",
+    )
+    parser.add_argument(
+        "--one-invite-at-a-time",
+        action="store_true",
+        help="refuse a second invitation while one rings on a peer-to-peer call (409)",
+    )
+    parser.add_argument(
+        "--ringing-in-roster",
+        action="store_true",
+        help="list invitees still ringing in roster updates, as if they had joined",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level")
     return parser
 
@@ -137,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 on_invite=args.on_invite,
                 answer_after_s=args.answer_after_s,
                 hang_up_after_s=args.hang_up_after_s,
+            ),
+            silent_points=SilentPoints(
+                bot_participant_ids=args.participant_ids == "bot",
+                parallel_invites=not args.one_invite_at_a_time,
+                ringing_in_roster=args.ringing_in_roster,
             ),
         )
     except (OSError, ValueError, ValidationError) as err:

@@ -27,6 +27,7 @@ from simulator.connector import ActivityDelivery, Conversations
 from simulator.connector_api import add_connector_routes
 from simulator.control_api import add_control_routes
 from simulator.directory import Directory
+from simulator.directory_api import add_directory_routes
 from simulator.discovery import add_discovery_routes
 from simulator.entra import add_entra_routes
 from simulator.errors import error_middleware
@@ -118,6 +119,7 @@ def create_simulator_app(config: SimulatorConfig, *, clock: Clock | None = None)
     add_discovery_routes(app)
     add_entra_routes(app)
     add_graph_routes(app)
+    add_directory_routes(app)
     add_installation_routes(app)
     add_service_principal_routes(app)
     add_connector_routes(app)

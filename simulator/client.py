@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from simulator.directory import TenantEntry
+from simulator.config import SilentPoints
+from simulator.directory import GroupEntry, TenantEntry, UserEntry
 from simulator.people import InviteeBehaviour, OnInvite
 
 
@@ -76,6 +77,28 @@ class SimulatorClient:
         """Create or replace a tenant with its users and resource accounts."""
         body = tenant.model_dump(by_alias=True)
         result: dict[str, Any] = await self._request("PUT", f"/sim/tenants/{tenant.id}", json=body)
+        return result
+
+    async def put_user(self, tenant_id: str, user: UserEntry) -> dict[str, Any]:
+        """Create or replace a user of a tenant's directory."""
+        body = user.model_dump(by_alias=True)
+        path = f"/sim/tenants/{tenant_id}/users/{user.id}"
+        result: dict[str, Any] = await self._request("PUT", path, json=body)
+        return result
+
+    async def put_group(self, tenant_id: str, group: GroupEntry) -> dict[str, Any]:
+        """Create or replace a group or team of a tenant's directory."""
+        body = group.model_dump(by_alias=True)
+        path = f"/sim/tenants/{tenant_id}/groups/{group.id}"
+        result: dict[str, Any] = await self._request("PUT", path, json=body)
+        return result
+
+    async def set_group_member(
+        self, tenant_id: str, group_id: str, user_id: str, *, member: bool = True
+    ) -> dict[str, Any]:
+        """Add a user to a group or team (and its channels), or take them out."""
+        path = f"/sim/tenants/{tenant_id}/groups/{group_id}/members/{user_id}"
+        result: dict[str, Any] = await self._request("PUT" if member else "DELETE", path)
         return result
 
     async def place_call(
@@ -310,6 +333,18 @@ class SimulatorClient:
             "PATCH", "/sim/settings", json={k: v for k, v in body.items() if v is not None}
         )
         return result
+
+    async def silent_points(self) -> SilentPoints:
+        """Return which way the simulator goes where Graph's documentation is silent."""
+        result = await self._request("GET", "/sim/silent-points")
+        return SilentPoints.model_validate(result)
+
+    async def set_silent_points(self, points: SilentPoints) -> SilentPoints:
+        """Choose which way the simulator goes where Graph's documentation is silent."""
+        result = await self._request(
+            "PUT", "/sim/silent-points", json=points.model_dump(by_alias=True)
+        )
+        return SilentPoints.model_validate(result)
 
     async def advance_clock(self, seconds: float) -> dict[str, Any]:
         """Move the simulator's virtual clock on, running the timers that fall due."""

@@ -24,7 +24,7 @@ from simulator.calls import (
     SimOperation,
     documented_identity_set,
 )
-from simulator.config import MediaMode, SimulatorConfig
+from simulator.config import MediaMode, SilentPoints, SimulatorConfig
 from simulator.directory import Directory
 from simulator.faults import FaultPlan
 from simulator.media import AssumeReachable, MediaPlayer, PromptSource, Recordings
@@ -102,6 +102,8 @@ class SimulatedCloud:
         self.clock = clock
         self.timers = Timers(clock)
         self.settings = RuntimeSettings.from_config(config)
+        # Which way the cloud goes where Graph's documentation is silent (replaced whole).
+        self.silent_points: SilentPoints = config.silent_points
         self.people = People(
             default_user_behaviour=config.default_user_behaviour,
             default_phone_behaviour=config.default_phone_behaviour,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from yarl import URL
 
-from simulator.directory import TenantEntry
+from simulator.directory import CamelModel, TenantEntry
 from simulator.people import MANUAL, InviteeBehaviour
 
 GRAPH_ISSUER = "https://graph.microsoft.com"
@@ -37,6 +38,47 @@ class MediaMode(StrEnum):
     INSTANT = "instant"
     # Media operations run until the control API completes them.
     MANUAL = "manual"
+
+
+class SilentPoints(CamelModel):
+    """How the simulated cloud behaves where Graph's documentation says nothing.
+
+    Each switch is a question the invite and participant pages leave open; the defaults
+    are the lenient answers. A bot that works whatever the answers are assumes none of them
+    (``docs/decisions/0020-graph-silent-points.md``).
+    """
+
+    # The ``participantId`` a bot gives an invitee in ``participants/invite`` becomes the
+    # participant's id; False: Graph names the participant itself, and the bot learns the id
+    # from the invitation's answer (``participants[].id``) or from the roster.
+    bot_participant_ids: bool = True
+    # Several single-person invitations may ring at once on a peer-to-peer call; False: a
+    # second one while the first rings is refused (409, the call is not a group call yet).
+    parallel_invites: bool = True
+    # Roster updates (and ``GET .../participants``) list invitees still ringing, exactly as
+    # they list those who joined; False: only who is in the call.
+    ringing_in_roster: bool = False
+
+    @classmethod
+    def every(cls) -> tuple[SilentPoints, ...]:
+        """Return every combination of the switches, the defaults first."""
+        return tuple(
+            cls(bot_participant_ids=ids, parallel_invites=parallel, ringing_in_roster=listed)
+            for ids, parallel, listed in itertools.product(
+                (True, False), (True, False), (False, True)
+            )
+        )
+
+    @property
+    def label(self) -> str:
+        """Return a short name for the combination, e.g. ``bot-ids,parallel,unlisted``."""
+        return ",".join(
+            (
+                "bot-ids" if self.bot_participant_ids else "graph-ids",
+                "parallel" if self.parallel_invites else "one-at-a-time",
+                "listed" if self.ringing_in_roster else "unlisted",
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +138,9 @@ class SimulatorConfig:
     # The Microsoft Graph application permissions (app role names) an admin has granted
     # the bot's app; None: every one the simulator knows (as after a full admin consent).
     granted_app_roles: tuple[str, ...] | None = None
+    # Where Graph's documentation is silent, which way the simulator goes (the control API
+    # changes it at run time: ``PUT /sim/silent-points``).
+    silent_points: SilentPoints = field(default_factory=SilentPoints)
 
     def __post_init__(self) -> None:
         for url in (self.bot_url, *self.bot_urls):

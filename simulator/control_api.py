@@ -35,12 +35,13 @@ from simulator.calls import (
     SimOperation,
 )
 from simulator.cloud import SimulatedCloud
-from simulator.config import MediaMode
+from simulator.config import MediaMode, SilentPoints
 from simulator.directory import (
     E164,
     ApplicationInstanceEntry,
     CamelModel,
     Directory,
+    GroupEntry,
     TenantEntry,
     UnknownTenant,
     UserEntry,
@@ -142,6 +143,37 @@ async def put_user(request: web.Request) -> web.Response:
     except UnknownTenant as err:
         raise ApiError(404, f"Tenant {tenant_id} is not in the directory.") from err
     return web.json_response(entry.model_dump(by_alias=True), status=201 if created else 200)
+
+
+async def put_group(request: web.Request) -> web.Response:
+    """PUT /sim/tenants/{tenant_id}/groups/{group_id}: a group, or a team (``team``: true)."""
+    entry = parse_model(GroupEntry, await _entry_body(request, "group_id"))
+    tenant_id = request.match_info["tenant_id"]
+    try:
+        created = request.app[DIRECTORY_KEY].put_group(tenant_id, entry)
+    except UnknownTenant as err:
+        raise ApiError(404, f"Tenant {tenant_id} is not in the directory.") from err
+    return web.json_response(entry.model_dump(by_alias=True), status=201 if created else 200)
+
+
+async def set_group_member(request: web.Request) -> web.Response:
+    """PUT (add) or DELETE (remove) /sim/tenants/{tenant_id}/groups/{group_id}/members/{user_id}.
+
+    A team's member is a member of its channels too, as of a standard channel.
+    """
+    tenant_id = request.match_info["tenant_id"]
+    group_id = request.match_info["group_id"]
+    user_id = request.match_info["user_id"]
+    directory = request.app[DIRECTORY_KEY]
+    if directory.tenant_user(tenant_id, user_id) is None:
+        raise ApiError(404, f"User {user_id} is not in tenant {tenant_id}.")
+    try:
+        directory.set_member(tenant_id, group_id, user_id, member=request.method == "PUT")
+    except (UnknownTenant, KeyError) as err:
+        raise ApiError(404, f"Group {group_id} is not in tenant {tenant_id}.") from err
+    group = directory.group(group_id)
+    assert group is not None
+    return web.json_response(group.model_dump(by_alias=True))
 
 
 async def put_application_instance(request: web.Request) -> web.Response:
@@ -536,6 +568,18 @@ async def patch_settings(request: web.Request) -> web.Response:
     return web.json_response(_settings_json(cloud))
 
 
+async def get_silent_points(request: web.Request) -> web.Response:
+    """GET /sim/silent-points: which way the simulator goes where Graph's docs are silent."""
+    return web.json_response(request.app[CLOUD_KEY].silent_points.model_dump(by_alias=True))
+
+
+async def put_silent_points(request: web.Request) -> web.Response:
+    """PUT /sim/silent-points: choose them (switches left out take their defaults)."""
+    cloud = request.app[CLOUD_KEY]
+    cloud.silent_points = await read_model(request, SilentPoints)
+    return web.json_response(cloud.silent_points.model_dump(by_alias=True))
+
+
 class _AdvanceRequest(CamelModel):
     seconds: float = Field(gt=0, le=30 * 86_400)
 
@@ -694,6 +738,10 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/sim/tenants/{tenant_id}", get_tenant)
     router.add_put("/sim/tenants/{tenant_id}", put_tenant)
     router.add_put("/sim/tenants/{tenant_id}/users/{user_id}", put_user)
+    router.add_put("/sim/tenants/{tenant_id}/groups/{group_id}", put_group)
+    members = "/sim/tenants/{tenant_id}/groups/{group_id}/members/{user_id}"
+    router.add_put(members, set_group_member)
+    router.add_delete(members, set_group_member)
     router.add_put(
         "/sim/tenants/{tenant_id}/applicationInstances/{instance_id}", put_application_instance
     )
@@ -720,6 +768,8 @@ def add_control_routes(app: web.Application) -> None:
     router.add_put("/sim/phones/{number}/behaviour", put_phone_behaviour)
     router.add_get("/sim/settings", get_settings)
     router.add_patch("/sim/settings", patch_settings)
+    router.add_get("/sim/silent-points", get_silent_points)
+    router.add_put("/sim/silent-points", put_silent_points)
     router.add_post("/sim/clock/advance", advance_clock)
     router.add_post("/sim/faults", add_fault)
     router.add_post("/sim/notification-drops", add_notification_drop)

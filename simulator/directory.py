@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -24,11 +24,36 @@ class CamelModel(BaseModel):
     )
 
 
+LicenceKind = Literal["teams-phone", "teams", "none"]
+"""What a simulated user's licences hold: Teams with Teams Phone, Teams alone, or neither."""
+
+
 class UserEntry(CamelModel):
-    """A Teams user of a tenant."""
+    """A Teams user of a tenant: names, and the licences Graph's licenseDetails reports."""
 
     id: str = Field(min_length=1, max_length=128)
     display_name: str = Field(default="", max_length=256)
+    mail: str = Field(default="", max_length=256)
+    user_principal_name: str = Field(default="", max_length=256)
+    licences: LicenceKind = "teams-phone"
+
+
+class ChannelEntry(CamelModel):
+    """A channel of a team (a private or shared channel has members of its own)."""
+
+    id: str = Field(min_length=1, max_length=128)
+    display_name: str = Field(default="", max_length=256)
+    member_ids: tuple[str, ...] = ()
+
+
+class GroupEntry(CamelModel):
+    """A Microsoft 365 or security group; a team is a group with Teams on it (same id)."""
+
+    id: str = Field(min_length=1, max_length=128)
+    display_name: str = Field(default="", max_length=256)
+    team: bool = False
+    member_ids: tuple[str, ...] = ()
+    channels: tuple[ChannelEntry, ...] = ()
 
 
 class ApplicationInstanceEntry(CamelModel):
@@ -53,6 +78,7 @@ class TenantEntry(CamelModel):
     display_name: str = Field(default="", max_length=256)
     users: tuple[UserEntry, ...] = ()
     application_instances: tuple[ApplicationInstanceEntry, ...] = ()
+    groups: tuple[GroupEntry, ...] = ()
 
 
 @dataclass(slots=True)
@@ -61,6 +87,7 @@ class _Tenant:
     display_name: str
     users: dict[str, UserEntry] = field(default_factory=dict)
     application_instances: dict[str, ApplicationInstanceEntry] = field(default_factory=dict)
+    groups: dict[str, GroupEntry] = field(default_factory=dict)
 
     def entry(self) -> TenantEntry:
         return TenantEntry(
@@ -68,6 +95,7 @@ class _Tenant:
             display_name=self.display_name,
             users=tuple(self.users.values()),
             application_instances=tuple(self.application_instances.values()),
+            groups=tuple(self.groups.values()),
         )
 
 
@@ -91,8 +119,53 @@ class Directory:
             display_name=entry.display_name,
             users={user.id: user for user in entry.users},
             application_instances={app.id: app for app in entry.application_instances},
+            groups={group.id: group for group in entry.groups},
         )
         return created
+
+    def put_group(self, tenant_id: str, entry: GroupEntry) -> bool:
+        """Create or replace a group or team; return whether it was created."""
+        tenant = self._tenant(tenant_id)
+        created = entry.id not in tenant.groups
+        tenant.groups[entry.id] = entry
+        return created
+
+    def group(self, group_id: str) -> GroupEntry | None:
+        """Find a group or team in any tenant."""
+        for tenant in self._tenants.values():
+            if (group := tenant.groups.get(group_id)) is not None:
+                return group
+        return None
+
+    def set_member(self, tenant_id: str, group_id: str, user_id: str, *, member: bool) -> None:
+        """Add a user to a group (a team: and to its standard channels), or take them out."""
+        tenant = self._tenant(tenant_id)
+        group = tenant.groups.get(group_id)
+        if group is None:
+            raise KeyError(group_id)
+        ids = [i for i in group.member_ids if i != user_id] + ([user_id] if member else [])
+        channels = tuple(
+            channel.model_copy(
+                update={
+                    "member_ids": tuple(
+                        [i for i in channel.member_ids if i != user_id]
+                        + ([user_id] if member else [])
+                    )
+                }
+            )
+            for channel in group.channels
+        )
+        tenant.groups[group_id] = group.model_copy(
+            update={"member_ids": tuple(ids), "channels": channels}
+        )
+
+    def every_group(self) -> list[GroupEntry]:
+        """Return the groups and teams of every tenant."""
+        return [group for tenant in self._tenants.values() for group in tenant.groups.values()]
+
+    def every_user(self) -> list[UserEntry]:
+        """Return the users of every tenant (the app's token is not bound to one here)."""
+        return [user for tenant in self._tenants.values() for user in tenant.users.values()]
 
     def put_user(self, tenant_id: str, entry: UserEntry) -> bool:
         """Create or replace a user; return whether it was created."""

@@ -18,13 +18,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from simulator.appkeys import CLOUD_KEY, DIRECTORY_KEY, FAULTS_KEY
+from simulator.appkeys import CLOUD_KEY, DIRECTORY_KEY, FAULTS_KEY, SERVICE_PRINCIPALS_KEY
 from simulator.calls import (
     PLAY_PROMPT_OPERATION,
     RECORD_OPERATION,
     GraphCallState,
     MediaJob,
     OperationStatus,
+    ParticipantRole,
+    ParticipantStatus,
     RecordSpec,
     SimCall,
     SimOperation,
@@ -49,6 +51,14 @@ MAX_PROMPTS = 20
 MAX_REDIRECT_TARGETS = 25
 MAX_PRESENCE_IDS = 650
 MULTIPLE_INVITEES_REFUSED = "Inviting multiple participants is only supported for group calls"
+# Graph documents no answer for a second invitation while one rings on a peer-to-peer call;
+# with the silent point ``parallel_invites`` off, the simulator refuses it with this.
+PARALLEL_INVITE_REFUSED = (
+    "Another invitation is in progress on this peer-to-peer call: invite one participant at "
+    "a time until the call is a group call."
+)
+# The application permission participants/invite needs (the invite page's table).
+INVITE_PERMISSION = "Calls.InitiateGroupCall.All"
 SUBSCRIBE_TO_TONE_OPERATION = "#microsoft.graph.subscribeToToneOperation"
 CANCEL_MEDIA_OPERATION = "#microsoft.graph.cancelMediaProcessingOperation"
 
@@ -60,6 +70,8 @@ class ActionContext:
     cloud: SimulatedCloud
     # e.g. "http://127.0.0.1:8790": for Location headers and recording URLs.
     origin: str
+    # The Microsoft Graph application permissions granted to the bot's app.
+    granted: frozenset[str] = frozenset()
 
 
 CallAction = Callable[[ActionContext, SimCall, dict[str, Any]], Awaitable[web.StreamResponse]]
@@ -370,14 +382,19 @@ async def keep_alive(context: ActionContext, call: SimCall, body: dict[str, Any]
 
 async def invite(context: ActionContext, call: SimCall, body: dict[str, Any]) -> web.Response:
     """Invite participants: one per request unless the call is already a group call."""
+    if INVITE_PERMISSION not in context.granted:
+        raise ApiError(
+            403, f"The application is not authorized to invite participants: {INVITE_PERMISSION}."
+        )
     _require_established(call, "participants/invite")
     participants = body.get("participants")
     if not isinstance(participants, list) or not participants:
         raise ApiError(400, "participants must be a non-empty list of invitationParticipantInfo.")
     if len(participants) > 1 and not call.group_call:
         raise ApiError(400, MULTIPLE_INVITEES_REFUSED)
-    client_context = _client_context(body)
     cloud = context.cloud
+    ways = cloud.silent_points
+    client_context = _client_context(body)
     invitees: list[Invitee] = []
     for index, info in enumerate(participants):
         where = f"participants[{index}]"
@@ -390,12 +407,24 @@ async def invite(context: ActionContext, call: SimCall, body: dict[str, Any]) ->
             raise ApiError(400, f"{where}.participantId must be a new participant id.")
         if replaces is not None and not isinstance(replaces, str):
             raise ApiError(400, f"{where}.replacesCallId must be a string.")
+        if not ways.bot_participant_ids:
+            # Graph names the participant itself; the answer and the roster say how.
+            participant_id = None
         invitee = Invitee(identity, participant_id=participant_id, replaces_call_id=replaces)
         if _already_there(call, invitee, invitees):
             raise ApiError(400, f"{where} is already in the call or being invited to it.")
         invitees.append(invitee)
+    if not ways.parallel_invites and not call.group_call and _someone_ringing(call):
+        raise ApiError(409, PARALLEL_INVITE_REFUSED)
     operation = cloud.roster.invite(call, invitees, client_context=client_context)
     return _operation_response(context, call, operation)
+
+
+def _someone_ringing(call: SimCall) -> bool:
+    return any(
+        p.role is ParticipantRole.INVITEE and p.status is ParticipantStatus.RINGING
+        for p in call.participants.values()
+    )
 
 
 def _already_there(call: SimCall, invitee: Invitee, earlier: list[Invitee]) -> bool:
@@ -436,7 +465,11 @@ def _live_call(cloud: SimulatedCloud, call_id: str) -> SimCall:
 
 
 def _context(request: web.Request) -> ActionContext:
-    return ActionContext(cloud=request.app[CLOUD_KEY], origin=str(request.url.origin()))
+    return ActionContext(
+        cloud=request.app[CLOUD_KEY],
+        origin=str(request.url.origin()),
+        granted=frozenset(request.app[SERVICE_PRINCIPALS_KEY].granted),
+    )
 
 
 async def _on_call(

@@ -7,8 +7,10 @@ or as the control API tells them. The bot hears of it the way Graph tells it:
 * an invitee who answers: the invite operation ``completed``, then a roster update that
   lists everyone in the call; one who declines: the operation ``failed`` with 603; one
   nobody answers: ``failed`` with 408 after the invite timeout; one the bot removes before
-  they answer: ``failed`` with 487. Nobody ringing is in a roster update: Graph reports
-  joins and leaves.
+  they answer: ``failed`` with 487. Nobody ringing is in a roster update (Graph reports
+  joins and leaves), unless the silent point ``ringing_in_roster`` says otherwise: then a
+  roster update lists an invitee from the moment they ring, exactly as one who joined, and
+  another one follows when they stop ringing without joining.
 * a joined participant who hangs up or is removed: a roster update without them.
 
 Once an invitee joined, the call is a group call, and Graph's rules for those apply: the
@@ -108,8 +110,19 @@ class Roster:
 
     def roster_json(self, call: SimCall) -> list[dict[str, Any]]:
         """Return the call's participants as a roster update lists them, the bot first."""
-        joined = sorted(call.joined(), key=lambda p: p.role is not ParticipantRole.BOT)
-        return [participant.graph_resource() for participant in joined]
+        listed = sorted(self._listed(call), key=lambda p: p.role is not ParticipantRole.BOT)
+        return [participant.graph_resource() for participant in listed]
+
+    def _listed(self, call: SimCall) -> list[SimParticipant]:
+        """Return who a roster names: who joined, and (if so set) invitees still ringing."""
+        if not self._cloud.silent_points.ringing_in_roster:
+            return call.joined()
+        return [
+            p
+            for p in call.participants.values()
+            if p.status is ParticipantStatus.JOINED
+            or (p.role is ParticipantRole.INVITEE and p.status is ParticipantStatus.RINGING)
+        ]
 
     # ------------------------------------------------------------------ ringing
     def invite(
@@ -132,6 +145,8 @@ class Roster:
         operation.fields["participants"] = infos
         for participant_id in operation.participant_ids:
             self.ring(call, call.participants[participant_id])
+        if self._cloud.silent_points.ringing_in_roster:
+            self._cloud.notify_roster(call)
         return operation
 
     def ring_target(
@@ -338,6 +353,9 @@ class Roster:
         role = participant.role
         if role is ParticipantRole.INVITEE:
             self._settle(call, participant.operation_id)
+            if self._cloud.silent_points.ringing_in_roster and not call.ended:
+                # The roster named them while they rang: it no longer does.
+                self._cloud.notify_roster(call)
         elif role is ParticipantRole.TRANSFER_TARGET:
             self._cloud.transfer_failed(call, result)
         elif role is ParticipantRole.CALLEE:

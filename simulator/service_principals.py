@@ -44,7 +44,10 @@ GRAPH_APP_ROLES: Mapping[str, str] = {
     "Calls.JoinGroupCall.All": "f6b49018-60ab-4f81-83bd-22caeabfed2d",
     "Calls.JoinGroupCallAsGuest.All": "fd7ccf6b-3d28-418b-9701-cd10f5cd2fd4",
     "CallRecords.Read.All": "45bbb07e-7321-4fd7-a8f6-3ff27e6a81c8",
+    "ChannelMember.Read.All": "3b55498e-47ec-484f-8136-9013221c06a9",
+    "GroupMember.Read.All": "98830695-27a2-44f7-8c18-0c3ebc9698f6",
     "Presence.Read.All": "a70e0c2d-e793-494c-94c4-118fa0a67f42",
+    "TeamMember.Read.All": "660b7406-55f1-41ca-a0ed-0b035e182f3e",
     "TeamsAppInstallation.ReadWriteSelfForUser.All": "908de74d-f8b2-4d6b-a9ed-2a17b3b78179",
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
 }

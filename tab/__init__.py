@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from contactcenter.audit import AuditLog
+from contactcenter.enrolment import Enrolment
+from contactcenter.membership_sync import MembershipSyncs
 from contactcenter.seats import Seats
 from tab.appkeys import TAB, TabOptions, TabState
 from tab.demo import KEYS_PATH, OPENID_PATH, openid_configuration, signing_keys
@@ -45,13 +47,28 @@ async def running_tab(deps: TabDependencies, options: TabOptions) -> AsyncIterat
         interval_s=options.poll_interval_s,
         quota=StreamQuota(per_user=options.max_streams_per_user, per_host=options.max_streams),
     )
+    audit = AuditLog(deps.store, deps.clock)
+    seats = Seats(deps.store, deps.repository)
+    follow_up = deps.seat_assigned
+    enrolment = Enrolment(
+        deps.repository,
+        seats,
+        deps.engine,
+        audit,
+        deps.directory,
+        seat_assigned=follow_up.seat_assigned if follow_up is not None else None,
+    )
     try:
         yield TabState(
             options=options,
             deps=deps,
-            audit=AuditLog(deps.store, deps.clock),
-            seats=Seats(deps.store, deps.repository),
+            audit=audit,
+            seats=seats,
             hub=hub,
+            enrolment=enrolment,
+            membership_syncs=MembershipSyncs(
+                deps.store, deps.repository, deps.directory, enrolment, audit, deps.clock
+            ),
         )
     finally:
         await hub.close()

@@ -237,16 +237,8 @@ def is_supervisor(user: User) -> bool:
 
 
 def supervised_queue_ids(user: User, queues: Sequence[Queue]) -> list[str]:
-    """Return the queues the user supervises: admins all; supervisors theirs.
-
-    A supervisor who names no queue supervises every queue, as in the live queue view.
-    """
-    if Role.ADMIN in user.roles:
-        return [q.id for q in queues]
-    if Role.SUPERVISOR not in user.roles:
-        return []
-    named = user.supervised_queue_ids
-    return [q.id for q in queues if not named or q.id in named]
+    """Return the queues the user supervises: admins all; supervisors theirs (or all)."""
+    return [q.id for q in queues if user.supervises(q.id)]
 
 
 def report_scope(user: User) -> ReportScope:
@@ -254,8 +246,9 @@ def report_scope(user: User) -> ReportScope:
     if Role.ADMIN in user.roles:
         return ReportScope()
     if Role.SUPERVISOR in user.roles:
-        named = user.supervised_queue_ids
-        return ReportScope(queue_ids=frozenset(named)) if named else ReportScope()
+        if user.supervises_all_queues:
+            return ReportScope()
+        return ReportScope(queue_ids=frozenset(user.supervised_queue_ids))
     return ReportScope(agent_id=user.id)
 
 

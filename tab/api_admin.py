@@ -13,12 +13,21 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from contactcenter.errors import Conflict, NotFound
+from contactcenter.errors import (
+    CallControlError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
+from contactcenter.membership_sync import MembershipSync
 from contactcenter.model import (
     ActionKind,
     Agent,
     Binding,
     BindingTarget,
+    MembershipSource,
     Queue,
     QueueAction,
     Role,
@@ -40,6 +49,7 @@ from tab.api_config import (
     ivr_queue_ids,
     prompt_problems,
 )
+from tab.api_people import directory_unavailable
 from tab.appkeys import TAB
 from tab.crud import (
     binding_kind,
@@ -53,6 +63,7 @@ from tab.crud import (
 from tab.derived_shapes import changes, fill
 from tab.endpoints import ApiError, TabRequest, validation_failed
 from tab.schemas import (
+    AgentSkillsBody,
     AuditEntryView,
     AuditPageView,
     AuditQuery,
@@ -61,6 +72,9 @@ from tab.schemas import (
     BindingView,
     BusinessHoursBody,
     CallbackBody,
+    MembershipSourceBody,
+    MembershipSyncListView,
+    MembershipSyncView,
     QueueActionBody,
     QueueBody,
     QueueListView,
@@ -69,6 +83,7 @@ from tab.schemas import (
     SeatAgentView,
     SeatCountBody,
     SeatsView,
+    SupervisedQueuesBody,
     UserAdminView,
     UserAgentView,
     UserBody,
@@ -97,6 +112,8 @@ def _queue_setting(value: object, stored: Any) -> object:
         return hours_from(value, stored)
     if isinstance(value, CallbackBody):
         return callback_from(value)
+    if isinstance(value, MembershipSourceBody):
+        return MembershipSource(value.kind, value.source_id, value.display_name)
     return value
 
 
@@ -137,6 +154,7 @@ async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None
         *action_prompts(actions),
     ]
     details += await prompt_problems(repo, tenant_id, prompts)
+    details += await _membership_problems(call, body.membership)
     # The domain's own rules, on what would be stored.
     details += domain_problems(
         check_hours(hours_from(body.hours, None) if body.hours is not None else None),
@@ -144,6 +162,61 @@ async def _check_queue(call: TabRequest, body: QueueBody, queue_id: str) -> None
     )
     if details:
         raise validation_failed(details)
+
+
+async def _membership_problems(
+    call: TabRequest, source: MembershipSourceBody | None
+) -> list[dict[str, str]]:
+    """Return what is wrong with a queue's team, channel or group (it must exist)."""
+    if source is None:
+        return []
+    directory = call.deps.directory
+    if directory is None:
+        return [{"field": "membership", "message": "no directory is connected"}]
+    try:
+        await directory.members(call.caller.tenant_id, source.kind, source.source_id)
+    except NotFound:
+        return [
+            {"field": "membership.sourceId", "message": f"no such {source.kind} in the directory"}
+        ]
+    except InvalidInput as err:
+        return [{"field": "membership.sourceId", "message": str(err)}]
+    except (Throttled, Unavailable, CallControlError) as err:
+        raise directory_unavailable(err) from err
+    return []
+
+
+async def list_membership_syncs(call: TabRequest) -> MembershipSyncListView:
+    """Return how the last sync of each queue fed by a team, channel or group went."""
+    states = await call.app[TAB].membership_syncs.state(call.caller.tenant_id)
+    return MembershipSyncListView(syncs=[_sync_view(s) for s in states])
+
+
+def _sync_view(state: MembershipSync) -> MembershipSyncView:
+    return MembershipSyncView(
+        queue_id=state.id,
+        last_synced_at=state.last_synced_at,
+        next_sync_at=state.due_at,
+        last_error=state.last_error,
+        warnings=list(state.warnings),
+        joined=state.joined,
+        left=state.left,
+    )
+
+
+async def sync_queue_members(call: TabRequest) -> MembershipSyncView:
+    """Sync a queue's members with its team, channel or group now."""
+    tenant_id = call.caller.tenant_id
+    queue = (await repository(call).queues.get(tenant_id, call.param("queueId"))).value
+    if queue.membership is None:
+        raise ApiError(409, "the queue's members are set by hand", code="noMembershipSource")
+    syncs = call.app[TAB].membership_syncs
+    try:
+        state = await syncs.sync_now(tenant_id, queue.id, call.caller.actor)
+    except NotFound:
+        await syncs.schedule(queue)
+        state = await syncs.sync_now(tenant_id, queue.id, call.caller.actor)
+    return _sync_view(state)
 
 
 async def list_queues(call: TabRequest) -> QueueListView:
@@ -172,6 +245,8 @@ async def create_queue(call: TabRequest) -> QueueView:
     await record_change(
         call, "queue.create", target_type="queue", target_id=queue_id, after=created.value
     )
+    if created.value.membership is not None:
+        await call.app[TAB].membership_syncs.schedule(created.value)
     return queue_view(created)
 
 
@@ -189,6 +264,8 @@ async def update_queue(call: TabRequest) -> QueueView:
     )
     # Members, skills or the routing method may now let idle agents take waiting calls.
     await call.deps.engine.route_waiting_calls(caller.tenant_id, new.id)
+    if saved.value.membership != current.value.membership:
+        await call.app[TAB].membership_syncs.schedule(saved.value)
     return queue_view(saved)
 
 
@@ -295,10 +372,17 @@ def _user_admin_view(user: User, agent: Agent | None) -> UserAdminView:
         upn=user.upn,
         roles=sorted(user.roles, key=[Role.ADMIN, Role.SUPERVISOR, Role.AGENT].index),
         agent=(
-            UserAgentView(has_seat=agent.has_seat, status=agent.status, activity=agent.activity)
+            UserAgentView(
+                has_seat=agent.has_seat,
+                status=agent.status,
+                activity=agent.activity,
+                skills=agent.skills,
+            )
             if agent is not None and Role.AGENT in user.roles
             else None
         ),
+        supervises_all_queues=user.supervises_all_queues,
+        supervised_queue_ids=sorted(user.supervised_queue_ids),
     )
 
 
@@ -338,11 +422,19 @@ async def create_user(call: TabRequest) -> UserAdminView:
     body = call.body(UserBody)
     caller = call.caller
     repo = repository(call)
+    try:
+        person = await call.app[TAB].enrolment.find_person(caller.tenant_id, body.id)
+    except NotFound:
+        raise validation_failed(
+            [{"field": "id", "message": "not a person of this organization's directory"}]
+        ) from None
+    except (Throttled, Unavailable, CallControlError) as err:
+        raise directory_unavailable(err) from err
     user = User(
         id=body.id,
         tenant_id=caller.tenant_id,
-        display_name=body.display_name,
-        upn=body.upn,
+        display_name=person.display_name or body.display_name,
+        upn=person.upn or body.upn,
         roles=frozenset(body.roles),
     )
     try:
@@ -417,6 +509,79 @@ async def set_user_roles(call: TabRequest) -> UserAdminView:
             if agent.has_seat:
                 await _release_seat(call, agent.id)
     return _user_admin_view(updated, agent)
+
+
+async def set_agent_skills(call: TabRequest) -> UserAdminView:
+    """Replace an agent's skills; waiting calls that need them may now reach the agent."""
+    body = call.body(AgentSkillsBody)
+    repo = repository(call)
+    tenant_id = call.caller.tenant_id
+    agent_id = call.param("agentId")
+    user = (await repo.users.get(tenant_id, agent_id)).value
+    if Role.AGENT not in user.roles:
+        raise ApiError(404, "no such agent")
+    skills = dict(body.skills)
+
+    def change(agent: Agent) -> Decision[Agent]:
+        return KEEP if agent.skills == skills else replace(agent, skills=skills)
+
+    changed = await repo.agents.apply(tenant_id, agent_id, change)
+    assert changed.after is not None
+    agent = changed.after.value
+    if changed.changed and changed.before is not None:
+        await record_change(
+            call,
+            "agent.skills",
+            target_type="agent",
+            target_id=agent_id,
+            before=changed.before.value,
+            after=agent,
+        )
+        for queue in await repo.queues.find(tenant_id):
+            if agent_id in queue.value.members:
+                await call.deps.engine.route_waiting_calls(tenant_id, queue.value.id)
+    return _user_admin_view(user, agent)
+
+
+async def set_supervised_queues(call: TabRequest) -> UserAdminView:
+    """Set the queues a supervisor watches: every queue (new ones too), or those named."""
+    body = call.body(SupervisedQueuesBody)
+    repo = repository(call)
+    tenant_id = call.caller.tenant_id
+    known = {q.value.id for q in await repo.queues.find(tenant_id)}
+    unknown = [
+        {"field": f"queueIds[{index}]", "message": "no such queue"}
+        for index, queue_id in enumerate(body.queue_ids)
+        if queue_id not in known
+    ]
+    if unknown:
+        raise validation_failed(unknown)
+    named = frozenset() if body.all_queues else frozenset(body.queue_ids)
+
+    async def change(user: User) -> Decision[User]:
+        if Role.SUPERVISOR not in user.roles:
+            raise ApiError(
+                409,
+                "only a supervisor watches queues: give them the supervisor role first",
+                code="notSupervisor",
+            )
+        if (user.supervises_all_queues, user.supervised_queue_ids) == (body.all_queues, named):
+            return KEEP
+        return replace(user, supervises_all_queues=body.all_queues, supervised_queue_ids=named)
+
+    changed = await repo.users.apply(tenant_id, call.param("userId"), change)
+    assert changed.after is not None
+    updated = changed.after.value
+    if changed.changed and changed.before is not None:
+        await record_change(
+            call,
+            "user.scope",
+            target_type="user",
+            target_id=updated.id,
+            before=changed.before.value,
+            after=updated,
+        )
+    return _user_admin_view(updated, await _agent(repo, tenant_id, updated.id))
 
 
 # ====================================================================== seats

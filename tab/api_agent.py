@@ -33,8 +33,8 @@ from tab.schemas import (
 _LOGGER = logging.getLogger(__name__)
 
 
-async def _me(call: TabRequest) -> MeView:
-    """Build my view from point reads: my agent document and my current call, if any."""
+async def me_answer(call: TabRequest) -> MeView:
+    """Build my view (what every agent action answers) from point reads: my agent, my call."""
     caller = call.caller
     repo = call.deps.repository
     now = call.deps.clock.now()
@@ -58,11 +58,11 @@ def _by_name(queue: Queue) -> str:
 
 async def get_me(call: TabRequest) -> MeView:
     """Return the signed-in user, their roles, and (for agents) their state and offer."""
-    return await _me(call)
+    return await me_answer(call)
 
 
-async def _my_agent(call: TabRequest) -> Agent:
-    """Return the caller's agent document (403 when they have none)."""
+async def my_agent(call: TabRequest) -> Agent:
+    """Return the signed-in user's agent document (403 when they have none)."""
     caller = call.caller
     try:
         return (await call.deps.repository.agents.get(caller.tenant_id, caller.user_id)).value
@@ -75,14 +75,14 @@ async def _my_agent(call: TabRequest) -> Agent:
 async def set_my_status(call: TabRequest) -> MeView:
     """Set my status (available, away, do not disturb, offline) and why I am not ready."""
     body = call.body(StatusBody)
-    await _my_agent(call)
+    await my_agent(call)
     reason = None if body.status is AgentStatus.AVAILABLE else (body.reason or None)
     if reason is not None:
         reason = tenant_reason(call, reason)
     await call.deps.engine.set_status(
         call.caller.tenant_id, call.caller.user_id, body.status, reason
     )
-    return await _me(call)
+    return await me_answer(call)
 
 
 def tenant_reason(call: TabRequest, reason: str) -> str:
@@ -110,47 +110,47 @@ async def _my_queue(call: TabRequest, agent: Agent) -> str:
 
 async def sign_in_to_queue(call: TabRequest) -> MeView:
     """Sign in to one of my queues (and become available if I was offline)."""
-    agent = await _my_agent(call)
+    agent = await my_agent(call)
     queue_id = await _my_queue(call, agent)
     if not agent.has_seat:
         raise ApiError(409, "you have no seat: ask an admin for one", code="noSeat")
     await call.deps.engine.sign_in(agent.tenant_id, agent.id, queue_id)
-    return await _me(call)
+    return await me_answer(call)
 
 
 async def sign_out_of_queue(call: TabRequest) -> MeView:
     """Sign out of one of my queues."""
-    agent = await _my_agent(call)
+    agent = await my_agent(call)
     queue_id = await _my_queue(call, agent)
     await call.deps.engine.sign_out(agent.tenant_id, agent.id, queue_id)
-    return await _me(call)
+    return await me_answer(call)
 
 
 async def end_my_wrap_up(call: TabRequest) -> MeView:
     """End my wrap-up now: I am ready for the next call."""
-    agent = await _my_agent(call)
+    agent = await my_agent(call)
     if agent.activity is not AgentActivity.WRAP_UP:
         raise ApiError(409, "you are not in wrap-up", code="notInWrapUp")
     await call.deps.engine.end_wrap_up(agent.tenant_id, agent.id)
-    return await _me(call)
+    return await me_answer(call)
 
 
 async def accept_offer(call: TabRequest) -> MeView:
     """Accept a card-first offer: my Teams client rings and I answer there."""
-    agent = await _my_agent(call)
+    agent = await my_agent(call)
     accepted = await call.deps.engine.accept_offer(agent.tenant_id, call.param("callId"), agent.id)
     if not accepted:
         raise ApiError(409, "this offer is no longer open", code="offerGone")
-    return await _me(call)
+    return await me_answer(call)
 
 
 async def decline_offer(call: TabRequest) -> MeView:
     """Decline the offer: the call goes to the next agent."""
-    agent = await _my_agent(call)
+    agent = await my_agent(call)
     declined = await call.deps.engine.decline_offer(agent.tenant_id, call.param("callId"), agent.id)
     if not declined:
         raise ApiError(409, "this offer is no longer open", code="offerGone")
-    return await _me(call)
+    return await me_answer(call)
 
 
 async def my_calls(call: TabRequest) -> CallsView:

@@ -31,6 +31,7 @@ from contactcenter.model import (
     CallerListEntry,
     Holiday,
     HolidaySet,
+    HoursMode,
     Ivr,
     Menu,
     MenuActionKind,
@@ -132,7 +133,9 @@ def hours_from(body: BusinessHoursBody, before: BusinessHours | None) -> Busines
         closed_now_action = None
     else:
         closed_now_action = action_from(body.closed_now_action, earlier_closed_now)
+    mode = body.mode or (HoursMode.SET_TIMES if body.weekly else HoursMode.ALWAYS_OPEN)
     return BusinessHours(
+        mode=mode,
         time_zone=body.time_zone,
         weekly=tuple(OpenRange(r.day, r.start, r.end) for r in body.weekly),
         holiday_sets=tuple(holiday_sets),
@@ -565,7 +568,7 @@ def may_switch_ivr(user: User, ivr: Ivr, mine: Iterable[str]) -> bool:
         return True
     if Role.SUPERVISOR not in user.roles:
         return False
-    if not user.supervised_queue_ids:
+    if user.supervises_all_queues:
         return True
     reachable = ivr_queue_ids(ivr)
     return bool(reachable) and reachable <= set(mine)

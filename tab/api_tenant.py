@@ -16,6 +16,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from contactcenter.errors import DomainError, InvalidInput, Unavailable
+from contactcenter.hours import time_zone_names
 from contactcenter.media import MAX_PROMPT_BYTES, is_uploaded_prompt_id
 from contactcenter.model import BusinessHours, Ivr, Prompt, Queue, QueueAction, Tenant
 from contactcenter.repository import Repository
@@ -34,6 +35,7 @@ from tab.tenant_schemas import (
     PromptView,
     TenantSettingsBody,
     TenantSettingsView,
+    TimeZonesView,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +66,13 @@ async def get_settings(call: TabRequest) -> TenantSettingsView:
     tenant_id = call.caller.tenant_id
     tenant = (await call.deps.repository.tenants.get(tenant_id, tenant_id)).value
     return settings_view(tenant)
+
+
+async def list_time_zones(call: TabRequest) -> TimeZonesView:
+    """Return the IANA time zones a schedule may name, and the organization's."""
+    return TimeZonesView(
+        time_zones=list(time_zone_names()), organization_time_zone=call.caller.tenant.time_zone
+    )
 
 
 async def update_settings(call: TabRequest) -> TenantSettingsView:

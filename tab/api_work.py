@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from contactcenter.callbacks import is_e164
 from contactcenter.codec import format_timestamp
 from contactcenter.dispositions import (
     DISPOSITION_WINDOW,
@@ -30,8 +31,10 @@ from contactcenter.model import (
     CallbackAttempt,
     CallbackRequest,
     CallbackStatus,
+    CallOutcome,
     CallRecord,
     CallState,
+    PartyKind,
     Queue,
 )
 from contactcenter.ports import Condition, Op
@@ -60,9 +63,17 @@ RECENT_CALLBACKS_SHOWN = 20
 
 # ------------------------------------------------------------------ recent calls
 def call_record_view(
-    record: CallRecord, *, agent_id: str, codes: Sequence[str], now: datetime
+    record: CallRecord,
+    *,
+    agent_id: str,
+    codes: Sequence[str],
+    now: datetime,
+    my_queue: bool = False,
 ) -> CallRecordView:
-    """Return a record as its agent (or an agent who missed it) sees it."""
+    """Return a record as its agent (or an agent who missed it) sees it.
+
+    ``my_queue``: the record's queue is one of the agent's (who may then have it called back).
+    """
     mine = record.agent_id == agent_id
     return fill(
         CallRecordView,
@@ -70,6 +81,17 @@ def call_record_view(
         missed=not mine and agent_id in record.missed_agent_ids,
         disposition_codes=list(codes) if mine else [],
         disposable_until=disposable_until(record) if can_dispose(record, agent_id, now) else None,
+        can_call_back=my_queue and may_call_back(record),
+    )
+
+
+def may_call_back(record: CallRecord) -> bool:
+    """Tell whether a finished call may be called back: nobody answered it, from a number."""
+    return (
+        record.outcome is not CallOutcome.ANSWERED
+        and record.callback_request_id is None
+        and record.caller.kind is PartyKind.PHONE
+        and is_e164(record.caller.id)
     )
 
 
@@ -123,6 +145,7 @@ async def recent_calls_view(call: TabRequest, limit: int) -> CallsView:
     repository = call.deps.repository
     queues = [found.value for found in await repository.queues.find(caller.tenant_id)]
     codes = {queue.id: queue.disposition_codes for queue in queues}
+    mine = {queue.id for queue in queues if caller.user_id in queue.members}
     records = await my_recent_records(
         repository, caller.tenant_id, caller.user_id, queues, limit=limit
     )
@@ -130,7 +153,11 @@ async def recent_calls_view(call: TabRequest, limit: int) -> CallsView:
     return CallsView(
         calls=[
             call_record_view(
-                r, agent_id=caller.user_id, codes=codes.get(r.queue_id or "", ()), now=now
+                r,
+                agent_id=caller.user_id,
+                codes=codes.get(r.queue_id or "", ()),
+                now=now,
+                my_queue=r.queue_id in mine,
             )
             for r in records
         ]

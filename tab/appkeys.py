@@ -13,6 +13,8 @@ from contactcenter.floor import StateWatch
 
 if TYPE_CHECKING:
     from contactcenter.audit import AuditLog
+    from contactcenter.enrolment import Enrolment
+    from contactcenter.membership_sync import MembershipSyncs
     from contactcenter.seats import Seats
     from tab.dependencies import TabDependencies
     from tab.events import LiveHub
@@ -66,6 +68,8 @@ class TabState:
     audit: AuditLog
     seats: Seats
     hub: LiveHub
+    enrolment: Enrolment
+    membership_syncs: MembershipSyncs
     # When each agent's state began, as far as this host has seen (time in state).
     watch: StateWatch = field(default_factory=StateWatch)
 

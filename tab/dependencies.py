@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from contactcenter.clock import Clock
 from contactcenter.engine import RoutingEngine
-from contactcenter.ports import MediaStore, Notifier, PromptConverter, Store
+from contactcenter.ports import Directory, MediaStore, Notifier, PromptConverter, Store
 from contactcenter.repository import Repository
 from tab.ports import AdminConsent, DemoSignIn, SeatAssigned, TokenValidator
 
@@ -48,3 +48,5 @@ class TabDependencies:
     seat_assigned: SeatAssigned | None = None
     # Demo mode only: the token issuer behind the sign-in picker.
     demo_sign_in: DemoSignIn | None = None
+    # The organization's directory (people, teams and groups, licences); None: none.
+    directory: Directory | None = None

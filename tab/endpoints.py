@@ -335,7 +335,7 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
 def field_errors(err: ValidationError) -> list[dict[str, str]]:
     """Turn pydantic's errors into ``{"field", "message"}`` details (``members[2]``)."""
     details: list[dict[str, str]] = []
-    for error in err.errors(include_url=False, include_context=False, include_input=False):
+    for error in err.errors(include_url=False, include_context=True, include_input=False):
         details.append({"field": field_path(error["loc"]), "message": _message(error)})
     return details
 
@@ -351,7 +351,53 @@ def field_path(location: Sequence[str | int]) -> str:
     return path or "body"
 
 
+# pydantic's error types in plain words; ``{name}`` is filled from the error's context.
+PLAIN_WORDS: Mapping[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": "is not in the expected form",
+    "too_short": "needs at least {min_length}",
+    "too_long": "can list at most {max_length}",
+    "greater_than_equal": "must be {ge} or more",
+    "less_than_equal": "must be {le} or less",
+    "greater_than": "must be more than {gt}",
+    "less_than": "must be less than {lt}",
+    "enum": "must be one of {expected}",
+    "literal_error": "must be one of {expected}",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "datetime_type": "must be a date and time",
+    "datetime_parsing": "must be a date and time",
+    "date_type": "must be a date",
+    "date_parsing": "must be a date",
+}
+
+
 def _message(error: Mapping[str, Any]) -> str:
+    """Say what is wrong with a field in plain words (the sentence shown next to it)."""
+    kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
+    if kind == "string_too_short":
+        least = context.get("min_length", 1)
+        return "must not be empty" if least == 1 else f"must be at least {least} characters"
+    template = PLAIN_WORDS.get(kind)
+    if template is not None:
+        try:
+            return template.format(**{k: str(v) for k, v in context.items()})
+        except (KeyError, IndexError):
+            pass
     message = str(error.get("msg", "invalid"))
     # pydantic prefixes messages of custom validators with "Value error, ".
     return message.removeprefix("Value error, ")

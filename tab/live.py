@@ -28,13 +28,16 @@ from tab.derived_shapes import fill
 from tab.schemas import (
     AgentCounts,
     AgentView,
+    CurrentCallView,
     MeView,
     MyQueueView,
     OfferView,
     PartyView,
     QueueLiveView,
     TenantView,
+    TransferView,
     UserView,
+    WrapUpView,
 )
 
 _ROLE_ORDER = {Role.ADMIN: 0, Role.SUPERVISOR: 1, Role.AGENT: 2}
@@ -107,6 +110,53 @@ def offer_view(agent: Agent, call: Call | None) -> OfferView | None:
     )
 
 
+def current_call_view(agent: Agent, call: Call | None) -> CurrentCallView | None:
+    """Return the call the agent is talking on, if any."""
+    if call is None or agent.activity is not AgentActivity.ON_CALL:
+        return None
+    if call.state is not CallState.CONNECTED or call.agent_id != agent.id:
+        return None
+    offered_at = call.transferred_at or call.offered_at
+    wait_s = 0.0
+    if offered_at is not None and call.answered_at is not None:
+        wait_s = max(0.0, (call.answered_at - offered_at).total_seconds())
+    transfer = call.transfer
+    return CurrentCallView(
+        call_id=call.id,
+        queue_id=call.queue_id or "",
+        queue_name=call.queue_name,
+        caller=party_view(call.caller),
+        offered_at=offered_at,
+        answered_at=call.answered_at,
+        wait_s=wait_s,
+        transfer=(
+            TransferView(
+                agent_id=transfer.agent_id,
+                agent_name=transfer.agent_name,
+                started_at=transfer.started_at,
+                expires_at=transfer.expires_at,
+            )
+            if transfer is not None
+            else None
+        ),
+    )
+
+
+def wrap_up_view(agent: Agent) -> WrapUpView | None:
+    """Return the agent's wrap-up, if they are in one."""
+    wrap_up = agent.wrap_up
+    if agent.activity is not AgentActivity.WRAP_UP or wrap_up is None:
+        return None
+    return WrapUpView(
+        record_id=wrap_up.record_id,
+        queue_id=wrap_up.queue_id,
+        started_at=wrap_up.started_at,
+        until=agent.wrap_up_until,
+        extension_s=0 if wrap_up.extended else wrap_up.extension_s,
+        extended=wrap_up.extended,
+    )
+
+
 def my_queues(agent: Agent | None, queues: Iterable[Queue]) -> list[MyQueueView]:
     """Return the queues the agent is a member of, and whether they are signed in."""
     if agent is None:
@@ -121,12 +171,20 @@ def my_queues(agent: Agent | None, queues: Iterable[Queue]) -> list[MyQueueView]
 def me_view(user: User, tenant: Tenant, snapshot: TenantSnapshot, *, demo: bool) -> MeView:
     """Return what the signed-in user sees about themselves."""
     agent = snapshot.agent(user.id) if Role.AGENT in user.roles else None
+    call = snapshot.call(agent.current_call_id) if agent is not None else None
     return MeView(
         user=user_view(user),
-        tenant=TenantView(id=tenant.id, name=tenant.name, seat_count=tenant.seat_count),
+        tenant=TenantView(
+            id=tenant.id,
+            name=tenant.name,
+            seat_count=tenant.seat_count,
+            time_zone=tenant.time_zone,
+        ),
         agent=agent_view(agent) if agent is not None else None,
         queues=my_queues(agent, snapshot.queues),
-        offer=offer_view(agent, snapshot.call(agent.current_call_id)) if agent else None,
+        offer=offer_view(agent, call) if agent else None,
+        call=current_call_view(agent, call) if agent else None,
+        wrap_up=wrap_up_view(agent) if agent else None,
         demo=demo,
         server_time=snapshot.at,
     )
@@ -135,15 +193,12 @@ def me_view(user: User, tenant: Tenant, snapshot: TenantSnapshot, *, demo: bool)
 def visible_queue_ids(user: User, queues: Sequence[Queue]) -> list[str]:
     """Return the queues whose live numbers the user may see.
 
-    Admins see every queue; supervisors the queues they supervise (every queue when none
-    is named); agents the queues they are a member of.
+    Admins see every queue; supervisors the queues they supervise; agents the queues they
+    are a member of.
     """
     if Role.ADMIN in user.roles:
         return [q.id for q in queues]
-    visible: set[str] = set()
-    if Role.SUPERVISOR in user.roles:
-        supervised = user.supervised_queue_ids
-        visible |= {q.id for q in queues if not supervised or q.id in supervised}
+    visible: set[str] = {q.id for q in queues if user.supervises(q.id)}
     if Role.AGENT in user.roles:
         visible |= {q.id for q in queues if user.id in q.members}
     return [q.id for q in queues if q.id in visible]

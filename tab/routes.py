@@ -11,7 +11,9 @@ from tab.analytics_routes import ANALYTICS_ENDPOINTS
 from tab.config_routes import CONFIG_ENDPOINTS
 from tab.endpoints import Access, Endpoint, TabRequest
 from tab.openapi import build_openapi
+from tab.people_routes import PEOPLE_ENDPOINTS
 from tab.schemas import (
+    AgentSkillsBody,
     AuditPageView,
     AuditQuery,
     BindingBody,
@@ -21,6 +23,8 @@ from tab.schemas import (
     CallsView,
     DemoTokenBody,
     DemoUsersView,
+    MembershipSyncListView,
+    MembershipSyncView,
     MeView,
     QueueBody,
     QueueListView,
@@ -30,6 +34,7 @@ from tab.schemas import (
     SeatCountBody,
     SeatsView,
     StatusBody,
+    SupervisedQueuesBody,
     TokenView,
     UserAdminView,
     UserBody,
@@ -230,6 +235,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        f"{ADMIN}/membership-syncs",
+        api_admin.list_membership_syncs,
+        "How the last sync of each queue fed by a team, channel or group went",
+        Access.ADMIN,
+        "admin",
+        response=MembershipSyncListView,
+    ),
+    Endpoint(
+        "POST",
+        f"{ADMIN}/queues/{{queueId}}/membership/sync",
+        api_admin.sync_queue_members,
+        "Sync a queue's members with its team, channel or group now",
+        Access.ADMIN,
+        "admin",
+        response=MembershipSyncView,
+    ),
+    Endpoint(
+        "GET",
         f"{ADMIN}/bindings",
         api_admin.list_bindings,
         "List bindings",
@@ -285,6 +308,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Access.ADMIN,
         "admin",
         body=RolesBody,
+        response=UserAdminView,
+    ),
+    Endpoint(
+        "PUT",
+        f"{ADMIN}/agents/{{agentId}}/skills",
+        api_admin.set_agent_skills,
+        "Set an agent's skills and their levels",
+        Access.ADMIN,
+        "admin",
+        body=AgentSkillsBody,
+        response=UserAdminView,
+    ),
+    Endpoint(
+        "PUT",
+        f"{ADMIN}/users/{{userId}}/supervised-queues",
+        api_admin.set_supervised_queues,
+        "Set the queues a supervisor watches (every queue, or those named)",
+        Access.ADMIN,
+        "admin",
+        body=SupervisedQueuesBody,
         response=UserAdminView,
     ),
     Endpoint(
@@ -380,5 +423,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *WORK_ENDPOINTS,
     # ------------------------------------------ organization-wide settings
     *TENANT_ENDPOINTS,
+    *PEOPLE_ENDPOINTS,
     *VOICEMAIL_ENDPOINTS,
 )

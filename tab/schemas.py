@@ -32,6 +32,8 @@ from contactcenter.model import (
     AlertingModel,
     CallbackOrder,
     CallOutcome,
+    HoursMode,
+    MembershipKind,
     PartyKind,
     Role,
     RoutingMethod,
@@ -52,6 +54,8 @@ ClockText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1
 DispositionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
 ]
+SkillName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+SkillLevel = Annotated[int, Field(ge=1, le=10)]
 
 
 def rounded(digits: int) -> AfterValidator:
@@ -192,11 +196,16 @@ class HolidaySetBody(RequestModel):
 class BusinessHoursBody(RequestModel):
     """When calls are taken, and what happens to them otherwise."""
 
+    mode: HoursMode | None = Field(
+        default=None,
+        description="always-open, or set-times (open only at the weekly times, at least "
+        "one). Left out: set-times when weekly times are given, else always-open.",
+    )
     time_zone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = Field(
         default="", description="An IANA time zone; empty: the organization's."
     )
     weekly: list[OpenRangeBody] = Field(
-        default_factory=list, max_length=70, description="Empty: open around the clock."
+        default_factory=list, max_length=70, description="The set times; empty when always open."
     )
     holiday_sets: list[HolidaySetBody] = Field(default_factory=list, max_length=20)
     closed_action: QueueActionBody = Field(default_factory=QueueActionBody)
@@ -207,6 +216,16 @@ class BusinessHoursBody(RequestModel):
     closed_now_action: QueueActionBody | None = Field(
         default=None, description="What closed now does; none: the closed action."
     )
+
+
+class MembershipSourceBody(RequestModel):
+    """A team, channel or group whose members are the queue's agents (kept in sync)."""
+
+    kind: MembershipKind
+    source_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
+    ] = Field(description="The team's or group's id; a channel: team id/channel id.")
+    display_name: ShortText = ""
 
 
 class CallbackBody(RequestModel):
@@ -241,8 +260,10 @@ class QueueBody(RequestModel):
     priority: int = Field(default=0, ge=0, le=10)
     route_when_busy: bool = False
     missed_offers_to_away: int = Field(default=3, ge=0, le=20)
-    required_skills: dict[Identifier, Annotated[int, Field(ge=1, le=10)]] = Field(
-        default_factory=dict, max_length=20
+    required_skills: dict[SkillName, SkillLevel] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Skill name -> the lowest level (1-10) an agent needs for the calls.",
     )
     overflow_action: QueueActionBody = Field(default_factory=QueueActionBody)
     timeout_action: QueueActionBody = Field(default_factory=QueueActionBody)
@@ -271,6 +292,17 @@ class QueueBody(RequestModel):
         default_factory=list,
         max_length=50,
         description="What an agent picks from to say what a call was about.",
+    )
+    wrap_up_extension_s: Annotated[int, KEPT] = Field(
+        default=60,
+        ge=0,
+        le=600,
+        description="How much longer an agent may make a wrap-up, once (0: not allowed).",
+    )
+    membership: Annotated[MembershipSourceBody | None, KEPT] = Field(
+        default=None,
+        description="Members kept in step with a team, channel or group (None: by hand); "
+        "joiners become agents of the queue, leavers are taken off it.",
     )
 
     @field_validator("members")
@@ -348,6 +380,30 @@ class RolesBody(RequestModel):
     roles: Roles = Field(max_length=3)
 
 
+class AgentSkillsBody(RequestModel):
+    """An agent's skills, each with a level from 1 to 10 (replaced as a whole)."""
+
+    skills: dict[SkillName, SkillLevel] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Skill name -> level (1-10); a queue's required skills route calls to "
+        "agents with at least that level.",
+    )
+
+
+class SupervisedQueuesBody(RequestModel):
+    """The queues a supervisor watches: every queue (new ones too), or those named."""
+
+    all_queues: bool = Field(
+        default=False, description="Every queue, those created later included."
+    )
+    queue_ids: list[Identifier] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The queues watched when not all; empty: none.",
+    )
+
+
 class SeatCountBody(RequestModel):
     """How many agent seats the tenant has."""
 
@@ -374,6 +430,9 @@ class TenantView(ApiModel):
     id: str
     name: str
     seat_count: int
+    time_zone: str = Field(
+        default="UTC", description="The IANA time zone every time in the tab is shown in."
+    )
 
 
 class UserView(ApiModel):
@@ -421,12 +480,49 @@ class OfferView(ApiModel):
     accepted: bool
 
 
+class TransferView(ApiModel):
+    agent_id: str
+    agent_name: str
+    started_at: datetime
+    expires_at: datetime
+
+
+class CurrentCallView(ApiModel):
+    """The call I am talking on: who, from which queue, how long they waited."""
+
+    call_id: str
+    queue_id: str
+    queue_name: str
+    caller: PartyView
+    offered_at: datetime | None = Field(
+        description="When this leg of the call was offered (its wait counts from here)."
+    )
+    answered_at: datetime | None
+    wait_s: Annotated[float, rounded(1)]
+    transfer: TransferView | None = Field(
+        description="A hand-over to another agent, while they are rung."
+    )
+
+
+class WrapUpView(ApiModel):
+    """My wrap-up: the call's record, until when, and whether I may make it longer."""
+
+    record_id: str
+    queue_id: str
+    started_at: datetime
+    until: datetime | None
+    extension_s: int = Field(description="Extra time I may take, once (0: none).")
+    extended: bool
+
+
 class MeView(ApiModel):
     user: UserView
     tenant: TenantView
     agent: AgentView | None
     queues: list[MyQueueView]
     offer: OfferView | None
+    call: CurrentCallView | None = Field(default=None, description="The call I am on, if any.")
+    wrap_up: WrapUpView | None = Field(default=None, description="My wrap-up, if I am in one.")
     demo: bool
     server_time: datetime
     not_ready_reasons: list[str] | None = Field(
@@ -491,6 +587,14 @@ class CallRecordView(FinishedCallView):
         default=None,
         description="Until when I may set or change the disposition; null when I may not.",
     )
+    wrap_up_s: Annotated[float, rounded(1)] = 0.0
+    wrap_up_pending: bool = Field(
+        default=False, description="The agent is still wrapping up: wrap-up time not known yet."
+    )
+    can_call_back: bool = Field(
+        default=False,
+        description="A call of my queues nobody answered, from a number: I may have it called back.",
+    )
 
 
 class CallsView(ApiModel):
@@ -522,6 +626,7 @@ class HolidaySetView(ApiModel):
 
 
 class BusinessHoursView(ApiModel):
+    mode: HoursMode
     time_zone: str
     weekly: list[OpenRangeView]
     holiday_sets: list[HolidaySetView]
@@ -529,6 +634,26 @@ class BusinessHoursView(ApiModel):
     holiday_action: QueueActionView
     closed_now: bool
     closed_now_action: QueueActionView | None
+
+
+class MembershipSourceView(ApiModel):
+    kind: MembershipKind
+    source_id: str
+    display_name: str
+
+
+class MembershipSyncView(ApiModel):
+    queue_id: str
+    last_synced_at: datetime | None
+    next_sync_at: datetime | None
+    last_error: str = Field(description="Why the last sync failed; empty when it did not.")
+    warnings: list[str] = Field(description="What the admin should know from the last sync.")
+    joined: int
+    left: int
+
+
+class MembershipSyncListView(ApiModel):
+    syncs: list[MembershipSyncView]
 
 
 class CallbackView(ApiModel):
@@ -557,6 +682,7 @@ else:
             QueueActionBody: QueueActionView,
             BusinessHoursBody: BusinessHoursView,
             CallbackBody: CallbackView,
+            MembershipSourceBody: MembershipSourceView,
         },
         first={"id": str},
         last={"etag": ETAG_FIELD},
@@ -583,6 +709,7 @@ class UserAgentView(ApiModel):
     has_seat: bool
     status: AgentStatus
     activity: AgentActivity
+    skills: dict[str, int] = Field(default_factory=dict, description="Skill name -> level.")
 
 
 class UserAdminView(ApiModel):
@@ -591,6 +718,12 @@ class UserAdminView(ApiModel):
     upn: str
     roles: list[Role]
     agent: UserAgentView | None
+    supervises_all_queues: bool = Field(
+        default=False, description="A supervisor who watches every queue, new ones too."
+    )
+    supervised_queue_ids: list[str] = Field(
+        default_factory=list, description="The queues a supervisor watches when not all."
+    )
 
 
 class UserListView(ApiModel):

@@ -11,6 +11,7 @@ from tab.tenant_schemas import (
     PromptView,
     TenantSettingsBody,
     TenantSettingsView,
+    TimeZonesView,
 )
 
 ADMIN = "/api/tab/admin"
@@ -36,6 +37,15 @@ TENANT_ENDPOINTS: tuple[Endpoint, ...] = (
         "admin",
         body=TenantSettingsBody,
         response=TenantSettingsView,
+    ),
+    Endpoint(
+        "GET",
+        f"{ADMIN}/time-zones",
+        api_tenant.list_time_zones,
+        "The IANA time zones to pick from, and the organization's",
+        Access.ADMIN,
+        "admin",
+        response=TimeZonesView,
     ),
     # --------------------------------------------------------------- prompts
     Endpoint(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from contactcenter.hours import is_time_zone_name
 from contactcenter.media import DEFAULT_LANGUAGE, MAX_NAME_LENGTH
 from tab.derived_shapes import view_of_body
 from tab.schemas import ApiModel, RequestModel
@@ -18,18 +17,9 @@ MAX_RETENTION_DAYS = 3650
 MAX_NOT_READY_REASONS = 20
 MAX_REASON_LENGTH = 40
 
-# Entries of the time zone database that are not places: never a tenant's time zone.
-_NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
-
 NotReadyReason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON_LENGTH)
 ]
-
-
-@functools.cache
-def iana_time_zones() -> frozenset[str]:
-    """Return the IANA time zone names this host knows (read once from the tz database)."""
-    return frozenset(zoneinfo.available_timezones()) - _NOT_PLACES
 
 
 # =================================================================== settings
@@ -58,7 +48,7 @@ class TenantSettingsBody(RequestModel):
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
-        if value not in iana_time_zones():
+        if not is_time_zone_name(value):
             raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Paris")
         return value
 
@@ -82,6 +72,13 @@ else:
     TenantSettingsView = view_of_body(
         TenantSettingsBody, "TenantSettingsView", base=ApiModel, first={"name": str}
     )
+
+
+class TimeZonesView(ApiModel):
+    """The IANA time zones to pick from, and the organization's."""
+
+    time_zones: list[str]
+    organization_time_zone: str
 
 
 # ===================================================================== prompts

@@ -131,10 +131,20 @@ class WallboardFrames:
         for queue in snapshot.queues:
             threshold = queue.service_level_threshold_s
             queue_calls = [c for c in snapshot.calls if c.queue_id == queue.id]
+            # A call whose agent wraps up is counted once its record has the wrap-up time.
+            wrapping_up = [
+                a.wrap_up
+                for a in snapshot.agents
+                if a.wrap_up is not None and a.wrap_up.queue_id == queue.id
+            ]
             totals: CallTotals = totals_from_aggregates(
                 by_queue.get(queue.id, []), threshold
             ) + totals_of_live_calls(
-                queue_calls, since=today, threshold_s=threshold, exclude=counted
+                queue_calls,
+                since=today,
+                threshold_s=threshold,
+                exclude=counted,
+                wrapping_up=wrapping_up,
             )
             figures = kpis(totals)
             todays[queue.id] = TodayView(

@@ -1,14 +1,28 @@
-"""The JSON shapes of the agent's after-call work: dispositions and callbacks."""
+"""The JSON shapes of the agent's call at hand and after-call work: notes, transfers, callbacks."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from contactcenter.dispositions import MAX_NOTE_CHARS
-from tab.schemas import MULTI_LINE, ApiModel, PartyView, RequestModel
+from contactcenter.dispositions import MAX_NOTE_CHARS, note_line_ends
+from contactcenter.model import CallOutcome
+from tab.schemas import MULTI_LINE, ApiModel, Identifier, PartyView, RequestModel
+
+
+def _line_ends(value: object) -> object:
+    return note_line_ends(value) if isinstance(value, str) else value
+
+
+NoteText = Annotated[
+    str,
+    BeforeValidator(_line_ends),
+    StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS),
+    MULTI_LINE,
+]
+"""A note: plain text over several lines (line breaks and tabs), blank ends stripped."""
 
 
 class DispositionBody(RequestModel):
@@ -19,9 +33,7 @@ class DispositionBody(RequestModel):
         description="One of the queue's disposition codes; null (or empty) when the queue "
         "has none.",
     )
-    note: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS), MULTI_LINE
-    ] = ""
+    note: NoteText = ""
 
 
 CallbackProgress = Literal[
@@ -65,3 +77,85 @@ class MyCallbacksView(ApiModel):
     recent: list[MyCallbackView] = Field(
         description="Callbacks of my queues that ended in the last day, newest first."
     )
+
+
+# ------------------------------------------------------------------ the call at hand
+class NotesBody(RequestModel):
+    """Notes as typed, and a code if one is picked: saved as they are, code or not."""
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        default=None, description="One of the queue's disposition codes; null: none picked yet."
+    )
+    note: NoteText = Field(
+        default="",
+        description=f"Plain text over several lines (line breaks and tabs), at most "
+        f"{MAX_NOTE_CHARS} characters once blank ends are stripped.",
+    )
+
+
+class NotesView(ApiModel):
+    """A call's notes and code as saved: a draft of the call at hand, or on its record."""
+
+    call_id: str
+    note: str
+    code: str | None
+    codes: list[str] = Field(description="The queue's codes to pick from (empty: a note only).")
+    saved_at: datetime | None
+    saved_to: Literal["draft", "record"] | None = Field(
+        description="draft: kept with me until my wrap-up ends, then on the record."
+    )
+
+
+class TransferBody(RequestModel):
+    """Whom to hand my call to: a queue, or an agent (exactly one)."""
+
+    queue_id: Identifier | None = None
+    agent_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.queue_id is None) == (self.agent_id is None):
+            raise ValueError("name either a queue or an agent")
+        return self
+
+
+class TransferQueueView(ApiModel):
+    id: str
+    name: str
+
+
+class TransferAgentView(ApiModel):
+    id: str
+    name: str
+    free: bool = Field(description="Available and not on a call: can take a transfer now.")
+
+
+class TransferTargetsView(ApiModel):
+    queues: list[TransferQueueView]
+    agents: list[TransferAgentView]
+
+
+class CallerCallView(ApiModel):
+    """One of a caller's earlier calls, as the agent on the line sees it."""
+
+    id: str
+    queue_name: str
+    ended_at: datetime
+    outcome: CallOutcome
+    agent_name: str
+    disposition_code: str | None
+    disposition_note: str
+
+
+class CallerHistoryView(ApiModel):
+    caller: PartyView
+    calls: list[CallerCallView] = Field(description="Newest first, at most five.")
+
+
+class CallbackAskedView(ApiModel):
+    """The callback an agent asked for: it waits in the queue's line."""
+
+    id: str
+    queue_id: str
+    queue_name: str
+    number: PartyView

@@ -13,9 +13,11 @@ from contactcenter.model import (
     Agent,
     AgentActivity,
     AgentStatus,
+    BusinessHours,
     Call,
     CallOutcome,
     CallRecord,
+    HoursMode,
     Offer,
     Party,
     PartyKind,
@@ -118,3 +120,50 @@ def test_naive_datetimes_are_refused() -> None:
 def test_malformed_documents_are_refused(document: dict[str, object]) -> None:
     with pytest.raises((TypeError, ValueError)):
         from_document(Queue, document)
+
+
+# ------------------------------------------------------- documents of an older shape
+def test_a_schedule_stored_before_the_modes_keeps_its_meaning() -> None:
+    weekly = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+    set_times = from_document(BusinessHours, {"timeZone": "", "weekly": weekly})
+    around_the_clock = from_document(BusinessHours, {"timeZone": "", "weekly": []})
+    assert set_times.mode is HoursMode.SET_TIMES
+    assert around_the_clock.mode is HoursMode.ALWAYS_OPEN
+
+
+def test_a_schedule_with_a_mode_is_read_as_stored() -> None:
+    document = to_document(BusinessHours(mode=HoursMode.SET_TIMES))
+    assert from_document(BusinessHours, document).mode is HoursMode.SET_TIMES
+
+
+def test_a_supervisor_stored_without_queues_supervises_every_queue() -> None:
+    older = {"id": "u1", "tenantId": "t1", "displayName": "Sam", "roles": ["supervisor"]}
+    user = from_document(User, older)
+    assert user.supervises_all_queues
+    assert user.supervises("a-queue-created-later")
+
+
+def test_a_supervisor_stored_with_queues_keeps_them_and_no_more() -> None:
+    older = {
+        "id": "u1",
+        "tenantId": "t1",
+        "displayName": "Sam",
+        "roles": ["supervisor"],
+        "supervisedQueueIds": ["q1"],
+    }
+    user = from_document(User, older)
+    assert not user.supervises_all_queues
+    assert user.supervises("q1")
+    assert not user.supervises("q2")
+
+
+def test_an_agent_stored_before_scopes_supervises_nothing() -> None:
+    older = {"id": "u1", "tenantId": "t1", "displayName": "Ann", "roles": ["agent"]}
+    assert not from_document(User, older).supervises("q1")
+
+
+def test_a_supervisor_scoped_to_no_queue_supervises_none() -> None:
+    stored = to_document(
+        User(id="u1", tenant_id="t1", display_name="Sam", roles=frozenset({Role.SUPERVISOR}))
+    )
+    assert not from_document(User, stored).supervises("q1")

@@ -142,6 +142,9 @@ class TextInput:
     label: str | None = None
     placeholder: str | None = None
     max_length: int | None = None
+    # Several lines (notes), and what the field holds when the card is shown.
+    multiline: bool = False
+    value: str | None = None
 
     def to_json(self) -> JsonObject:
         body: JsonObject = {"type": "Input.Text", "id": self.id}
@@ -151,6 +154,10 @@ class TextInput:
             body["placeholder"] = self.placeholder
         if self.max_length is not None:
             body["maxLength"] = self.max_length
+        if self.multiline:
+            body["isMultiline"] = True
+        if self.value:
+            body["value"] = self.value
         return body
 
 
@@ -171,6 +178,7 @@ class ChoiceSetInput:
     choices: Sequence[Choice]
     label: str | None = None
     value: str | None = None
+    placeholder: str | None = None
 
     def to_json(self) -> JsonObject:
         body: JsonObject = {
@@ -182,6 +190,8 @@ class ChoiceSetInput:
             body["label"] = self.label
         if self.value is not None:
             body["value"] = self.value
+        if self.placeholder is not None:
+            body["placeholder"] = self.placeholder
         return body
 
 

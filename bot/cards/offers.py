@@ -125,6 +125,7 @@ _ENDINGS: dict[OfferEnd, tuple[str, TextColor | None]] = {
         TextColor.ATTENTION,
     ),
     OfferEnd.WITHDRAWN: ("The call left the queue.", None),
+    OfferEnd.TALK_ENDED: ("The call has ended.", None),
 }
 
 
@@ -155,9 +156,9 @@ def missed_call_card(
 ) -> Card:
     """A separate note that the agent missed an offer (an update in place does not notify).
 
-    The call itself went back to the queue, so there is nothing to do about it here
-    (docs/decisions/0013-card-actions.md): the buttons are about the agent's own
-    availability, and the workspace.
+    The call itself went back to the queue: the buttons are about the agent's own
+    availability and the workspace (docs/decisions/0013-card-actions.md), and about
+    calling the caller back should nobody answer (docs/decisions/0031-transfers-and-calling-back.md).
     """
     pairs = [
         ("Caller", view.caller_name),
@@ -190,6 +191,9 @@ def missed_call_card(
         actions.append(ExecuteAction("I'm available", Verb.AVAILABLE, style=ActionStyle.POSITIVE))
     else:
         actions.append(ExecuteAction("Set me away", Verb.AWAY))
+    if view.caller_number:
+        # Once the call has left the queue unanswered, the queue can call the caller back.
+        actions.append(ExecuteAction("Call back", Verb.CALL_BACK, {CALL_ID: view.call_id}))
     if open_url:
         actions.append(OpenUrlAction("Open in tab", open_url))
     return Card(

@@ -99,6 +99,10 @@ def voicemail_card(view: VoicemailView, *, note: str | None = None) -> Card:
         actions.append(
             ExecuteAction("Mark handled", Verb.VOICEMAIL, data, style=ActionStyle.POSITIVE)
         )
+        if view.caller_number:
+            # The queue calls back, as its callbacks go
+            # (docs/decisions/0031-transfers-and-calling-back.md).
+            actions.append(ExecuteAction("Call back", Verb.CALL_BACK, data))
         body.append(
             text(
                 "Any agent of the queue may call back and mark it handled.",

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.cards.agent import status_card
+from bot.cards.call import call_panel_card
 from bot.cards.notices import error_card, notice_card
 from bot.cards.offers import OfferView, offer_accepted_card, offer_card, offer_ended_card
 from bot.cards.verbs import (
     CALL_ID,
+    CODE_INPUT,
     KIND,
+    NOTE_INPUT,
     QUEUE_ID,
     QUEUE_INPUT,
     REASON_INPUT,
+    RECORD_ID,
+    TRANSFER_AGENT_INPUT,
+    TRANSFER_QUEUE_INPUT,
     VOICEMAIL_ID,
     RefreshKind,
     Verb,
@@ -29,10 +36,12 @@ from bot.cards.voicemail import voicemail_card
 from bot.messaging.documents import offer_card_id
 from bot.messaging.services import BotServices
 from bot.messaging.turns import ActionResult, Turn
-from bot.messaging.views import agent_status_view, voicemail_view
+from bot.messaging.views import agent_status_view, call_panel_view, voicemail_view
+from contactcenter.dispositions import Disposition, DispositionClosed, NotYourCall, save_notes
+from contactcenter.engine import NotYourTalk
 from contactcenter.errors import Conflict, InvalidInput, NotFound
 from contactcenter.inbound import unsafe_character
-from contactcenter.model import Agent, AgentStatus, CallState, PartyKind, Voicemail
+from contactcenter.model import Agent, AgentStatus, CallOutcome, CallState, PartyKind, Voicemail
 from contactcenter.ports import OfferEnd
 from contactcenter.voicemail import handle_voicemail, is_agent_of_queue
 
@@ -48,6 +57,13 @@ STALE_OFFER = notice_card(
 )
 GONE_VOICEMAIL = notice_card(
     "This voicemail is gone", "It was deleted or has expired. Nothing was changed."
+)
+GONE_CALL = notice_card(
+    "This call is no longer yours", "It was handed on, or its notes are final. Nothing was changed."
+)
+STILL_WAITING = notice_card(
+    "The caller is still waiting",
+    "The call went back to the queue, and the next agent is offered it: nothing to call back yet.",
 )
 
 
@@ -74,6 +90,12 @@ class CardActions:
             Verb.SIGN_OUT: self._sign_out,
             Verb.VOICEMAIL: self._voicemail,
             Verb.CALLBACK: self._callback,
+            Verb.SAVE_NOTES: self._save_notes,
+            Verb.TRANSFER_TO_QUEUE: self._transfer_to_queue,
+            Verb.TRANSFER_TO_AGENT: self._transfer_to_agent,
+            Verb.END_WRAP_UP: self._end_wrap_up,
+            Verb.EXTEND_WRAP_UP: self._extend_wrap_up,
+            Verb.CALL_BACK: self._call_back,
         }
         self._for_anyone: dict[Verb, AnyoneAction] = {Verb.REFRESH: self._refresh}
 
@@ -222,6 +244,147 @@ class CardActions:
             )
         )
 
+    # ------------------------------------------------------------ the call at hand
+    async def _panel(
+        self, turn: Turn, agent: Agent, call_id: str, problem: str = ""
+    ) -> ActionResult:
+        """Answer with the card of the call at hand as it is now (or say it is gone)."""
+        services = self._services
+        view = await call_panel_view(
+            services.repository,
+            turn.tenant_id,
+            agent.id,
+            call_id,
+            services.clock.now(),
+            agent_mri=turn.user_mri,
+        )
+        if view is None:
+            return ActionResult(GONE_CALL)
+        return ActionResult(call_panel_card(replace(view, problem=problem)))
+
+    async def _save_notes(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        call_id = _text(data, CALL_ID)
+        record_id = _text(data, RECORD_ID) or call_id
+        if not call_id:
+            return _bad_request("The card does not say which call.", "missingCallId")
+        note = data.get(NOTE_INPUT)
+        services = self._services
+        try:
+            await save_notes(
+                services.repository,
+                turn.tenant_id,
+                record_id,
+                Disposition(_text(data, CODE_INPUT) or None, note if isinstance(note, str) else ""),
+                agent_id=agent.id,
+                now=services.clock.now(),
+            )
+        except InvalidInput as err:
+            return await self._panel(turn, agent, call_id, f"Not saved: {err}")
+        except (NotYourCall, DispositionClosed, NotFound):
+            return await self._panel(turn, agent, call_id, "Not saved: these notes are final.")
+        return await self._panel(turn, agent, call_id)
+
+    async def _transfer_to_queue(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        call_id, queue_id = _text(data, CALL_ID), _text(data, TRANSFER_QUEUE_INPUT)
+        if not queue_id:
+            return await self._panel(turn, agent, call_id, "Pick a queue to transfer to.")
+        engine = self._services.engine
+        try:
+            await engine.transfer_to_queue(turn.tenant_id, call_id, agent.id, queue_id)
+        except NotYourTalk:
+            return ActionResult(GONE_CALL)
+        except (InvalidInput, NotFound) as err:
+            return await self._panel(turn, agent, call_id, f"Not transferred: {err}")
+        return await self._panel(turn, agent, call_id)
+
+    async def _transfer_to_agent(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        call_id, target = _text(data, CALL_ID), _text(data, TRANSFER_AGENT_INPUT)
+        if not target:
+            return await self._panel(turn, agent, call_id, "Pick an agent to transfer to.")
+        engine = self._services.engine
+        try:
+            await engine.transfer_to_agent(turn.tenant_id, call_id, agent.id, target)
+        except NotYourTalk:
+            return ActionResult(GONE_CALL)
+        except (InvalidInput, NotFound) as err:
+            return await self._panel(turn, agent, call_id, f"Not transferred: {err}")
+        return await self._panel(turn, agent, call_id)
+
+    def _wrapping_up(self, agent: Agent, data: Data) -> tuple[str, bool]:
+        """Return the call the card is about, and whether the agent is wrapping it up now."""
+        shown = _text(data, RECORD_ID) or _text(data, CALL_ID)
+        wrap_up = agent.wrap_up
+        current = wrap_up is not None and (not shown or wrap_up.record_id == shown)
+        return (wrap_up.record_id if current and wrap_up is not None else shown), current
+
+    async def _end_wrap_up(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        record_id, current = self._wrapping_up(agent, data)
+        if not current:
+            if not record_id:
+                return await self._status(agent, "You are not in wrap-up.")
+            return await self._panel(turn, agent, record_id, "This wrap-up had ended already.")
+        agent = await self._services.engine.end_wrap_up(turn.tenant_id, agent.id)
+        return await self._panel(turn, agent, record_id)
+
+    async def _extend_wrap_up(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        record_id, current = self._wrapping_up(agent, data)
+        if not current:
+            if not record_id:
+                return await self._status(agent, "You are not in wrap-up.")
+            return await self._panel(turn, agent, record_id, "This wrap-up had ended already.")
+        try:
+            agent = await self._services.engine.extend_wrap_up(turn.tenant_id, agent.id)
+        except InvalidInput as err:
+            return await self._panel(turn, agent, record_id, f"No more time: {err}.")
+        return await self._panel(turn, agent, record_id)
+
+    async def _call_back(self, turn: Turn, agent: Agent, data: Data) -> ActionResult:
+        """Have the queue call back a voicemail's caller, or a missed call's."""
+        services = self._services
+        repository = services.repository
+        voicemail_id = _text(data, VOICEMAIL_ID)
+        if voicemail_id:
+            found = await self._queue_voicemail(turn, voicemail_id)
+            if isinstance(found, ActionResult):
+                return found
+            queue_id, number, origin = found.queue_id, found.caller, found.call_id
+        else:
+            call_id = _text(data, CALL_ID)
+            try:
+                record = (await repository.call_records.get(turn.tenant_id, call_id)).value
+            except NotFound:
+                return ActionResult(STILL_WAITING)
+            if record.outcome is CallOutcome.ANSWERED:
+                who = record.agent_name or "another agent"
+                return ActionResult(
+                    notice_card("Already answered", f"{who} took this call. Nothing was changed.")
+                )
+            queue_id, number, origin = record.queue_id or "", record.caller, record.id
+        try:
+            queue = (await repository.queues.get(turn.tenant_id, queue_id)).value
+        except NotFound:
+            return ActionResult(notice_card("No queue", "This call's queue no longer exists."))
+        if agent.id not in queue.members:
+            return ActionResult(
+                error_card(
+                    "Not your queue's call",
+                    f"Only agents of {queue.name} can have this caller called back.",
+                    code="notQueueAgent",
+                ),
+                status=403,
+            )
+        try:
+            line = await services.engine.call_back(queue, number, origin)
+        except (Conflict, InvalidInput) as err:
+            return ActionResult(notice_card("No callback asked for", f"{err}."))
+        return ActionResult(
+            notice_card(
+                "Callback asked for",
+                f"{queue.name} calls {line.caller.id} back when an agent is free, "
+                "the way the queue's callbacks go.",
+            )
+        )
+
     # -------------------------------------------------------------------- status
     async def _status(self, agent: Agent, note: str) -> ActionResult:
         view = await agent_status_view(self._services.repository, agent)
@@ -266,6 +429,11 @@ class CardActions:
             return await self._refresh_offer(turn, _text(data, CALL_ID))
         if kind == RefreshKind.VOICEMAIL:
             return await self._refresh_voicemail(turn, _text(data, VOICEMAIL_ID))
+        if kind == RefreshKind.CALL:
+            agent = await self._services.agent(turn.tenant_id, turn.user_id)
+            if agent is None:
+                return ActionResult(GONE_CALL)
+            return await self._panel(turn, agent, _text(data, CALL_ID))
         return _bad_request("The card does not say what to refresh.", "badRefresh")
 
     async def _refresh_offer(self, turn: Turn, call_id: str) -> ActionResult:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from bot.background import Background
 from bot.cards.adaptive import Card
+from bot.cards.call import call_panel_card
 from bot.cards.callbacks import (
     CallbackOutcome,
     CallbackView,
@@ -58,6 +59,7 @@ from bot.messaging.outbox import (
 from bot.messaging.queue_cards import COALESCE_S, QueueCards
 from bot.messaging.views import (
     CallerHistory,
+    call_panel_view,
     callback_view,
     caller_label,
     person_name,
@@ -364,15 +366,30 @@ class TeamsNotifier:
 
         async def ended(card: OfferCard) -> Decision[OfferCard]:
             nonlocal ref
-            if card.ended is not None:
+            # Only an answered call's card goes on, to the end of the talk.
+            follows = how is OfferEnd.TALK_ENDED and card.ended is OfferEnd.ANSWERED
+            if card.ended is not None and not follows:
+                return KEEP
+            if how is OfferEnd.TALK_ENDED and not follows:
                 return KEEP
             ref = await self._reference(bound, alert.tenant_id, alert.agent_id)
             if ref is None:
                 return KEEP
             ref = replace(ref, conversation_id=card.conversation_id)
-            await bound.outbox.update(
-                ref, card.activity_id, Message(offer_ended_card(card.view, how))
-            )
+            shown = offer_ended_card(card.view, how)
+            if how in (OfferEnd.ANSWERED, OfferEnd.TALK_ENDED):
+                # The call at hand: who, notes, transfers; then the wrap-up.
+                panel = await call_panel_view(
+                    bound.repository,
+                    alert.tenant_id,
+                    alert.agent_id,
+                    alert.call_id,
+                    bound.clock.now(),
+                    agent_mri=ref.user_mri,
+                )
+                if panel is not None:
+                    shown = call_panel_card(panel)
+            await bound.outbox.update(ref, card.activity_id, Message(shown))
             return replace(card, ended=how)
 
         try:

@@ -10,7 +10,7 @@ from bot.messaging.queue_cards import QueueCards
 from bot.messaging.turns import AgentControl
 from contactcenter.clock import Clock
 from contactcenter.errors import NotFound
-from contactcenter.model import Agent, Role, User
+from contactcenter.model import Agent, User
 from contactcenter.ports import Notifier
 from contactcenter.repository import Repository
 
@@ -49,10 +49,4 @@ class BotServices:
     async def may_supervise(self, tenant_id: str, user_id: str, queue_id: str) -> bool:
         """Tell whether the user may put a queue's live card in a channel."""
         user = await self.user(tenant_id, user_id)
-        if user is None:
-            return False
-        if Role.ADMIN in user.roles:
-            return True
-        return Role.SUPERVISOR in user.roles and (
-            not user.supervised_queue_ids or queue_id in user.supervised_queue_ids
-        )
+        return user is not None and user.supervises(queue_id)

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from bot.cards.adaptive import Card
 from bot.messaging.documents import ConversationKind, ConversationRef
-from contactcenter.model import Agent, AgentStatus
+from contactcenter.model import Agent, AgentStatus, AgentTransfer, Call, Party, Queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +78,17 @@ class AgentControl(Protocol):
     async def set_status(
         self, tenant_id: str, agent_id: str, status: AgentStatus, reason: str | None = None
     ) -> Agent: ...
+
+    async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent: ...
+
+    async def extend_wrap_up(self, tenant_id: str, agent_id: str) -> Agent: ...
+
+    async def transfer_to_queue(
+        self, tenant_id: str, call_id: str, agent_id: str, queue_id: str
+    ) -> None: ...
+
+    async def transfer_to_agent(
+        self, tenant_id: str, call_id: str, agent_id: str, target_id: str
+    ) -> AgentTransfer: ...
+
+    async def call_back(self, queue: Queue, number: Party, origin_call_id: str) -> Call: ...

@@ -16,11 +16,13 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cards.agent import AgentStatsView, AgentStatusView, QueueMembership
+from bot.cards.call import CallPanelView, EarlierCall
 from bot.cards.callbacks import CallbackView
 from bot.cards.links import TabLinks
 from bot.cards.queue import QueueSnapshot
 from bot.cards.units import duration, percent
 from bot.cards.voicemail import VoicemailView
+from contactcenter.caller_history import recent_calls_of
 from contactcenter.codec import format_timestamp
 from contactcenter.errors import NotFound
 from contactcenter.hours import check_hours
@@ -32,6 +34,7 @@ from contactcenter.model import (
     CallOutcome,
     CallRecord,
     CallState,
+    NotesDraft,
     Party,
     PartyKind,
     Queue,
@@ -46,6 +49,7 @@ from contactcenter.queue_alerts import (
     breaches,
     rule_for,
 )
+from contactcenter.records import is_record_of
 from contactcenter.repository import Collection, Repository
 
 _LOGGER = logging.getLogger(__name__)
@@ -327,3 +331,136 @@ class CallerHistory:
             cache.clear()
         cache[(tenant_id, caller_id)] = (now, count)
         return count
+
+
+async def call_panel_view(
+    repository: Repository,
+    tenant_id: str,
+    agent_id: str,
+    call_id: str,
+    now: datetime,
+    *,
+    agent_mri: str = "",
+) -> CallPanelView | None:
+    """Describe an agent's call at hand for their card: on it, wrapping it up, or past.
+
+    None when the call is not the agent's (any more) and has no record of theirs.
+    """
+    try:
+        agent = (await repository.agents.get(tenant_id, agent_id)).value
+    except NotFound:
+        return None
+    zone = await tenant_zone(repository, tenant_id)
+    draft = agent.notes_draft
+    if agent.activity is AgentActivity.ON_CALL and agent.current_call_id == call_id:
+        try:
+            call = (await repository.calls.get(tenant_id, call_id)).value
+        except NotFound:
+            return None
+        if call.state is CallState.CONNECTED and call.agent_id == agent_id:
+            return await _on_call_view(repository, call, agent_id, draft, zone, now, agent_mri)
+    wrap_up = agent.wrap_up
+    record_id = call_id
+    if wrap_up is not None and is_record_of(call_id, wrap_up.record_id):
+        record_id = wrap_up.record_id
+    try:
+        record = (await repository.call_records.get(tenant_id, record_id)).value
+    except NotFound:
+        return None
+    if record.agent_id != agent_id:
+        return None
+    wrapping = agent.activity is AgentActivity.WRAP_UP and wrap_up is not None
+    wrapping = wrapping and wrap_up is not None and wrap_up.record_id == record.id
+    note, code, saved_at = record.disposition_note, record.disposition_code, record.disposed_at
+    if wrapping and draft is not None and draft.call_id == record.id:
+        note, code, saved_at = draft.note, draft.code, draft.saved_at
+    name, number = caller_label(record.caller)
+    return CallPanelView(
+        call_id=call_id,
+        record_id=record.id,
+        queue_name=record.queue_name,
+        caller_name=name,
+        caller_number=number,
+        waited_s=record.wait_s,
+        answered_at=record.answered_at,
+        zone=zone,
+        ended_at=record.ended_at,
+        talk_s=record.talk_s,
+        note=note,
+        code=code,
+        codes=await _codes(repository, tenant_id, record.queue_id),
+        wrap_up_until=agent.wrap_up_until if wrapping else None,
+        extension_s=(
+            wrap_up.extension_s if wrapping and wrap_up is not None and not wrap_up.extended else 0
+        ),
+        agent_mri=agent_mri,
+        saved_at=saved_at,
+    )
+
+
+async def _codes(repository: Repository, tenant_id: str, queue_id: str | None) -> tuple[str, ...]:
+    if queue_id is None:
+        return ()
+    try:
+        return (await repository.queues.get(tenant_id, queue_id)).value.disposition_codes
+    except NotFound:
+        return ()
+
+
+async def _on_call_view(
+    repository: Repository,
+    call: Call,
+    agent_id: str,
+    draft: NotesDraft | None,
+    zone: tzinfo,
+    now: datetime,
+    agent_mri: str,
+) -> CallPanelView:
+    tenant_id = call.tenant_id
+    queues = [q.value for q in await repository.queues.find(tenant_id)]
+    free = [
+        a.value
+        for a in await repository.agents.find(
+            tenant_id,
+            (
+                Condition("status", Op.EQ, AgentStatus.AVAILABLE.value),
+                Condition("activity", Op.EQ, AgentActivity.IDLE.value),
+            ),
+        )
+        if a.value.id != agent_id and a.value.has_seat
+    ]
+    earlier = await recent_calls_of(
+        repository, tenant_id, call.caller, now, limit=3, leaving_out=call.id
+    )
+    name, number = caller_label(call.caller)
+    offered = call.transferred_at or call.offered_at
+    mine = draft if draft is not None and draft.call_id == call.id else None
+    codes = next((q.disposition_codes for q in queues if q.id == call.queue_id), ())
+    transfer = call.transfer
+    return CallPanelView(
+        call_id=call.id,
+        record_id=call.id,
+        queue_name=call.queue_name,
+        caller_name=name,
+        caller_number=number,
+        waited_s=_wait(offered, call.answered_at),
+        answered_at=call.answered_at,
+        zone=zone,
+        note=mine.note if mine is not None else "",
+        code=mine.code if mine is not None else None,
+        codes=codes,
+        earlier=tuple(
+            EarlierCall(r.ended_at, r.queue_name, r.agent_name, r.disposition_code) for r in earlier
+        ),
+        queues=tuple(
+            (q.id, q.name)
+            for q in sorted(queues, key=lambda q: q.name.casefold())
+            if q.id != call.queue_id
+        ),
+        agents=tuple(
+            (a.id, a.display_name) for a in sorted(free, key=lambda a: a.display_name.casefold())
+        ),
+        transfer_to=(transfer.agent_name or transfer.agent_id) if transfer is not None else "",
+        agent_mri=agent_mri,
+        saved_at=mine.saved_at if mine is not None else None,
+    )

@@ -16,10 +16,13 @@ pinned by ``tests/test_layout.py``):
 ``endings``, ``offers``, ``matching``
     the call lifecycle core: ending calls, claiming and ringing agents, free agents
     taking waiting calls;
-``leaving``, ``voicemail``, ``queueing``, ``answers``, ``callbacks``, ``menus``,
-``incoming``
-    the ways a call goes: out, to voicemail, into a queue, to the agent who answers,
-    back to a caller, through an IVR, in at all;
+``unknown``
+    calls no host knows, recorded once;
+``leaving``, ``voicemail``, ``queueing``, ``answers``, ``handover``, ``reconciling``,
+``callbacks``, ``menus``, ``incoming``
+    the ways a call goes: out, to voicemail, into a queue, to the agent who answers (or
+    takes it by a transfer), kept honest by reading who is in a talk, back to a caller,
+    through an IVR, in at all;
 ``events``, ``timers``, ``agents``
     what drives it all: Graph's notifications, due timers, agents' own actions.
 
@@ -43,6 +46,7 @@ from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext
 from contactcenter.engine.endings import Endings
 from contactcenter.engine.events import Events
+from contactcenter.engine.handover import Handover
 from contactcenter.engine.incoming import Incoming
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.matching import Matching
@@ -50,6 +54,7 @@ from contactcenter.engine.menus import Menus
 from contactcenter.engine.offers import Offers
 from contactcenter.engine.prompts import Prompts
 from contactcenter.engine.queueing import ActionContext, ActionHandler, Queueing
+from contactcenter.engine.reconciling import Reconciler
 from contactcenter.engine.settings import (
     CANCELLED_MEDIA_SUBCODE,
     DECLINED_CODE,
@@ -59,9 +64,21 @@ from contactcenter.engine.settings import (
 )
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timers import Timers
+from contactcenter.engine.transfers import NotYourTalk, Transfers
+from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.events import CallEvent
-from contactcenter.model import ActionKind, Agent, AgentStatus, CallRecord
+from contactcenter.model import (
+    ActionKind,
+    Agent,
+    AgentStatus,
+    AgentTransfer,
+    Call,
+    CallRecord,
+    Party,
+    Queue,
+)
 from contactcenter.ports import (
     CallControl,
     MediaStore,
@@ -80,6 +97,7 @@ __all__ = [
     "ActionHandler",
     "ActionTrigger",
     "EngineSettings",
+    "NotYourTalk",
     "RoutingEngine",
     "invitee_participant_id",
 ]
@@ -120,17 +138,21 @@ class RoutingEngine:
         store = CallStore(ctx)
         prompts = Prompts(ctx)
         alerts = Alerts(ctx)
-        endings = Endings(ctx, store, alerts)
+        wrapups = WrapUps(ctx, store)
+        endings = Endings(ctx, store, alerts, wrapups)
         offers = Offers(ctx, store, alerts, endings)
         matching = Matching(ctx, store, offers)
         departures = Departures(ctx, store, prompts, endings)
         voicemail = VoicemailRecorder(ctx, store, prompts, alerts, endings, departures)
         queueing = Queueing(ctx, store, prompts, alerts, endings, offers, departures)
         answers = Answers(ctx, store, prompts, alerts, endings, matching, queueing)
+        handover = Handover(ctx, store, endings, answers)
+        reconciler = Reconciler(ctx, store, endings, handover)
         callbacks = Callbacks(
             ctx, store, prompts, alerts, endings, offers, matching, departures, queueing
         )
         menus = Menus(ctx, store, prompts, endings, departures, queueing)
+        transfers = Transfers(ctx, store, prompts, alerts, endings, queueing, wrapups)
         incoming = Incoming(ctx, store, prompts, endings)
         # The seams where a lower layer reaches an upper one.
         endings.matcher = matching
@@ -149,6 +171,10 @@ class RoutingEngine:
             callbacks,
             menus,
             incoming,
+            handover,
+            reconciler,
+            UnknownCalls(ctx, store),
+            transfers,
         )
         self._timers = Timers(
             ctx,
@@ -161,9 +187,16 @@ class RoutingEngine:
             answers,
             callbacks,
             menus,
+            reconciler,
+            wrapups,
+            transfers,
         )
-        self._agents = AgentActions(ctx, store, endings, offers, matching, answers)
+        self._agents = AgentActions(
+            ctx, store, endings, offers, matching, answers, handover, wrapups
+        )
         self._endings = endings
+        self._transfers = transfers
+        self._callbacks = callbacks
         # What each kind of queue action does (``ActionKind`` → handler).
         self.action_handlers: dict[ActionKind, ActionHandler] = queueing.action_handlers
 
@@ -197,6 +230,29 @@ class RoutingEngine:
         """
         return await self._endings.end_talk_now(tenant_id, call_id)
 
+    async def transfer_to_queue(
+        self, tenant_id: str, call_id: str, agent_id: str, queue_id: str
+    ) -> None:
+        """Hand the agent's talk to another queue: the caller waits there, first in line.
+
+        Raises NotYourTalk, NotFound (no such call) or InvalidInput (no such queue).
+        """
+        await self._transfers.to_queue(tenant_id, call_id, agent_id, queue_id)
+
+    async def transfer_to_agent(
+        self, tenant_id: str, call_id: str, agent_id: str, target_id: str
+    ) -> AgentTransfer:
+        """Invite another agent into the agent's talk; they take it over when they join.
+
+        Raises NotYourTalk, NotFound (no such call), Conflict (a transfer is under way)
+        or InvalidInput (the target is not free).
+        """
+        return await self._transfers.to_agent(tenant_id, call_id, agent_id, target_id)
+
+    async def call_back(self, queue: Queue, number: Party, origin_call_id: str) -> Call:
+        """Have the queue call a caller back (an agent asked: a missed call, a voicemail)."""
+        return await self._callbacks.call_back(queue, number, origin_call_id, self._ctx.clock.now())
+
     # ------------------------------------------------------------ agents
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:
         """Sign the agent in to a queue they are a member of (available if they were offline)."""
@@ -223,6 +279,10 @@ class RoutingEngine:
     async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
         """End the agent's wrap-up now (they are ready before the queue's wrap-up time)."""
         return await self._agents.end_wrap_up(tenant_id, agent_id)
+
+    async def extend_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
+        """Give the agent their queue's extra wrap-up time, once per wrap-up."""
+        return await self._agents.extend_wrap_up(tenant_id, agent_id)
 
     async def accept_offer(self, tenant_id: str, call_id: str, agent_id: str) -> bool:
         """Accept a card-first offer: ring the agent's Teams client; False if it is gone."""

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Endings
+from contactcenter.engine.handover import Handover
 from contactcenter.engine.matching import Matching
-from contactcenter.engine.offers import Offers
+from contactcenter.engine.offers import Offers, invites_forbidden
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, InvalidInput, NotFound
 from contactcenter.model import Agent, AgentActivity, AgentStatus, Call, CallState
 from contactcenter.ports import OfferEnd
@@ -45,6 +47,8 @@ class AgentActions:
     offers: Offers
     matching: Matching
     answers: Answers
+    handover: Handover
+    wrapups: WrapUps
 
     async def sign_in(self, tenant_id: str, agent_id: str, queue_id: str) -> Agent:
         """Sign the agent in to a queue they are a member of (available if they were offline)."""
@@ -113,24 +117,32 @@ class AgentActions:
                 return None
             return replace(agent, presence=value, presence_at=now)
 
-        return await self._change(tenant_id, agent_id, with_presence, now)
+        before, after = await self._apply(tenant_id, agent_id, with_presence, now)
+        if before is not None:
+            # A talk handed over by a transfer ends as the agent's presence leaves the call.
+            await self.handover.presence_changed(before, after)
+        return after
 
     async def end_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
-        """End the agent's wrap-up now (they are ready before the queue's wrap-up time)."""
+        """End the agent's wrap-up now (they are ready before the queue's wrap-up time).
+
+        The record gets the wrap-up time taken until now, not the queue's.
+        """
         now = self.ctx.clock.now()
+        saved = await self.wrapups.finish(tenant_id, agent_id, now)
+        if saved is None:
+            found = await self.store.read_agent(tenant_id, agent_id)
+            if found is None:
+                raise InvalidInput(f"no agent {agent_id}", field="agentId")
+            return found.value
+        return await self._offer_if_free(tenant_id, saved, now)
 
-        def ready(agent: Agent) -> Agent | None:
-            if agent.activity is not AgentActivity.WRAP_UP:
-                return None
-            return replace(
-                agent,
-                activity=AgentActivity.IDLE,
-                wrap_up_until=None,
-                due_at=None,
-                idle_since=now,
-            )
-
-        return await self._change(tenant_id, agent_id, ready, now)
+    async def extend_wrap_up(self, tenant_id: str, agent_id: str) -> Agent:
+        """Give the agent their queue's extra wrap-up time, once per wrap-up."""
+        try:
+            return await self.wrapups.extend(tenant_id, agent_id)
+        except NotFound:
+            raise InvalidInput(f"no agent {agent_id}", field="agentId") from None
 
     async def _change(
         self,
@@ -140,6 +152,17 @@ class AgentActions:
         now: datetime,
     ) -> Agent:
         """Apply an agent's own change; if it made them free for calls, offer them one."""
+        _, agent = await self._apply(tenant_id, agent_id, change, now)
+        return agent
+
+    async def _apply(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        change: Callable[[Agent], Agent | None],
+        now: datetime,
+    ) -> tuple[Agent | None, Agent]:
+        """Apply an agent's own change; return them as it found them (None: unchanged) and now."""
         store = self.store
         try:
             updated = await self.ctx.repository.agents.apply(
@@ -149,12 +172,16 @@ class AgentActions:
             raise InvalidInput(f"no agent {agent_id}", field="agentId") from None
         saved = updated.after
         assert saved is not None
+        if not updated.changed or updated.before is None:
+            return None, saved.value
+        return updated.before.value, await self._offer_if_free(tenant_id, saved, now)
+
+    async def _offer_if_free(self, tenant_id: str, saved: Versioned[Agent], now: datetime) -> Agent:
+        """Offer an agent who is now free for calls the best waiting call; return them."""
         agent = saved.value
-        if not updated.changed:
-            return agent
         if agent.activity is AgentActivity.IDLE and agent.status is AgentStatus.AVAILABLE:
             await self.matching.match(tenant_id, [saved], now)
-            reread = await store.read_agent(tenant_id, agent_id)
+            reread = await self.store.read_agent(tenant_id, agent.id)
             if reread is not None:
                 return reread.value
         return agent
@@ -222,6 +249,9 @@ class AgentActions:
                 await self.endings.end_vanished(tenant_id, call_id)
                 return
             except DomainError as err:
+                if invites_forbidden(err) and agent is not None:
+                    await offers.transfer_instead(saved, agent.value, (), now, err)
+                    return
                 _LOGGER.warning("Inviting %s failed: %s", agent_id, err, extra=log_extra(call))
                 await offers.record_invitations(
                     saved, offer.attempt, {}, [agent_id], now, carded=True

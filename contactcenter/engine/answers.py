@@ -17,8 +17,14 @@ from contactcenter.engine.prompts import Prompts
 from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
-from contactcenter.engine.timing import close_offer, deadline, elapsed_s, waiting_due
-from contactcenter.errors import Conflict, DomainError, NotFound
+from contactcenter.engine.timing import (
+    close_offer,
+    deadline,
+    elapsed_s,
+    talk_timers,
+    waiting_due,
+)
+from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import (
     Agent,
     AgentActivity,
@@ -26,17 +32,11 @@ from contactcenter.model import (
     Call,
     CallOutcome,
     CallState,
-    Offer,
 )
 from contactcenter.ports import OfferEnd
 from contactcenter.repository import Versioned
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def invited(offer: Offer) -> Sequence[str]:
-    """Return the agents of an offer who were invited into the call (card-first: accepted)."""
-    return offer.agent_ids if not offer.card_first else tuple(offer.participant_ids)
 
 
 @dataclass(slots=True)
@@ -52,9 +52,18 @@ class Answers:
     queueing: Queueing
 
     async def connect(
-        self, current: Versioned[Call], agent_id: str, now: datetime, key: str | None
+        self,
+        current: Versioned[Call],
+        agent_id: str,
+        now: datetime,
+        key: str | None,
+        *,
+        handed_over: bool = False,
     ) -> None:
-        """Connect the call to the agent who answered; withdraw every other invitation."""
+        """Connect the call to the agent who answered; withdraw every other invitation.
+
+        ``handed_over``: the agent took the call by a transfer, and the bot is out of it.
+        """
         call = current.value
         offer = call.offer
         assert offer is not None
@@ -72,14 +81,18 @@ class Answers:
             await self.lapse(current, (agent_id,), OfferEnd.MISSED, now, key, cancel=True)
             return
         keep_alive = timedelta(seconds=self.ctx.settings.keep_alive_s)
-        connected = replace(
-            call,
-            state=CallState.CONNECTED,
-            agent_id=agent_id,
-            agent_name=agent.value.display_name,
-            answered_at=now,
-            ring_s=call.ring_s + elapsed_s(offer.started_at, now),
-            due_at=now + keep_alive,
+        connected = talk_timers(
+            replace(
+                call,
+                state=CallState.CONNECTED,
+                agent_id=agent_id,
+                agent_name=agent.value.display_name,
+                answered_at=now,
+                ring_s=call.ring_s + elapsed_s(offer.started_at, now),
+                handed_over=handed_over,
+            ),
+            now,
+            self.ctx.settings,
         )
         saved = await store.commit(current, connected, key)
         on_call = replace(
@@ -101,7 +114,7 @@ class Answers:
                 ),
             )
         _LOGGER.info("Connected to %s", agent_id, extra=log_extra(call))
-        if self.ctx.media_on:
+        if self.ctx.media_on and not handed_over:
             await self.prompts.cancel_media(call)
         await self.alerts.offer_ended(saved.value, agent_id, OfferEnd.ANSWERED, now)
         others = [a for a in offer.agent_ids if a != agent_id]
@@ -176,11 +189,3 @@ class Answers:
             await matching.match(call.tenant_id, freed, now)
             return
         await matching.route_on(saved, queue, freed, now)
-
-    async def remove_participant(self, call: Call, participant_id: str) -> None:
-        """Remove someone from the call who has no place in it (a late or second answer)."""
-        _LOGGER.info("Removing participant %s", participant_id, extra=log_extra(call))
-        try:
-            await self.ctx.call_control.remove_participant(call.id, participant_id)
-        except DomainError as err:
-            _LOGGER.debug("Removing %s: %s", participant_id, err, extra=log_extra(call))

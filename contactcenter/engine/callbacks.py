@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from contactcenter.callbacks import build_callback_request, callback_id
+from contactcenter.callbacks import build_callback_request, callback_id, callback_number
 from contactcenter.engine.alerts import Alerts
 from contactcenter.engine.codecs import CALLBACK_INVITE
 from contactcenter.engine.context import EngineContext, log_extra
@@ -25,8 +25,8 @@ from contactcenter.engine.offers import Offers
 from contactcenter.engine.prompts import Prompts, Slot
 from contactcenter.engine.queueing import Queueing
 from contactcenter.engine.store import CallStore
-from contactcenter.engine.timing import waiting_due
-from contactcenter.errors import Conflict, DomainError, NotFound
+from contactcenter.engine.timing import talk_timers, waiting_due
+from contactcenter.errors import Conflict, DomainError, InvalidInput, NotFound
 from contactcenter.events import OperationFinished, OperationStatus
 from contactcenter.media import StandardPrompt
 from contactcenter.model import (
@@ -47,6 +47,7 @@ from contactcenter.model import (
     PartyKind,
     Queue,
 )
+from contactcenter.ports import Condition, Op
 from contactcenter.repository import KEEP, Decision, StaleVersion, Versioned
 
 _LOGGER = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class Callbacks:
             queue_name=call.queue_name,
             service_level_threshold_s=call.service_level_threshold_s,
             wrap_up_s=call.wrap_up_s,
+            wrap_up_extension_s=call.wrap_up_extension_s,
             language=call.language,
             ivr_path=call.ivr_path,
             callback=CallbackState(
@@ -130,6 +132,69 @@ class Callbacks:
             return
         self.store.hint_call(line)
         await self.alerts.callback_waiting(line, queue.members if queue else ())
+
+    async def call_back(
+        self, queue: Queue, number: Party, origin_call_id: str, now: datetime
+    ) -> Call:
+        """Call back a caller an agent picked (a missed call, a voicemail), as the queue does.
+
+        The callback joins the queue's line now and is dialled by the queue's callback
+        settings, caller-first or agent-first. One per call: raises Conflict when that call
+        has a callback already, InvalidInput when there is no number to call or to call from.
+        """
+        party = callback_number(number)
+        tenant_id = queue.tenant_id
+        request_id = callback_id(origin_call_id)
+        repository = self.ctx.repository
+        with contextlib.suppress(NotFound):
+            await repository.callbacks.get(tenant_id, request_id)
+            raise Conflict("this call was called back already")
+        source = queue.callback.source_application_instance_id or await self._queue_line(queue)
+        if not source:
+            raise InvalidInput("this queue has no number to call back from", field="queueId")
+        line = Call(
+            id=request_id,
+            tenant_id=tenant_id,
+            caller=party,
+            target_id=source,
+            state=CallState.SCHEDULED,
+            direction="callback",
+            queue_id=queue.id,
+            priority=queue.priority,
+            required_skills=dict(queue.required_skills),
+            received_at=now,
+            offered_at=now,
+            queued_at=now,
+            queue_name=queue.name,
+            service_level_threshold_s=queue.service_level_threshold_s,
+            wrap_up_s=queue.wrap_up_s,
+            wrap_up_extension_s=queue.wrap_up_extension_s,
+            language=queue.language,
+            callback=CallbackState(
+                request_id=request_id,
+                origin_call_id=origin_call_id,
+                requested_at=now,
+                settings=queue.callback,
+            ),
+            due_at=now,
+        )
+        try:
+            await repository.calls.create(line)
+        except Conflict:
+            raise Conflict("a callback for this call is waiting already") from None
+        self.store.hint_call(line)
+        _LOGGER.info("Callback asked for by an agent", extra=log_extra(line))
+        await self.alerts.callback_waiting(line, queue.members)
+        return line
+
+    async def _queue_line(self, queue: Queue) -> str:
+        """Return a resource account bound to the queue (its calls come from there), or ""."""
+        bound = await self.ctx.repository.bindings.find(
+            queue.tenant_id,
+            (Condition("target", Op.EQ, "queue"), Condition("targetId", Op.EQ, queue.id)),
+            limit=1,
+        )
+        return bound[0].value.id if bound else ""
 
     # ------------------------------------------------------------- timers
     async def due(self, current: Versioned[Call], now: datetime) -> None:
@@ -402,12 +467,10 @@ class Callbacks:
                     hang_up=True,
                 )
                 return
-            connected = replace(
-                leg,
-                state=CallState.CONNECTED,
-                answered_at=now,
-                queued_at=now,
-                due_at=now + timedelta(seconds=self.ctx.settings.keep_alive_s),
+            connected = talk_timers(
+                replace(leg, state=CallState.CONNECTED, answered_at=now, queued_at=now),
+                now,
+                self.ctx.settings,
             )
             await self.store.commit(current, connected, event.key)
             await self._close_line(

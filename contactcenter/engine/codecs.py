@@ -12,6 +12,7 @@ from enum import StrEnum
 
 _MEDIA = "media:"
 _OFFER = "offer:"
+_TRANSFER = "transfer:"
 # The prefix of the context of an invitation that brings the caller into a callback call.
 CALLBACK_INVITE = "callback:"
 # Namespace of the participant ids invitations ask for.
@@ -64,6 +65,26 @@ def parse_offer_context(context: str) -> tuple[int, str] | None:
     if not context.startswith(_OFFER):
         return None
     parts = context[len(_OFFER) :].rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+def transfer_context(call_id: str, attempt: int, agent_id: str) -> str:
+    """Return the client context of the invitation that hands a talk to another agent."""
+    return f"{_TRANSFER}{call_id}:{attempt}:{agent_id}"
+
+
+def transfer_participant_id(call_id: str, attempt: int, agent_id: str) -> str:
+    """The participant id a transfer's invitation asks for (any host can cancel it)."""
+    return str(uuid.uuid5(_PARTICIPANTS, transfer_context(call_id, attempt, agent_id)))
+
+
+def parse_transfer_context(context: str) -> tuple[int, str] | None:
+    """Return (attempt, agent id) from a transfer invitation's client context, if ours."""
+    if not context.startswith(_TRANSFER):
+        return None
+    parts = context[len(_TRANSFER) :].rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return None
     return int(parts[1]), parts[2]

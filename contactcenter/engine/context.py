@@ -55,6 +55,11 @@ class EngineContext:
     # does not know yet waits for them (Graph may notify before its answer arrives).
     placing: int = 0
     placed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Graph refused a second invitation while one rang on a peer-to-peer call, or refused
+    # invitations altogether (agents are then rung by transfer): from then on this
+    # instance rings one agent at a time, attendant queues too. Learned, never configured:
+    # another instance learns it from its own first refusal.
+    ring_one_at_a_time: bool = False
     policy: RoutingPolicy = field(init=False)
     # Whether the engine plays prompts (a prompt base URL is configured).
     media_on: bool = field(init=False)

@@ -23,10 +23,12 @@ from contactcenter.engine.codecs import invitee_participant_id
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import close_offer, elapsed_s
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import Conflict, DomainError
 from contactcenter.model import (
     Agent,
     AgentActivity,
+    AgentTransfer,
     Call,
     CallOutcome,
     CallRecord,
@@ -68,6 +70,7 @@ class Endings:
     ctx: EngineContext
     store: CallStore
     alerts: Alerts
+    wrapups: WrapUps
     # Both are set by the engine when it wires its layers (the upper layers use this one).
     matcher: Matcher = field(init=False)
     after_finish: AfterFinish = field(init=False)
@@ -80,11 +83,14 @@ class Endings:
         decide: Decide,
         *,
         first: Versioned[Call] | None = None,
-    ) -> None:
-        """Run ``decide`` on the call's current document until it wins its write."""
+    ) -> bool:
+        """Run ``decide`` on the call's current document until it wins its write.
+
+        Return False if there is no document: no host knows the call.
+        """
         store = self.store
         if store.is_ended(tenant_id, call_id):
-            return
+            return True
         async with store.lock(call_id):
             if first is None:
                 first = await store.read_call(tenant_id, call_id)
@@ -95,7 +101,7 @@ class Endings:
                         await asyncio.wait_for(self.ctx.placed.wait(), _PLACING_WAIT_S)
                     first = await store.read_call(tenant_id, call_id)
                 if first is None:
-                    return
+                    return False
 
             async def live(current: Versioned[Call] | None) -> None:
                 if current is None:
@@ -108,6 +114,7 @@ class Endings:
             await self.ctx.repository.calls.settle(
                 tenant_id, call_id, live, first=first, give_up=GiveUp.WARN
             )
+        return True
 
     async def ended_found(self, current: Versioned[Call]) -> None:
         """Complete an end another host began, once its lease is over (else leave it be)."""
@@ -317,23 +324,29 @@ class Endings:
         """
         ended = marked.value
         store = self.store
-        created: Versioned[CallRecord] | None = None
-        try:
-            created = await self.ctx.repository.call_records.create(
-                build_call_record(ended, ttl=await store.record_ttl(ended.tenant_id))
-            )
-        except Conflict:
-            _LOGGER.info("Call already recorded", extra=log_extra(ended))
+        ttl = await store.record_ttl(ended.tenant_id)
+        if ended.previous_leg is not None:
+            # A transfer's earlier leg, should the host that recorded it have died first.
+            await self.create_record(ended.previous_leg)
+        record = build_call_record(ended, ttl=ttl)
+        created = await self.create_record(record)
         freed: list[Versioned[Agent]] = []
         if ended.offer is not None:
             freed = await self.withdraw(
                 ended, ended.offer, ended.offer.agent_ids, offer_end, now, match=False
             )
+        if ended.transfer is not None:
+            freed.extend(await self.cancel_transfer(ended, ended.transfer, now))
+        unattended = False
         if ended.outcome is CallOutcome.ANSWERED and ended.agent_id is not None:
             # Before Graph hears of it: once the call is gone there, the agent is not on it.
-            after = await self._start_wrap_up(ended)
+            assert ended.ended_at is not None
+            after, wrapping = await self.wrapups.start(ended, ended.id, ended.ended_at)
             if after is not None and after.value.activity is AgentActivity.IDLE:
                 freed.append(after)
+            unattended = record.wrap_up_pending and not wrapping
+            if after is not None:
+                await self.alerts.offer_ended(ended, ended.agent_id, OfferEnd.TALK_ENDED, now)
         if hang_up:
             if ended.outcome is CallOutcome.ANSWERED:
                 await self.leave(ended)
@@ -343,47 +356,38 @@ class Endings:
         store.mark_ended(ended)
         store.hint(self.ctx.repository.CALLS, ended.tenant_id, ended.id, None)
         on_record = self.ctx.on_record
-        if created is not None and on_record is not None:
-            # Interval aggregates and webhook export (contactcenter/finished_calls.py).
+        if unattended:
+            await self.wrapups.close_unattended(record)
+        elif created is not None and on_record is not None and not record.wrap_up_pending:
+            # Interval aggregates and webhook export (contactcenter/finished_calls.py); a
+            # record waiting for its wrap-up time goes there once the wrap-up ends.
             await on_record(created.value)
         await self.alerts.queue_changed(ended)
         if freed:
             await self.matcher.match(ended.tenant_id, freed, now)
 
-    async def _start_wrap_up(self, ended: Call) -> Versioned[Agent] | None:
-        """Put the agent who took the call into wrap-up (or straight back to idle)."""
-        agent_id = ended.agent_id
-        talk_end = ended.ended_at
-        if agent_id is None or talk_end is None:
-            return None
-        wrap_up = timedelta(seconds=ended.wrap_up_s)
-
-        def after_talk(agent: Agent) -> Agent | None:
-            if agent.current_call_id != ended.id:
-                return None
-            if wrap_up > timedelta(0):
-                end = talk_end + wrap_up
-                return replace(
-                    agent,
-                    activity=AgentActivity.WRAP_UP,
-                    current_call_id=None,
-                    wrap_up_until=end,
-                    due_at=end,
-                    # The idle period starts when wrap-up ends.
-                    idle_since=end,
-                    last_call_ended_at=talk_end,
-                )
-            return replace(
-                agent,
-                activity=AgentActivity.IDLE,
-                current_call_id=None,
-                wrap_up_until=None,
-                due_at=None,
-                idle_since=talk_end,
-                last_call_ended_at=talk_end,
+    async def create_record(self, record: CallRecord) -> Versioned[CallRecord] | None:
+        """Create a call record; None if it exists (another host, or a retry, wrote it)."""
+        try:
+            return await self.ctx.repository.call_records.create(record)
+        except Conflict:
+            _LOGGER.info(
+                "Call already recorded",
+                extra={"call_id": record.id, "tenant_id": record.tenant_id},
             )
+            return None
 
-        return await self.store.update_agent(ended.tenant_id, agent_id, after_talk)
+    async def cancel_transfer(
+        self, call: Call, transfer: AgentTransfer, now: datetime
+    ) -> list[Versioned[Agent]]:
+        """Cancel a transfer's invitation and release its target; return them if freed."""
+        try:
+            await self.ctx.call_control.remove_participant(call.id, transfer.participant_id)
+        except DomainError as err:
+            _LOGGER.debug("Cancelling the transfer: %s", err, extra=log_extra(call))
+        released = await self.store.release(call.tenant_id, transfer.agent_id, call.id, None)
+        await self.alerts.offer_ended(call, transfer.agent_id, OfferEnd.WITHDRAWN, now)
+        return [released] if released is not None else []
 
     async def _remove_ended(self, marked: Versioned[Call]) -> None:
         """Delete an ENDED live document, whatever wrote it last."""

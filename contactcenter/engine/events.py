@@ -8,29 +8,32 @@ notification changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from contactcenter.end_reasons import EndReason, end_reason, unanswered_outcome
-from contactcenter.engine.answers import Answers, invited
+from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.codecs import (
     CALLBACK_INVITE,
     Purpose,
-    invitee_participant_id,
     parse_media_context,
     parse_offer_context,
+    parse_transfer_context,
 )
 from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Decide, Endings
+from contactcenter.engine.handover import Handover, rings_by_transfer
 from contactcenter.engine.incoming import Incoming
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.menus import Menus
 from contactcenter.engine.prompts import SILENT, Prompts, can_call_back
 from contactcenter.engine.queueing import Queueing
+from contactcenter.engine.reconciling import Reconciler, by_person
 from contactcenter.engine.settings import CANCELLED_MEDIA_SUBCODE, DECLINED_CODE
 from contactcenter.engine.store import CallStore
+from contactcenter.engine.transfers import Transfers
+from contactcenter.engine.unknown import UnknownCalls
 from contactcenter.engine.voicemail import VoicemailRecorder
 from contactcenter.events import (
     CallEvent,
@@ -40,7 +43,6 @@ from contactcenter.events import (
     OperationFinished,
     OperationKind,
     OperationStatus,
-    RosterEntry,
     RosterUpdated,
     ToneReceived,
 )
@@ -50,46 +52,6 @@ from contactcenter.ports import OfferEnd
 from contactcenter.repository import Versioned
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def caller_present(call: Call, agent_ids: set[str], participants: Sequence[RosterEntry]) -> bool:
-    """Return whether anyone but the bot and the agents is still in the call's roster."""
-    for participant in participants:
-        if participant.application_id is not None and participant.user_id is None:
-            continue
-        if participant.user_id is not None and (
-            participant.user_id == call.agent_id or participant.user_id in agent_ids
-        ):
-            continue
-        return True
-    return False
-
-
-def by_person(participants: Sequence[RosterEntry]) -> dict[str, RosterEntry]:
-    """Return a roster's entries by the person's id.
-
-    A user is known by their user id; an invitee the roster lists as an ``application``
-    carrying the user's id (as the invite page's examples do) is known by that id too.
-    """
-    found: dict[str, RosterEntry] = {}
-    for participant in participants:
-        for person in (participant.application_id, participant.user_id):
-            if person:
-                found[person] = participant
-    return found
-
-
-def agent_participant_id(call: Call, agent_id: str, entry: RosterEntry) -> str | None:
-    """Return the participant id to remove an agent by: the roster's, else the offer's."""
-    if entry.participant_id:
-        return entry.participant_id
-    offer = call.offer
-    if offer is not None and agent_id in offer.agent_ids:
-        # Rosters may give no id ("id": null); the invitation named one in advance.
-        return offer.participant_ids.get(agent_id) or invitee_participant_id(
-            call.id, offer.attempt, agent_id
-        )
-    return None
 
 
 @dataclass(slots=True)
@@ -107,49 +69,63 @@ class Events:
     callbacks: Callbacks
     menus: Menus
     incoming: Incoming
+    handover: Handover
+    reconciler: Reconciler
+    unknown: UnknownCalls
+    transfers: Transfers
 
     async def handle(self, event: CallEvent) -> None:
         """Apply one call event; duplicates and stale events change nothing."""
         if self.store.is_ended(event.tenant_id, event.call_id):
             return
-        with_call = self.endings.with_call
         if isinstance(event, IncomingCall):
             async with self.store.lock(event.call_id):
                 await self.incoming.handle(event)
-        elif isinstance(event, CallStateChanged):
+            return
+        decide = self._decision(event)
+        if decide is None:
+            return
+        if not await self.endings.with_call(event.tenant_id, event.call_id, decide):
+            await self.unknown.notified(event)
+
+    def _decision(self, event: CallEvent) -> Decide | None:
+        """Return what the event decides on its call's document (None: nothing to do)."""
+        if isinstance(event, CallStateChanged):
             if event.state is GraphCallState.ESTABLISHED:
-                await with_call(event.tenant_id, event.call_id, self._established(event))
-            elif event.state is GraphCallState.TERMINATED:
-                await with_call(event.tenant_id, event.call_id, self._terminated(event))
+                return self._established(event)
+            if event.state is GraphCallState.TERMINATED:
+                return self._terminated(event)
+            if event.state is GraphCallState.TRANSFER_ACCEPTED:
+                return self._transfer_accepted(event)
             # establishing, terminating, hold...: nothing to do; a late ``establishing``
             # after ``established`` is ignored like every other state we do not act on.
-        elif isinstance(event, OperationFinished):
-            await self._operation(event)
-        elif isinstance(event, RosterUpdated):
-            await with_call(event.tenant_id, event.call_id, self._roster(event))
-        elif isinstance(event, ToneReceived):
-            await with_call(event.tenant_id, event.call_id, self._tone(event))
+            return None
+        if isinstance(event, OperationFinished):
+            return self._operation(event)
+        if isinstance(event, RosterUpdated):
+            return self._roster(event)
+        if isinstance(event, ToneReceived):
+            return self._tone(event)
+        return None
 
-    async def _operation(self, event: OperationFinished) -> None:
-        with_call = self.endings.with_call
+    def _operation(self, event: OperationFinished) -> Decide | None:
         if event.kind is OperationKind.INVITE:
             if event.client_context.startswith(CALLBACK_INVITE):
-                decide = self.callbacks.caller_invited(event)
-            else:
-                decide = self._invite(event)
-            await with_call(event.tenant_id, event.call_id, decide)
-            return
+                return self.callbacks.caller_invited(event)
+            if parse_transfer_context(event.client_context) is not None:
+                return self._transfer_invite(event)
+            return self._invite(event)
         if event.kind not in (OperationKind.PLAY_PROMPT, OperationKind.RECORD_RESPONSE):
-            return
+            return None
         if (
             event.status is OperationStatus.FAILED
             and event.result_subcode == CANCELLED_MEDIA_SUBCODE
         ):
-            return  # media we cancelled ourselves: nothing follows from it
+            return None  # media we cancelled ourselves: nothing follows from it
         parsed = parse_media_context(event.client_context)
         if parsed is None:
-            return
-        await with_call(event.tenant_id, event.call_id, self._media_done(event, *parsed))
+            return None
+        return self._media_done(event, *parsed)
 
     # ------------------------------------------------------------ states
     def _established(self, event: CallStateChanged) -> Decide:
@@ -167,6 +143,9 @@ class Events:
                     await self.queueing.start_queueing(current, now, event.key)
             elif call.state is CallState.DIALING:
                 await self.callbacks.answered(current, now, event.key)
+            elif rings_by_transfer(call) and event.result_code is not None:
+                # Back with the bot: the agent did not take the transferred call.
+                await self.handover.refused(current, event.result_code, now, event.key)
             elif (
                 call.state is CallState.LEAVING
                 and call.leaving is not None
@@ -201,10 +180,18 @@ class Events:
                 result_subcode=event.result_subcode,
                 result_message=event.result_message or event.termination_reason,
             )
+            if call.state is CallState.CONNECTED and call.handed_over:
+                # The transfer to the agent is complete: the talk goes on without the bot.
+                await self.store.commit(current, resulted, event.key)
+                return
             if call.state is CallState.CONNECTED:
                 await endings.end_talk(
                     current, now, event.key, hang_up=False, reason=why.value, base=resulted
                 )
+                return
+            if rings_by_transfer(call) and why is EndReason.TRANSFERRED:
+                # The agent took the transferred call (``transferAccepted`` not seen).
+                await self.handover.accepted(current, now, event.key)
                 return
             if call.state is CallState.DIALING:
                 await self.callbacks.leg_failed(
@@ -253,6 +240,13 @@ class Events:
 
         return decide
 
+    def _transfer_accepted(self, event: CallStateChanged) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            if rings_by_transfer(current.value):
+                await self.handover.accepted(current, self.ctx.clock.now(), event.key)
+
+        return decide
+
     # --------------------------------------------------------- operations
     def _invite(self, event: OperationFinished) -> Decide:
         async def decide(current: Versioned[Call]) -> None:
@@ -296,6 +290,30 @@ class Events:
                 event.key,
                 cancel=False,
             )
+
+        return decide
+
+    def _transfer_invite(self, event: OperationFinished) -> Decide:
+        async def decide(current: Versioned[Call]) -> None:
+            if event.status not in (OperationStatus.COMPLETED, OperationStatus.FAILED):
+                return
+            call = current.value
+            parsed = parse_transfer_context(event.client_context)
+            transfer = call.transfer
+            if (
+                event.key in call.applied_notifications
+                or parsed is None
+                or call.state is not CallState.CONNECTED
+                or transfer is None
+                or (transfer.attempt, transfer.agent_id) != parsed
+            ):
+                return  # an earlier transfer's, or settled already
+            now = self.ctx.clock.now()
+            if event.status is OperationStatus.COMPLETED:
+                await self.transfers.joined(current, None, now, event.key)
+                return
+            how = OfferEnd.DECLINED if event.result_code == DECLINED_CODE else OfferEnd.MISSED
+            await self.transfers.failed(current, how, now, event.key)
 
         return decide
 
@@ -364,24 +382,12 @@ class Events:
             call = current.value
             if event.key in call.applied_notifications:
                 return
-            now = self.ctx.clock.now()
-            answers = self.answers
             users = by_person(event.participants)
             if call.state is CallState.RINGING and call.offer is not None:
+                # Graph may list invitees still ringing exactly as those who joined: a
+                # roster is no answer (the invitation's completion is). It names the
+                # participants, though, and so teaches the ids to cancel invitations by.
                 offer = call.offer
-                joined = [
-                    a
-                    for a in offer.agent_ids
-                    if a in users and not users[a].is_in_lobby and a in invited(offer)
-                ]
-                if joined:
-                    winner = joined[0]
-                    await answers.connect(current, winner, now, event.key)
-                    for late in joined[1:]:
-                        late_id = agent_participant_id(call, late, users[late])
-                        if late_id is not None:
-                            await answers.remove_participant(call, late_id)
-                    return
                 learned = {
                     a: users[a].participant_id
                     for a in offer.agent_ids
@@ -392,28 +398,11 @@ class Events:
                     new = replace(call, offer=replace(offer, participant_ids=ids))
                     await self.store.commit(current, new, event.key)
                 return
-            if call.state is not CallState.CONNECTED or call.agent_id is None:
-                return
-            # Whoever else we offered this call to has no place in it.
-            offered = set(call.missed_agent_ids)
-            if call.offer is not None:
-                offered.update(call.offer.agent_ids)
-            offered.discard(call.agent_id)
-            for user_id in offered & users.keys():
-                stray = agent_participant_id(call, user_id, users[user_id])
-                if stray is not None:
-                    await answers.remove_participant(call, stray)
-            if call.agent_id not in users:
-                # The agent hung up: the talk is over, and so is the caller's call.
-                await self.endings.end_talk(
-                    current, now, event.key, hang_up=True, reason=EndReason.AGENT_HUNG_UP.value
-                )
-            elif not caller_present(call, offered, event.participants):
-                # Once an agent joined, the call is a group call: Graph tells of the caller
-                # hanging up only by leaving them out of the roster.
-                await self.endings.end_talk(
-                    current, now, event.key, hang_up=True, reason=EndReason.CALLER_HUNG_UP.value
-                )
+            if call.state is CallState.CONNECTED and call.agent_id and not call.handed_over:
+                # A transfer's target listed in the roster has not joined yet: like any
+                # invitee, they have when their invitation completes.
+                now = self.ctx.clock.now()
+                await self.reconciler.roster(current, event.participants, now, event.key)
 
         return decide
 

@@ -19,7 +19,7 @@ from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.endings import Endings
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import close_offer, deadline, waiting_due
-from contactcenter.errors import Conflict, DomainError, NotFound
+from contactcenter.errors import CallControlError, Conflict, DomainError, NotFound
 from contactcenter.model import (
     Agent,
     AgentActivity,
@@ -36,6 +36,29 @@ from contactcenter.ports import Invitation, OfferEnd
 from contactcenter.repository import StaleVersion, Versioned
 
 _LOGGER = logging.getLogger(__name__)
+
+# Graph's answer to an invitation the bot's app has no permission for.
+_FORBIDDEN = 403
+# Refusals that do not say Graph rings one invitee at a time: no permission, no call,
+# a timeout, throttling.
+_NOT_ONE_AT_A_TIME = frozenset({_FORBIDDEN, 404, 408, 429})
+
+
+def refuses_parallel_invites(err: DomainError) -> bool:
+    """Tell whether a refused invitation says Graph rings one invitee at a time.
+
+    Asked only when another invitation of the same offer rings already: Graph documents
+    no answer to a second single-person invitation on a peer-to-peer call, so a refusal of
+    the request itself (a 4xx) is read that way, whatever its code
+    (docs/decisions/0020-graph-silent-points.md).
+    """
+    status = err.status if isinstance(err, CallControlError) else None
+    return status is not None and 400 <= status < 500 and status not in _NOT_ONE_AT_A_TIME
+
+
+def invites_forbidden(err: DomainError) -> bool:
+    """Tell whether an invitation was refused for want of permission (``Calls.InitiateGroupCall.All``)."""
+    return isinstance(err, CallControlError) and err.status == _FORBIDDEN
 
 
 @dataclass(slots=True)
@@ -83,7 +106,11 @@ class Offers:
         if not candidates:
             return result
         # A callback reserves one agent, who is called (or joins the caller) when reached.
-        ring_all = queue.routing_method is RoutingMethod.ATTENDANT and call.callback is None
+        ring_all = (
+            queue.routing_method is RoutingMethod.ATTENDANT
+            and call.callback is None
+            and not self.ctx.ring_one_at_a_time
+        )
         limit = self.ctx.settings.max_ring_agents if ring_all else 1
         expires = now + timedelta(seconds=queue.alert_time_s)
         claimed: list[Versioned[Agent]] = []
@@ -167,7 +194,11 @@ class Offers:
             return
         participant_ids: dict[str, str] = {}
         failed: list[str] = []
-        for agent in agents:
+        one_at_a_time = False
+        for index, agent in enumerate(agents):
+            if one_at_a_time:
+                failed.append(agent.id)  # their turn comes if this offer lapses
+                continue
             try:
                 invitation = await self.invite(call, offer, agent.id, agent.display_name)
             except NotFound:
@@ -176,12 +207,98 @@ class Offers:
                 await self.endings.end_vanished(call.tenant_id, call.id)
                 return
             except DomainError as err:
-                _LOGGER.warning("Inviting %s failed: %s", agent.id, err, extra=log_extra(call))
+                if not participant_ids and invites_forbidden(err):
+                    rest = [a.id for a in agents[index + 1 :]]
+                    await self.transfer_instead(saved, agent, rest, now, err)
+                    return
+                if participant_ids and refuses_parallel_invites(err):
+                    _LOGGER.warning(
+                        "Graph rings one invitee at a time (%s): ringing agents one by one",
+                        err,
+                        extra=log_extra(call),
+                    )
+                    self.ctx.ring_one_at_a_time = one_at_a_time = True
+                else:
+                    _LOGGER.warning("Inviting %s failed: %s", agent.id, err, extra=log_extra(call))
                 failed.append(agent.id)
                 continue
             participant_ids[agent.id] = invitation.participant_id or ""
             await self.alerts.offer_started(call, agent.id, now, card_first=False)
-        await self.record_invitations(saved, offer.attempt, participant_ids, failed, now)
+        await self.record_invitations(
+            saved, offer.attempt, participant_ids, failed, now, match=one_at_a_time
+        )
+
+    async def transfer_instead(
+        self,
+        saved: Versioned[Call],
+        agent: Agent,
+        others: Sequence[str],
+        now: datetime,
+        refusal: DomainError,
+    ) -> None:
+        """Ring the agent by transferring the call to them: the bot may not invite.
+
+        A transfer takes one target: the offer's other agents are let go. Graph's answer
+        (``transferAccepted``, or the call back with the bot) settles the offer; its expiry
+        waits for Teams to give up ringing (``transfer_timeout_s``), since a transfer
+        cannot be withdrawn.
+        """
+        call = saved.value
+        offer = call.offer
+        assert offer is not None
+        _LOGGER.warning(
+            "Inviting agents is not permitted (%s): transferring the call to %s",
+            refusal,
+            agent.id,
+            extra=log_extra(call),
+        )
+        self.ctx.ring_one_at_a_time = True
+        target = Party(PartyKind.USER, agent.id, agent.display_name, call.tenant_id)
+        try:
+            await self.ctx.call_control.transfer(call.id, target)
+        except NotFound:
+            await self.endings.end_vanished(call.tenant_id, call.id)
+            return
+        except DomainError as err:
+            _LOGGER.warning("Transferring to %s failed: %s", agent.id, err, extra=log_extra(call))
+            await self.record_invitations(
+                saved, offer.attempt, {}, [agent.id, *others], now, match=True
+            )
+            return
+        await self.alerts.offer_started(call, agent.id, now, card_first=False)
+        expires = now + timedelta(seconds=self.ctx.settings.transfer_timeout_s)
+        queue = await self.store.queue(call.tenant_id, call.queue_id)
+        ends = deadline(call, queue) if queue is not None else None
+
+        def by_transfer(current: Call) -> Call | None:
+            ringing = current.offer
+            if (
+                current.state is not CallState.RINGING
+                or ringing is None
+                or ringing.attempt != offer.attempt
+            ):
+                return None
+            transferring = replace(
+                ringing,
+                agent_ids=(agent.id,),
+                participant_ids={},
+                by_transfer=True,
+                expires_at=expires,
+            )
+            return replace(
+                current,
+                offer=transferring,
+                due_at=min(expires, ends) if ends is not None else expires,
+            )
+
+        await self.store.update_call(call.tenant_id, call.id, by_transfer, first=saved)
+        freed: list[Versioned[Agent]] = []
+        for other in others:
+            released = await self.store.release(call.tenant_id, other, call.id, None)
+            if released is not None:
+                freed.append(released)
+        if freed:
+            await self.endings.matcher.match(call.tenant_id, freed, now)
 
     async def invite(
         self, call: Call, offer: Offer, agent_id: str, display_name: str
@@ -203,10 +320,12 @@ class Offers:
         now: datetime,
         *,
         carded: bool = False,
+        match: bool = False,
     ) -> None:
         """Keep the participant ids (to cancel invitations) and drop failed invitations.
 
-        ``carded``: the agents whose invitation failed have an offer card to update.
+        ``carded``: the agents whose invitation failed have an offer card to update;
+        ``match``: they were not at fault, and may take other waiting calls at once.
         """
         if not failed and not any(participant_ids.values()):
             return
@@ -233,9 +352,14 @@ class Offers:
             return waiting
 
         await self.store.update_call(tenant_id, call_id, record, first=saved)
+        freed: list[Versioned[Agent]] = []
         for agent_id in dropped:
             # Not the agent's fault: no missed offer. The agent is not offered the call at
             # once again, so a failing invitation cannot loop.
-            await self.store.release(tenant_id, agent_id, call_id, None)
+            released = await self.store.release(tenant_id, agent_id, call_id, None)
+            if released is not None:
+                freed.append(released)
             if carded:
                 await self.alerts.offer_ended(saved.value, agent_id, OfferEnd.WITHDRAWN, now)
+        if match and freed:
+            await self.endings.matcher.match(tenant_id, freed, now)

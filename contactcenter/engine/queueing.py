@@ -68,6 +68,7 @@ def in_queue(call: Call, queue: Queue, boost: int) -> Call:
         queue_name=queue.name,
         service_level_threshold_s=queue.service_level_threshold_s,
         wrap_up_s=queue.wrap_up_s,
+        wrap_up_extension_s=queue.wrap_up_extension_s,
         language=queue.language,
     )
 
@@ -339,6 +340,7 @@ class Queueing:
                 queue_name=target.name,
                 service_level_threshold_s=target.service_level_threshold_s,
                 wrap_up_s=target.wrap_up_s,
+                wrap_up_extension_s=target.wrap_up_extension_s,
             ),
             context.now,
         )

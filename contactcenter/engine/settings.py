@@ -48,6 +48,12 @@ class EngineSettings:
     claim_grace_s: float = 30.0
     # Graph ends a call without a keepAlive for 45 minutes; send one this often.
     keep_alive_s: float = 900.0
+    # Who is in a talk is read from Graph at least this often: a lost notification of the
+    # agent or the caller leaving is noticed within it.
+    reconcile_s: float = 60.0
+    # A talk handed to the agent by a transfer ends once their presence leaves the call;
+    # until their presence first says they are in it, at most this long after the transfer.
+    handover_presence_s: float = 120.0
     # Attendant routing rings at most this many agents at once.
     max_ring_agents: int = 25
     # Notification keys remembered per call (duplicates come within seconds).

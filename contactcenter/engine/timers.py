@@ -16,15 +16,18 @@ from contactcenter.codec import format_timestamp
 from contactcenter.engine.answers import Answers
 from contactcenter.engine.callbacks import Callbacks
 from contactcenter.engine.context import EngineContext, log_extra
-from contactcenter.engine.endings import GONE_AT_GRAPH, Decide, Endings
+from contactcenter.engine.endings import Decide, Endings
 from contactcenter.engine.leaving import Departures
 from contactcenter.engine.matching import Matching
 from contactcenter.engine.menus import Menus
 from contactcenter.engine.queueing import Queueing
+from contactcenter.engine.reconciling import Reconciler
 from contactcenter.engine.settings import ActionTrigger
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import deadline, waiting_due
+from contactcenter.engine.transfers import Transfers
 from contactcenter.engine.voicemail import VoicemailRecorder
+from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, NotFound
 from contactcenter.model import Agent, AgentActivity, Call, CallOutcome, CallState
 from contactcenter.ports import Condition, OfferEnd, Op
@@ -53,6 +56,9 @@ class Timers:
     answers: Answers
     callbacks: Callbacks
     menus: Menus
+    reconciler: Reconciler
+    wrapups: WrapUps
+    transfers: Transfers
     # What a due timer does for the states that have their own (see _call_due).
     _state_timers: Mapping[CallState, StateTimer] = field(init=False)
 
@@ -123,7 +129,12 @@ class Timers:
                 await self.queueing.start_queueing(current, now, f"{call.id}:answer-timeout")
                 return
             if call.state is CallState.CONNECTED:
-                await self._keep_alive(current, now)
+                transfer = call.transfer
+                if transfer is not None and transfer.expires_at <= now:
+                    # The agent the talk was handed to did not answer in time.
+                    await self.transfers.failed(current, OfferEnd.MISSED, now, None)
+                    return
+                await self.reconciler.due(current, now)
                 return
             state_timer = self._state_timers.get(call.state)
             if state_timer is not None:
@@ -146,8 +157,14 @@ class Timers:
                         current, call, queue, ActionTrigger.TIMEOUT, now, None
                     )
                 elif offer.expires_at <= now:
+                    # A transfer cannot be withdrawn: its expiry only waits out Teams' ringing.
                     await self.answers.lapse(
-                        current, offer.agent_ids, OfferEnd.MISSED, now, None, cancel=True
+                        current,
+                        offer.agent_ids,
+                        OfferEnd.MISSED,
+                        now,
+                        None,
+                        cancel=not offer.by_transfer,
                     )
                 else:
                     await store.commit(current, replace(call, due_at=offer.expires_at), None)
@@ -191,20 +208,6 @@ class Timers:
             _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))
         return True
 
-    async def _keep_alive(self, current: Versioned[Call], now: datetime) -> None:
-        call = current.value
-        try:
-            await self.ctx.call_control.keep_alive(call.id)
-        except NotFound:
-            # The terminated notification was lost: the talk is over.
-            await self.endings.end_talk(current, now, None, hang_up=False, reason=GONE_AT_GRAPH)
-            return
-        except DomainError as err:
-            _LOGGER.warning("keepAlive failed: %s", err, extra=log_extra(call))
-        await self.store.commit(
-            current, replace(call, due_at=now + timedelta(seconds=self.ctx.settings.keep_alive_s))
-        )
-
     # ------------------------------------------------------------- agents
     async def _agent_due(self, found: Versioned[Agent], now: datetime) -> None:
         agent = found.value
@@ -215,8 +218,9 @@ class Timers:
             if agent.wrap_up_until is not None and agent.wrap_up_until > now:
                 await store.save_agent_quietly(found, replace(agent, due_at=agent.wrap_up_until))
                 return
-            idle = replace(agent, activity=AgentActivity.IDLE, wrap_up_until=None, due_at=None)
-            saved = await store.save_agent_quietly(found, idle)
+            # The record gets the wrap-up as it was planned (or extended) to end.
+            end = agent.wrap_up_until or now
+            saved = await self.wrapups.finish(agent.tenant_id, agent.id, end, first=found)
             if saved is not None:
                 await self.matching.match(agent.tenant_id, [saved], now)
             return
@@ -241,6 +245,13 @@ class Timers:
             grace = timedelta(seconds=self.ctx.settings.claim_grace_s)
             # The call's own ring timer settles the offer; look again after it.
             recheck = max(value.offer.expires_at, now) + grace
+            await store.save_agent_quietly(found, replace(agent, due_at=recheck))
+            return
+        transfer = value.transfer if value is not None else None
+        if transfer is not None and transfer.agent_id == agent.id:
+            # Invited to take over a talk: the call's own timer settles the transfer.
+            grace = timedelta(seconds=self.ctx.settings.claim_grace_s)
+            recheck = max(transfer.expires_at, now) + grace
             await store.save_agent_quietly(found, replace(agent, due_at=recheck))
             return
         if (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from contactcenter.engine.settings import EngineSettings
 from contactcenter.model import Call, CallState, Offer, Queue
 from contactcenter.routing import widening_at
 
@@ -36,6 +37,25 @@ def waiting_due(call: Call, queue: Queue, now: datetime, keep_alive_s: float) ->
     if widen is not None and widen > now:
         candidates.append(widen)
     return min(candidates)
+
+
+def talk_timers(call: Call, now: datetime, settings: EngineSettings) -> Call:
+    """Return a talk whose timers start at ``now``.
+
+    Who is in the talk is read when it is due (at least every ``reconcile_s``); a
+    keepAlive goes with the first reading after ``keep_alive_at``.
+    """
+    keep_alive = now + timedelta(seconds=settings.keep_alive_s)
+    reconcile = now + timedelta(seconds=settings.reconcile_s)
+    return replace(call, due_at=min(reconcile, keep_alive), keep_alive_at=keep_alive)
+
+
+def talk_timers_kept(call: Call, now: datetime, settings: EngineSettings) -> Call:
+    """Return a talk going on after a change: read who is in it next, keepAlive kept as due."""
+    if call.keep_alive_at is None:
+        return talk_timers(call, now, settings)
+    reconcile = now + timedelta(seconds=settings.reconcile_s)
+    return replace(call, due_at=min(reconcile, call.keep_alive_at))
 
 
 def close_offer(stored: Call, new: Call, now: datetime) -> tuple[Call, Offer | None]:

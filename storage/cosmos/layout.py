@@ -108,6 +108,8 @@ COLLECTIONS: Final[Mapping[str, CollectionLayout]] = MappingProxyType(
         ),
         # Wallboard alert thresholds, one document per queue.
         "queueAlertRules": CollectionLayout(),
+        # Queues fed by a team, channel or group: when each is next synced (due across tenants).
+        "membershipSyncs": CollectionLayout(),
         # What-if simulations started from the tab.
         "whatIfRuns": CollectionLayout(),
     }

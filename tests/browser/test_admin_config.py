@@ -9,6 +9,7 @@ from contactcenter.callers import CALLER_LIST_ID
 from contactcenter.model import (
     BindingTarget,
     CallerListKind,
+    HoursMode,
     MenuActionKind,
     OpenRange,
     Weekday,
@@ -37,8 +38,7 @@ async def test_an_admin_creates_an_ivr_binds_a_number_and_sets_hours(
     await row.get_by_label("Target", exact=True).select_option(label="Support")
     await row.get_by_label("Label", exact=True).fill("Support")
     hours = page.locator("#ivr-form .hours-editor")
-    await hours.get_by_label("Take calls only at set times").check()
-    await hours.get_by_role("button", name="Add hours on Monday").click()
+    await hours.get_by_label("Open at set times").check()
     await hours.get_by_label("Monday closes").fill("18:30")
     closed = hours.locator("fieldset.action-editor", has_text="When closed")
     await closed.get_by_label("Action", exact=True).select_option("voicemail")
@@ -64,15 +64,20 @@ async def test_an_admin_creates_an_ivr_binds_a_number_and_sets_hours(
         "Support",
     )
     assert ivr.hours is not None
-    assert ivr.hours.weekly == (OpenRange(Weekday.MONDAY, "09:00", "18:30"),)
+    assert ivr.hours.mode is HoursMode.SET_TIMES
+    assert ivr.hours.weekly[0] == OpenRange(Weekday.MONDAY, "09:00", "18:30")
+    assert [r.day for r in ivr.hours.weekly] == list(Weekday)[:5]
     assert ivr.hours.closed_action.target == SUPPORT
     binding = (await demo.repository.bindings.get(tenant, "+14255550188")).value
     assert (binding.target, binding.target_id) == (BindingTarget.IVR, ivr.id)
     await tab_page.screenshot("admin-ivr-bound")
 
     await page.get_by_role("link", name="Audit log").click()
-    await page.wait_for_selector("#audit-table code:text('binding.create')")
-    actions = await page.locator("#audit-table code").all_inner_texts()
+    await page.wait_for_selector("#audit-table tr[data-action='binding.create']")
+    actions = [
+        await row.get_attribute("data-action")
+        for row in await page.locator("#audit-table tr[data-action]").all()
+    ]
     assert actions[:2] == ["binding.create", "ivr.create"]
     tab_page.assert_clean(expected=())
 
@@ -84,8 +89,9 @@ async def test_an_admin_sets_a_queues_hours_and_callbacks(tab_page: Tab, demo: T
     await page.get_by_role("button", name="Edit Sales").click()
     await page.wait_for_selector("#queue-form[data-extras-ready]")
     form = page.locator("#queue-form")
-    await form.get_by_label("Take calls only at set times").check()
-    await form.get_by_role("button", name="Add hours on Tuesday").click()
+    await form.get_by_label("Open at set times").check()
+    for day in ("Monday", "Wednesday", "Thursday", "Friday"):
+        await form.get_by_role("button", name=f"Remove {day} 09:00-17:00").click()
     await form.get_by_role("button", name="Add a holiday set").click()
     holiday = form.locator(".holiday").first
     await holiday.get_by_label("Holiday name").fill("Christmas Day")
@@ -114,14 +120,13 @@ async def test_bad_hours_are_shown_on_the_queue_form(tab_page: Tab, demo: TabSta
     await page.get_by_role("button", name="Edit Sales").click()
     await page.wait_for_selector("#queue-form[data-extras-ready]")
     form = page.locator("#queue-form")
-    await form.get_by_label("Take calls only at set times").check()
-    await form.get_by_role("button", name="Add hours on Friday").click()
+    await form.get_by_label("Open at set times").check()
     await form.get_by_label("Friday closes").fill("08:00")
     await page.get_by_role("button", name="Save changes").click()
     summary = page.locator("#queue-form [role='alert']")
     await summary.wait_for()
     assert "fri 09:00-08:00 ends before it starts" in await summary.inner_text()
-    assert await form.locator("[data-field='hours.weekly[0]']").get_attribute("aria-invalid") == (
+    assert await form.locator("[data-field='hours.weekly[4]']").get_attribute("aria-invalid") == (
         "true"
     )
     assert (await demo.repository.queues.get(tenant, SALES)).value == before

@@ -46,7 +46,7 @@ async def test_an_agent_picks_a_disposition_in_wrap_up(tab_page: Tab, demo: TabS
     )
     await page.get_by_role("button", name="Decline").wait_for()
     await demo.simulator.answer_participant(placed.id, ANA.id)
-    await page.locator("#call-card", has_text="On a call").wait_for()
+    await page.locator("#call-card .in-call").wait_for()
     await demo.simulator.hang_up_participant(placed.id, ANA.id)
 
     # The call ended: wrap-up, and the form asks what the call was about.

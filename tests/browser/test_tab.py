@@ -121,7 +121,7 @@ async def test_an_admin_creates_a_queue_and_binds_a_number(tab_page: Tab, demo: 
     await page.select_option("#overflowAction-target", label="Sales")
     await tab_page.screenshot("admin-queue-form")
     await page.get_by_role("button", name="Create queue").click()
-    await page.wait_for_selector("#queues-table th:text('Billing')")
+    await page.wait_for_selector("#queues-table .queue-name:text('Billing')")
     queues = {q.value.name: q.value for q in await demo.repository.queues.find(tenant)}
     billing = queues["Billing"]
     assert billing.routing_method is RoutingMethod.SERIAL
@@ -139,8 +139,11 @@ async def test_an_admin_creates_a_queue_and_binds_a_number(tab_page: Tab, demo: 
     assert binding.target_id == billing.id
 
     await page.get_by_role("link", name="Audit log").click()
-    await page.wait_for_selector("#audit-table code:text('binding.create')")
-    actions = await page.locator("#audit-table code").all_inner_texts()
+    await page.wait_for_selector("#audit-table tr[data-action='binding.create']")
+    actions = [
+        await row.get_attribute("data-action")
+        for row in await page.locator("#audit-table tr[data-action]").all()
+    ]
     assert actions[:2] == ["binding.create", "queue.create"]
     tab_page.assert_clean()
 

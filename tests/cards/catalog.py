@@ -16,6 +16,7 @@ from bot.cards.agent import (
     stats_card,
     status_card,
 )
+from bot.cards.call import CallPanelView, EarlierCall, call_panel_card
 from bot.cards.callbacks import (
     CallbackOutcome,
     CallbackView,
@@ -51,6 +52,35 @@ VOICEMAIL = VoicemailView(
     ivr_path=("Main menu", "Support"),
     listen_url=LINKS.voicemail("vm-3f1c2a9e-0000-4000-8000-000000000003"),
     agent_mri="29:1a2b3c",
+)
+ON_CALL = CallPanelView(
+    call_id="491f0b00-6f43-4c6e-9a4d-1f2e3d4c5b6a",
+    record_id="491f0b00-6f43-4c6e-9a4d-1f2e3d4c5b6a",
+    queue_name="Sales",
+    caller_name="Megan Bowen",
+    caller_number="+14255550123",
+    waited_s=18.4,
+    answered_at=datetime(2026, 3, 2, 15, 18, tzinfo=UTC),
+    zone=NEW_YORK,
+    note="Wants a quote\nfor three seats",
+    code=None,
+    codes=("Sale", "Question", "Complaint"),
+    earlier=(
+        EarlierCall(datetime(2026, 2, 27, 14, 2, tzinfo=UTC), "Support", "Dev Patel", "Question"),
+        EarlierCall(datetime(2026, 2, 20, 21, 40, tzinfo=UTC), "Sales", "", None),
+    ),
+    queues=(("q-support", "Support"),),
+    agents=(("b0b0b0b0-0000-4000-8000-000000000002", "Ben Okafor"),),
+    agent_mri="29:1a2b3c",
+    saved_at=datetime(2026, 3, 2, 15, 19, tzinfo=UTC),
+)
+ENDED = replace(
+    ON_CALL,
+    ended_at=datetime(2026, 3, 2, 15, 22, 30, tzinfo=UTC),
+    talk_s=270,
+    code="Sale",
+    wrap_up_until=datetime(2026, 3, 2, 15, 23, tzinfo=UTC),
+    extension_s=60,
 )
 HANDLED = replace(
     VOICEMAIL,
@@ -152,6 +182,12 @@ def every_card() -> dict[str, Card]:
     }
     for how in OfferEnd:
         cards[f"offer-ended-{how.value}"] = offer_ended_card(RING_FIRST, how)
+    cards["call-on-a-call"] = call_panel_card(ON_CALL)
+    cards["call-transferring"] = call_panel_card(replace(ON_CALL, transfer_to="Ben Okafor"))
+    cards["call-ended-wrap-up"] = call_panel_card(ENDED)
+    cards["call-ended-note-refused"] = call_panel_card(
+        replace(ENDED, wrap_up_until=None, extension_s=0, problem="Not saved: a control character")
+    )
     cards.update(
         {
             "missed-call": missed_call_card(

@@ -80,6 +80,12 @@ class FakeCallControl:
     fail: dict[str, DomainError] = field(default_factory=dict)
     # Who else is in each call, as Graph would list them (participant ids).
     participants: dict[str, list[str]] = field(default_factory=dict)
+    # Who Graph lists in each call (``roster``), when a test says.
+    rosters: dict[str, list[RosterEntry]] = field(default_factory=dict)
+    # Refuse a second invitation while one rings on the call (409), as Graph may.
+    one_invite_at_a_time: bool = False
+    # Invitations not yet answered, declined or cancelled, per call (participant ids).
+    pending: dict[str, set[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _check(self, method: str, *keys: str) -> None:
@@ -143,8 +149,11 @@ class FakeCallControl:
         participant_id: str | None = None,
     ) -> Invitation:
         self.actions.append(("invite", (call_id, agent.id, client_context)))
+        pending = self.pending.setdefault(call_id, set())
         try:
             self._check("invite", call_id, agent.id)
+            if self.one_invite_at_a_time and pending:
+                raise CallControlError("another invitation is in progress", status=409)
         except DomainError:
             self.failed_invites.append((call_id, agent.id))
             raise
@@ -157,15 +166,28 @@ class FakeCallControl:
             participant_id or f"p-{agent.id}-{number}",
         )
         self.invites.append(invite)
+        pending.add(invite.participant_id)
         return Invitation(invite.operation_id, invite.participant_id)
+
+    def settled(self, call_id: str, participant_id: str) -> None:
+        """Forget an invitation that no longer rings (answered, declined, cancelled)."""
+        self.pending.get(call_id, set()).discard(participant_id)
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:
         self.actions.append(("remove_participant", (call_id, participant_id)))
+        self.settled(call_id, participant_id)
 
     async def other_participants(self, call_id: str) -> list[str]:
         self.actions.append(("other_participants", (call_id,)))
         self._check("other_participants", call_id)
         return list(self.participants.get(call_id, ()))
+
+    async def roster(self, call_id: str) -> list[RosterEntry]:
+        """Return who Graph lists in the call: nobody unless a test says (as Graph sometimes
+        answers for a call it holds); ``fail["roster"]`` makes it raise (e.g. NotFound)."""
+        self.actions.append(("roster", (call_id,)))
+        self._check("roster", call_id)
+        return list(self.rosters.get(call_id, ()))
 
     async def hang_up(self, call_id: str) -> None:
         self.actions.append(("hang_up", (call_id,)))
@@ -381,6 +403,7 @@ class Harness:
         self, call_id: str, agent_id: str, status: OperationStatus, code: int | None = None
     ) -> None:
         invite = self.last_invite(call_id, agent_id)
+        self.calls.settled(call_id, invite.participant_id)
         await self.engine.handle(
             OperationFinished(
                 TENANT,
@@ -485,5 +508,5 @@ def make_agent(
     return Agent(id=agent_id, tenant_id=TENANT, display_name=agent_id.title(), **values)
 
 
-def invite_error(status: int = 403) -> CallControlError:
+def invite_error(status: int = 400) -> CallControlError:
     return CallControlError("Graph refused the invitation", status=status)

@@ -80,7 +80,8 @@ async def test_answered_call_connects_records_and_wraps_up() -> None:
     assert record.wait_s == 4
     assert record.ring_s == 4
     assert record.talk_s == 100
-    assert record.wrap_up_s == 30
+    # The wrap-up time is known once the wrap-up ends.
+    assert (record.wrap_up_s, record.wrap_up_pending) == (0, True)
     assert record.met_service_level
     assert record.agent_id == "a1"
     assert await h.call("c1") is None
@@ -93,6 +94,9 @@ async def test_answered_call_connects_records_and_wraps_up() -> None:
     agent = await h.agent("a1")
     assert agent.activity is AgentActivity.IDLE
     assert agent.idle_since == h.now
+    record = await h.record("c1")
+    assert record is not None
+    assert (record.wrap_up_s, record.wrap_up_pending) == (30, False)
 
 
 async def test_caller_hanging_up_ends_the_talk() -> None:
@@ -388,7 +392,7 @@ async def test_answer_failure_ends_the_call_as_failed() -> None:
 async def test_failed_invitation_releases_the_agent_and_retries() -> None:
     h = Harness()
     await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
-    h.calls.fail["invite:a1"] = CallControlError("forbidden", status=403)
+    h.calls.fail["invite:a1"] = CallControlError("the invitee cannot be invited", status=400)
 
     await h.arrive("c1")
 

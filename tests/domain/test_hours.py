@@ -13,6 +13,7 @@ from contactcenter.model import (
     BusinessHours,
     Holiday,
     HolidaySet,
+    HoursMode,
     OpenRange,
     QueueAction,
     Weekday,
@@ -21,6 +22,7 @@ from contactcenter.model import (
 NEW_YORK = "America/New_York"
 WEEKDAYS = (Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY)
 NINE_TO_FIVE = BusinessHours(
+    mode=HoursMode.SET_TIMES,
     time_zone=NEW_YORK,
     weekly=tuple(OpenRange(day, "09:00", "17:00") for day in WEEKDAYS),
     closed_action=QueueAction(ActionKind.VOICEMAIL),
@@ -38,6 +40,25 @@ def is_open(hours: BusinessHours, moment: datetime, tenant_zone: str = "UTC") ->
 def test_no_schedule_is_always_open() -> None:
     assert check_hours(None, utc(2026, 3, 1, 3, 0), "UTC").state is OpenState.OPEN
     assert is_open(BusinessHours(), utc(2026, 3, 1, 3, 0))
+
+
+def test_always_open_is_open_at_night_and_at_weekends() -> None:
+    always = BusinessHours(mode=HoursMode.ALWAYS_OPEN, time_zone=NEW_YORK)
+    assert is_open(always, utc(2026, 3, 2, 7, 0))  # Monday 02:00 in New York
+    assert is_open(always, utc(2026, 3, 7, 15, 0))  # a Saturday
+
+
+def test_set_times_without_a_range_is_refused_with_a_message() -> None:
+    with pytest.raises(InvalidInput, match="at least one opening time"):
+        validate_hours(BusinessHours(mode=HoursMode.SET_TIMES))
+
+
+def test_holidays_close_an_always_open_schedule_too() -> None:
+    always = BusinessHours(
+        holiday_sets=(HolidaySet("US", (Holiday("Xmas", "2026-12-25", "2026-12-26"),)),)
+    )
+    assert check_hours(always, utc(2026, 12, 25, 12, 0), "UTC").state is OpenState.HOLIDAY
+    assert is_open(always, utc(2026, 12, 26, 12, 0))
 
 
 def test_open_from_the_first_minute_to_the_last() -> None:
@@ -70,7 +91,11 @@ def test_opening_follows_local_time_across_the_autumn_transition() -> None:
 
 
 def test_a_night_range_over_the_skipped_hour_is_an_hour_shorter() -> None:
-    night = BusinessHours(time_zone=NEW_YORK, weekly=(OpenRange(Weekday.SUNDAY, "01:00", "04:00"),))
+    night = BusinessHours(
+        mode=HoursMode.SET_TIMES,
+        time_zone=NEW_YORK,
+        weekly=(OpenRange(Weekday.SUNDAY, "01:00", "04:00"),),
+    )
     # 8 March 2026: 01:00 EST is 06:00 UTC; 02:00-03:00 local does not exist; 04:00 EDT is
     # 08:00 UTC. Open for two real hours.
     assert not is_open(night, utc(2026, 3, 8, 5, 59))
@@ -81,7 +106,11 @@ def test_a_night_range_over_the_skipped_hour_is_an_hour_shorter() -> None:
 
 
 def test_a_night_range_over_the_repeated_hour_is_an_hour_longer() -> None:
-    night = BusinessHours(time_zone=NEW_YORK, weekly=(OpenRange(Weekday.SUNDAY, "01:00", "02:00"),))
+    night = BusinessHours(
+        mode=HoursMode.SET_TIMES,
+        time_zone=NEW_YORK,
+        weekly=(OpenRange(Weekday.SUNDAY, "01:00", "02:00"),),
+    )
     # 1 November 2026: 01:00-02:00 happens twice, 05:00-06:00 and 06:00-07:00 UTC.
     assert not is_open(night, utc(2026, 11, 1, 4, 59))
     assert is_open(night, utc(2026, 11, 1, 5, 30))
@@ -90,20 +119,27 @@ def test_a_night_range_over_the_repeated_hour_is_an_hour_longer() -> None:
 
 
 def test_the_tenant_time_zone_applies_when_the_schedule_names_none() -> None:
-    hours = BusinessHours(weekly=(OpenRange(Weekday.MONDAY, "09:00", "17:00"),))
+    hours = BusinessHours(
+        mode=HoursMode.SET_TIMES, weekly=(OpenRange(Weekday.MONDAY, "09:00", "17:00"),)
+    )
     moment = utc(2026, 3, 2, 8, 30)  # 09:30 in Paris, 03:30 in New York
     assert is_open(hours, moment, "Europe/Paris")
     assert not is_open(hours, moment, NEW_YORK)
 
 
 def test_a_range_may_end_at_midnight() -> None:
-    late = BusinessHours(time_zone="UTC", weekly=(OpenRange(Weekday.MONDAY, "20:00", "24:00"),))
+    late = BusinessHours(
+        mode=HoursMode.SET_TIMES,
+        time_zone="UTC",
+        weekly=(OpenRange(Weekday.MONDAY, "20:00", "24:00"),),
+    )
     assert is_open(late, utc(2026, 3, 2, 23, 59))
     assert not is_open(late, utc(2026, 3, 3, 0, 0))
 
 
 def test_a_holiday_closes_with_the_holiday_action_and_its_name() -> None:
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         time_zone=NEW_YORK,
         weekly=NINE_TO_FIVE.weekly,
         holiday_sets=(
@@ -148,11 +184,12 @@ def test_the_closed_now_switch_wins_over_everything() -> None:
 def test_a_valid_schedule_passes() -> None:
     validate_hours(NINE_TO_FIVE)
     split = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         weekly=(
             OpenRange(Weekday.MONDAY, "08:00", "12:00"),
             OpenRange(Weekday.MONDAY, "12:00", "17:00"),
             OpenRange(Weekday.TUESDAY, "00:00", "24:00"),
-        )
+        ),
     )
     validate_hours(split)
 
@@ -161,36 +198,54 @@ def test_a_valid_schedule_passes() -> None:
     ("hours", "field"),
     [
         (
-            BusinessHours(weekly=(OpenRange(Weekday.MONDAY, "17:00", "09:00"),)),
-            "hours.weekly[0]",
-        ),
-        (
-            BusinessHours(weekly=(OpenRange(Weekday.MONDAY, "09:00", "09:00"),)),
+            BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(Weekday.MONDAY, "17:00", "09:00"),)
+            ),
             "hours.weekly[0]",
         ),
         (
             BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(Weekday.MONDAY, "09:00", "09:00"),)
+            ),
+            "hours.weekly[0]",
+        ),
+        (
+            BusinessHours(
+                mode=HoursMode.SET_TIMES,
                 weekly=(
                     OpenRange(Weekday.MONDAY, "09:00", "13:00"),
                     OpenRange(Weekday.TUESDAY, "09:00", "13:00"),
                     OpenRange(Weekday.MONDAY, "12:00", "17:00"),
-                )
+                ),
             ),
             "hours.weekly[2]",
         ),
         (
-            BusinessHours(weekly=(OpenRange(Weekday.MONDAY, "9:00", "17:00"),)),
+            BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(Weekday.MONDAY, "9:00", "17:00"),)
+            ),
             "hours.weekly[0].start",
         ),
         (
-            BusinessHours(weekly=(OpenRange(Weekday.MONDAY, "09:00", "24:30"),)),
+            BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(Weekday.MONDAY, "09:00", "24:30"),)
+            ),
             "hours.weekly[0].end",
         ),
         (
-            BusinessHours(weekly=(OpenRange(Weekday.MONDAY, "24:00", "24:00"),)),
+            BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(Weekday.MONDAY, "24:00", "24:00"),)
+            ),
             "hours.weekly[0].start",
         ),
         (BusinessHours(time_zone="Mars/Olympus_Mons"), "hours.timeZone"),
+        (BusinessHours(mode=HoursMode.SET_TIMES), "hours.weekly"),
+        (
+            BusinessHours(
+                mode=HoursMode.ALWAYS_OPEN, weekly=(OpenRange(Weekday.MONDAY, "09:00", "17:00"),)
+            ),
+            "hours.weekly",
+        ),
         (
             BusinessHours(
                 holiday_sets=(HolidaySet("US", (Holiday("Oops", "2026-12-26", "2026-12-25"),)),)
@@ -221,6 +276,8 @@ def test_a_valid_schedule_passes() -> None:
         "bad end",
         "starts at 24:00",
         "unknown zone",
+        "set times without a range",
+        "always open with ranges",
         "holiday inverted",
         "holiday date",
         "unnamed set",

@@ -109,7 +109,7 @@ async def test_attendant_rings_everyone_and_the_first_to_answer_wins() -> None:
     # One invite request per agent (Graph: one invitee per request on a peer-to-peer call).
     assert all(len(args) == 3 for args in h.calls.of("invite"))
 
-    await h.roster("c1", "a2")
+    await h.answers("c1", "a2")
 
     call = await h.call("c1")
     assert call is not None
@@ -129,6 +129,8 @@ async def test_attendant_second_agent_joining_at_once_is_removed() -> None:
     await h.seed(queue, [make_agent("a1"), make_agent("a2")])
     await h.arrive("c1")
 
+    await h.answers("c1", "a1")
+    await h.answers("c1", "a2")
     await h.roster("c1", "a1", "a2")
 
     call = await h.call("c1")
@@ -160,6 +162,41 @@ async def test_attendant_rings_everyone_again_after_nobody_answers() -> None:
     await h.arrive("c1")
     await h.advance(15)
     assert sorted(h.invited("c1")) == ["a1", "a1", "a2", "a2"]
+
+
+async def test_attendant_rings_one_agent_at_a_time_where_graph_refuses_parallel_invites() -> None:
+    h = Harness()
+    h.calls.one_invite_at_a_time = True
+    queue = make_queue(
+        "q1", ["a1", "a2", "a3"], routing_method=RoutingMethod.ATTENDANT, alert_time_s=15
+    )
+    await h.seed(queue, [make_agent("a1"), make_agent("a2"), make_agent("a3")])
+    await h.arrive("c1")
+
+    # The first invitation rings; the second is refused, and nobody else is tried.
+    [first] = h.invited("c1")
+    assert len(h.calls.failed_invites) == 1
+    call = await h.call("c1")
+    assert call is not None
+    assert call.offer is not None
+    assert call.offer.agent_ids == (first,)
+    others = sorted({"a1", "a2", "a3"} - {first})
+    for other in others:
+        agent = await h.agent(other)
+        assert (agent.activity, agent.missed_in_a_row) == (AgentActivity.IDLE, 0)
+
+    # Each agent then rings alone, for the whole alert time.
+    await h.advance(15)
+    second = h.invited("c1")[1]
+    assert second in others
+    await h.advance(15)
+    third = h.invited("c1")[2]
+    assert sorted([first, second, third]) == ["a1", "a2", "a3"]
+    assert len(h.calls.failed_invites) == 1
+    await h.answers("c1", third)
+    call = await h.call("c1")
+    assert call is not None
+    assert (call.state, call.agent_id) == (CallState.CONNECTED, third)
 
 
 async def test_card_first_rings_only_after_accept() -> None:

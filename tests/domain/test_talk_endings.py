@@ -14,7 +14,7 @@ from contactcenter.events import (
     RosterEntry,
     RosterUpdated,
 )
-from contactcenter.model import AgentActivity, CallOutcome
+from contactcenter.model import AgentActivity, CallOutcome, CallState
 from tests.domain.harness import TENANT, Harness, make_agent, make_queue
 
 
@@ -164,15 +164,31 @@ async def test_an_invitation_of_several_completing_without_an_id_connects_by_its
     assert (await h.agent("a1")).activity is AgentActivity.ON_CALL
 
 
-async def test_an_invitee_the_roster_lists_as_an_application_has_joined() -> None:
+async def test_a_roster_listing_a_ringing_invitee_connects_nobody() -> None:
     h = Harness()
     await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
     await h.arrive("c1")
 
-    # The invite page's roster: the user under "application", and no participant id.
-    await h.engine.handle(RosterUpdated(TENANT, "c1", (RosterEntry("", application_id="a1"),)))
+    # Graph may list an invitee still ringing exactly as one who joined.
+    await h.roster("c1", "a1")
 
     call = await h.call("c1")
     assert call is not None
-    assert call.agent_id == "a1"
+    assert (call.state, call.agent_id) == (CallState.RINGING, None)
+    assert (await h.agent("a1")).activity is AgentActivity.RINGING
+
+
+async def test_an_agent_the_roster_lists_as_an_application_is_in_the_talk() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
+    await h.arrive("c1")
+    await h.answers("c1", "a1")
+
+    # The invite page's roster: the user under "application", and no participant id.
+    roster = (RosterEntry("", application_id="a1"), RosterEntry("p-caller", phone="+1"))
+    await h.engine.handle(RosterUpdated(TENANT, "c1", roster))
+
+    call = await h.call("c1")
+    assert call is not None
+    assert (call.state, call.agent_id) == (CallState.CONNECTED, "a1")
     assert (await h.agent("a1")).activity is AgentActivity.ON_CALL

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from azure.core.credentials import AccessToken
+from kiota_abstractions import request_information
 
 from contactcenter.errors import CallControlError, InvalidInput, NotFound, Throttled, Unavailable
 from contactcenter.model import Party, PartyKind
@@ -438,6 +439,46 @@ async def test_remove_participant_hang_up_and_keep_alive(
         ),
         ("DELETE", f"/v1.0/communications/calls/{CALL}"),
         ("POST", f"/v1.0/communications/calls/{CALL}/keepAlive"),
+    ]
+
+
+async def test_each_request_expands_its_url_template_once(
+    calls: GraphCallControl, fake_graph: FakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expanded: list[str] = []
+    expand = request_information.StdUriTemplate.expand
+
+    def counted(template: str, substitutions: Any) -> str:
+        url: str = expand(template, substitutions)
+        expanded.append(url)
+        return url
+
+    monkeypatch.setattr(request_information.StdUriTemplate, "expand", counted)
+
+    await calls.play_prompt(CALL, [GREETING], client_context="ctx")
+    await calls.hang_up(CALL)
+
+    assert [(r.method, r.path, r.authorization) for r in fake_graph.requests] == [
+        ("POST", f"/v1.0/communications/calls/{CALL}/playPrompt", f"Bearer {TOKEN}"),
+        ("DELETE", f"/v1.0/communications/calls/{CALL}", f"Bearer {TOKEN}"),
+    ]
+    assert expanded == [
+        f"{fake_graph.base_url}/communications/calls/{CALL}/playPrompt",
+        f"{fake_graph.base_url}/communications/calls/{CALL}",
+    ]
+
+
+async def test_a_request_builder_used_again_keeps_its_url(
+    graph_client: Any, fake_graph: FakeGraph
+) -> None:
+    keep_alive = graph_client.communications.calls.by_call_id(CALL).keep_alive
+
+    await keep_alive.post()
+    await keep_alive.post()
+
+    assert [r.path for r in fake_graph.requests] == [
+        f"/v1.0/communications/calls/{CALL}/keepAlive",
+        f"/v1.0/communications/calls/{CALL}/keepAlive",
     ]
 
 

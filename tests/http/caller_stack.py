@@ -24,7 +24,7 @@ from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
 from contactcenter.ports import OfferAlert, OfferEnd
-from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator import SilentPoints, SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.config import MediaMode
 from tests.http.host_view import DemoHostView
 
@@ -76,6 +76,7 @@ class CallerStack(DemoHostView):
     clock: VirtualClock
     simulator_clock: VirtualClock
     notifier: RecordingNotifier
+    silent_points: SilentPoints = field(default_factory=SilentPoints)
 
     @property
     def main_line(self) -> str:
@@ -91,17 +92,23 @@ class CallerStack(DemoHostView):
         await self.simulator.wait_for_call(
             placed.id, state="established", notifications=3, timeout_s=10
         )
+        await self.simulator.wait_until_delivered()
         return placed.id
 
     async def after(
         self, call_id: str, action: Awaitable[Any], notifications: int
     ) -> dict[str, Any]:
-        """Run a simulator action and wait until its ``notifications`` have been answered."""
+        """Run a simulator action; wait until its ``notifications``, and all they led to,
+        were answered (rosters listing invitees still ringing, where Graph sends them, add
+        more).
+        """
         before = len((await self.simulator.call(call_id))["notifications"])
         await action
-        return await self.simulator.wait_for_call(
+        await self.simulator.wait_for_call(
             call_id, notifications=before + notifications, timeout_s=10
         )
+        await self.simulator.wait_until_delivered()
+        return await self.simulator.call(call_id)
 
     async def sim_call(self, call_id: str) -> dict[str, Any]:
         return await self.simulator.call(call_id)
@@ -156,6 +163,7 @@ async def start_caller_stack(
     tmp_path: Path,
     simulator_data_dir: Path,
     env: dict[str, str] | None = None,
+    silent_points: SilentPoints | None = None,
 ) -> AsyncIterator[CallerStack]:
     """Start the simulator (manual media, virtual clock) and the wired host (demo tenant)."""
     port = unused_port()
@@ -169,6 +177,7 @@ async def start_caller_stack(
                 app_id=DEMO_APP_ID,
                 seed_tenants=demo_simulator_directory(),
                 media_mode=MediaMode.MANUAL,
+                silent_points=silent_points or SilentPoints(),
             ),
             clock=simulator_clock,
         )
@@ -197,4 +206,5 @@ async def start_caller_stack(
             clock,
             simulator_clock,
             notifier,
+            silent_points or SilentPoints(),
         )

@@ -16,9 +16,17 @@ from bot.app import Services, create_app
 from bot.demo import demo_simulator_directory
 from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
-from simulator import MediaMode, SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator import (
+    MediaMode,
+    SilentPoints,
+    SimulatorClient,
+    SimulatorConfig,
+    create_simulator_app,
+)
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
+from tests.http.caller_stack import CallerStack, start_caller_stack
 from tests.http.host_view import DemoHostView
+from tests.silent_points import pytest_generate_tests, silent_points_fixture  # noqa: F401
 
 
 @dataclass
@@ -30,6 +38,7 @@ class Stack(DemoHostView):
     simulator_url: str
     settings: Settings
     clock: VirtualClock
+    silent_points: SilentPoints
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +53,27 @@ async def stack(
     aiohttp_client: AiohttpClient,
     tmp_path: Path,
     simulator_data_dir: Path,
+    silent_points: SilentPoints,
 ) -> AsyncIterator[Stack]:
     """Start the simulator and the host in demo mode (SQLite store), wired to each other."""
-    async for running in _stack(aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, {}):
+    async for running in _stack(
+        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, {}, silent_points
+    ):
+        yield running
+
+
+@pytest.fixture
+async def caller_stack(
+    aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    simulator_data_dir: Path,
+    silent_points: SilentPoints,
+) -> AsyncIterator[CallerStack]:
+    """Start the host wired for the caller experience, its simulator in manual media mode."""
+    async for running in start_caller_stack(
+        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, silent_points=silent_points
+    ):
         yield running
 
 
@@ -65,7 +92,9 @@ async def cosmos_stack(
         "COSMOS_DATABASE": fresh_database_name(),
         "COSMOS_VERIFY_TLS": "false",
     }
-    async for running in _stack(aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, env):
+    async for running in _stack(
+        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir, env, SilentPoints()
+    ):
         yield running
 
 
@@ -75,6 +104,7 @@ async def _stack(
     tmp_path: Path,
     simulator_data_dir: Path,
     env: dict[str, str],
+    silent_points: SilentPoints,
 ) -> AsyncIterator[Stack]:
     port = unused_port()
     simulator_server = await aiohttp_server(
@@ -86,6 +116,7 @@ async def _stack(
                 seed_tenants=demo_simulator_directory(),
                 # Prompts complete only when a test says so: notification counts stay exact.
                 media_mode=MediaMode.MANUAL,
+                silent_points=silent_points,
             )
         )
     )
@@ -104,7 +135,14 @@ async def _stack(
     app = create_app(settings, Services(clock=clock, run_timers=False))
     host = await aiohttp_client(app, server_kwargs={"port": port})
     async with aiohttp.ClientSession() as session:
-        yield Stack(host, SimulatorClient(session, simulator_url), simulator_url, settings, clock)
+        yield Stack(
+            host,
+            SimulatorClient(session, simulator_url),
+            simulator_url,
+            settings,
+            clock,
+            silent_points,
+        )
 
 
 def invited_user_ids(call: dict[str, object]) -> list[str]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot.demo import BLOCKED_NUMBER, VIP_NUMBER
 from contactcenter.announcements import spoken_numbers
@@ -25,7 +22,6 @@ from tests.http.caller_stack import (
     CallerStack,
     played,
     requested,
-    start_caller_stack,
 )
 from tests.http.conftest import invited_user_ids
 
@@ -33,16 +29,8 @@ GREETING, MUSIC = "std.en-US.greeting", "std.en-US.music"
 
 
 @pytest.fixture
-async def stack(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
-    tmp_path: Path,
-    simulator_data_dir: Path,
-) -> AsyncIterator[CallerStack]:
-    async for running in start_caller_stack(
-        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir
-    ):
-        yield running
+def stack(caller_stack: CallerStack) -> CallerStack:
+    return caller_stack
 
 
 async def test_waiting_caller_hears_the_greeting_then_music_again_and_again(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot.demo import IVR_NAME, MAIN_MENU, ivr_id
 from bot.media_routes import MEDIA_STORE
@@ -17,6 +14,7 @@ from contactcenter.model import (
     BusinessHours,
     CallOutcome,
     CallState,
+    HoursMode,
     Ivr,
     Menu,
     MenuActionKind,
@@ -33,7 +31,6 @@ from tests.http.caller_stack import (
     CallerStack,
     played,
     requested,
-    start_caller_stack,
 )
 from tests.http.conftest import invited_user_ids
 
@@ -43,16 +40,8 @@ TRANSFER_NUMBER = "+14255550177"
 
 
 @pytest.fixture
-async def stack(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
-    tmp_path: Path,
-    simulator_data_dir: Path,
-) -> AsyncIterator[CallerStack]:
-    async for running in start_caller_stack(
-        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir
-    ):
-        yield running
+def stack(caller_stack: CallerStack) -> CallerStack:
+    return caller_stack
 
 
 async def _change_ivr(stack: CallerStack, **changes: object) -> None:
@@ -305,6 +294,7 @@ async def test_a_queue_closed_by_its_hours_sends_callers_to_another_queue(
 ) -> None:
     # Sales opens at 10:00 New York time; it is 09:00.
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         weekly=(OpenRange(Weekday.MONDAY, "10:00", "18:00"),),
         closed_action=QueueAction(ActionKind.QUEUE, target=SUPPORT),
     )
@@ -318,6 +308,7 @@ async def test_a_queue_closed_by_its_hours_sends_callers_to_another_queue(
 
 async def test_a_queue_open_by_its_hours_takes_the_call(stack: CallerStack) -> None:
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         time_zone="America/New_York",
         weekly=(OpenRange(Weekday.MONDAY, "08:30", "18:00"),),
         closed_action=QueueAction(ActionKind.QUEUE, target=SUPPORT),
@@ -331,6 +322,7 @@ async def test_a_closed_queue_chosen_in_the_ivr_applies_its_closed_action(
     stack: CallerStack,
 ) -> None:
     hours = BusinessHours(
+        mode=HoursMode.SET_TIMES,
         weekly=(OpenRange(Weekday.TUESDAY, "09:00", "17:00"),),
         closed_action=QueueAction(ActionKind.DISCONNECT),
     )

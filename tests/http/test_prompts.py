@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import uuid
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,16 +28,8 @@ AGENT = next(p for p in PEOPLE if p.upn.startswith("ana"))
 
 
 @pytest.fixture
-async def stack(
-    aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
-    tmp_path: Path,
-    simulator_data_dir: Path,
-) -> AsyncIterator[CallerStack]:
-    async for running in start_caller_stack(
-        aiohttp_server, aiohttp_client, tmp_path, simulator_data_dir
-    ):
-        yield running
+def stack(caller_stack: CallerStack) -> CallerStack:
+    return caller_stack
 
 
 def wav(*, rate: int = 8000, channels: int = 1, width: int = 2, seconds: float = 0.5) -> bytes:

@@ -153,8 +153,14 @@ async def test_a_malformed_notification_is_skipped_and_the_rest_of_its_batch_app
     token = _graph_token(simulator_data_dir, stack.tenant_id)
     call_id, call = await _ringing(stack, stack.sales_line)
     agent_id = invited_user_ids(call)[0]
-    joined = documented_fixture("roster-invitee-added.json").render(
-        seeded_values(callId=call_id, agentUserId=agent_id)
+    invite = next(op for op in call["operations"] if op["type"] == "inviteParticipantsOperation")
+    joined = documented_fixture("invite-completed.json").render(
+        seeded_values(
+            callId=call_id,
+            agentUserId=agent_id,
+            operationId=invite["id"],
+            clientContext=invite["clientContext"],
+        )
     )
     bad = {
         "changeType": "updated",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.demo import PEOPLE, queue_id
 from contactcenter.model import (
     AgentActivity,
@@ -16,18 +18,24 @@ from contactcenter.model import (
 )
 from tests.http.conftest import Stack, invited_user_ids, removed_participants
 
+# Every test here rings agents: each runs where Graph names participants itself, rings one
+# invitee at a time, or lists invitees still ringing in rosters, too.
+pytestmark = pytest.mark.silent_points
+
 AGENT_IDS = {p.name.split()[0].lower(): p.id for p in PEOPLE}
 SALES = queue_id("Sales")
 SUPPORT = queue_id("Support")
 
 
 async def _after(stack: Stack, call_id: str, action: Any, notifications: int) -> dict[str, Any]:
-    """Run a simulator action and wait until its ``notifications`` have been answered."""
+    """Run a simulator action; wait until its ``notifications``, and all they led to, were
+    answered (rosters listing invitees still ringing, where Graph sends them, add more).
+    """
     before = len((await stack.simulator.call(call_id))["notifications"])
     await action
-    return await stack.simulator.wait_for_call(
-        call_id, notifications=before + notifications, timeout_s=10
-    )
+    await stack.simulator.wait_for_call(call_id, notifications=before + notifications, timeout_s=10)
+    await stack.simulator.wait_until_delivered()
+    return await stack.simulator.call(call_id)
 
 
 async def _ringing(stack: Stack, line: str, invites: int = 1) -> tuple[str, dict[str, Any]]:
@@ -38,9 +46,11 @@ async def _ringing(stack: Stack, line: str, invites: int = 1) -> tuple[str, dict
     assert placed.webhook_status == 202
     # incoming, establishing, established: the bot rings while handling the last one, and
     # Graph hears back only once it has.
-    call = await stack.simulator.wait_for_call(
+    await stack.simulator.wait_for_call(
         placed.id, state="established", notifications=3, timeout_s=10
     )
+    await stack.simulator.wait_until_delivered()
+    call = await stack.simulator.call(placed.id)
     assert len(invited_user_ids(call)) >= invites, invited_user_ids(call)
     return placed.id, call
 
@@ -111,20 +121,68 @@ async def test_round_robin_rotates_between_calls(stack: Stack) -> None:
     assert invited_user_ids(call) != invited_user_ids(call2)
 
 
+def ringing_user_ids(call: dict[str, Any]) -> list[str]:
+    """Return the users the simulator's call rings now (invitees not yet answered)."""
+    return [
+        p["identity"]["user"]["id"]
+        for p in call["participants"]
+        if p["role"] == "invitee" and p["status"] == "ringing"
+    ]
+
+
+SUPPORT_AGENTS = sorted(AGENT_IDS[n] for n in ("chloe", "dev", "eva", "femi"))
+
+
 async def test_attendant_rings_everyone_and_the_first_to_answer_wins(stack: Stack) -> None:
     await _set_queue(stack, SUPPORT, routing_method=RoutingMethod.ATTENDANT)
-    call_id, call = await _ringing(stack, stack.support_line, invites=4)
-    rung = invited_user_ids(call)
-    assert sorted(rung) == sorted(AGENT_IDS[n] for n in ("chloe", "dev", "eva", "femi"))
-    call = await _after(
-        stack, call_id, stack.simulator.answer_participant(call_id, AGENT_IDS["eva"]), 2
-    )
-    assert len(removed_participants(call)) == 3
+    call_id, call = await _ringing(stack, stack.support_line)
+    rung = ringing_user_ids(call)
+    if stack.silent_points.parallel_invites:
+        assert sorted(rung) == SUPPORT_AGENTS
+    else:
+        # Graph rings one invitee at a time on a peer-to-peer call: so does the host.
+        assert len(rung) == 1
+    winner = rung[-1]
+    call = await _after(stack, call_id, stack.simulator.answer_participant(call_id, winner), 2)
+    # Every other invitation cancelled (a roster listing one still ringing removes it again).
+    others = set(rung) - {winner}
+    removed = set(removed_participants(call))
+    assert {
+        p["id"] for p in call["participants"] if p["identity"].get("user", {}).get("id") in others
+    } <= removed
+    assert ringing_user_ids(call) == []
     live = (await stack.repository.calls.get(stack.tenant_id, call_id)).value
-    assert live.agent_id == AGENT_IDS["eva"]
-    for name in ("chloe", "dev", "femi"):
-        agent = (await stack.repository.agents.get(stack.tenant_id, AGENT_IDS[name])).value
-        assert agent.activity is AgentActivity.IDLE, name
+    assert live.agent_id == winner
+    for other in set(SUPPORT_AGENTS) - {winner}:
+        agent = (await stack.repository.agents.get(stack.tenant_id, other)).value
+        assert (agent.activity, agent.missed_in_a_row) == (AgentActivity.IDLE, 0), other
+
+
+async def test_attendant_rings_again_when_nobody_answers_one_by_one_where_graph_says_so(
+    stack: Stack,
+) -> None:
+    await _set_queue(stack, SUPPORT, routing_method=RoutingMethod.ATTENDANT, alert_time_s=20)
+    call_id, call = await _ringing(stack, stack.support_line)
+    first = ringing_user_ids(call)
+
+    stack.clock.advance(21)
+    await stack.engine.fire_due_timers()
+    await stack.simulator.wait_until_delivered()
+
+    call = await stack.simulator.call(call_id)
+    again = ringing_user_ids(call)
+    refused = [r for r in call["requests"] if r["path"].endswith("/invite") and r["status"] == 409]
+    if stack.silent_points.parallel_invites:
+        assert sorted(first) == sorted(again) == SUPPORT_AGENTS
+        assert refused == []
+    else:
+        # One at a time, each for the whole alert time; Graph refused once, to teach it.
+        assert len(first) == len(again) == 1
+        assert first != again
+        assert len(refused) == 1
+    for agent_id in first:
+        missed = (await stack.repository.agents.get(stack.tenant_id, agent_id)).value
+        assert missed.missed_in_a_row == 1
 
 
 async def test_ring_timeout_rings_the_next_agent(stack: Stack) -> None:

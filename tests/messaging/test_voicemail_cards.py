@@ -96,9 +96,10 @@ async def test_a_voicemail_card_goes_to_every_agent_of_the_queue_with_a_chat(
         assert "+14255550142" in text
         assert "Length: 0:21" in text
         assert f"Menu path: Main menu{MENU_STEP}Sales" in text
-        execute, listen = card["actions"]
+        execute, call_back, listen = card["actions"]
         assert (execute["title"], execute["verb"]) == ("Mark handled", "voicemail")
         assert execute["data"] == {"voicemailId": voicemail.id}
+        assert (call_back["title"], call_back["verb"]) == ("Call back", "callBack")
         assert listen["type"] == "Action.OpenUrl"
         assert f"voicemail={voicemail.id}" in listen["url"]
         assert card["refresh"]["userIds"] == [f"29:{agent}"]
@@ -121,7 +122,7 @@ async def test_mark_handled_on_the_card_updates_every_agents_copy_in_place(
     await stack.notifier.wait_idle()
 
     assert status == 200
-    assert "Handled by Ana Ruiz at Mon 2 Mar, 09:00." in text
+    assert "Handled by Ana Ruiz at Mar 2, 9:00 AM EST." in text
     stored = (await stack.repository.voicemails.get(TENANT, voicemail.id)).value
     assert stored.handled_by == ANA
     for agent in (ANA, BEN):
@@ -265,6 +266,6 @@ async def test_a_waiting_callback_is_told_to_the_queue_and_its_end_updates_the_c
     assert "Megan Bowen" in waiting
     assert "up to 3 tries" in waiting
     assert updated["activityId"] == posted["activityId"]
-    assert "Called back with Chloe Martin at Mon 2 Mar, 09:04." in card_text(
+    assert "Called back with Chloe Martin at Mar 2, 9:04 AM EST." in card_text(
         card_of(updated["activity"])
     )

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.demo import BILLING_TEAM, DIRECTORY_ONLY
+from contactcenter.model import MembershipKind, MembershipSource
+from simulator import UserEntry
 from simulator.media import wav_bytes
 from tests.security.support import (
     Operation,
@@ -26,6 +29,7 @@ from tests.security.support import (
 from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, TabStack
 
 NEW_USER = "a0d17000-0000-4000-8000-000000000001"
+ANIKA = DIRECTORY_ONLY[0]
 NUMBER = "+14255550999"
 IVR_NUMBER = "+14255550998"
 
@@ -113,6 +117,9 @@ STEPS: dict[str, Step] = {
         },
     ),
     "set_user_roles": lambda s: ({"userId": NEW_USER}, {"roles": ["agent", "supervisor"]}),
+    "set_agent_skills": lambda s: ({"agentId": ANA.id}, {"skills": {"german": 3}}),
+    "set_supervised_queues": lambda s: ({"userId": SUPERVISOR.id}, {"allQueues": True}),
+    "add_agents": lambda s: ({}, {"people": [ANIKA.id], "queueIds": [SALES]}),
     "set_seat_count": lambda s: ({}, {"seatCount": 12}),
     "assign_seat": lambda s: ({"agentId": NEW_USER}, None),
     "release_seat": lambda s: ({"agentId": NEW_USER}, None),
@@ -134,9 +141,28 @@ async def _unbind_the_ivr(tab: TabStack, scenario: Scenario) -> None:
     assert status == 204, answer
 
 
-# operationId -> what is undone before it (an IVR is deleted only once nothing is bound to it).
+async def _put_the_new_user_in_the_directory(tab: TabStack, scenario: Scenario) -> None:
+    await tab.simulator.put_user(
+        tab.settings.microsoft_app_tenant_id, UserEntry(id=NEW_USER, display_name="Audit User")
+    )
+
+
+# operationId -> what is done before it (an IVR is deleted only once nothing is bound to it;
+# only people of the directory can be added).
+async def _feed_sales_from_a_team(tab: TabStack, scenario: Scenario) -> None:
+    await tab.repository.queues.update(
+        tab.settings.microsoft_app_tenant_id,
+        SALES,
+        lambda queue: replace(
+            queue, membership=MembershipSource(MembershipKind.TEAM, BILLING_TEAM, "Billing team")
+        ),
+    )
+
+
 BEFORE: dict[str, Callable[[TabStack, Scenario], Awaitable[None]]] = {
     "delete_ivr": _unbind_the_ivr,
+    "sync_queue_members": _feed_sales_from_a_team,
+    "create_user": _put_the_new_user_in_the_directory,
 }
 
 

@@ -10,7 +10,8 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from contactcenter.clock import Clock
-from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
+from simulator import SilentPoints, SimulatorClient, SimulatorConfig, create_simulator_app
+from tests.silent_points import pytest_generate_tests, silent_points_fixture  # noqa: F401
 from tests.simulator.support import APP_ID, DEMO_TENANT, BotReceiver, Simulator
 
 
@@ -30,13 +31,16 @@ async def receiver(aiohttp_server: AiohttpServer) -> BotReceiver:
 
 
 @pytest.fixture
-def config(shared_data_dir: Path, receiver: BotReceiver) -> SimulatorConfig:
+def config(
+    shared_data_dir: Path, receiver: BotReceiver, silent_points: SilentPoints
+) -> SimulatorConfig:
     """Return a simulator configuration pointing at the stand-in bot."""
     return SimulatorConfig(
         data_dir=shared_data_dir,
         bot_url=receiver.calling_url,
         app_id=APP_ID,
         seed_tenants=(DEMO_TENANT,),
+        silent_points=silent_points,
     )
 
 

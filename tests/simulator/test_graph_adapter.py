@@ -44,7 +44,7 @@ from graph.calling import (
     build_graph_client,
 )
 from graph.notifications import parse_notifications
-from simulator import MediaMode, SimulatorConfig
+from simulator import MediaMode, SilentPoints, SimulatorConfig
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,
@@ -116,15 +116,20 @@ async def _event(receiver: BotReceiver, kind: type[CallEvent], *, after: int = 0
     return next(e for e in _events([note]) if isinstance(e, kind))
 
 
+@pytest.mark.silent_points
 async def test_invite_then_manual_answer_reaches_the_bot_as_operation_and_roster(
-    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+    simulator: Simulator,
+    receiver: BotReceiver,
+    calls: GraphCallControl,
+    silent_points: SilentPoints,
 ) -> None:
     call_id = await established_call(simulator, receiver)
 
     invitation = await calls.invite(call_id, AGENT, client_context="offer:c:1:a")
     await simulator.control.answer_participant(call_id, AGENT_ID)
 
-    events = _events(await receiver.wait_for(5))
+    # Where rosters list invitees still ringing, one came as the agent started ringing.
+    events = _events(await receiver.wait_for(5 + silent_points.ringing_in_roster))
     finished, roster = events[-2], events[-1]
     assert isinstance(finished, OperationFinished)
     assert finished.kind is OperationKind.INVITE
@@ -152,6 +157,31 @@ async def test_the_other_participants_of_a_group_call_are_everyone_but_the_bot(
     roles = {p["id"]: p["role"] for p in view["participants"]}
     assert sorted(roles[p] for p in others) == ["caller", "invitee"]
     assert invitation.participant_id in others
+
+
+async def test_the_roster_read_from_graph_names_everyone_as_a_roster_update_does(
+    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+) -> None:
+    call_id = await established_call(simulator, receiver)
+    invitation = await calls.invite(call_id, AGENT, client_context="offer:c:1:a")
+    await simulator.control.answer_participant(call_id, AGENT_ID)
+
+    roster = await calls.roster(call_id)
+
+    [agent] = [entry for entry in roster if entry.user_id == AGENT_ID]
+    assert agent.participant_id == invitation.participant_id
+    assert "+14255550100" in {entry.phone for entry in roster}
+    assert any(entry.application_id and entry.user_id is None for entry in roster)
+
+
+async def test_reading_the_roster_of_an_ended_call_raises_not_found(
+    simulator: Simulator, receiver: BotReceiver, calls: GraphCallControl
+) -> None:
+    call_id = await established_call(simulator, receiver)
+    await calls.hang_up(call_id)
+
+    with pytest.raises(NotFound):
+        await calls.roster(call_id)
 
 
 async def test_listing_the_participants_of_an_ended_call_raises_not_found(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from contactcenter.clock import VirtualClock
-from simulator import SimulatorRequestError
+from simulator import SilentPoints, SimulatorRequestError
 from tests.simulator.support import (
     AGENT_2_ID,
     AGENT_ID,
@@ -68,8 +68,9 @@ async def test_invite_answers_with_a_running_operation_and_a_participant_id(
     assert view["requests"][-1]["status"] == 200
 
 
-async def test_a_ringing_invitee_causes_no_roster_update(
-    simulator: Simulator, receiver: BotReceiver
+@pytest.mark.silent_points
+async def test_a_ringing_invitee_is_in_the_roster_only_where_rosters_list_the_ringing(
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     await simulator.graph("POST", f"/communications/calls/{call_id}/subscribeToTone", {})
@@ -79,16 +80,25 @@ async def test_a_ringing_invitee_causes_no_roster_update(
     await simulator.control.press_tones(call_id, "1")
     tone = await receiver.wait_until(lambda note: "toneInfo" in note.data)
 
-    assert not any(note.is_roster for note in receiver.received[: receiver.received.index(tone)])
+    rosters = [
+        note for note in receiver.received[: receiver.received.index(tone)] if note.is_roster
+    ]
     status, roster, _ = await simulator.graph(
         "GET", f"/communications/calls/{call_id}/participants"
     )
     assert status == 200
-    assert len(roster["value"]) == 2
+    if silent_points.ringing_in_roster:
+        # Listed exactly as one who joined: nothing in the roster tells them apart.
+        assert [_roster_users(note) for note in rosters] == [[None, None, AGENT_ID]]
+        assert len(roster["value"]) == 3
+    else:
+        assert rosters == []
+        assert len(roster["value"]) == 2
 
 
+@pytest.mark.silent_points
 async def test_manual_answer_completes_the_operation_then_updates_the_roster(
-    simulator: Simulator, receiver: BotReceiver
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     operation = await _invite(simulator, call_id, AGENT_ID)
@@ -96,8 +106,9 @@ async def test_manual_answer_completes_the_operation_then_updates_the_roster(
 
     await simulator.control.answer_participant(call_id, AGENT_ID)
 
-    received = await receiver.wait_for(5)
-    completed, roster = received[3], received[4]
+    listed = int(silent_points.ringing_in_roster)
+    received = await receiver.wait_for(5 + listed)
+    completed, roster = received[3 + listed], received[4 + listed]
     assert completed.notification["changeType"] == "deleted"
     assert completed.resource_url.endswith(f"/operations/{operation['id']}")
     assert completed.data["status"] == "completed"
@@ -114,18 +125,27 @@ async def test_manual_answer_completes_the_operation_then_updates_the_roster(
     assert agent["info"]["identity"]["user"]["displayName"] == "Avery Agent"
 
 
+def _rosters_while_ringing(received: list[Received], listed: bool) -> None:
+    """Check the rosters of an invitation nobody answered: none, or the invitee in and out."""
+    rosters = [_roster_users(note) for note in received if note.is_roster]
+    assert rosters == ([[None, None, AGENT_ID], [None, None]] if listed else [])
+
+
+@pytest.mark.silent_points
 async def test_declining_fails_the_operation_with_603(
-    simulator: Simulator, receiver: BotReceiver
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     operation = await _invite(simulator, call_id, AGENT_ID)
 
     await simulator.control.decline_participant(call_id, AGENT_ID)
 
+    listed = silent_points.ringing_in_roster
+    received = await receiver.wait_for(4 + 2 * listed)
     failed = await receiver.wait_until(lambda note: note.is_operation(operation["id"]))
     assert failed.data["status"] == "failed"
     assert failed.data["resultInfo"]["code"] == 603
-    assert not any(note.is_roster for note in receiver.received)
+    _rosters_while_ringing(received, listed)
 
 
 async def test_more_than_one_invitee_on_a_peer_to_peer_call_is_refused(
@@ -209,8 +229,9 @@ async def test_inviting_someone_already_ringing_is_refused(
     assert status == 400
 
 
-async def test_a_participant_id_given_by_the_bot_is_the_participants_id(
-    simulator: Simulator, receiver: BotReceiver
+@pytest.mark.silent_points
+async def test_a_participant_id_given_by_the_bot_is_the_participants_id_where_graph_honours_it(
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     body = {"participants": [user_invitee(AGENT_ID, participantId="agent-leg-1")]}
@@ -218,11 +239,23 @@ async def test_a_participant_id_given_by_the_bot_is_the_participants_id(
     status, operation, _ = await simulator.graph("POST", _invite_path(call_id), body)
 
     assert status == 200
-    assert operation["participants"][0]["id"] == "agent-leg-1"
+    given = operation["participants"][0]["id"]
+    cancelled, _, _ = await simulator.graph(
+        "DELETE", f"/communications/calls/{call_id}/participants/agent-leg-1"
+    )
+    if silent_points.bot_participant_ids:
+        assert (given, cancelled) == ("agent-leg-1", 204)
+    else:
+        # Graph's own id, in the answer: the bot's id names nobody.
+        assert given != "agent-leg-1"
+        assert cancelled == 404
+        [ringing] = (await simulator.control.call(call_id))["participants"][2:]
+        assert (ringing["id"], ringing["status"]) == (given, "ringing")
 
 
+@pytest.mark.silent_points
 async def test_deleting_a_pending_invitee_cancels_the_invitation_with_487(
-    simulator: Simulator, receiver: BotReceiver
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     operation = await _invite(simulator, call_id, AGENT_ID)
@@ -234,21 +267,25 @@ async def test_deleting_a_pending_invitee_cancels_the_invitation_with_487(
     again, _, _ = await simulator.graph("DELETE", participant_path)
 
     assert (status, again) == (204, 404)
+    listed = silent_points.ringing_in_roster
+    received = await receiver.wait_for(4 + 2 * listed)
     failed = await receiver.wait_until(lambda note: note.is_operation(operation["id"]))
     assert failed.data["status"] == "failed"
     assert failed.data["resultInfo"]["code"] == 487
     view = await simulator.control.call(call_id)
     assert view["participants"][-1]["status"] == "cancelled"
-    assert not any(note.is_roster for note in receiver.received)
+    _rosters_while_ringing(received, listed)
 
 
+@pytest.mark.silent_points
 async def test_deleting_a_joined_agent_sends_a_roster_update_without_them(
-    simulator: Simulator, receiver: BotReceiver
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     operation = await _invite(simulator, call_id, AGENT_ID)
     await simulator.control.answer_participant(call_id, AGENT_ID)
-    await receiver.wait_for(5)
+    listed = int(silent_points.ringing_in_roster)
+    await receiver.wait_for(5 + listed)
 
     status, _, _ = await simulator.graph(
         "DELETE",
@@ -256,14 +293,15 @@ async def test_deleting_a_joined_agent_sends_a_roster_update_without_them(
     )
 
     assert status == 204
-    received = await receiver.wait_for(6)
-    assert received[5].is_roster
-    assert _roster_users(received[5]) == [None, None]
+    received = await receiver.wait_for(6 + listed)
+    assert received[5 + listed].is_roster
+    assert _roster_users(received[5 + listed]) == [None, None]
     assert (await simulator.control.call(call_id))["state"] == "established"
 
 
+@pytest.mark.silent_points
 async def test_an_agent_hanging_up_sends_a_roster_update_without_them(
-    simulator: Simulator, receiver: BotReceiver
+    simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
 ) -> None:
     call_id = await established_call(simulator, receiver)
     await _invite(simulator, call_id, AGENT_ID)
@@ -271,10 +309,11 @@ async def test_an_agent_hanging_up_sends_a_roster_update_without_them(
 
     await simulator.control.hang_up_participant(call_id, AGENT_ID)
 
-    received = await receiver.wait_for(6)
-    assert [note.is_roster for note in received[3:]] == [False, True, True]
-    assert _roster_users(received[4]) == [None, None, AGENT_ID]
-    assert _roster_users(received[5]) == [None, None]
+    listed = int(silent_points.ringing_in_roster)
+    received = await receiver.wait_for(6 + listed)
+    assert [note.is_roster for note in received[3 + listed :]] == [False, True, True]
+    assert _roster_users(received[4 + listed]) == [None, None, AGENT_ID]
+    assert _roster_users(received[5 + listed]) == [None, None]
 
 
 async def _group_call(simulator: Simulator, receiver: BotReceiver) -> str:
@@ -414,8 +453,9 @@ class TestTimedBehaviour:
         assert failed.data["status"] == "failed"
         assert failed.data["resultInfo"]["code"] == 408
 
+    @pytest.mark.silent_points
     async def test_an_invitee_who_answers_after_a_delay_joins_then_hangs_up(
-        self, simulator: Simulator, receiver: BotReceiver
+        self, simulator: Simulator, receiver: BotReceiver, silent_points: SilentPoints
     ) -> None:
         call_id = await established_call(simulator, receiver)
         await simulator.control.set_user_behaviour(
@@ -428,10 +468,11 @@ class TestTimedBehaviour:
         assert view["participants"][-1]["status"] == "ringing"
         await simulator.control.advance_clock(60)
 
-        received = await receiver.wait_for(6)
-        assert received[3].data["status"] == "completed"
-        assert _roster_users(received[4]) == [None, None, AGENT_ID]
-        assert _roster_users(received[5]) == [None, None]
+        listed = int(silent_points.ringing_in_roster)
+        received = await receiver.wait_for(6 + listed)
+        assert received[3 + listed].data["status"] == "completed"
+        assert _roster_users(received[4 + listed]) == [None, None, AGENT_ID]
+        assert _roster_users(received[5 + listed]) == [None, None]
         agent = (await simulator.control.call(call_id))["participants"][-1]
         assert agent["joinedAt"].endswith("08:00:04+00:00")
         assert agent["endedAt"].endswith("08:00:34+00:00")

@@ -10,6 +10,7 @@ import pytest
 from bot.demo import LINES
 from contactcenter.errors import NotFound
 from contactcenter.model import ActionKind, AlertingModel, Role, RoutingMethod
+from simulator import UserEntry
 from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, SUPPORT, TabStack
 
 NEW_AGENT = "7c1f0e2d-3b4a-4c5d-8e6f-9a0b1c2d3e4f"
@@ -279,10 +280,21 @@ async def test_users_are_listed_with_roles_and_agent_state(tab: TabStack) -> Non
     by_id = {u["id"]: u for u in listing["users"]}
     assert by_id[ADMIN.id]["roles"] == ["admin"]
     assert by_id[ADMIN.id]["agent"] is None
-    assert by_id[ANA.id]["agent"] == {"hasSeat": True, "status": "available", "activity": "idle"}
+    assert by_id[ANA.id]["agent"] == {
+        "hasSeat": True,
+        "status": "available",
+        "activity": "idle",
+        "skills": {"spanish": 5, "billing": 3},
+    }
+
+
+async def in_directory(tab: TabStack, user_id: str, name: str) -> None:
+    """Put a person in the simulated directory: only people it knows can be added."""
+    await tab.simulator.put_user(tenant(tab), UserEntry(id=user_id, display_name=name))
 
 
 async def test_a_new_agent_gets_an_agent_profile_without_a_seat(tab: TabStack) -> None:
+    await in_directory(tab, NEW_AGENT, "Noor Haddad")
     body = {"id": NEW_AGENT.upper(), "displayName": "Noor Haddad", "roles": ["agent"]}
     status, user = await tab.call("POST", "/api/tab/admin/users", user=ADMIN.id, json=body)
     assert status == 201
@@ -346,6 +358,7 @@ async def test_seats_are_counted_from_the_agents(tab: TabStack) -> None:
 
 
 async def test_no_more_seats_than_the_tenant_has_can_be_assigned(tab: TabStack) -> None:
+    await in_directory(tab, NEW_AGENT, "Noor Haddad")
     await tab.call(
         "POST", "/api/tab/admin/users", user=ADMIN.id,
         json={"id": NEW_AGENT, "displayName": "Noor Haddad", "roles": ["agent"]},
@@ -409,6 +422,7 @@ async def test_a_forged_continuation_is_refused(tab: TabStack) -> None:
 async def test_two_admins_cannot_both_take_the_last_seat(tab: TabStack) -> None:
     others = ["8d2e4f60-1a3b-4c5d-9e7f-0a1b2c3d4e5f", "9e3f5a71-2b4c-4d6e-8f90-1b2c3d4e5f60"]
     for index, user_id in enumerate(others):
+        await in_directory(tab, user_id, f"Agent {index}")
         await tab.call(
             "POST", "/api/tab/admin/users", user=ADMIN.id,
             json={"id": user_id, "displayName": f"Agent {index}", "roles": ["agent"]},

@@ -782,3 +782,48 @@ async def test_a_call_to_a_number_bound_to_a_new_ivr_reaches_the_queue_for_its_k
     assert live.queue_id == SUPPORT
     assert live.state in {CallState.WAITING, CallState.RINGING}
     assert live.ivr_path[-2:] == ("key:4", f"queue:{SUPPORT}")
+
+
+# ------------------------------------------------------------------ hours modes
+async def test_set_times_without_an_opening_time_are_refused_with_a_message(
+    tab: TabStack,
+) -> None:
+    before = await stored(tab)
+    status, answer = await tab.call(
+        "POST", QUEUES, user=ADMIN.id,
+        json={"name": "Nobody home", "hours": {"mode": "set-times", "weekly": []}},
+    )  # fmt: skip
+    assert status == 422
+    assert answer["error"]["details"] == [
+        {
+            "field": "hours.weekly",
+            "message": "open at set times needs at least one opening time: add one, "
+            "or choose always open",
+        }
+    ]
+    assert await stored(tab) == before
+
+
+async def test_hours_say_their_mode_and_a_body_without_one_gets_it_from_its_times(
+    tab: TabStack,
+) -> None:
+    weekly = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+    status, timed = await tab.call(
+        "POST", QUEUES, user=ADMIN.id, json={"name": "Timed", "hours": {"weekly": weekly}}
+    )
+    assert status == 201, timed
+    assert timed["hours"]["mode"] == "set-times"
+    status, always = await tab.call(
+        "POST", QUEUES, user=ADMIN.id, json={"name": "Always", "hours": {"mode": "always-open"}}
+    )
+    assert status == 201, always
+    assert (always["hours"]["mode"], always["hours"]["weekly"]) == ("always-open", [])
+
+
+async def test_the_time_zones_to_pick_from_are_the_iana_names(tab: TabStack) -> None:
+    status, zones = await tab.call("GET", "/api/tab/admin/time-zones", user=ADMIN.id)
+    assert status == 200
+    assert {"Europe/Paris", "America/New_York", "UTC"} <= set(zones["timeZones"])
+    assert "posixrules" not in zones["timeZones"]
+    assert zones["timeZones"] == sorted(zones["timeZones"])
+    assert zones["organizationTimeZone"] == "America/New_York"

@@ -15,6 +15,9 @@ from contactcenter.model import (
     CallbackSettings,
     Holiday,
     HolidaySet,
+    HoursMode,
+    MembershipKind,
+    MembershipSource,
     OpenRange,
     Queue,
     QueueAction,
@@ -74,6 +77,7 @@ QUEUE = Queue(
     comfort_prompt_id="std.fr-FR.comfort",
     language="fr-FR",
     hours=BusinessHours(
+        mode=HoursMode.SET_TIMES,
         time_zone="Europe/Paris",
         weekly=(OpenRange(Weekday.MONDAY, "09:00", "17:00"),),
         holiday_sets=(
@@ -85,6 +89,8 @@ QUEUE = Queue(
     ),
     callback=CallbackSettings(True, "2", CallbackOrder.AGENT_FIRST, 4, 60, 30, 5, "app-1"),
     disposition_codes=("Sale", "Question"),
+    wrap_up_extension_s=90,
+    membership=MembershipSource(MembershipKind.CHANNEL, "team-1/19:c@thread.tacv2", "Sales"),
 )
 TENANT = Tenant(
     id="tenant-1",

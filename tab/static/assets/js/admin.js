@@ -1,11 +1,13 @@
 // The admin console: queues, bindings, users and roles, seats, and the audit log.
 
 import { segment } from "./api.js";
-import { h, replaceChildren, ROLE_LABELS, STATUS_LABELS, toast, when } from "./dom.js";
+import { h, replaceChildren, toast } from "./dom.js";
 import { showWebhooks } from "./webhooks.js";
 import { confirmTwice, errorSummary, section, showErrors } from "./admin_form.js";
 import { CONFIG_RENDERERS, CONFIG_SECTIONS, mountQueueExtras } from "./admin_config.js";
 import { TENANT_RENDERERS, TENANT_SECTIONS } from "./admin_tenant.js";
+import { showUsers } from "./admin_people.js";
+import { showAudit } from "./admin_audit.js";
 
 const SECTIONS = [
   ["queues", "Queues"],
@@ -109,11 +111,13 @@ function selectField(id, name, label, options, value, attributes = {}, hint = nu
 
 // =================================================================== queues
 async function showQueues(content, ctx) {
-  const [{ queues }, { bindings }, { users }] = await Promise.all([
+  const [{ queues }, { bindings }, { users }, { syncs }] = await Promise.all([
     ctx.api.get("/api/tab/admin/queues"),
     ctx.api.get("/api/tab/admin/bindings"),
     ctx.api.get("/api/tab/admin/users"),
+    ctx.api.get("/api/tab/admin/membership-syncs"),
   ]);
+  const syncOf = Object.fromEntries(syncs.map((sync) => [sync.queueId, sync]));
   const agents = users.filter((u) => u.roles.includes("agent"));
   const names = Object.fromEntries(users.map((u) => [u.id, u.displayName]));
   const add = h("button", { type: "button", class: "primary", id: "new-queue" }, "New queue");
@@ -125,10 +129,10 @@ async function showQueues(content, ctx) {
     return h(
       "tr",
       { dataset: { queueId: queue.id } },
-      h("th", { scope: "row" }, queue.name),
+      h("th", { scope: "row" }, h("span", { class: "ellipsis queue-name", title: queue.name }, queue.name)),
       h("td", {}, ROUTING[queue.routingMethod]),
       h("td", {}, queue.alertingModel === "card-first" ? "Card first" : "Ring first"),
-      h("td", {}, queue.members.map((m) => names[m] || m).join(", ") || h("span", { class: "muted" }, "none")),
+      h("td", { class: "members-cell" }, h("span", { class: "ellipsis", title: queue.members.map((m) => names[m] || m).join(", ") }, queue.members.map((m) => names[m] || m).join(", ") || h("span", { class: "muted" }, "none")), queue.membership ? membershipNote(content, ctx, queue, syncOf[queue.id]) : null),
       h("td", {}, lines.join(", ") || h("span", { class: "muted" }, "none")),
       h("td", {}, edit),
     );
@@ -153,6 +157,31 @@ async function showQueues(content, ctx) {
           )
         : h("p", { class: "muted" }, "No queues yet."),
     ),
+  );
+}
+
+/** Where a queue fed by a team gets its agents, how its last sync went, and "Sync now". */
+function membershipNote(content, ctx, queue, sync) {
+  const syncNow = h("button", { type: "button", class: "small", "aria-label": `Sync ${queue.name} now` }, "Sync now");
+  syncNow.addEventListener("click", async () => {
+    syncNow.disabled = true;
+    try {
+      const state = await ctx.api.post(`/api/tab/admin/queues/${segment(queue.id)}/membership/sync`);
+      toast(state.lastError ? `${queue.name}: ${state.lastError}` : `Synced ${queue.name}: ${state.joined} joined, ${state.left} left`, { error: Boolean(state.lastError) });
+      await showQueues(content, ctx);
+    } catch (error) {
+      toast(error.message, { error: true });
+      syncNow.disabled = false;
+    }
+  });
+  const source = queue.membership.displayName || queue.membership.sourceId;
+  return h(
+    "div",
+    { class: "membership-note" },
+    h("span", { class: "muted ellipsis", title: source }, `From ${source}`),
+    sync?.lastError ? h("div", { class: "message-bar error" }, `Last sync failed: ${sync.lastError}`) : null,
+    ...(sync?.warnings || []).map((warning) => h("div", { class: "message-bar warning" }, warning)),
+    syncNow,
   );
 }
 
@@ -256,7 +285,8 @@ function editQueue(content, ctx, queue, { queues, agents, users }) {
   const cancel = h("button", { type: "button" }, "Cancel");
   cancel.addEventListener("click", () => showQueues(content, ctx));
   const remove = isNew ? null : h("button", { type: "button", class: "danger" }, "Delete queue");
-  const extras = mountQueueExtras(form, q, { api: ctx.api, queues, users });
+  const knownSkills = [...queues.flatMap((other) => Object.keys(other.requiredSkills || {})), ...users.flatMap((user) => Object.keys(user.agent?.skills || {}))];
+  const extras = mountQueueExtras(form, q, { api: ctx.api, queues, users, knownSkills });
   form.append(h("div", { class: "form-actions" }, save, cancel, remove));
 
   if (remove) confirmTwice(remove, "Select again to delete", async () => {
@@ -379,88 +409,6 @@ async function showBindings(content, ctx) {
   );
 }
 
-// ==================================================================== users
-async function showUsers(content, ctx) {
-  const { users } = await ctx.api.get("/api/tab/admin/users");
-  const rows = users.map((user) => {
-    const boxes = Object.entries(ROLE_LABELS).map(([role, label]) => {
-      const id = `role-${user.id}-${role}`;
-      return h("span", { class: "check" }, h("input", { type: "checkbox", id, value: role, checked: user.roles.includes(role) }), h("label", { for: id, class: "check" }, label));
-    });
-    const save = h("button", { type: "button", "aria-label": `Save roles of ${user.displayName}` }, "Save");
-    const row = h(
-      "tr",
-      { dataset: { userId: user.id } },
-      h("th", { scope: "row" }, user.displayName, h("div", { class: "muted" }, user.upn)),
-      h("td", {}, h("div", { class: "roles", role: "group", "aria-label": `Roles of ${user.displayName}` }, boxes)),
-      h("td", {}, user.agent ? `${STATUS_LABELS[user.agent.status]}${user.agent.hasSeat ? "" : " (no seat)"}` : h("span", { class: "muted" }, "not an agent")),
-      h("td", {}, save),
-    );
-    save.addEventListener("click", async () => {
-      const roles = [...row.querySelectorAll("input:checked")].map((box) => box.value);
-      try {
-        await ctx.api.put(`/api/tab/admin/users/${segment(user.id)}/roles`, { roles });
-        toast(`Saved the roles of ${user.displayName}`);
-        await showUsers(content, ctx);
-      } catch (error) {
-        const detail = error.details.map((d) => d.message).join("; ");
-        toast(detail ? `${error.message}: ${detail}` : error.message, { error: true });
-      }
-    });
-    return row;
-  });
-  const summary = errorSummary();
-  const form = h(
-    "form",
-    { id: "user-form", novalidate: true, "aria-label": "Add a user" },
-    summary,
-    h(
-      "div",
-      { class: "form-grid" },
-      h("div", { class: "field" }, h("label", { for: "user-id" }, "Entra object id"), h("input", { id: "user-id", name: "id", required: true, "data-field": "id", autocomplete: "off" })),
-      h("div", { class: "field" }, h("label", { for: "user-name" }, "Name"), h("input", { id: "user-name", name: "displayName", required: true, "data-field": "displayName", autocomplete: "off" })),
-      h("div", { class: "field" }, h("label", { for: "user-upn" }, "Sign-in name"), h("input", { id: "user-upn", name: "upn", "data-field": "upn", autocomplete: "off" })),
-      h("fieldset", { "data-field": "roles" }, h("legend", {}, "Roles"), h("div", { class: "roles" }, Object.entries(ROLE_LABELS).map(([role, label]) => h("span", { class: "check" }, h("input", { type: "checkbox", id: `new-role-${role}`, value: role, checked: role === "agent" }), h("label", { for: `new-role-${role}`, class: "check" }, label))))),
-    ),
-    h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, "Add user")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await ctx.api.post("/api/tab/admin/users", {
-        id: form.elements.id.value.trim(),
-        displayName: form.elements.displayName.value.trim(),
-        upn: form.elements.upn.value.trim(),
-        roles: [...form.querySelectorAll("fieldset input:checked")].map((box) => box.value),
-      });
-      toast("User added");
-      await showUsers(content, ctx);
-    } catch (error) {
-      showErrors(form, summary, error);
-    }
-  });
-  replaceChildren(
-    content,
-    section(
-      "Users and roles",
-      h("p", { class: "muted" }, "Admins configure the contact center, supervisors watch queues, agents take calls."),
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { id: "users-table" },
-          h("caption", { class: "visually-hidden" }, "Users"),
-          h("thead", {}, h("tr", {}, ["User", "Roles", "Agent"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
-          h("tbody", {}, rows),
-        ),
-      ),
-      h("h2", { class: "section-subtitle" }, "Add a user"),
-      form,
-    ),
-  );
-}
-
 // ==================================================================== seats
 async function showSeats(content, ctx) {
   const seats = await ctx.api.get("/api/tab/admin/seats");
@@ -517,58 +465,3 @@ async function showSeats(content, ctx) {
 }
 
 // ==================================================================== audit
-function changes(before, after) {
-  const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])];
-  const show = (value) => (value === undefined ? "–" : JSON.stringify(value));
-  return keys
-    .filter((key) => JSON.stringify(before?.[key]) !== JSON.stringify(after?.[key]))
-    .map((key) => h("li", {}, `${key}: ${show(before?.[key])} → ${show(after?.[key])}`));
-}
-
-async function showAudit(content, ctx) {
-  const body = h("tbody");
-  const more = h("button", { type: "button", hidden: true }, "Show older");
-  let continuation = null;
-  const load = async () => {
-    const query = continuation ? `?limit=50&continuation=${encodeURIComponent(continuation)}` : "?limit=50";
-    const page = await ctx.api.get(`/api/tab/admin/audit${query}`);
-    for (const entry of page.entries) {
-      const diff = changes(entry.before, entry.after);
-      body.append(
-        h(
-          "tr",
-          {},
-          h("td", {}, when(entry.at)),
-          h("td", {}, entry.actorName),
-          h("td", {}, h("code", {}, entry.action)),
-          h("td", {}, `${entry.targetType} ${entry.targetId}`),
-          h("td", {}, diff.length ? h("details", {}, h("summary", {}, `${diff.length} changed`), h("ul", { class: "changes" }, diff)) : ""),
-        ),
-      );
-    }
-    continuation = page.continuation;
-    more.hidden = !continuation;
-    if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No changes yet.")));
-  };
-  more.addEventListener("click", () => load().catch((error) => toast(error.message, { error: true })));
-  replaceChildren(
-    content,
-    section(
-      "Audit log",
-      h("p", { class: "muted" }, "Every configuration change: who, when, and what changed."),
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { id: "audit-table" },
-          h("caption", { class: "visually-hidden" }, "Configuration changes"),
-          h("thead", {}, h("tr", {}, ["When", "Who", "What", "Target", "Changes"].map((t) => h("th", { scope: "col" }, t)))),
-          body,
-        ),
-      ),
-      h("div", { class: "form-actions" }, more),
-    ),
-  );
-  await load();
-}

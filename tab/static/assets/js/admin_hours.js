@@ -59,6 +59,18 @@ export function actionEditor({ legend, action, field, kinds, queues, users, prom
   return h("fieldset", { class: "action-editor", "data-field": field }, h("legend", {}, legend), kind, target, promptField({ label: "Message first", state: action, key: "promptId", field: `${field}.promptId`, prompts, empty: "Standard message" }));
 }
 
+/** Return the IANA time zones to pick from and the organization's ({timeZones, organizationTimeZone}). */
+export async function loadTimeZones(api) {
+  try {
+    return await api.get("/api/tab/admin/time-zones");
+  } catch {
+    return { timeZones: [], organizationTimeZone: "" };
+  }
+}
+
+// A new "set times" schedule: Monday to Friday, 09:00 to 17:00.
+const WORKING_WEEK = ["mon", "tue", "wed", "thu", "fri"];
+
 function copyAction(action) {
   return { kind: action?.kind || "disconnect", target: action?.target ?? null, promptId: action?.promptId ?? null };
 }
@@ -67,8 +79,9 @@ function copyAction(action) {
 function hoursState(hours) {
   const byDay = Object.fromEntries(DAYS.map(([day]) => [day, []]));
   for (const range of hours?.weekly || []) byDay[range.day]?.push({ start: range.start, end: range.end });
+  const weekly = hours?.weekly || [];
   return {
-    enabled: Boolean(hours),
+    mode: hours?.mode || (weekly.length ? "set-times" : "always-open"),
     closedNow: Boolean(hours?.closedNow),
     timeZone: hours?.timeZone || "",
     byDay,
@@ -83,24 +96,47 @@ function hoursState(hours) {
   };
 }
 
+/** The two modes: a radio group bound to ``state.mode``; ``onChange`` runs after a change. */
+function modeChoice(state, field, onChange) {
+  const name = `${field}-mode-${Math.random().toString(36).slice(2, 8)}`;
+  const option = (value, label) => {
+    const id = `${name}-${value}`;
+    const radio = h("input", { type: "radio", id, name, value, checked: state.mode === value, "data-field": `${field}.mode` });
+    radio.addEventListener("change", () => {
+      if (!radio.checked) return;
+      state.mode = value;
+      onChange();
+    });
+    return h("span", { class: "check" }, radio, h("label", { for: id }, label));
+  };
+  return h("div", { class: "field hours-mode", role: "radiogroup", "aria-label": "When calls are taken" }, option("always-open", "Always open"), option("set-times", "Open at set times"));
+}
+
 /**
  * The business hours editor. Returns the element and ``collect()``, which gives the API
- * body (null: open around the clock). The emergency switch is left out: it has its own
- * screen, and a form saved later must not undo it.
+ * body: always open, or open at set times (a new schedule starts as Monday to Friday,
+ * 09:00 to 17:00, in the organization's time zone). The emergency switch is left out: it
+ * has its own screen, and a form saved later must not undo it.
  */
-export function hoursEditor({ hours, field = "hours", queues, users, prompts, ownQueueId = null, timeZoneHint = "" }) {
+export function hoursEditor({ hours, field = "hours", queues, users, prompts, ownQueueId = null, zones = { timeZones: [], organizationTimeZone: "" } }) {
   const state = hoursState(hours);
   const body = h("div", { class: "hours-body" });
   const root = h("fieldset", { class: "span-all hours-editor", "data-field": field }, h("legend", {}, "Business hours"));
-  const enable = checkField({ label: "Take calls only at set times", state, key: "enabled", field: `${field}.enabled` });
-  enable.querySelector("input").addEventListener("change", () => render());
-  root.append(enable, body);
+  const mode = modeChoice(state, field, () => {
+    const empty = DAYS.every(([day]) => state.byDay[day].length === 0);
+    if (state.mode === "set-times" && empty) for (const day of WORKING_WEEK) state.byDay[day].push({ start: "09:00", end: "17:00" });
+    render();
+  });
+  root.append(mode, body);
+  const organization = zones.organizationTimeZone;
+  const zoneOptions = { "": organization ? `${organization} (the organization's)` : "The organization's" };
+  for (const name of zones.timeZones) zoneOptions[name] = name;
+  const zoneField = () =>
+    zones.timeZones.length
+      ? selectField({ label: "Time zone", state, key: "timeZone", field: `${field}.timeZone`, options: zoneOptions })
+      : inputField({ label: "Time zone", state, key: "timeZone", field: `${field}.timeZone`, placeholder: "Europe/Paris", maxlength: 64, hint: "An IANA time zone; empty: the organization's." });
 
   const render = (focusSelector = null) => {
-    if (!state.enabled) {
-      replaceChildren(body, h("p", { class: "muted" }, "Open around the clock."));
-      return;
-    }
     let index = 0;
     const days = DAYS.map(([day, dayName]) => {
       const ranges = state.byDay[day].map((range, position) => {
@@ -176,13 +212,15 @@ export function hoursEditor({ hours, field = "hours", queues, users, prompts, ow
       render(`[data-holiday-set="${state.holidaySets.length - 1}"] input`);
     });
 
+    const setTimes = state.mode === "set-times";
     replaceChildren(
       body,
       state.closedNow ? h("p", { class: "message-bar warning" }, "Closed now by the emergency switch (see Closed now).") : null,
-      h("div", { class: "form-grid" }, inputField({ label: "Time zone", state, key: "timeZone", field: `${field}.timeZone`, placeholder: "Europe/Paris", maxlength: 64, hint: timeZoneHint || "An IANA time zone; empty: the organization's." })),
-      h("h3", {}, "Weekly opening hours"),
-      h("p", { class: "hint muted" }, "Local times as HH:MM; 24:00 ends a day."),
-      h("div", { class: "weekly" }, days),
+      setTimes ? null : h("p", { class: "muted", "data-field": `${field}.weekly` }, "Open around the clock, but on the holidays below."),
+      h("div", { class: "form-grid" }, zoneField()),
+      setTimes ? h("h3", {}, "Weekly opening hours") : null,
+      setTimes ? h("p", { class: "hint muted" }, "Local times as HH:MM; 24:00 ends a day. At least one opening time.") : null,
+      setTimes ? h("div", { class: "weekly", "data-field": `${field}.weekly` }, days) : null,
       h("h3", {}, "Holidays"),
       sets,
       h("div", { class: "form-actions" }, addSet),
@@ -198,10 +236,13 @@ export function hoursEditor({ hours, field = "hours", queues, users, prompts, ow
   render();
 
   const collect = () => {
-    if (!state.enabled) return null;
+    // No schedule, left always open with nothing added: stays no schedule (nothing changed).
+    const untouched = !hours && state.mode === "always-open" && !state.holidaySets.length && state.closedAction.kind === "disconnect" && !state.closedAction.promptId && state.holidayAction.kind === "disconnect" && !state.holidayAction.promptId;
+    if (untouched) return null;
     const weekly = [];
-    for (const [day] of DAYS) for (const range of state.byDay[day]) weekly.push({ day, start: range.start, end: range.end });
+    if (state.mode === "set-times") for (const [day] of DAYS) for (const range of state.byDay[day]) weekly.push({ day, start: range.start, end: range.end });
     return {
+      mode: state.mode,
       timeZone: state.timeZone || "",
       weekly,
       holidaySets: state.holidaySets.map((set) => ({

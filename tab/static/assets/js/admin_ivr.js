@@ -3,7 +3,7 @@
 import { segment } from "./api.js";
 import { h, replaceChildren, toast } from "./dom.js";
 import { confirmTwice, errorSummary, inputField, loadPrompts, promptField, section, selectField, showErrors, uid } from "./admin_form.js";
-import { hoursEditor } from "./admin_hours.js";
+import { hoursEditor, loadTimeZones } from "./admin_hours.js";
 
 const IVRS = "/api/tab/admin/ivrs";
 const DIGITS = [..."1234567890*#"];
@@ -19,8 +19,8 @@ const OPTION_ACTIONS = {
 };
 
 export async function showIvrs(content, ctx) {
-  const [{ ivrs }, { queues }, { users }, prompts] = await Promise.all([ctx.api.get(IVRS), ctx.api.get("/api/tab/admin/queues"), ctx.api.get("/api/tab/admin/users"), loadPrompts(ctx.api)]);
-  const data = { queues, users, prompts };
+  const [{ ivrs }, { queues }, { users }, prompts, zones] = await Promise.all([ctx.api.get(IVRS), ctx.api.get("/api/tab/admin/queues"), ctx.api.get("/api/tab/admin/users"), loadPrompts(ctx.api), loadTimeZones(ctx.api)]);
+  const data = { queues, users, prompts, zones };
   const add = h("button", { type: "button", class: "primary", id: "new-ivr" }, "New IVR");
   add.addEventListener("click", () => editIvr(content, ctx, null, data));
   const rows = ivrs.map((ivr) => {
@@ -32,7 +32,7 @@ export async function showIvrs(content, ctx) {
       h("th", { scope: "row" }, ivr.name),
       h("td", {}, String(ivr.menus.length)),
       h("td", {}, ivr.bindings.map((b) => b.displayName || b.id).join(", ") || h("span", { class: "muted" }, "none")),
-      h("td", {}, ivr.hours?.closedNow ? h("span", { class: "badge danger" }, "Closed now") : ivr.hours ? "Business hours" : "Always open"),
+      h("td", {}, ivr.hours?.closedNow ? h("span", { class: "badge danger" }, "Closed now") : ivr.hours?.mode === "set-times" ? "Set times" : "Always open"),
       h("td", {}, edit),
     );
   });
@@ -232,7 +232,7 @@ function editIvr(content, ctx, ivr, data) {
 
   renderBasics();
   renderMenus();
-  hours = hoursEditor({ hours: state.hours, queues: data.queues, users: data.users, prompts: data.prompts });
+  hours = hoursEditor({ hours: state.hours, queues: data.queues, users: data.users, prompts: data.prompts, zones: data.zones });
 
   const form = h("form", { id: "ivr-form", novalidate: true, "aria-labelledby": "section-title" }, summary, basics, h("h2", { class: "section-subtitle" }, "Menus"), menusHolder, hours.element);
   const save = h("button", { type: "submit", class: "primary" }, isNew ? "Create IVR" : "Save changes");

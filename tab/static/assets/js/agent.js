@@ -2,7 +2,9 @@
 // my recent calls.
 
 import { segment } from "./api.js";
+import { inCallPanel, partyName } from "./callpanel.js";
 import { ACTIVITY_LABELS, duration, h, replaceChildren, STATUS_LABELS, toast } from "./dom.js";
+import { setTenantTimeZone } from "./format.js";
 import { renderTiles } from "./tiles.js";
 import { mountVoicemails } from "./voicemail.js";
 import { mountWork } from "./work.js";
@@ -20,6 +22,9 @@ export function renderAgent(root, ctx) {
   let clockOffset = Date.parse(me.serverTime) - Date.now();
   let lastOfferId = null;
   let lastActivity = me.agent?.activity;
+  // The panel of the call I am on (kept while the call is the same), and its transfer.
+  let callPanel = null;
+  let lastTransfer = null;
 
   const statusBody = h("div");
   const callBody = h("div");
@@ -123,47 +128,82 @@ export function renderAgent(root, ctx) {
     }
   }
 
+  function renderOffer(offer) {
+    const caller = partyName(offer.caller);
+    if (offer.callId !== lastOfferId) {
+      announcer.textContent = `Incoming call from ${caller}, queue ${offer.queueName}`;
+    }
+    lastOfferId = offer.callId;
+    const base = `/api/tab/me/offers/${segment(offer.callId)}`;
+    const accept = h("button", { type: "button", class: "primary", "data-focus-key": "accept" }, "Accept");
+    accept.addEventListener("click", () => act(accept, `${base}/accept`, "Accepted: answer in Teams"));
+    const decline = h("button", { type: "button", class: offer.cardFirst ? "" : "danger", "data-focus-key": "decline" }, "Decline");
+    decline.addEventListener("click", () => act(decline, `${base}/decline`, "Declined"));
+    let hint;
+    if (offer.cardFirst && !offer.accepted) hint = "Accept to ring your Teams client.";
+    else if (offer.accepted) hint = "Your Teams client is ringing: answer there.";
+    else hint = "Your Teams client is ringing: answer there, or decline here.";
+    keepFocus(callBody, () =>
+      replaceChildren(
+        callBody,
+        h("p", { class: "call-title" }, caller),
+        h("p", {}, h("span", { class: "badge brand" }, offer.queueName), " ", h("span", { class: "muted" }, "waiting "), h("span", { class: "countdown", dataset: { since: offer.offeredAt || "" } }, "0:00")),
+        h("p", { class: "muted" }, hint, " Offer ends in ", h("span", { class: "countdown", dataset: { until: offer.expiresAt } }, ""), "."),
+        h("div", { class: "form-actions" }, offer.cardFirst && !offer.accepted ? accept : null, decline),
+      ),
+    );
+  }
+
+  function renderOnCall(call) {
+    if (callPanel?.callId !== call.callId) {
+      callPanel = inCallPanel(ctx, call, { onMe: update });
+      replaceChildren(callBody, callPanel.element);
+    }
+    const pending = call.transfer;
+    if (lastTransfer && !pending && lastTransfer.callId === call.callId) {
+      toast(`${lastTransfer.agentName || "The agent"} did not take the call: it stays with you.`, { error: true });
+    }
+    lastTransfer = pending ? { ...pending, callId: call.callId } : null;
+    callPanel.update(call);
+  }
+
+  function renderWrapUp(wrapUp) {
+    const end = h("button", { type: "button", class: "primary", "data-focus-key": "end-wrap-up" }, "End now");
+    end.addEventListener("click", () => act(end, "/api/tab/me/wrap-up/end", "Ready for the next call"));
+    let more = null;
+    if (wrapUp?.extensionS > 0) {
+      more = h("button", { type: "button", "data-focus-key": "extend-wrap-up" }, `More time (+${duration(wrapUp.extensionS)})`);
+      more.addEventListener("click", () => act(more, "/api/tab/me/wrap-up/extend", `Wrap-up ${duration(wrapUp.extensionS)} longer (once per call)`));
+    }
+    keepFocus(callBody, () =>
+      replaceChildren(
+        callBody,
+        h("p", { class: "call-title" }, "Wrap-up"),
+        h("p", {}, "Ready for calls in ", h("span", { class: "countdown", id: "wrap-up-left", dataset: { until: me.agent.wrapUpUntil || "" } }, ""), "."),
+        wrapUp?.extended ? h("p", { class: "muted" }, "You took your extra wrap-up time for this call.") : null,
+        h("p", { class: "muted" }, "Your notes are saved as you type, and go on the call's record when the wrap-up ends."),
+        h("div", { class: "form-actions" }, end, more),
+      ),
+    );
+  }
+
   function renderCall() {
     const agent = me.agent;
     const offer = me.offer;
     const card = callBody.closest(".card");
     card.classList.toggle("offer", Boolean(offer));
+    if (!me.call) {
+      callPanel = null;
+      lastTransfer = null;
+    }
     if (offer) {
-      const caller = offer.caller.displayName || offer.caller.id || "Anonymous caller";
-      if (offer.callId !== lastOfferId) {
-        announcer.textContent = `Incoming call from ${caller}, queue ${offer.queueName}`;
-      }
-      lastOfferId = offer.callId;
-      const base = `/api/tab/me/offers/${segment(offer.callId)}`;
-      const accept = h("button", { type: "button", class: "primary", "data-focus-key": "accept" }, "Accept");
-      accept.addEventListener("click", () => act(accept, `${base}/accept`, "Accepted: answer in Teams"));
-      const decline = h("button", { type: "button", class: offer.cardFirst ? "" : "danger", "data-focus-key": "decline" }, "Decline");
-      decline.addEventListener("click", () => act(decline, `${base}/decline`, "Declined"));
-      let hint;
-      if (offer.cardFirst && !offer.accepted) hint = "Accept to ring your Teams client.";
-      else if (offer.accepted) hint = "Your Teams client is ringing: answer there.";
-      else hint = "Your Teams client is ringing: answer there, or decline here.";
-      keepFocus(callBody, () =>
-        replaceChildren(
-          callBody,
-          h("p", { class: "call-title" }, caller),
-          h("p", {}, h("span", { class: "badge brand" }, offer.queueName), " ", h("span", { class: "muted" }, "waiting "), h("span", { class: "countdown", dataset: { since: offer.offeredAt || "" } }, "0:00")),
-          h("p", { class: "muted" }, hint, " Offer ends in ", h("span", { class: "countdown", dataset: { until: offer.expiresAt } }, ""), "."),
-          h("div", { class: "form-actions" }, offer.cardFirst && !offer.accepted ? accept : null, decline),
-        ),
-      );
+      renderOffer(offer);
+    } else if (me.call) {
+      lastOfferId = null;
+      renderOnCall(me.call);
     } else if (agent?.activity === "wrap-up") {
       lastOfferId = null;
-      const end = h("button", { type: "button", class: "primary", "data-focus-key": "end-wrap-up" }, "End now");
-      end.addEventListener("click", () => act(end, "/api/tab/me/wrap-up/end", "Ready for the next call"));
-      keepFocus(callBody, () =>
-        replaceChildren(
-          callBody,
-          h("p", { class: "call-title" }, "Wrap-up"),
-          h("p", {}, "Ready for calls in ", h("span", { class: "countdown", dataset: { until: agent.wrapUpUntil || "" } }, ""), "."),
-          h("div", { class: "form-actions" }, end),
-        ),
-      );
+      renderWrapUp(me.wrapUp);
     } else if (agent?.activity === "on-call") {
       lastOfferId = null;
       replaceChildren(callBody, h("p", { class: "call-title" }, "On a call"), h("p", { class: "muted" }, "Talk in Teams. Wrap-up starts when the call ends."));
@@ -241,10 +281,12 @@ export function renderAgent(root, ctx) {
     newest = at;
     me = next;
     if (me.notReadyReasons) showReasons(me.notReadyReasons);
+    if (me.tenant?.timeZone) setTenantTimeZone(me.tenant.timeZone);
     clockOffset = Date.parse(me.serverTime) - Date.now();
     renderStatus();
     renderCall();
     renderMyQueues();
+    work.update(me);
     const activity = me.agent?.activity;
     if (activity !== lastActivity) {
       lastActivity = activity;
@@ -262,9 +304,9 @@ export function renderAgent(root, ctx) {
     h(
       "div",
       { class: "grid workspace" },
-      card("status-card", "My status", h("div", {}, statusBody, statusForm)),
       card("call-card", "Current call", callBody, { class: "call-card" }),
       work.wrapUpCard,
+      card("status-card", "My status", h("div", {}, statusBody, statusForm)),
       card("queues-card", "My queues", queuesBody),
       card("live-card", "Queues now", tilesBody, { class: "span-all" }),
       work.callbacksCard,

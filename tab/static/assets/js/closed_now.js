@@ -85,11 +85,12 @@ function itemRow(item, queues, names, ctx, refresh) {
   return h(
     "tr",
     { dataset: { kind: item.kind, id: item.id } },
-    h("th", { scope: "row" }, item.name),
+    h("th", { scope: "row" }, h("span", { class: "ellipsis closed-now-name", title: item.name }, item.name)),
     h("td", {}, item.kind === "ivr" ? "IVR" : "Queue"),
     h("td", {}, item.closedNow ? h("span", { class: "badge danger" }, "Closed now") : h("span", { class: "badge success" }, "Following its hours")),
     h("td", {}, item.closedNow ? h("span", { class: "muted" }, describe(item.closedNowAction, names)) : select),
-    h("td", {}, h("span", { class: "check switch" }, box, h("label", { for: id }, `${item.name} closed now`))),
+    // The name is in the row's header already: the label shows "Closed now", and says whose.
+    h("td", {}, h("span", { class: "check switch" }, box, h("label", { for: id }, h("span", { class: "visually-hidden" }, `${item.name} `), "Closed now"))),
   );
 }
 

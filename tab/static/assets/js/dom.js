@@ -50,16 +50,8 @@ export function duration(totalSeconds) {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-/** Format a timestamp for people: today's as a time, older ones with the date. */
-export function when(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  const today = new Date();
-  const sameDay = date.toDateString() === today.toDateString();
-  return sameDay
-    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-}
+/** Format a timestamp for people: today's as a time, older ones with the date (format.js). */
+export { when } from "./format.js";
 
 /** Return the initials of a name, for avatars. */
 export function initials(name) {

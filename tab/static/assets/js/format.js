@@ -1,4 +1,6 @@
-// Number and time formats of the analytics views; times in the tenant's time zone.
+// How the tab writes numbers and times. One time rule everywhere: the tenant's time zone,
+// labelled ("10:18 AM EST", "Mar 2, 10:18 AM EST"), with the viewer's own time on hover
+// where their zone differs. The cards write the very same strings (bot/cards/units.py).
 
 /** A fraction as a percentage ("—" when undefined). */
 export function percent(value, digits = 0) {
@@ -21,23 +23,107 @@ export function count(value) {
   return Number(value || 0).toLocaleString();
 }
 
-/** A time of day in a time zone ("09:42"). */
-export function clock(iso, timeZone) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone });
+let tenantZone = "UTC";
+
+/** Set the tenant's time zone (from GET /api/tab/me), which times default to. */
+export function setTenantTimeZone(timeZone) {
+  tenantZone = timeZone || "UTC";
 }
 
-/** A date and time in a time zone. */
-export function dateTime(iso, timeZone) {
+/** The tenant's time zone. */
+export function tenantTimeZone() {
+  return tenantZone;
+}
+
+/** The viewer's own time zone (their browser's). */
+export function viewerTimeZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+const formatters = new Map();
+
+/** The parts of an instant in a zone, in US English: month, day, year, hour... */
+function partsOf(date, timeZone) {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "numeric",
+      minute: "2-digit",
+      hour12: true,
+      timeZoneName: "short",
+    });
+    formatters.set(timeZone, format);
+  }
+  const parts = {};
+  for (const part of format.formatToParts(date)) parts[part.type] = part.value;
+  return parts;
+}
+
+/** The zone's label at an instant, as US English writes it ("EST", "UTC", "GMT+1"). */
+export function zoneLabel(iso, timeZone = tenantZone) {
+  return partsOf(new Date(iso), timeZone).timeZoneName;
+}
+
+/** A time of day in a time zone, labelled ("10:18 AM EST"). */
+export function clock(iso, timeZone = tenantZone) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short", timeZone });
+  const p = partsOf(new Date(iso), timeZone);
+  return `${p.hour}:${p.minute} ${p.dayPeriod} ${p.timeZoneName}`;
+}
+
+/** A date and time in a time zone, labelled ("Mar 2, 10:18 AM EST"; the year if not this one). */
+export function dateTime(iso, timeZone = tenantZone) {
+  if (!iso) return "";
+  const p = partsOf(new Date(iso), timeZone);
+  const thisYear = partsOf(new Date(), timeZone).year;
+  const day = p.year === thisYear ? `${p.month} ${p.day}` : `${p.month} ${p.day}, ${p.year}`;
+  return `${day}, ${p.hour}:${p.minute} ${p.dayPeriod} ${p.timeZoneName}`;
+}
+
+/** Today's times as a time of day, other days' with their date: labelled, in a zone. */
+export function when(iso, timeZone = tenantZone) {
+  if (!iso) return "";
+  const sameDay = today(timeZone) === dayOf(iso, timeZone);
+  return sameDay ? clock(iso, timeZone) : dateTime(iso, timeZone);
+}
+
+/** The viewer's own time of an instant, when their zone writes it differently; else "". */
+export function viewerTime(iso, timeZone = tenantZone) {
+  if (!iso) return "";
+  const own = viewerTimeZone();
+  if (own === timeZone) return "";
+  const theirs = dateTime(iso, own);
+  return theirs === dateTime(iso, timeZone) ? "" : theirs;
+}
+
+/**
+ * A <time> element showing an instant in the tenant's zone, labelled; the viewer's own
+ * time on hover (title) where their zone differs. ``withDate``: always show the date.
+ */
+export function timeElement(iso, { withDate = false, timeZone = tenantZone } = {}) {
+  const element = document.createElement("time");
+  if (!iso) return element;
+  element.dateTime = new Date(iso).toISOString();
+  element.textContent = withDate ? dateTime(iso, timeZone) : when(iso, timeZone);
+  const own = viewerTime(iso, timeZone);
+  if (own) element.title = `Your time: ${own}`;
+  return element;
+}
+
+/** The date (YYYY-MM-DD) of an instant in a time zone. */
+function dayOf(iso, timeZone) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(new Date(iso));
+  const get = (type) => parts.find((p) => p.type === type)?.value;
+  return `${get("year")}-${get("month")}-${get("day")}`;
 }
 
 /** Today's date (YYYY-MM-DD) in a time zone. */
-export function today(timeZone) {
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(new Date());
-  const get = (type) => parts.find((p) => p.type === type)?.value;
-  return `${get("year")}-${get("month")}-${get("day")}`;
+export function today(timeZone = tenantZone) {
+  return dayOf(new Date().toISOString(), timeZone);
 }
 
 /** The date ``days`` before a YYYY-MM-DD date. */
@@ -56,6 +142,7 @@ export const OUTCOME_LABELS = {
   voicemail: "Voicemail",
   "callback-requested": "Callback requested",
   rejected: "Rejected",
+  transferred: "Transferred",
   failed: "Failed",
 };
 

@@ -4,6 +4,7 @@ import { renderAdmin } from "./admin.js";
 import { renderAgent } from "./agent.js";
 import { Api, ApiError } from "./api.js";
 import { h, replaceChildren, ROLE_LABELS } from "./dom.js";
+import { setTenantTimeZone } from "./format.js";
 import { chosenTheme, followTeamsTheme, inMicrosoftHost, loadTeams, useBrowserTheme } from "./host.js";
 import { LiveFeed } from "./live.js";
 import { DemoSession, demoSignIn, TeamsSession } from "./session.js";
@@ -98,6 +99,7 @@ async function start() {
     return;
   }
   if (inHost) (await loadTeams()).app.notifySuccess();
+  setTenantTimeZone(me.tenant.timeZone);
   const view = chooseView(me);
   renderHeader(me, view, session, inHost);
   const listeners = new Set();

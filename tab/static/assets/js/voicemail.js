@@ -4,7 +4,8 @@
 // message: ?voicemail=<id> in a browser, subEntityId "voicemail:<id>" inside Teams.
 
 import { ApiError, segment } from "./api.js";
-import { duration, h, replaceChildren, toast, when } from "./dom.js";
+import { duration, h, replaceChildren, toast } from "./dom.js";
+import { timeElement } from "./format.js";
 import { inMicrosoftHost, loadTeams } from "./host.js";
 
 const BASE = "/api/tab/me/voicemails";
@@ -84,6 +85,17 @@ export function mountVoicemails(grid, ctx) {
     return item.caller.displayName || item.caller.id || "Anonymous caller";
   }
 
+  async function callBack(item, button) {
+    button.disabled = true;
+    try {
+      const asked = await ctx.api.post(`${BASE}/${segment(item.id)}/callback`);
+      toast(`Callback asked for: ${asked.queueName} calls ${asked.number.id} back`);
+    } catch (error) {
+      toast(error.message, { error: true });
+      button.disabled = false;
+    }
+  }
+
   function row(item) {
     const slot = h("div", { class: "voicemail-player" });
     const actions = [];
@@ -92,13 +104,18 @@ export function mountVoicemails(grid, ctx) {
       listen.addEventListener("click", () => play(item, slot, listen));
       actions.push(listen);
     }
+    if (item.caller.kind === "phone" && /^\+[1-9]\d{1,14}$/.test(item.caller.id)) {
+      const back = h("button", { type: "button", "aria-label": `Call back ${callerOf(item)}` }, "Call back");
+      back.addEventListener("click", () => callBack(item, back));
+      actions.push(back);
+    }
     if (!item.handledBy) {
       const done = h("button", { type: "button", class: "primary", "aria-label": `Mark the voicemail from ${callerOf(item)} handled` }, "Mark handled");
       done.addEventListener("click", () => markHandled(item, done));
       actions.push(done);
     }
     const status = item.handledBy
-      ? h("span", { class: "badge success" }, `Handled by ${item.handledBy.displayName} · ${when(item.handledAt)}`)
+      ? h("span", { class: "badge success" }, `Handled by ${item.handledBy.displayName} · `, timeElement(item.handledAt))
       : h("span", { class: "badge warning" }, "New");
     return h(
       "li",
@@ -114,7 +131,8 @@ export function mountVoicemails(grid, ctx) {
         h(
           "div",
           { class: "muted" },
-          `${when(item.recordedAt)} · ${duration(item.durationS)}`,
+          timeElement(item.recordedAt),
+          ` · ${duration(item.durationS)}`,
           item.ivrPath.length ? ` · ${item.ivrPath.join(" › ")}` : "",
           item.hasRecording ? "" : " · no recording",
         ),

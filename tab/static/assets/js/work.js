@@ -1,14 +1,15 @@
-// After-call work in the agent workspace: the wrap-up form (what the call was about: a
-// code of its queue and a note), my recent calls with their dispositions and the calls I
-// missed, and my queues' callbacks.
+// After-call work in the agent workspace: the notes of the call at hand (or of a past call
+// picked from my recent calls), my recent calls with their dispositions and the calls I
+// missed (which I may have called back), and my queues' callbacks.
 
 import { segment } from "./api.js";
-import { duration, h, replaceChildren, toast, when } from "./dom.js";
-import { OUTCOME_LABELS as REPORT_OUTCOME_LABELS } from "./format.js";
+import { HOLD_NOT_MEASURED, partyName, partyNumber } from "./callpanel.js";
+import { duration, h, replaceChildren, toast } from "./dom.js";
+import { OUTCOME_LABELS as REPORT_OUTCOME_LABELS, timeElement, when } from "./format.js";
+import { notesForm } from "./notes.js";
 
-// The reports' labels, shorter where a badge has little room, and for the agent's own
-// transferred calls.
-const OUTCOME_LABELS = { ...REPORT_OUTCOME_LABELS, "callback-requested": "Callback", transferred: "Transferred" };
+// The reports' labels, shorter where a badge has little room.
+const OUTCOME_LABELS = { ...REPORT_OUTCOME_LABELS, "callback-requested": "Callback" };
 const CALLBACK_LABELS = {
   scheduled: "Scheduled",
   waiting: "Waiting",
@@ -18,10 +19,7 @@ const CALLBACK_LABELS = {
   failed: "Failed",
   cancelled: "Cancelled",
 };
-const NOTE_MAX = 2000;
 const RELOAD_MS = 5000;
-
-const partyName = (party) => party.displayName || party.id || "Anonymous";
 
 function section(id, title, body, { className = "", action = null } = {}) {
   return h(
@@ -33,9 +31,15 @@ function section(id, title, body, { className = "", action = null } = {}) {
 }
 
 function table(caption, headings, rows) {
+  // Each cell says which column it is in, for the narrow layout that stacks a row's cells.
+  for (const row of rows) {
+    [...row.children].forEach((cell, index) => {
+      if (headings[index]) cell.dataset.label = headings[index][0];
+    });
+  }
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap stacking" },
     h(
       "table",
       {},
@@ -46,152 +50,117 @@ function table(caption, headings, rows) {
   );
 }
 
+/** The line under a call's name in its notes: queue, when, how long. */
+function recordDetails(c) {
+  const number = partyNumber(c.caller);
+  return [
+    h("p", { class: "call-title" }, partyName(c.caller), " ", h("span", { class: "badge brand" }, c.queueName)),
+    h(
+      "p",
+      { class: "muted" },
+      number ? `${number} · ` : "",
+      "Ended ",
+      timeElement(c.endedAt),
+      ` · talked ${duration(c.talkS)}`,
+      c.wrapUpPending ? "" : ` · wrap-up ${duration(c.wrapUpS)}`,
+    ),
+  ];
+}
+
 /**
  * Mount the after-call work panels. ``callsBody`` is the workspace's "My recent calls"
- * card body; the wrap-up and callbacks cards are returned for the workspace to place.
+ * card body; the notes and callbacks cards are returned for the workspace to place.
  */
 export function mountWork(ctx, callsBody) {
   let me = ctx.me;
   let calls = [];
-  // A call picked with "Edit" in my recent calls (otherwise the form is for my latest call).
-  let editingId = null;
+  // A past call picked with "Set" or "Edit" in my recent calls: its notes stay open until
+  // "Done", whatever else happens (a new call ringing, a wrap-up ending).
+  let pickedId = null;
+  // The notes form shown, if any.
+  let notes = null;
   let waitingSignature = "";
   // Dispositions saved so far on this page.
   let saves = 0;
 
   const wrapUpBody = h("div");
   const callbacksBody = h("div");
-  const wrapUpCard = section("wrap-up-card", "Wrap-up", wrapUpBody, { className: "wrap-up-card" });
+  const wrapUpCard = section("wrap-up-card", "Call notes", wrapUpBody, { className: "wrap-up-card" });
   wrapUpCard.hidden = true;
   const refreshCallbacks = h("button", { type: "button", "aria-label": "Refresh callbacks" }, "Refresh");
   refreshCallbacks.addEventListener("click", () => loadCallbacks());
   const callbacksCard = section("callbacks-card", "Callbacks", callbacksBody, { className: "span-all", action: refreshCallbacks });
 
-  /** The call the wrap-up form is for, if the form is to show at all. */
-  function wrapUpTarget() {
-    if (editingId) {
-      const picked = calls.find((c) => c.id === editingId && c.disposableUntil);
-      if (picked) return picked;
-      editingId = null;
-    }
-    // My newest call I may still dispose (calls come newest first).
-    const latest = calls.find((c) => c.disposableUntil);
-    if (!latest) return null;
-    if (me.agent?.activity === "wrap-up") return latest;
-    // Still undisposed while its queue asks for a code: keep asking.
-    if (!latest.disposedAt && latest.dispositionCodes.length) return latest;
+  /** The call at hand: the one I am on, or the record I am wrapping up. */
+  function atHand() {
+    if (me.call) return me.call.callId;
+    if (me.agent?.activity === "wrap-up" && me.wrapUp) return me.wrapUp.recordId;
     return null;
   }
 
-  function renderWrapUp({ force = false } = {}) {
-    const target = wrapUpTarget();
-    // Never rebuild the form under the agent's fingers.
-    if (!force && target && wrapUpBody.dataset.callId === target.id && wrapUpCard.contains(document.activeElement)) return;
+  /** The call whose notes show: picked, at hand, still being typed, or still needing a code. */
+  function notesTarget() {
+    if (pickedId) {
+      if (calls.some((c) => c.id === pickedId && c.disposableUntil)) return pickedId;
+      pickedId = null;
+    }
+    const hand = atHand();
+    if (hand) return hand;
+    // Never take the notes away while they are being typed (the wrap-up just ended).
+    if (notes && (notes.dirty() || wrapUpCard.contains(document.activeElement))) return notes.callId;
+    const latest = calls.find((c) => c.disposableUntil);
+    if (latest && !latest.dispositionCode && latest.dispositionCodes.length) return latest.id;
+    return null;
+  }
+
+  function detailsOf(callId) {
+    const record = calls.find((c) => c.id === callId);
+    if (record) return recordDetails(record);
+    if (me.call?.callId === callId) {
+      return [h("p", { class: "call-title" }, partyName(me.call.caller), " ", h("span", { class: "badge brand" }, me.call.queueName)), h("p", { class: "muted" }, "On the call now: your notes are kept until your wrap-up ends.")];
+    }
+    return [h("p", { class: "call-title" }, "Your last call")];
+  }
+
+  function renderNotes() {
+    const target = notesTarget();
     wrapUpCard.hidden = !target;
     if (!target) {
-      delete wrapUpBody.dataset.callId;
+      notes = null;
       replaceChildren(wrapUpBody);
       return;
     }
-    wrapUpBody.dataset.callId = target.id;
-    const codes = target.dispositionCodes;
-    const codeSelect = codes.length
-      ? h(
-          "select",
-          { id: "disposition-code", name: "code", required: true, "aria-describedby": "disposition-code-error" },
-          h("option", { value: "" }, "Choose a code"),
-          codes.map((code) => h("option", { value: code, selected: code === target.dispositionCode }, code)),
-        )
-      : null;
-    const codeError = h("span", { class: "field-error", id: "disposition-code-error" });
-    const note = h("textarea", {
-      id: "disposition-note",
-      name: "note",
-      rows: 3,
-      maxlength: NOTE_MAX,
-      "aria-describedby": "disposition-note-hint disposition-note-error",
-    });
-    note.value = target.dispositionNote || "";
-    const noteError = h("span", { class: "field-error", id: "disposition-note-error" });
-    const save = h("button", { type: "submit", class: "primary" }, "Save");
-    const cancel = editingId
-      ? h("button", { type: "button" }, "Cancel")
-      : null;
-    cancel?.addEventListener("click", () => {
-      const id = editingId;
-      editingId = null;
-      renderWrapUp({ force: true });
-      callsBody.querySelector(`[data-focus-key="dispose-${CSS.escape(id)}"]`)?.focus();
-    });
-    const saved = target.disposedAt
-      ? h("p", { class: "muted", id: "disposition-saved" }, `Saved ${when(target.disposedAt)}`, target.dispositionCode ? `: ${target.dispositionCode}` : "")
-      : null;
-    const form = h(
-      "form",
-      { class: "disposition-form", "aria-label": `What the call from ${partyName(target.caller)} was about`, novalidate: true },
-      h(
-        "p",
-        { class: "call-title" },
-        partyName(target.caller),
-        " ",
-        h("span", { class: "badge brand" }, target.queueName),
-      ),
-      h("p", { class: "muted" }, `Ended ${when(target.endedAt)} · talked ${duration(target.talkS)}`),
-      saved,
-      codeSelect
-        ? h("div", { class: "field" }, h("label", { for: "disposition-code" }, "Disposition"), codeSelect, codeError)
-        : h("p", { class: "muted" }, "This queue has no disposition codes: add a note if it helps."),
-      h(
-        "div",
-        { class: "field" },
-        h("label", { for: "disposition-note" }, "Note"),
-        note,
-        h("span", { class: "hint", id: "disposition-note-hint" }, `Optional, up to ${NOTE_MAX} characters`),
-        noteError,
-      ),
-      h("div", { class: "form-actions" }, save, cancel),
-    );
-    const fields = { code: [codeSelect, codeError], note: [note, noteError] };
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      for (const [input, error] of Object.values(fields)) {
-        input?.removeAttribute("aria-invalid");
-        error.textContent = "";
-      }
-      if (codeSelect && !codeSelect.value) {
-        codeSelect.setAttribute("aria-invalid", "true");
-        codeError.textContent = "Choose a code.";
-        codeSelect.focus();
-        return;
-      }
-      save.disabled = true;
-      try {
-        const body = { code: codeSelect ? codeSelect.value : null, note: note.value };
-        const result = await ctx.api.post(`/api/tab/me/calls/${segment(target.id)}/disposition`, body);
+    const hasRecord = calls.some((c) => c.id === target);
+    if (notes?.callId === target) {
+      notes.setDetails(detailsOf(target));
+      notes.setExplicitSave(hasRecord);
+      return;
+    }
+    // A new call for the form; what was typed in the old one for the same talk (the call
+    // became its leg's record) comes along.
+    const carried = notes && notes.dirty() && target.startsWith(`${notes.callId}.leg`) ? notes.values() : null;
+    notes?.flush();
+    notes = notesForm(ctx, {
+      callId: target,
+      details: detailsOf(target),
+      explicitSave: hasRecord,
+      carried,
+      onSaved: (result) => {
         saves += 1;
         calls = calls.map((c) => (c.id === result.id ? result : c));
-        editingId = null;
         toast(result.dispositionCode ? `Disposition saved: ${result.dispositionCode}` : "Note saved");
         renderCalls();
-        renderWrapUp({ force: true });
-        const next = wrapUpCard.hidden ? callsBody : wrapUpBody;
-        next.querySelector(`[data-focus-key="dispose-${CSS.escape(result.id)}"]`)?.focus();
-      } catch (error) {
-        let first = null;
-        for (const detail of error.details || []) {
-          const [input, message] = fields[detail.field] || [];
-          if (!input) continue;
-          input.setAttribute("aria-invalid", "true");
-          message.textContent = detail.message;
-          first ??= input;
-        }
-        first?.focus();
-        toast(error.message, { error: true });
-        save.disabled = false;
-      }
+      },
+      onCancel: pickedId === target
+        ? () => {
+            const id = pickedId;
+            pickedId = null;
+            renderNotes();
+            callsBody.querySelector(`[data-focus-key="dispose-${CSS.escape(id)}"]`)?.focus();
+          }
+        : null,
     });
-    save.dataset.focusKey = `dispose-${target.id}`;
-    replaceChildren(wrapUpBody, form);
+    replaceChildren(wrapUpBody, notes.element);
   }
 
   function dispositionCell(c) {
@@ -215,12 +184,41 @@ export function mountWork(ctx, callsBody) {
       c.disposedAt ? "Edit" : "Set",
     );
     edit.addEventListener("click", () => {
-      editingId = c.id;
-      renderWrapUp({ force: true });
+      pickedId = c.id;
+      renderNotes();
       wrapUpCard.scrollIntoView({ block: "nearest" });
-      (wrapUpBody.querySelector("#disposition-code") || wrapUpBody.querySelector("#disposition-note"))?.focus();
+      const code = wrapUpBody.querySelector("#disposition-code");
+      (code && !code.closest("[hidden]") && c.dispositionCodes.length ? code : wrapUpBody.querySelector("#disposition-note"))?.focus();
     });
     return h("td", {}, h("span", { class: "disposition-cell" }, shown, edit));
+  }
+
+  async function callBack(c, button) {
+    button.disabled = true;
+    try {
+      const asked = await ctx.api.post(`/api/tab/me/calls/${segment(c.id)}/callback`);
+      toast(`Callback asked for: ${asked.queueName} calls ${asked.number.id} back`);
+      calls = calls.map((other) => (other.id === c.id ? { ...other, canCallBack: false } : other));
+      renderCalls();
+      loadCallbacks();
+    } catch (error) {
+      toast(error.message, { error: true });
+      button.disabled = false;
+    }
+  }
+
+  function outcomeCell(c) {
+    const badge = c.missed
+      ? h("span", { class: "badge warning" }, "Missed")
+      : h("span", { class: c.outcome === "answered" ? "badge success" : "badge" }, OUTCOME_LABELS[c.outcome] || c.outcome);
+    if (!c.canCallBack) return h("td", {}, badge);
+    const button = h(
+      "button",
+      { type: "button", class: "small", "data-focus-key": `call-back-${c.id}`, "aria-label": `Call back ${partyName(c.caller)}` },
+      "Call back",
+    );
+    button.addEventListener("click", () => callBack(c, button));
+    return h("td", {}, h("span", { class: "disposition-cell" }, badge, button));
   }
 
   function renderCalls() {
@@ -232,25 +230,21 @@ export function mountWork(ctx, callsBody) {
       h(
         "tr",
         { class: c.missed ? "missed" : null, dataset: { callId: c.id } },
-        h("td", {}, when(c.endedAt)),
+        h("td", {}, timeElement(c.endedAt)),
         h("td", {}, c.queueName),
         h("td", {}, partyName(c.caller)),
-        h(
-          "td",
-          {},
-          c.missed
-            ? h("span", { class: "badge warning" }, "Missed")
-            : h("span", { class: c.outcome === "answered" ? "badge success" : "badge" }, OUTCOME_LABELS[c.outcome] || c.outcome),
-        ),
+        outcomeCell(c),
         dispositionCell(c),
         h("td", { class: "num" }, duration(c.waitS)),
         h("td", { class: "num" }, c.missed ? "" : duration(c.talkS)),
+        h("td", { class: "num" }, c.missed ? "" : c.wrapUpPending ? h("span", { class: "muted" }, "…") : duration(c.wrapUpS)),
       ),
     );
     const focused = document.activeElement?.dataset?.focusKey;
     replaceChildren(
       callsBody,
-      table("My recent calls", [["Ended"], ["Queue"], ["Caller"], ["Outcome"], ["Disposition"], ["Wait", true], ["Talk", true]], rows),
+      table("My recent calls", [["Ended"], ["Queue"], ["Caller"], ["Outcome"], ["Disposition"], ["Wait", true], ["Talk", true], ["Wrap-up", true]], rows),
+      h("p", { class: "muted table-note" }, `Hold time is not measured: ${HOLD_NOT_MEASURED} Handle time counts your talk and the wrap-up you actually took.`),
     );
     if (focused && !document.activeElement?.isConnected) {
       callsBody.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
@@ -261,7 +255,7 @@ export function mountWork(ctx, callsBody) {
     if (!me.agent) {
       calls = [];
       replaceChildren(callsBody, h("p", { class: "muted" }, "No calls."));
-      renderWrapUp();
+      renderNotes();
       return;
     }
     const started = saves;
@@ -271,7 +265,7 @@ export function mountWork(ctx, callsBody) {
       if (started !== saves) return;
       calls = loaded.calls;
       renderCalls();
-      renderWrapUp();
+      renderNotes();
     } catch (error) {
       replaceChildren(callsBody, h("p", { class: "muted" }, `Calls could not be loaded: ${error.message}`));
     }
@@ -289,11 +283,11 @@ export function mountWork(ctx, callsBody) {
         "td",
         {},
         h("span", { class: cb.status === "connected" ? "badge success" : cb.status === "failed" ? "badge danger" : "badge" }, CALLBACK_LABELS[cb.status] || cb.status),
-        cb.nextAttemptAt ? h("span", { class: "muted" }, ` next try ${when(cb.nextAttemptAt)}`) : null,
+        cb.nextAttemptAt ? h("span", { class: "muted" }, " next try ", timeElement(cb.nextAttemptAt)) : null,
       ),
       h("td", { class: "num" }, cb.position ?? "—"),
       h("td", {}, attempts, last?.result ? h("span", { class: "muted" }, ` · ${last.result}`) : null),
-      h("td", {}, when(cb.endedAt || cb.requestedAt)),
+      h("td", {}, timeElement(cb.endedAt || cb.requestedAt)),
     );
   }
 
@@ -350,5 +344,10 @@ export function mountWork(ctx, callsBody) {
     callbacksCard,
     /** Reload my calls and callbacks (the workspace calls this when my activity changes). */
     refresh,
+    /** Follow my state: the call at hand's notes open, stay, or move to its record. */
+    update(next) {
+      me = next;
+      renderNotes();
+    },
   };
 }

@@ -21,6 +21,7 @@ from contactcenter.model import (
     CallState,
     Holiday,
     HolidaySet,
+    HoursMode,
     OpenRange,
     Weekday,
 )
@@ -258,7 +259,12 @@ async def test_a_queue_on_a_holiday_or_after_hours_is_shown_as_such(stack: TabSt
     await stack.repository.queues.update(
         DEMO_TENANT_ID,
         SUPPORT,
-        lambda q: replace(q, hours=BusinessHours(weekly=(OpenRange(other_day, "09:00", "10:00"),))),
+        lambda q: replace(
+            q,
+            hours=BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(other_day, "09:00", "10:00"),)
+            ),
+        ),
     )
     status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
     assert status == 200

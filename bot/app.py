@@ -26,6 +26,7 @@ from bot.demo import (
     place_demo_calls,
     seed_demo_tenant,
 )
+from bot.demo_history import seed_demo_history
 from bot.graph_credentials import close_credential, graph_credential
 from bot.http import MAX_BODY_BYTES, error_middleware, error_response
 from bot.media_routes import (
@@ -47,8 +48,10 @@ from bot.presence import PresencePoller
 from bot.settings import DEFAULT_TAB_OPENID_URL, AppType, Settings
 from bot.stores import open_store, store_kind
 from bot.timer_loop import TimerLoop
+from contactcenter.aggregates import IntervalAggregator
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
+from contactcenter.errors import DomainError
 from contactcenter.ports import CallControl, Directory, Notifier, Presence, Store
 from contactcenter.repository import Repository
 from contactcenter.retention import PURGE_INTERVAL, purge_expired
@@ -465,7 +468,11 @@ async def _demo_sign_in(settings: Settings, options: TabOptions, clock: Clock) -
 
 
 async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Seed the demo tenant on first start, and let simulated callers dial in."""
+    """Seed the demo tenant on first start, and let simulated callers dial in.
+
+    With simulated callers, the demo also makes up its past month in the background (the
+    host is ready meanwhile), so reports have history on the first run.
+    """
     settings = app[keys.SETTINGS]
     if settings.demo:
         await seed_demo_tenant(app[keys.REPOSITORY], app[keys.CLOCK])
@@ -476,7 +483,21 @@ async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
                 place_demo_calls(client, settings.demo_call_rate, random.Random()),  # noqa: S311
                 name="demo-calls",
             )
+            analytics = app.get(ANALYTICS)
+            if analytics is not None:
+                app[keys.BACKGROUND].spawn(
+                    _demo_history(app[keys.REPOSITORY], analytics.aggregator, app[keys.CLOCK]),
+                    name="demo-history",
+                )
     yield
+
+
+async def _demo_history(repo: Repository, aggregator: IntervalAggregator, clock: Clock) -> None:
+    """Make up the demo's past month; a store that fails leaves it for the next start."""
+    try:
+        await seed_demo_history(repo, aggregator, clock)
+    except DomainError as err:
+        _LOGGER.warning("Demo history not made up (the next start goes on): %s", err)
 
 
 def _workers_ctx(services: Services) -> CleanupContext:

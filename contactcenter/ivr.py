@@ -6,7 +6,7 @@ and does what they decide.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -143,3 +143,23 @@ def validate_option(
         and target not in queue_ids
     ):
         raise InvalidInput(f"no queue {target!r}", field=field)
+
+
+def path_in_words(
+    path: Sequence[str], queue_names: Mapping[str, str], menu_names: Mapping[str, str]
+) -> list[str]:
+    """Say a call's way through the menus (``Call.ivr_path``) step by step, for people."""
+    steps: list[str] = []
+    for step in path:
+        kind, _, value = step.partition(":")
+        if kind == "menu":
+            steps.append(f"Menu {menu_names.get(value) or value}")
+        elif kind == "key":
+            steps.append(f"Pressed {value}")
+        elif kind == "queue":
+            steps.append(f"To queue {queue_names.get(value) or value}")
+        elif step == "no-input":
+            steps.append("No key pressed")
+        else:
+            steps.append(step)
+    return steps

@@ -1,8 +1,11 @@
 """Threshold alerts on queues: service level below target, longest wait or queue too long.
 
 A queue's rule (``queueAlertRules``, one document per queue, id = the queue's id) names up
-to three thresholds. The wallboard evaluates them against each live reading of the queue:
-an alert is raised when its condition starts to hold and cleared when it stops. Readings
+to three thresholds. A queue without one has the default rule, from its service-level
+target: today's service level below 80 % (the usual 80/20 goal) and a caller waiting
+longer than the target itself; saving a rule replaces the defaults. The wallboard evaluates them against each live reading of the queue:
+an alert is raised when its condition starts to hold and cleared when it stops. A queue
+that takes no calls now (after hours, a holiday, closed now) raises none. Readings
 are the same on every host, so every host raises and clears the same alerts; the time an
 alert was raised is what the host that shows it saw.
 """
@@ -15,8 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from contactcenter.model import Queue
+
 RULES = "queueAlertRules"
 _RECENT_KEPT = 50
+# The service level most contact centers aim at with their target time (80 % in 20 s).
+DEFAULT_SERVICE_LEVEL_GOAL = 0.8
 
 
 class AlertKind(StrEnum):
@@ -41,6 +48,21 @@ class QueueAlertRule:
     updated_by: str = ""
 
 
+def default_rule(queue: Queue) -> QueueAlertRule:
+    """Return the thresholds a queue has until its supervisors set their own."""
+    return QueueAlertRule(
+        id=queue.id,
+        tenant_id=queue.tenant_id,
+        service_level_below=DEFAULT_SERVICE_LEVEL_GOAL,
+        longest_wait_above_s=queue.service_level_threshold_s,
+    )
+
+
+def rule_for(queue: Queue, stored: QueueAlertRule | None) -> QueueAlertRule:
+    """Return the queue's rule: the one saved, else the default."""
+    return stored if stored is not None else default_rule(queue)
+
+
 @dataclass(frozen=True, slots=True)
 class QueueReading:
     """A queue's live numbers, as alert rules see them."""
@@ -51,6 +73,8 @@ class QueueReading:
     longest_wait_s: float
     # Today's SL1 at the queue's own target; None while nothing was answered today.
     service_level: float | None
+    # False after hours, on a holiday or while closed now: no alert holds.
+    is_open: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +106,8 @@ class AlertChange:
 def breaches(rule: QueueAlertRule, reading: QueueReading) -> dict[AlertKind, tuple[float, float]]:
     """Return each of the rule's conditions that holds, with the value and the threshold."""
     found: dict[AlertKind, tuple[float, float]] = {}
+    if not reading.is_open:
+        return found
     level = reading.service_level
     below = rule.service_level_below
     if below is not None and level is not None and level < below:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from contactcenter.floor import FloorState
 from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallState, RoutingMethod
 from contactcenter.reports import FIRST_REPORT_DAY, LAST_REPORT_DAY, AgentRow
@@ -164,6 +165,19 @@ class CallReportRowView(FinishedCallView):
     result_code: int | None
     result_subcode: int | None
     result_message: str
+    came_from: str = ""
+    ivr_path: list[str] = Field(default_factory=list)
+    menu_path: list[str] = Field(
+        default_factory=list, description="The way through the IVR menus, step by step, in words."
+    )
+    missed_agent_names: list[str] = Field(
+        default_factory=list,
+        description="The agents offered the call who declined it or let it ring out, by name.",
+    )
+    callback_request_id: str | None = None
+    voicemail_id: str | None = None
+    disposition_code: str | None = None
+    disposition_note: str = ""
 
 
 class CallReportView(ApiModel):
@@ -216,6 +230,10 @@ class AlertRuleView(ApiModel):
     waiting_above: int | None
     updated_at: datetime | None
     updated_by: str
+    default: bool = Field(
+        default=False,
+        description="No thresholds saved: these follow the queue's service-level target.",
+    )
 
 
 class AlertRuleListView(ApiModel):
@@ -249,6 +267,31 @@ class TodayView(ApiModel):
 class WallboardQueueView(QueueLiveView):
     today: TodayView
     alerts: list[AlertView]
+    open_state: Literal["open", "closed", "holiday", "closed-now"] = Field(
+        default="open",
+        description="Whether the queue takes calls now: its hours, a holiday, the switch.",
+    )
+    holiday: str = Field(default="", description="The holiday's name, when closed for one.")
+
+
+class FloorAgentView(ApiModel):
+    id: str
+    display_name: str
+    state: FloorState
+    state_since: datetime = Field(description="When the agent's current state began.")
+    not_ready_reason: str | None
+    queue_ids: list[str] = Field(description="The shown queues the agent is a member of.")
+
+
+class FloorCallView(ApiModel):
+    """A call waiting in a queue, as the wallboard shows it (no caller identity)."""
+
+    id: str
+    queue_id: str
+    queue_name: str
+    state: CallState
+    priority: int
+    waited_s: float
 
 
 class WallboardView(ApiModel):
@@ -257,6 +300,8 @@ class WallboardView(ApiModel):
     queues: list[WallboardQueueView]
     alerts: list[AlertView]
     recent_alerts: list[AlertChangeView]
+    agents: list[FloorAgentView] = Field(default_factory=list)
+    calls: list[FloorCallView] = Field(default_factory=list)
 
 
 # ================================================================ supervision
@@ -269,6 +314,8 @@ class SupervisedAgentView(ApiModel):
     activity: AgentActivity
     signed_in_queue_ids: list[str]
     member_of: list[str] = Field(description="The supervised queues the agent is a member of.")
+    state: FloorState
+    state_since: datetime = Field(description="When the agent's current state began.")
 
 
 class WaitingCallView(ApiModel):

@@ -9,11 +9,13 @@ Dates are the tenant's days, in its time zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from aiohttp import web
 
 from contactcenter.errors import NotFound
+from contactcenter.ivr import path_in_words
 from contactcenter.kpis import Kpis
 from contactcenter.model import AgentActivity, AgentStatus, CallOutcome, CallRecord, Role
 from contactcenter.reports import (
@@ -274,8 +276,33 @@ async def hourly_calls_report(call: TabRequest) -> HourlyReportView | web.Respon
 
 
 # --------------------------------------------------------------------- call lists
-def _call_row(record: CallRecord) -> CallReportRowView:
-    return fill(CallReportRowView, record)
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The names a call's details show in place of ids."""
+
+    agents: dict[str, str]
+    queues: dict[str, str]
+    menus: dict[str, str]
+
+
+async def _names(call: TabRequest) -> _Names:
+    repo = call.deps.repository
+    tenant_id = call.caller.tenant_id
+    agents = {a.value.id: a.value.display_name for a in await repo.agents.find(tenant_id)}
+    queues = {q.value.id: q.value.name for q in await repo.queues.find(tenant_id)}
+    menus = {
+        m.id: m.name or m.id for ivr in await repo.ivrs.find(tenant_id) for m in ivr.value.menus
+    }
+    return _Names(agents, queues, menus)
+
+
+def _call_row(record: CallRecord, names: _Names) -> CallReportRowView:
+    return fill(
+        CallReportRowView,
+        record,
+        menu_path=path_in_words(record.ivr_path, names.queues, names.menus),
+        missed_agent_names=[names.agents.get(a, a) for a in record.missed_agent_ids],
+    )
 
 
 _CALL_HEADER = [
@@ -355,11 +382,12 @@ async def _calls(
                 break
         return csv_response(csv_name, _CALL_HEADER, rows)
     page = await call_page(repo, tenant_id, period, scope, filters, limit=limit, cursor=cursor)
+    names = await _names(call)
     return CallReportView(
         time_zone=str(period.zone),
         date_from=period.first_day,
         date_to=period.last_day,
-        calls=[_call_row(r) for r in page.records],
+        calls=[_call_row(r, names) for r in page.records],
         next_cursor=page.next_cursor,
     )
 

@@ -44,13 +44,27 @@ async def _my_queues(call: TabRequest) -> list[Queue]:
     return [q for q in queues if q.id in mine]
 
 
-def _agent_view(agent: Agent, queues: list[Queue]) -> SupervisedAgentView:
+def _agent_view(
+    call: TabRequest, agent: Agent, queues: list[Queue], current: Call | None
+) -> SupervisedAgentView:
+    seen = call.tab.watch.observe(agent, current, call.deps.clock.now())
     return fill(
         SupervisedAgentView,
         agent,
         signed_in_queue_ids=sorted(agent.signed_in_queue_ids),
         member_of=[q.id for q in queues if agent.id in q.members],
+        state=seen.state,
+        state_since=seen.since,
     )
+
+
+async def _current_call(call: TabRequest, agent: Agent) -> Call | None:
+    if agent.current_call_id is None:
+        return None
+    try:
+        return (await call.deps.repository.calls.get(agent.tenant_id, agent.current_call_id)).value
+    except NotFound:
+        return None
 
 
 def _call_view(call_doc: Call, now_s: float) -> WaitingCallView:
@@ -79,16 +93,13 @@ async def get_supervision(call: TabRequest) -> SupervisionView:
         (a.value for a in await repo.agents.find(tenant_id) if a.value.id in members),
         key=lambda a: a.display_name.casefold(),
     )
-    calls = [
-        c.value
-        for c in await repo.calls.find(tenant_id)
-        if c.value.queue_id in ids and c.value.state in _WAITING
-    ]
+    live = {c.value.id: c.value for c in await repo.calls.find(tenant_id)}
+    calls = [c for c in live.values() if c.queue_id in ids and c.state in _WAITING]
     calls.sort(key=lambda c: (-c.priority, c.offered_at or now))
     return SupervisionView(
         at=now,
         queues=[SupervisedQueueView(id=q.id, name=q.name) for q in queues],
-        agents=[_agent_view(a, queues) for a in agents],
+        agents=[_agent_view(call, a, queues, live.get(a.current_call_id or "")) for a in agents],
         calls=[_call_view(c, now.timestamp()) for c in calls],
     )
 
@@ -113,7 +124,7 @@ def _supervised_queue(call: TabRequest, queues: list[Queue], queue_id: str) -> Q
 
 async def _agent_after(call: TabRequest, agent_id: str, queues: list[Queue]) -> SupervisedAgentView:
     agent = (await call.deps.repository.agents.get(call.caller.tenant_id, agent_id)).value
-    return _agent_view(agent, queues)
+    return _agent_view(call, agent, queues, await _current_call(call, agent))
 
 
 async def set_agent_status(call: TabRequest) -> SupervisedAgentView:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from contactcenter.errors import NotFound
-from contactcenter.queue_alerts import QueueAlertRule
+from contactcenter.queue_alerts import QueueAlertRule, default_rule
 from tab.analytics import alert_rules_for, analytics, require_supervisor, supervised_queue_ids
 from tab.analytics_schemas import (
     AlertRuleBody,
@@ -34,7 +34,7 @@ async def get_wallboard(call: TabRequest) -> WallboardView:
     caller = call.caller
     state = analytics(call.app)
     snapshot = await read_snapshot(call.deps.repository, caller.tenant_id, call.deps.clock.now())
-    frame = await state.frames.frame(caller.tenant, snapshot)
+    frame = await state.frames.frame(caller.tenant, snapshot, call.tab.watch, call.deps.notifier)
     return state.frames.view(frame, caller.tenant_id, caller.user, snapshot)
 
 
@@ -44,7 +44,7 @@ async def stream_wallboard(call: TabRequest) -> web.StreamResponse:
     frames = analytics(call.app).frames
 
     async def events(snapshot: TenantSnapshot) -> Sequence[LiveEvent]:
-        frame = await frames.frame(caller.tenant, snapshot)
+        frame = await frames.frame(caller.tenant, snapshot, call.tab.watch, call.deps.notifier)
         data = frames.view(frame, caller.tenant_id, caller.user, snapshot).model_dump(mode="json")
         # The time of the snapshot moves on every poll: not a reason to send an event.
         return (
@@ -55,14 +55,15 @@ async def stream_wallboard(call: TabRequest) -> web.StreamResponse:
 
 
 # ------------------------------------------------------------------ alert rules
-def _rule_view(queue_id: str, rule: QueueAlertRule | None) -> AlertRuleView:
+def _rule_view(rule: QueueAlertRule, *, default: bool = False) -> AlertRuleView:
     return AlertRuleView(
-        queue_id=queue_id,
-        service_level_below=rule.service_level_below if rule else None,
-        longest_wait_above_s=rule.longest_wait_above_s if rule else None,
-        waiting_above=rule.waiting_above if rule else None,
-        updated_at=rule.updated_at if rule else None,
-        updated_by=rule.updated_by if rule else "",
+        queue_id=rule.id,
+        service_level_below=rule.service_level_below,
+        longest_wait_above_s=rule.longest_wait_above_s,
+        waiting_above=rule.waiting_above,
+        updated_at=rule.updated_at,
+        updated_by=rule.updated_by,
+        default=default,
     )
 
 
@@ -70,14 +71,21 @@ async def list_alert_rules(call: TabRequest) -> AlertRuleListView:
     """List the alert thresholds of the queues I supervise."""
     user = require_supervisor(call)
     tenant_id = call.caller.tenant_id
-    queues = [q.value for q in await call.deps.repository.queues.find(tenant_id)]
-    mine = supervised_queue_ids(user, sorted(queues, key=lambda q: q.name.casefold()))
+    found = [q.value for q in await call.deps.repository.queues.find(tenant_id)]
+    queues = sorted(found, key=lambda q: q.name.casefold())
+    mine = set(supervised_queue_ids(user, queues))
     rules = {r.value.id: r.value for r in await alert_rules_for(call.app).find(tenant_id)}
-    return AlertRuleListView(rules=[_rule_view(q, rules.get(q)) for q in mine])
+    return AlertRuleListView(
+        rules=[
+            _rule_view(rules[q.id]) if q.id in rules else _rule_view(default_rule(q), default=True)
+            for q in queues
+            if q.id in mine
+        ]
+    )
 
 
 async def set_alert_rule(call: TabRequest) -> AlertRuleView:
-    """Set a queue's alert thresholds (null turns one off)."""
+    """Set a queue's alert thresholds (null turns one off; the defaults no longer apply)."""
     user = require_supervisor(call)
     caller = call.caller
     queue_id = call.param("queueId")
@@ -113,4 +121,4 @@ async def set_alert_rule(call: TabRequest) -> AlertRuleView:
         before=replace(before, updated_at=None) if before else None,
         after=replace(saved, updated_at=None),
     )
-    return _rule_view(queue_id, saved)
+    return _rule_view(saved)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from contactcenter.floor import StateWatch
 
 if TYPE_CHECKING:
     from contactcenter.audit import AuditLog
@@ -68,6 +70,8 @@ class TabState:
     hub: LiveHub
     enrolment: Enrolment
     membership_syncs: MembershipSyncs
+    # When each agent's state began, as far as this host has seen (time in state).
+    watch: StateWatch = field(default_factory=StateWatch)
 
 
 TAB: web.AppKey[TabState] = web.AppKey("tab", TabState)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,12 +10,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import unused_port
 
 from bot.cli import main
+from bot.demo import PEOPLE
+from contactcenter.model import Role
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -82,32 +88,59 @@ def _get(url: str) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
-def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path: Path) -> None:
-    port = unused_port()
+def _json(url: str, body: dict[str, Any] | None = None, token: str = "") -> Any:
+    request = urllib.request.Request(  # noqa: S310 - loopback URL
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback URL
+        return json.loads(response.read())
+
+
+def _serve_demo(tmp_path: Path, port: int, call_rate: str) -> tuple[subprocess.Popen[str], Path]:
+    """Start ``serve --demo`` on a port; its log goes to ``serve.log``."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_", "GRAPH_", "COSMOS_"))
     }
-    env["DEMO_CALL_RATE"] = "0"
+    env["DEMO_CALL_RATE"] = call_rate
     log = tmp_path / "serve.log"
-    log_file = log.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-        text=True,
-    )
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "data"),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            text=True,
+        )
+    return process, log
+
+
+def _stop(process: subprocess.Popen[str], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+        raise
+    assert process.returncode == 0, log.read_text()
+
+
+def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path: Path) -> None:
+    port = unused_port()
+    process, log = _serve_demo(tmp_path, port, "0")
     try:
         deadline = time.monotonic() + 15
         status = None
@@ -124,13 +157,39 @@ def test_serve_demo_answers_healthz_within_15_seconds_and_stops_cleanly(tmp_path
         assert (tmp_path / "data" / "contactcenter.db").exists()
         assert (tmp_path / "data" / "simulator" / "signing-key.pem").exists()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-            raise
-        finally:
-            log_file.close()
-    assert process.returncode == 0, log.read_text()
+        _stop(process, log)
+
+
+def test_serve_demo_reports_a_month_of_history_within_a_minute(tmp_path: Path) -> None:
+    started = time.monotonic()
+    port = unused_port()
+    base = f"http://127.0.0.1:{port}"
+    process, log = _serve_demo(tmp_path, port, "60")
+    try:
+        status = None
+        while time.monotonic() < started + 15 and process.poll() is None:
+            try:
+                status, _ = _get(f"{base}/healthz")
+            except OSError:
+                status = None
+            if status == 200:
+                break
+            time.sleep(0.1)  # polling an external process; not synchronisation of our own code
+        assert status == 200, log.read_text() if process.poll() is not None else "no 200"
+        supervisor = next(p for p in PEOPLE if Role.SUPERVISOR in p.roles)
+        token = _json(f"{base}/api/tab/demo/token", {"userId": supervisor.id})["accessToken"]
+        today = datetime.now(ZoneInfo("America/New_York")).date()
+        first, last = today - timedelta(days=30), today - timedelta(days=1)
+        path = f"{base}/api/tab/reports/queues?from={first}&to={last}"
+        days: list[dict[str, Any]] = []
+        while time.monotonic() < started + 60:
+            days = _json(path, token=token)["days"]
+            if len(days) == 30 and all(d["kpis"]["offered"] > 0 for d in days):
+                break
+            time.sleep(1)  # the history is made in the background of another process
+        assert len(days) == 30
+        assert [d["day"] for d in days if not d["kpis"]["offered"]] == []
+        agents = _json(f"{base}/api/tab/reports/agents?from={first}&to={last}", token=token)
+        assert all(row["handled"] > 0 for row in agents["agents"])
+    finally:
+        _stop(process, log)

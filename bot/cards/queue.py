@@ -47,6 +47,11 @@ class QueueSnapshot:
     asa_s: float | None
     as_of: datetime
     zone: tzinfo
+    # The queue's threshold alerts that hold now, in words (the wallboard's rules).
+    alerts: tuple[str, ...] = ()
+    # Seconds until the longest waiting caller passes the longest-wait threshold, if
+    # they will (the card is looked at again then); not shown.
+    alert_due_in_s: float | None = None
 
     def numbers(self) -> tuple[object, ...]:
         """Return what the card shows, apart from the time it was made."""
@@ -64,6 +69,7 @@ class QueueSnapshot:
             None if self.service_level is None else round(self.service_level, 3),
             self.service_level_threshold_s,
             None if self.asa_s is None else round(self.asa_s),
+            self.alerts,
         )
 
 
@@ -152,6 +158,22 @@ def queue_card(snapshot: QueueSnapshot) -> Card:
         container(
             header, style=ContainerStyle.ATTENTION if late else ContainerStyle.EMPHASIS, bleed=True
         ),
+    ]
+    if snapshot.alerts:
+        body.append(
+            container(
+                [
+                    text("Alerts", weight=TextWeight.BOLDER, color=TextColor.ATTENTION),
+                    *(
+                        text(line, color=TextColor.ATTENTION, spacing=Spacing.SMALL)
+                        for line in snapshot.alerts
+                    ),
+                ],
+                style=ContainerStyle.ATTENTION,
+                spacing=Spacing.MEDIUM,
+            )
+        )
+    body += [
         text("Agents", weight=TextWeight.BOLDER, spacing=Spacing.MEDIUM),
         agents,
         text("Today", weight=TextWeight.BOLDER, spacing=Spacing.MEDIUM),

@@ -4,7 +4,9 @@ Queue changes come in bursts (every call arriving, ringing, connecting, ending),
 refresh is coalesced: a queue's cards are updated at most once per ``coalesce_s`` (5 s),
 each time with the numbers as they are when the update is made, and not at all when the
 numbers did not change. The pacing is per host; a card is never updated from two workers
-of one host at once.
+of one host at once. The card shows the queue's threshold alerts as they hold; since a
+longest-wait alert starts with time passing rather than with an event, a card with a
+waiting caller is looked at again when that caller passes the threshold.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class QueueCards:
         self._dirty: set[_Key] = set()
         self._workers: set[_Key] = set()
         self._last_run: dict[_Key, float] = {}
+        self._rechecks: set[_Key] = set()
         self.updates = 0
 
     async def _queue(self, tenant_id: str, queue_id: str) -> Queue | None:
@@ -150,6 +153,29 @@ class QueueCards:
             self._workers.discard(key)
             self._tracker.finished()
 
+    def _recheck(self, key: _Key, delay_s: float) -> None:
+        """Look at the queue's cards again after ``delay_s`` (once per queue at a time)."""
+        if key in self._rechecks:
+            return
+
+        async def later() -> None:
+            try:
+                await self._timer.sleep(delay_s)
+                self._rechecks.discard(key)
+                self.changed(*key)
+            finally:
+                self._rechecks.discard(key)
+                self._tracker.finished()
+
+        self._rechecks.add(key)
+        self._tracker.started()
+        try:
+            self._background.spawn(later(), name=f"queue-cards-recheck-{key[1]}")
+        except RuntimeError:
+            # The host is shutting down: the cards stay as they are.
+            self._rechecks.discard(key)
+            self._tracker.finished()
+
     async def _refresh(self, tenant_id: str, queue_id: str) -> None:
         cards = await self._documents.queue_cards.find(
             tenant_id, [Condition("queueId", Op.EQ, queue_id)]
@@ -160,6 +186,8 @@ class QueueCards:
         if queue is None:
             return
         snapshot = await queue_snapshot(self._repository, queue, self._clock.now())
+        if snapshot.alert_due_in_s is not None:
+            self._recheck((tenant_id, queue_id), snapshot.alert_due_in_s)
         shown = digest(snapshot.numbers())
         for found in cards:
             card = found.value

@@ -3,7 +3,9 @@
 Figures follow the published KPI definitions: a call's wait runs from offered to answered;
 service level is SL1 (answered within the queue's threshold / answered); ASA is the mean
 wait of answered calls. "Today" is the tenant's calendar day in its time zone and counts
-calls that ended today (call records) plus the calls in the queue now.
+calls that ended today (call records) plus the calls in the queue now. A queue card also
+says which of the queue's threshold alerts hold (the wallboard's rules, or the defaults
+from the queue's target).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from bot.cards.call import CallPanelView, EarlierCall
 from bot.cards.callbacks import CallbackView
 from bot.cards.links import TabLinks
 from bot.cards.queue import QueueSnapshot
+from bot.cards.units import duration, percent
 from bot.cards.voicemail import VoicemailView
 from contactcenter.caller_history import recent_calls_of
 from contactcenter.codec import format_timestamp
 from contactcenter.errors import NotFound
+from contactcenter.hours import check_hours
 from contactcenter.model import (
     Agent,
     AgentActivity,
@@ -37,8 +41,16 @@ from contactcenter.model import (
     Voicemail,
 )
 from contactcenter.ports import Condition, Op
+from contactcenter.queue_alerts import (
+    RULES,
+    AlertKind,
+    QueueAlertRule,
+    QueueReading,
+    breaches,
+    rule_for,
+)
 from contactcenter.records import is_record_of
-from contactcenter.repository import Repository
+from contactcenter.repository import Collection, Repository
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,6 +92,24 @@ def _wait(offered: datetime | None, answered: datetime | None) -> float:
     if offered is None or answered is None:
         return 0.0
     return max(0.0, (answered - offered).total_seconds())
+
+
+def alert_line(kind: AlertKind, value: float, threshold: float) -> str:
+    """Say what an alert is, in words that stay the same while it holds."""
+    if kind is AlertKind.SERVICE_LEVEL:
+        return f"Service level {percent(value)} today, below {percent(threshold)}"
+    if kind is AlertKind.LONGEST_WAIT:
+        return f"A caller has waited over {duration(threshold)}"
+    return f"More than {round(threshold)} callers waiting"
+
+
+async def _alert_rule(repository: Repository, queue: Queue) -> QueueAlertRule:
+    rules = Collection(repository.store, RULES, QueueAlertRule)
+    try:
+        stored: QueueAlertRule | None = (await rules.get(queue.tenant_id, queue.id)).value
+    except NotFound:
+        stored = None
+    return rule_for(queue, stored)
 
 
 async def queue_snapshot(repository: Repository, queue: Queue, now: datetime) -> QueueSnapshot:
@@ -126,6 +156,20 @@ async def queue_snapshot(repository: Repository, queue: Queue, now: datetime) ->
     answered_waits += [_wait(c.offered_at, c.answered_at) for c in connected]
     threshold = queue.service_level_threshold_s
     answered = len(answered_waits)
+    service_level = (
+        sum(1 for w in answered_waits if w <= threshold) / answered if answered else None
+    )
+    rule = await _alert_rule(repository, queue)
+    # The zone is a ZoneInfo, whose name is its key.
+    is_open = check_hours(queue.hours, now, str(zone)).is_open
+    reading = QueueReading(queue.id, queue.name, len(waiting), longest, service_level, is_open)
+    holding = breaches(rule, reading)
+    limit = rule.longest_wait_above_s
+    due = (
+        limit - longest + 1.0
+        if waiting and is_open and limit is not None and AlertKind.LONGEST_WAIT not in holding
+        else None
+    )
     return QueueSnapshot(
         queue_id=queue.id,
         queue_name=queue.name,
@@ -138,13 +182,13 @@ async def queue_snapshot(repository: Repository, queue: Queue, now: datetime) ->
         offered=len(offered_records) + len(waiting) + len(connected),
         answered=answered,
         abandoned=sum(1 for r in records if r.outcome is CallOutcome.ABANDONED),
-        service_level=(
-            sum(1 for w in answered_waits if w <= threshold) / answered if answered else None
-        ),
+        service_level=service_level,
         service_level_threshold_s=threshold,
         asa_s=sum(answered_waits) / answered if answered else None,
         as_of=now,
         zone=zone,
+        alerts=tuple(alert_line(kind, *values) for kind, values in sorted(holding.items())),
+        alert_due_in_s=due,
     )
 
 

@@ -170,3 +170,23 @@ async def test_a_supervisor_sets_an_agent_s_status_and_signs_them_out_and_in(
     assert SALES in agent.signed_in_queue_ids
     actions = await audit_actions(stack)
     assert actions[:3] == ["agent.sign-in", "agent.sign-out", "agent.status"]
+
+
+async def test_each_agent_shows_their_state_and_since_when(stack: TabStack) -> None:
+    engine = stack.app[keys.ENGINE]
+    await engine.set_status(DEMO_TENANT_ID, ANA.id, AgentStatus.AWAY, "meeting")
+    status, body = await stack.call("GET", SUPERVISION, user=ADMIN.id)
+    ana = next(a for a in body["agents"] if a["id"] == ANA.id)
+    assert ana["state"] == "not-ready"
+    stack.clock.advance(30)  # type: ignore[attr-defined]
+    status, later = await stack.call("GET", SUPERVISION, user=ADMIN.id)
+    assert next(a for a in later["agents"] if a["id"] == ANA.id)["stateSince"] == ana["stateSince"]
+    status, changed = await stack.call(
+        "POST",
+        f"{SUPERVISION}/agents/{ANA.id}/status",
+        user=ADMIN.id,
+        json={"status": "available"},
+    )
+    assert status == 200
+    assert changed["state"] == "available"
+    assert changed["stateSince"] > ana["stateSince"]

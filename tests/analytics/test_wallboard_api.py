@@ -5,14 +5,26 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import ClientResponse
 
 from bot import keys
 from bot.demo import LINES
 from bot.settings import DEMO_TENANT_ID
-from contactcenter.model import AgentStatus, CallState
+from contactcenter.model import (
+    AgentStatus,
+    BusinessHours,
+    CallState,
+    Holiday,
+    HolidaySet,
+    HoursMode,
+    OpenRange,
+    Weekday,
+)
 from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, state_of
 from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, SUPPORT, TabStack
@@ -177,3 +189,86 @@ async def test_the_wallboard_stream_shows_a_new_waiting_call(stack: TabStack) ->
         while sales_of(board)["waiting"] == 0:
             board = await asyncio.wait_for(next_board(), 5)
         assert sales_of(board)["today"]["offered"] == 1
+
+
+async def test_a_queue_without_saved_thresholds_alerts_at_its_service_level_target(
+    stack: TabStack,
+) -> None:
+    status, listed = await stack.call("GET", f"{WALLBOARD}/alert-rules", user=ADMIN.id)
+    assert status == 200
+    sales = next(r for r in listed["rules"] if r["queueId"] == SALES)
+    assert (sales["default"], sales["serviceLevelBelow"], sales["longestWaitAboveS"]) == (
+        True,
+        0.8,
+        20,
+    )
+    await everyone_in_sales_away(stack)
+    await place_waiting_call(stack)
+    stack.clock.advance(21)  # type: ignore[attr-defined]
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert [(a["queueId"], a["kind"]) for a in board["alerts"]] == [(SALES, "longest-wait")]
+
+
+async def test_a_queue_closed_now_is_shown_closed_and_raises_no_alert(stack: TabStack) -> None:
+    await everyone_in_sales_away(stack)
+    await place_waiting_call(stack)
+    stack.clock.advance(30)  # type: ignore[attr-defined]
+    status, _ = await stack.call(
+        "POST",
+        f"/api/tab/supervision/queues/{SALES}/closed-now",
+        user=ADMIN.id,
+        json={"closed": True},
+    )
+    assert status == 200
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert sales_of(board)["openState"] == "closed-now"
+    assert next(q for q in board["queues"] if q["id"] == SUPPORT)["openState"] == "open"
+    assert board["alerts"] == []
+
+
+async def test_the_wallboard_lists_agents_with_time_in_state_and_waiting_calls(
+    stack: TabStack,
+) -> None:
+    await everyone_in_sales_away(stack)
+    _status, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    ana = next(a for a in board["agents"] if a["id"] == ANA.id)
+    assert (ana["state"], ana["notReadyReason"]) == ("not-ready", "training")
+    first_seen = ana["stateSince"]
+    call_id = await place_waiting_call(stack)
+    stack.clock.advance(15)  # type: ignore[attr-defined]
+    _, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    ana = next(a for a in board["agents"] if a["id"] == ANA.id)
+    # Still not ready: the state began when it was first seen, not at each reading.
+    assert ana["stateSince"] == first_seen
+    [waiting] = board["calls"]
+    assert (waiting["id"], waiting["queueName"], waiting["state"]) == (call_id, "Sales", "waiting")
+    assert waiting["waitedS"] >= 15
+    assert "caller" not in waiting
+
+
+async def test_a_queue_on_a_holiday_or_after_hours_is_shown_as_such(stack: TabStack) -> None:
+    local = stack.clock.now().astimezone(ZoneInfo("America/New_York"))
+    today, tomorrow = local.date(), local.date() + timedelta(days=1)
+    holiday = HolidaySet(
+        name="Days off", holidays=(Holiday("Founders' Day", f"{today}", f"{tomorrow}"),)
+    )
+    other_day = list(Weekday)[(local.weekday() + 3) % 7]
+    await stack.repository.queues.update(
+        DEMO_TENANT_ID, SALES, lambda q: replace(q, hours=BusinessHours(holiday_sets=(holiday,)))
+    )
+    await stack.repository.queues.update(
+        DEMO_TENANT_ID,
+        SUPPORT,
+        lambda q: replace(
+            q,
+            hours=BusinessHours(
+                mode=HoursMode.SET_TIMES, weekly=(OpenRange(other_day, "09:00", "10:00"),)
+            ),
+        ),
+    )
+    status, board = await stack.call("GET", WALLBOARD, user=ADMIN.id)
+    assert status == 200
+    sales = sales_of(board)
+    support = next(q for q in board["queues"] if q["id"] == SUPPORT)
+    assert (sales["openState"], sales["holiday"]) == ("holiday", "Founders' Day")
+    assert support["openState"] == "closed"

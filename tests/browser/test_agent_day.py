@@ -290,7 +290,10 @@ async def test_a_missed_call_and_a_voicemail_are_called_back_from_the_workspace(
         application_instance_id=LINES[0].application_instance_id,
         caller_phone="+14255550166",
     )
-    await page.get_by_role("button", name="Decline").click()
+    # Ana declines (and the decline lands) before the caller gives up.
+    async with page.expect_response(lambda r: r.url.endswith("/decline")) as declined:
+        await page.get_by_role("button", name="Decline").click()
+    assert (await declined.value).ok
     await demo.simulator.hang_up(placed.id)
     await demo.simulator.wait_for_call(placed.id, state="terminated", timeout_s=10)
 

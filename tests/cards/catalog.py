@@ -136,6 +136,7 @@ SNAPSHOT = QueueSnapshot(
     asa_s=14.2,
     as_of=datetime(2026, 3, 2, 19, 5, tzinfo=UTC),
     zone=ZoneInfo("America/New_York"),
+    alerts=("A caller has waited over 0:20",),
 )
 QUIET = QueueSnapshot(
     queue_id="q-support",

@@ -145,3 +145,34 @@ async def test_the_rate_limiter_keeps_a_conversation_within_teams_limits() -> No
             assert granted[i + limit.count] - granted[i] >= limit.per_s - 1e-9
     # And it is not slower than it must be: 60 in the first 30 s window.
     assert sum(1 for at in granted if at < 30.0) == 60
+
+
+async def test_a_breached_threshold_shows_on_the_card_and_clears(stack: Stack) -> None:
+    await _post_sales_card(stack)
+    await stack.timer.advance(10)
+    stack.clock.advance(10)
+    await _caller_waits(stack, 1)
+    await stack.notifier.queue_changed(TENANT, SALES)
+    await stack.notifier.wait_idle()
+    [calm] = await _updates(stack)
+    assert "Alerts" not in card_text(card_of(calm["activity"]))
+
+    # No event: the caller passes the queue's target (20 s, the default longest-wait
+    # threshold) with time alone, and the card is looked at again then.
+    stack.clock.advance(20)
+    await stack.timer.advance(20)
+    await stack.notifier.wait_idle()
+    updates = await _updates(stack)
+    assert len(updates) == 2
+    text = card_text(card_of(updates[-1]["activity"]))
+    assert "Alerts\nA caller has waited over 0:20" in text
+
+    # The caller is answered elsewhere: the alert leaves the card.
+    await stack.repository.calls.delete(TENANT, "burst-1")
+    stack.clock.advance(5)
+    await stack.timer.advance(5)
+    await stack.notifier.queue_changed(TENANT, SALES)
+    await stack.notifier.wait_idle()
+    updates = await _updates(stack)
+    assert len(updates) == 3
+    assert "Alerts" not in card_text(card_of(updates[-1]["activity"]))

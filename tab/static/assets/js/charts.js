@@ -200,37 +200,53 @@ export function heatMap({ title, rows, columns, values }) {
  * A day as a horizontal band: segments coloured by state, hours marked.
  * @param {{title: string, start: Date, end: Date, segments: {state: string, start: Date, end: Date, label: string}[], hourLabel: (d: Date) => string}} spec
  */
-export function timeline({ title, start, end, segments, hourLabel }) {
+/**
+ * An agent's day as two labelled bands over the hours shown: calls and wrap-ups (exact, from
+ * the records) and the sampled state of each interval. Segments and states carry a
+ * ``stateLabel`` to show; hour labels stay inside the chart.
+ */
+export function timeline({ title, start, end, segments, states = [], hourLabel }) {
   const width = 720;
-  const height = 84;
-  const left = 8;
-  const top = 18;
-  const band = 30;
+  const left = 84;
+  const right = 24;
+  const top = 8;
+  const band = 26;
+  const gap = 8;
+  const height = top + 2 * band + gap + 30;
   const span = end - start || 1;
-  const xAt = (t) => left + ((t - start) / span) * (width - 2 * left);
-  const chart = frame(
-    width,
-    height,
-    title,
-    segments.length ? segments.map((x) => `${x.label}: ${x.state}`).join("; ") : "No calls this day",
-  );
-  chart.append(s("rect", { class: "timeline-day", x: left, y: top, width: width - 2 * left, height: band }));
-  for (const segment of segments) {
-    const x = xAt(segment.start);
+  const xAt = (t) => left + ((Math.min(Math.max(t, start), end) - start) / span) * (width - left - right);
+  const described = [...segments, ...states].map((x) => `${x.label}: ${x.stateLabel || x.state}`);
+  const chart = frame(width, height, title, described.length ? described.join("; ") : "Nothing recorded this day");
+  const rows = [
+    ["Calls", top, segments],
+    ["State", top + band + gap, states],
+  ];
+  for (const [name, y, items] of rows) {
     chart.append(
-      s(
-        "rect",
-        { class: `timeline-${segment.state}`, x, y: top, width: Math.max(1.5, xAt(segment.end) - x), height: band },
-        s("title", {}, `${segment.label}: ${segment.state}`),
-      ),
+      s("text", { class: "chart-label timeline-band-label", x: left - 8, y: y + band / 2 + 4, "text-anchor": "end" }, name),
+      s("rect", { class: "timeline-day", x: left, y, width: width - left - right, height: band }),
     );
+    for (const item of items) {
+      const x = xAt(item.start);
+      chart.append(
+        s(
+          "rect",
+          { class: `timeline-${item.state}`, x, y, width: Math.max(1.5, xAt(item.end) - x), height: band },
+          s("title", {}, `${item.label}: ${item.stateLabel || item.state}`),
+        ),
+      );
+    }
   }
-  for (let hour = 0; hour <= 24; hour += 3) {
-    const at = new Date(start.getTime() + (hour * span) / 24);
+  const hours = Math.round(span / 3600000);
+  const step = hours <= 12 ? 1 : 3;
+  const axis = top + 2 * band + gap;
+  for (let hour = 0; hour <= hours; hour += step) {
+    const at = new Date(start.getTime() + hour * 3600000);
     const x = xAt(at);
     chart.append(
-      s("line", { class: "chart-grid", x1: x, x2: x, y1: top + band, y2: top + band + 6 }),
-      s("text", { class: "chart-label", x, y: top + band + 20, "text-anchor": "middle" }, hourLabel(at)),
+      s("line", { class: "chart-grid", x1: x, x2: x, y1: axis, y2: axis + 6 }),
+      // The first and last labels sit inside the chart rather than half outside it.
+      s("text", { class: "chart-label", x, y: axis + 20, "text-anchor": hour === 0 ? "start" : hour + step > hours ? "end" : "middle" }, hourLabel(at)),
     );
   }
   return chart;

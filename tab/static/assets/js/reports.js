@@ -1,10 +1,13 @@
-// Reports: queue and agent summaries, calls by hour, abandoned calls, call details and an
-// agent's timeline, with charts in the page and every table as a CSV download. Days are
-// the tenant's; agents see their own calls only.
+// Reports: queue and agent summaries, calls by hour, abandoned calls, call details (each
+// call opens in full) and an agent's timeline, with charts in the page and every table as a
+// CSV download; every figure says what it means. Days are the tenant's; agents see their
+// own calls only.
 
 import { h, replaceChildren, toast } from "./dom.js";
 import { barChart, heatMap, lineChart, timeline } from "./charts.js";
 import { OUTCOME_LABELS, clock, count, dateTime, daysBefore, percent, seconds } from "./format.js";
+import { FLOOR_STATES } from "./floor.js";
+import { kpiDefinitions, kpiHeading } from "./kpi_definitions.js";
 
 const SUPERVISOR_TABS = [
   ["queues", "Queues"],
@@ -55,7 +58,7 @@ function table(id, caption, headers, rows) {
       "table",
       { id },
       h("caption", { class: "visually-hidden" }, caption),
-      h("thead", {}, h("tr", {}, headers.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, label)))),
+      h("thead", {}, h("tr", {}, headers.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, kpiHeading(label))))),
       h("tbody", {}, rows),
     ),
   );
@@ -110,6 +113,7 @@ async function showQueues(ctx, body, filters) {
     body,
     h("div", { class: "report-actions" }, h("p", { class: "muted" }, `T = ${report.thresholdS} s · ${report.timeZone}`), csvButton(ctx, `${path}&format=csv`, `queues-${report.from}-${report.to}`)),
     table("queue-report", "Queue summary", [["Queue"], ...KPI_HEADERS], rows),
+    kpiDefinitions(report.thresholdS),
     h(
       "div",
       { class: "chart-row" },
@@ -141,7 +145,7 @@ async function showQueues(ctx, body, filters) {
             { name: "SL4", className: "series-4", values: report.days.map((d) => d.kpis.serviceLevel4) },
           ],
         }),
-        h("figcaption", {}, "The four service-level variants, day by day"),
+        h("figcaption", {}, "The four service-level variants, day by day: SL1 answered within T of answered; SL2 forgives callers who hung up within T; SL3 counts them as served; SL4 of every offered call."),
       ),
     ),
   );
@@ -208,22 +212,97 @@ async function showHourly(ctx, body, filters) {
   );
 }
 
+function callerOf(call) {
+  return call.caller.displayName || call.caller.id || "anonymous";
+}
+
+function facts(pairs) {
+  return h(
+    "dl",
+    { class: "call-facts" },
+    pairs.filter(([, value]) => value !== null && value !== undefined && value !== "").map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+  );
+}
+
+/** Everything a call's record says, in a dialog opened from the calls list. */
+function showCallDetail(call, timeZone, opener) {
+  const offers = [];
+  if (call.agentName) offers.push(h("li", {}, `Answered by ${call.agentName}`));
+  for (const name of call.missedAgentNames) offers.push(h("li", {}, `Offered to ${name}: declined or not answered`));
+  const close = h("button", { type: "button", class: "small" }, "Close");
+  const dialog = h(
+    "dialog",
+    { class: "call-detail", id: "call-detail", "aria-labelledby": "call-detail-title" },
+    h("h2", { id: "call-detail-title" }, `Call from ${callerOf(call)}`),
+    facts([
+      ["Queue", call.queueName || "—"],
+      ["Came from", call.cameFrom],
+      ["Outcome", OUTCOME_LABELS[call.outcome] || call.outcome],
+      ["Why it ended", call.leaveReason],
+      ["Offered", dateTime(call.offeredAt, timeZone)],
+      ["Answered", dateTime(call.answeredAt, timeZone)],
+      ["Ended", dateTime(call.endedAt, timeZone)],
+    ]),
+    h("h3", {}, "Menu path"),
+    call.menuPath.length ? h("ol", { class: "menu-path" }, call.menuPath.map((step) => h("li", {}, step))) : h("p", { class: "muted" }, "No menus: straight to the queue."),
+    h("h3", {}, "Offers"),
+    offers.length ? h("ul", { class: "call-offers" }, offers) : h("p", { class: "muted" }, "Not offered to any agent."),
+    h("h3", {}, "Times"),
+    facts([
+      ["Wait", seconds(call.waitS)],
+      ["Ringing", seconds(call.ringS)],
+      ["Talk", seconds(call.talkS)],
+      ["Hold", seconds(call.holdS)],
+      ["Wrap-up", seconds(call.wrapUpS)],
+      ["Within the queue's target", call.outcome === "answered" ? (call.metServiceLevel ? "Yes" : "No") : null],
+    ]),
+    h("h3", {}, "Disposition"),
+    call.dispositionCode || call.dispositionNote
+      ? facts([
+          ["Code", call.dispositionCode],
+          ["Notes", call.dispositionNote],
+        ])
+      : h("p", { class: "muted" }, "None recorded."),
+    call.resultCode !== null && call.resultCode !== undefined
+      ? facts([["Teams result", `${call.resultCode}/${call.resultSubcode ?? ""} ${call.resultMessage || ""}`.trim()]])
+      : null,
+    facts([
+      ["Callback request", call.callbackRequestId],
+      ["Voicemail", call.voicemailId],
+      ["Call id", call.id],
+    ]),
+    h("div", { class: "form-actions" }, close),
+  );
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    opener.focus();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  close.focus();
+}
+
 function callRows(calls, timeZone) {
-  return calls.map((call) =>
-    h(
+  return calls.map((call) => {
+    const open = h("button", { type: "button", class: "small", "aria-label": `Details of the call from ${callerOf(call)}, ended ${dateTime(call.endedAt, timeZone)}` }, "Details");
+    open.addEventListener("click", () => showCallDetail(call, timeZone, open));
+    return h(
       "tr",
       { dataset: { callId: call.id } },
       cells([
         [dateTime(call.endedAt, timeZone)],
         [call.queueName || "—"],
-        [call.caller.displayName || call.caller.id || "anonymous"],
+        [callerOf(call)],
         [OUTCOME_LABELS[call.outcome] || call.outcome],
         [seconds(call.waitS), true],
         [seconds(call.talkS), true],
         [call.agentName || "—"],
+        [call.dispositionCode || "—"],
       ]),
-    ),
-  );
+      h("td", {}, open),
+    );
+  });
 }
 
 async function showCallList(ctx, body, endpoint, params, name) {
@@ -238,10 +317,10 @@ async function showCallList(ctx, body, endpoint, params, name) {
     rows.append(...callRows(page.calls, timeZone));
     cursor = page.nextCursor;
     more.hidden = !cursor;
-    if (!rows.children.length) rows.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No calls in this period.")));
+    if (!rows.children.length) rows.append(h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No calls in this period.")));
   };
   more.addEventListener("click", () => load().catch((error) => toast(error.message, { error: true })));
-  const headers = [["Ended"], ["Queue"], ["Caller"], ["Outcome"], ["Wait", true], ["Talk", true], ["Agent"]];
+  const headers = [["Ended"], ["Queue"], ["Caller"], ["Outcome"], ["Wait", true], ["Talk", true], ["Agent"], ["Disposition"], ["Call"]];
   replaceChildren(
     body,
     h("div", { class: "report-actions" }, h("p", { class: "muted" }, "Newest first"), csvButton(ctx, `${path}&format=csv`, name)),
@@ -270,15 +349,40 @@ async function showTimeline(ctx, body, filters, agents) {
   const day = filters.to || filters.from;
   const path = `/api/tab/reports/agents/${encodeURIComponent(agentId)}/timeline?${query({ day })}`;
   const data = await ctx.api.get(path);
+  const stateName = (state) => FLOOR_STATES[state]?.[0] || state;
   const segments = data.segments.map((s) => ({
     state: s.state,
+    stateLabel: stateName(s.state),
     start: new Date(s.start),
     end: new Date(s.end),
     label: `${clock(s.start, data.timeZone)}–${clock(s.end, data.timeZone)} ${s.queueName}`,
   }));
   const totals = {};
+  const states = [];
   for (const interval of data.intervals) {
-    for (const [state, value] of Object.entries(interval.stateS)) totals[state] = (totals[state] || 0) + value;
+    let top = null;
+    for (const [state, value] of Object.entries(interval.stateS)) {
+      totals[state] = (totals[state] || 0) + value;
+      if (value > 0 && (!top || value > top[1])) top = [state, value];
+    }
+    if (top) {
+      const begins = new Date(interval.start);
+      const ends = new Date(begins.getTime() + 15 * 60000);
+      states.push({ state: top[0], stateLabel: `mostly ${stateName(top[0]).toLowerCase()}`, start: begins, end: ends, label: `${clock(interval.start, data.timeZone)}–${clock(ends.toISOString(), data.timeZone)}` });
+    }
+  }
+  // Show the hours the agent worked (an hour either side), not the whole day.
+  const dayStart = new Date(data.start);
+  const dayEnd = new Date(data.end);
+  const times = [...segments, ...states].flatMap((x) => [x.start.getTime(), x.end.getTime()]);
+  const hour = 3600000;
+  let from = dayStart;
+  let to = dayEnd;
+  if (times.length) {
+    const first = dayStart.getTime() + Math.floor((Math.min(...times) - dayStart.getTime()) / hour) * hour - hour;
+    const last = dayStart.getTime() + Math.ceil((Math.max(...times) - dayStart.getTime()) / hour) * hour + hour;
+    from = new Date(Math.max(dayStart.getTime(), first));
+    to = new Date(Math.min(dayEnd.getTime(), Math.max(last, first + 4 * hour)));
   }
   replaceChildren(
     body,
@@ -293,18 +397,26 @@ async function showTimeline(ctx, body, filters, agents) {
       { id: "agent-timeline" },
       timeline({
         title: `${data.agentName}'s day`,
-        start: new Date(data.start),
-        end: new Date(data.end),
+        start: from,
+        end: to,
         segments,
+        states,
         hourLabel: (date) => clock(date.toISOString(), data.timeZone),
       }),
-      h("figcaption", {}, h("span", { class: "swatch timeline-on-call", "aria-hidden": "true" }), " on a call ", h("span", { class: "swatch timeline-wrap-up", "aria-hidden": "true" }), " wrap-up"),
+      h(
+        "figcaption",
+        { class: "timeline-legend" },
+        ["on-call", "wrap-up", "available", "ringing", "not-ready"].map((state) => h("span", {}, h("span", { class: `swatch timeline-${state}`, "aria-hidden": "true" }), ` ${stateName(state)}`)),
+        h("span", { class: "muted" }, "State: what most of each 15 minutes was spent on."),
+      ),
     ),
     table(
       "timeline-states",
       "Time by state",
       [["State"], ["Time", true]],
-      Object.entries(totals).map(([state, value]) => h("tr", {}, cells([[state], [seconds(value), true]]))),
+      Object.keys(totals).length
+        ? Object.entries(totals).map(([state, value]) => h("tr", { dataset: { state } }, cells([[stateName(state)], [seconds(value), true]])))
+        : h("tr", {}, h("td", { colspan: 2, class: "muted" }, "No sampled time this day.")),
     ),
   );
 }

@@ -1,11 +1,15 @@
-// The wallboard: per queue, callers waiting, the longest wait, agents by state and today's
-// numbers, with threshold alerts; live over /api/tab/wallboard/events. A full-screen mode
-// for a TV (?view=wallboard&mode=tv, or the Full screen button); supervisors set the
-// alert thresholds of their queues here.
+// The wallboard: per queue, whether it is open, callers waiting, the longest wait, agents by
+// state and today's numbers, with threshold alerts; every agent with their state and time in
+// state; every waiting call with its wait and priority; live over /api/tab/wallboard/events.
+// A full-screen mode for a TV (?view=wallboard&mode=tv, or the Full screen button) that fills
+// the screen at any size; supervisors set the alert thresholds of their queues here.
 
 import { h, replaceChildren, toast } from "./dom.js";
 import { ALERT_LABELS, alertText, clock, count, percent, seconds } from "./format.js";
+import { FLOOR_STATES, ServerClock, setText } from "./floor.js";
 import { EventStream } from "./stream.js";
+
+const CLOSED_LABELS = { closed: "After hours", holiday: "Holiday", "closed-now": "Closed now" };
 
 const AGENT_STATES = [
   ["available", "Available", "state-available"],
@@ -39,13 +43,22 @@ function agentBar(agents) {
   );
 }
 
+function openBadge(queue) {
+  const label = CLOSED_LABELS[queue.openState];
+  if (!label) return h("span", { class: "board-open", dataset: { openState: "open" } }, "Open");
+  const text = queue.openState === "holiday" && queue.holiday ? `${label}: ${queue.holiday}` : label;
+  return h("span", { class: "board-open closed", dataset: { openState: queue.openState } }, text);
+}
+
 function queueTile(queue, timeZone) {
   const today = queue.today;
   const hasAlert = (kind) => queue.alerts.some((a) => a.kind === kind);
+  const closed = queue.openState !== "open";
+  const classes = ["board-tile", queue.alerts.length ? "alerting" : null, closed ? "closed" : null].filter(Boolean).join(" ");
   const tile = h(
     "li",
-    { class: queue.alerts.length ? "board-tile alerting" : "board-tile", dataset: { queueId: queue.id }, "aria-labelledby": `board-${queue.id}` },
-    h("h2", { id: `board-${queue.id}` }, queue.name),
+    { class: classes, dataset: { queueId: queue.id, openState: queue.openState }, "aria-labelledby": `board-${queue.id}` },
+    h("div", { class: "board-tile-title" }, h("h2", { id: `board-${queue.id}` }, queue.name), openBadge(queue)),
     h(
       "div",
       { class: "board-live" },
@@ -72,6 +85,49 @@ function queueTile(queue, timeZone) {
   );
   for (const part of tile.querySelectorAll(".agent-bar-part")) part.style.flexGrow = part.dataset.share;
   return tile;
+}
+
+function agentList(board) {
+  if (!board.agents.length) return h("p", { class: "muted" }, "No agents in these queues.");
+  return h(
+    "ul",
+    { class: "board-agents" },
+    board.agents.map((agent) => {
+      const [label, className] = FLOOR_STATES[agent.state] || [agent.state, ""];
+      const reason = agent.state === "not-ready" && agent.notReadyReason ? ` (${agent.notReadyReason})` : "";
+      return h(
+        "li",
+        { class: "board-agent", dataset: { agentId: agent.id, state: agent.state } },
+        h("span", { class: `swatch ${className}`, "aria-hidden": "true" }),
+        h("span", { class: "board-agent-name" }, agent.displayName),
+        h("span", { class: "board-agent-state" }, label, reason),
+        h("span", { class: "board-agent-time", dataset: { since: agent.stateSince } }, ""),
+      );
+    }),
+  );
+}
+
+function callList(board) {
+  if (!board.calls.length) return h("p", { class: "board-calm", dataset: { calls: "0" } }, "Nobody is waiting.");
+  return h(
+    "table",
+    { class: "board-calls", dataset: { calls: String(board.calls.length) } },
+    h("thead", {}, h("tr", {}, [["Queue"], ["State"], ["Waiting", true], ["Priority", true]].map(([t, n]) => h("th", { scope: "col", class: n ? "num" : null }, t)))),
+    h(
+      "tbody",
+      {},
+      board.calls.map((call) =>
+        h(
+          "tr",
+          { dataset: { callId: call.id, queueId: call.queueId } },
+          h("th", { scope: "row" }, call.queueName),
+          h("td", {}, call.state === "ringing" ? "Ringing an agent" : "Waiting"),
+          h("td", { class: "num board-call-wait", dataset: { waited: String(call.waitedS) } }, seconds(call.waitedS)),
+          h("td", { class: "num" }, String(call.priority)),
+        ),
+      ),
+    ),
+  );
 }
 
 function alertList(board) {
@@ -123,6 +179,7 @@ function ruleForm(ctx, queue, rule, onSaved) {
     "form",
     { class: "rule-form", dataset: { queueId: queue.id } },
     h("h3", {}, queue.name),
+    rule?.default ? h("p", { class: "muted rule-default" }, `Defaults from the target of ${queue.serviceLevelThresholdS} s; saving replaces them.`) : null,
     field("serviceLevelBelow", "Service level below (%)", rule?.serviceLevelBelow === null || rule?.serviceLevelBelow === undefined ? null : Math.round(rule.serviceLevelBelow * 100), { min: 0, max: 100, step: 1 }),
     field("longestWaitAboveS", "Longest wait above (s)", rule?.longestWaitAboveS, { min: 0, max: 7200, step: 1 }),
     field("waitingAbove", "Callers waiting above", rule?.waitingAbove, { min: 0, max: 1000, step: 1 }),
@@ -157,7 +214,7 @@ async function showRules(ctx, panel, queues) {
   replaceChildren(
     panel,
     h("h2", {}, "Alert thresholds"),
-    h("p", { class: "muted" }, "Leave a box empty to turn that alert off. Alerts show here and on every wallboard of the queue."),
+    h("p", { class: "muted" }, "Leave a box empty to turn that alert off. Alerts show here, on every wallboard of the queue and on its live card in Teams channels."),
     mine.length ? h("div", { class: "rule-forms" }, mine.map((q) => ruleForm(ctx, q, byQueue[q.id], () => {}))) : h("p", {}, "You supervise no queue."),
   );
 }
@@ -169,7 +226,11 @@ export function renderWallboard(root, ctx) {
   const now = h("span", { class: "board-clock" });
   const alerts = h("div", { id: "wallboard-alerts", "aria-live": "polite" });
   const tiles = h("ul", { class: "board-tiles", id: "wallboard-queues" });
+  const agents = h("div", { id: "wallboard-agents" });
+  const calls = h("div", { id: "wallboard-calls" });
   const recent = h("div");
+  const serverClock = new ServerClock();
+  let receivedAt = Date.now();
   const rules = h("section", { class: "card board-rules", id: "alert-rules", hidden: true });
   const fullScreen = h("button", { type: "button", id: "board-full-screen" }, "Full screen");
   const rulesButton = supervises ? h("button", { type: "button", id: "board-rules-button", "aria-expanded": "false", "aria-controls": "alert-rules" }, "Alert settings") : null;
@@ -213,14 +274,34 @@ export function renderWallboard(root, ctx) {
       { class: "card wallboard-card", "aria-labelledby": "wallboard-title" },
       h("header", { class: "board-header" }, h("h1", { id: "wallboard-title" }, "Wallboard"), now, status, h("div", { class: "board-buttons" }, rulesButton, fullScreen)),
       alerts,
-      tiles,
+      h(
+        "div",
+        { class: "board-body" },
+        tiles,
+        h(
+          "div",
+          { class: "board-floor" },
+          h("section", { class: "board-panel", "aria-labelledby": "board-calls-title" }, h("h2", { id: "board-calls-title" }, "Waiting calls"), calls),
+          h("section", { class: "board-panel", "aria-labelledby": "board-agents-title" }, h("h2", { id: "board-agents-title" }, "Agents"), agents),
+        ),
+      ),
       recent,
     ),
     rules,
   );
 
+  // Time in state and waits count on between updates, on the server's clock.
+  const tick = () => {
+    for (const cell of agents.querySelectorAll(".board-agent-time")) setText(cell, seconds(serverClock.secondsSince(cell.dataset.since)));
+    const since = (Date.now() - receivedAt) / 1000;
+    for (const cell of calls.querySelectorAll(".board-call-wait")) setText(cell, seconds(Number(cell.dataset.waited) + since));
+  };
+  const ticker = setInterval(tick, 1000);
+
   const render = (board) => {
     latest = board;
+    serverClock.sync(board.at);
+    receivedAt = Date.now();
     root.dataset.updated = board.at;
     now.textContent = clock(board.at, board.timeZone);
     replaceChildren(alerts, alertList(board));
@@ -229,7 +310,10 @@ export function renderWallboard(root, ctx) {
     } else {
       replaceChildren(tiles, board.queues.map((q) => queueTile(q, board.timeZone)));
     }
+    replaceChildren(agents, agentList(board));
+    replaceChildren(calls, callList(board));
     replaceChildren(recent, recentList(board));
+    tick();
   };
 
   ctx.api.get("/api/tab/wallboard").then(render, (error) => replaceChildren(tiles, h("li", {}, error.message)));
@@ -244,5 +328,8 @@ export function renderWallboard(root, ctx) {
       status.classList.toggle("offline", !connected);
     },
   ).start();
-  return () => stream.stop();
+  return () => {
+    clearInterval(ticker);
+    stream.stop();
+  };
 }

@@ -315,14 +315,24 @@ export function mountWork(ctx, callsBody) {
 
   // My queues' lines and agents changed: a call of mine (or one I missed) may have ended,
   // a callback may have moved. Reload then, but at most every RELOAD_MS per page.
+  // A call's end shows in the live counts a moment before its record is written, so each
+  // change is followed by one more reload, RELOAD_MS after the first.
   let lastReload = 0;
   let reloadTimer = null;
+  let followUp = false;
   function reloadSoon() {
+    followUp = true;
+    scheduleReload();
+  }
+  function scheduleReload() {
     if (reloadTimer) return;
     const wait = Math.max(0, lastReload + RELOAD_MS - Date.now());
     reloadTimer = setTimeout(() => {
       reloadTimer = null;
+      const again = followUp;
+      followUp = false;
       refresh();
+      if (again) scheduleReload();
     }, wait);
   }
 

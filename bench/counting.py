@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.aggregates import AGENT_COLLECTION, COLLECTION
 from contactcenter.ports import Condition, Page, Store, StoredDocument
 
 READ = "read"
@@ -69,6 +70,9 @@ class OpLedger:
     timer_runs: int = 0
     # Presence polling (every few seconds, whatever the calls).
     presence: OpCounts = field(default_factory=OpCounts)
+    # Interval aggregates written by the host's background batches (finished calls are
+    # counted there every few seconds, not while a notification is handled).
+    aggregates: OpCounts = field(default_factory=OpCounts)
     # The benchmark's own endpoints (seeding, filling queues): never part of a result.
     bench: OpCounts = field(default_factory=OpCounts)
     # Anything else (start-up, the tab).
@@ -81,6 +85,7 @@ class OpLedger:
             self.timers_fired,
             self.timers_idle,
             self.presence,
+            self.aggregates,
             self.bench,
             self.other,
         ):
@@ -94,10 +99,13 @@ class OpLedger:
             "timersIdle": self.timers_idle.to_json(),
             "timerRuns": self.timer_runs,
             "presence": self.presence.to_json(),
+            "aggregates": self.aggregates.to_json(),
             "bench": self.bench.to_json(),
             "other": self.other.to_json(),
         }
 
+
+AGGREGATE_COLLECTIONS = frozenset({COLLECTION, AGENT_COLLECTION})
 
 CURRENT: ContextVar[OpCounts | None] = ContextVar("bench_store_bucket", default=None)
 """Where the store requests made in this context are counted (None: the ledger's other)."""
@@ -112,7 +120,10 @@ class CountingStore:
 
     def _count(self, kind: str, method: str, collection: str) -> None:
         bucket = CURRENT.get()
-        (bucket if bucket is not None else self._ledger.other).add(kind, f"{method} {collection}")
+        if bucket is None:
+            in_background = collection in AGGREGATE_COLLECTIONS
+            bucket = self._ledger.aggregates if in_background else self._ledger.other
+        bucket.add(kind, f"{method} {collection}")
 
     async def read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument:
         self._count(READ, "read", collection)

@@ -47,7 +47,7 @@ from bench.probe import (
 from bench.system import pin_to_cores, rss_bytes, watch_parent
 from bench.tenant import LineSpec, TenantSpec
 from bot import keys
-from bot.app import TIMER_INTERVAL_S, Services, create_app
+from bot.app import Services, create_app
 from bot.logs import configure_logging
 from bot.presence import PresencePoller
 from bot.settings import Settings
@@ -363,7 +363,7 @@ def add_bench_routes(app: web.Application) -> None:
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the product's background work: the timer loop and presence polling.
 
-    The same loop as the product's (same interval, ``engine.fire_due_timers``) and the
+    The product's timer loop (``bot.timer_loop.TimerLoop``, the engine's schedule) and the
     product's :class:`~bot.presence.PresencePoller`, run here as tasks of their own so that
     their store requests are counted apart (each timer run in a bucket of its own, merged
     by whether it fired anything) and so that stopping the benchmark host does not wait out
@@ -372,23 +372,20 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = app[keys.ENGINE]
     ledger = app[LEDGER]
 
-    async def fire() -> None:
+    async def fire_counted() -> int:
         bucket = OpCounts()
         token = CURRENT.set(bucket)
+        fired = 0
         try:
             fired = await engine.fire_due_timers()
         finally:
             CURRENT.reset(token)
             ledger.timer_runs += 1
-        (ledger.timers_fired if fired else ledger.timers_idle).merge(bucket)
+            (ledger.timers_fired if fired else ledger.timers_idle).merge(bucket)
+        return fired
 
     async def timers() -> None:
-        while True:
-            try:
-                await fire()
-            except Exception:
-                _LOGGER.exception("timer run failed; retrying next interval")
-            await asyncio.sleep(TIMER_INTERVAL_S)
+        await app[keys.TIMER_LOOP].run(fire_counted)
 
     async def presence() -> None:
         CURRENT.set(ledger.presence)

@@ -49,6 +49,8 @@ class Profile:
     records: int = 1_000_000
     report_runs: int = 7
     scan_runs: int = 3
+    # The Cosmos DB test server's own ceiling (--store cosmos).
+    ceiling_s: float = 20.0
 
     @property
     def waiting_target(self) -> int:

@@ -488,6 +488,13 @@ async def _wait_for_call_end(stack: Stack, spec: TenantSpec, call_id: str) -> di
     raise BenchError(f"call {call_id} did not end within {_DRAIN_TIMEOUT_S:.0f} s: {status}")
 
 
+# Where one call's store requests are counted: its notifications, the timer runs that
+# fired, and the background batch that adds it to the interval aggregates.
+_PER_CALL_BUCKETS = ("notifications", "timersFired", "aggregates")
+# Longer than the host's batch interval (AnalyticsOptions.aggregate_flush_interval_s).
+_AGGREGATE_BATCH_WAIT_S = 2.5
+
+
 async def store_ops_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
     """Count the store requests of answered calls, one call at a time.
 
@@ -509,12 +516,14 @@ async def store_ops_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
             caller_phone=f"+1206555{index:04d}",
         )
         status = await _wait_for_call_end(stack, spec, placed.id)
-        # One more timer run, so that a timer due at the end is counted too.
-        await asyncio.sleep(0.3)
+        # One more timer run, so that a timer due at the end is counted too, and the
+        # background batch that adds the call to the interval aggregates (so that it is
+        # this call's window that counts it, not the next one's).
+        await asyncio.sleep(_AGGREGATE_BATCH_WAIT_S)
         ops = await stack.host_get("/bench/ops")
         if index == 0:
             continue
-        per_call = ops["notifications"]["total"] + ops["timersFired"]["total"]
+        per_call = sum(ops[bucket]["total"] for bucket in _PER_CALL_BUCKETS)
         calls.append(
             {
                 "callId": placed.id,
@@ -522,6 +531,7 @@ async def store_ops_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
                 "total": per_call,
                 "notifications": ops["notifications"],
                 "timersFired": ops["timersFired"],
+                "aggregates": ops["aggregates"],
                 "timersIdle": ops["timersIdle"],
                 "timerRuns": ops["timerRuns"],
                 # Cosmos DB request units of everything the host did meanwhile (presence
@@ -539,7 +549,7 @@ async def store_ops_phase(stack: Stack, spec: TenantSpec) -> dict[str, Any]:
         raise BenchError(f"not every call was answered: {[c['outcome'] for c in calls]}")
     stack.log(f"  {median(totals):g} store requests per answered call")
     first = calls[0]
-    for bucket in ("notifications", "timersFired"):
+    for bucket in _PER_CALL_BUCKETS:
         stack.log(f"    {bucket}: {first[bucket]['methods']}")
     return {"perCall": median(totals), "calls": calls}
 
@@ -784,6 +794,34 @@ async def records_phase(stack: Stack, loader: Child) -> dict[str, Any]:
     return {"load": loaded, **measured, "store": "sqlite"}
 
 
+async def cosmos_ceiling_phase(stack: Stack) -> dict[str, Any]:
+    """Time the Cosmos DB test server alone: a bare SDK loop of one call's requests."""
+    assert stack.cosmos is not None
+    stack.log("Cosmos DB ceiling: the host's request mix from a bare SDK client")
+    with watching_noise(stack, "cosmosCeiling"):
+        measured = await stack.children.run_json(
+            "cosmos-ceiling",
+            python_module(
+                "bench.cosmos_ceiling",
+                "--endpoint",
+                stack.cosmos.endpoint,
+                "--key",
+                stack.cosmos_key,
+                "--database",
+                f"bench-ceiling-{uuid.uuid4().hex[:8]}",
+                "--seconds",
+                str(stack.profile.ceiling_s),
+            ),
+            cores=stack.host_cores,
+            timeout_s=stack.profile.ceiling_s + 300.0,
+        )
+    stack.log(
+        f"  {measured['requestsPerS']} requests/s = {measured['callsPerS']} calls/s; client "
+        f"{measured['clientCpuMsPerRequest']} ms CPU per request"
+    )
+    return measured
+
+
 async def _measure_records(stack: Stack, path: Path) -> dict[str, Any]:
     profile = stack.profile
     return await stack.children.run_json(
@@ -881,6 +919,7 @@ async def run(options: Options) -> dict[str, Any]:
             stack.children.stop(stack.host, timeout_s=_HOST_STOP_S)
             stack.host = None
             records = await records_phase(stack, loader)
+            ceiling = await cosmos_ceiling_phase(stack) if stack.cosmos is not None else None
             raw = dict(stack.raw)
             noise = dict(stack.noise)
     return {
@@ -889,6 +928,7 @@ async def run(options: Options) -> dict[str, Any]:
         "durationS": round(time.monotonic() - started, 1),
         "routing": routing,
         "storeOps": ops,
+        "cosmosCeiling": ceiling,
         "throughput": throughput,
         "memory": memory,
         "records": records,

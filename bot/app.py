@@ -47,6 +47,7 @@ from bot.notifications import change_notifications
 from bot.presence import PresencePoller
 from bot.settings import DEFAULT_TAB_OPENID_URL, AppType, Settings
 from bot.stores import open_store, store_kind
+from bot.timer_loop import TimerLoop
 from contactcenter.aggregates import IntervalAggregator
 from contactcenter.clock import Clock, SystemClock
 from contactcenter.engine import EngineSettings, RoutingEngine
@@ -112,6 +113,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = services.clock or SystemClock()
+    app[keys.TIMER_LOOP] = TimerLoop(app[keys.CLOCK], interval_s=TIMER_INTERVAL_S)
     app[keys.READY] = asyncio.Event()
     # Ready once every context below has opened; not ready from the start of shutdown.
     app.on_startup.append(_mark_ready)
@@ -339,6 +341,7 @@ def _engine_ctx(services: Services, teams_notifier: TeamsNotifier) -> CleanupCon
             media=app[MEDIA_STORE],
             recordings=recording_source(app),
             on_record=app[ANALYTICS].feed.record_finished,
+            timers=app[keys.TIMER_LOOP],
         )
         yield
 
@@ -501,7 +504,9 @@ def _workers_ctx(services: Services) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if services.run_timers:
             engine = app[keys.ENGINE]
-            app[keys.BACKGROUND].every(TIMER_INTERVAL_S, engine.fire_due_timers, name="timers")
+            app[keys.BACKGROUND].spawn(
+                app[keys.TIMER_LOOP].run(engine.fire_due_timers), name="timers"
+            )
             repository, clock = app[keys.REPOSITORY], app[keys.CLOCK]
             app[keys.BACKGROUND].every(
                 PURGE_INTERVAL.total_seconds(),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from bot.background import Background
     from bot.settings import Settings
+    from bot.timer_loop import TimerLoop
     from contactcenter.engine import RoutingEngine
     from graph.identity.calling import CallingTokenValidator
     from graph.identity.tab_sso import TabTokenValidator
@@ -38,6 +39,8 @@ CALLING_TOKENS: web.AppKey[CallingTokenValidator] = web.AppKey("calling_tokens")
 TAB_TOKENS: web.AppKey[TabTokenValidator] = web.AppKey("tab_tokens")
 SIMULATOR: web.AppKey[SimulatorThread | None] = web.AppKey("simulator")
 BACKGROUND: web.AppKey[Background] = web.AppKey("background")
+# The engine's timer schedule and the loop that fires due timers (run with run_timers).
+TIMER_LOOP: web.AppKey[TimerLoop] = web.AppKey("timer_loop")
 # Where the simulator (demo) or Graph (production) is: the base URL the Graph client uses.
 GRAPH_BASE_URL: web.AppKey[str] = web.AppKey("graph_base_url", str)
 # The host's one Microsoft Graph client (the simulator's fake Graph in demo mode).

@@ -427,6 +427,10 @@ class IntervalAggregator:
 
     async def _apply(self, tenant_id: str, target: Target, records: Sequence[CallRecord]) -> bool:
         """Add the records to one document by compare-and-set; False if all were counted."""
+        if self._known(tenant_id, target.doc_id, target.kind) is None and await self._create(
+            tenant_id, target, records
+        ):
+            return True
 
         def counted(current: IntervalAggregate) -> Decision[IntervalAggregate]:
             if current.sealed:
@@ -448,6 +452,22 @@ class IntervalAggregator:
             known=True,
         )
         return updated.changed
+
+    async def _create(self, tenant_id: str, target: Target, records: Sequence[CallRecord]) -> bool:
+        """Create a document this instance has not seen; False if it exists already.
+
+        Most documents this instance has not seen are new (an agent's first call in an
+        interval, a new interval): creating one outright saves the read that would find
+        it missing. One that exists costs a refused create, then the usual read.
+        """
+        fresh = add_records(target.empty(tenant_id), records, now=self._clock.now())
+        if fresh is None:
+            return False
+        try:
+            await self.collection(target.kind).create(fresh)
+        except Conflict:
+            return False
+        return True
 
     async def is_counted(self, record: CallRecord) -> bool:
         """Tell whether every document the record adds to counts it (or is sealed)."""

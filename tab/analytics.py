@@ -46,6 +46,10 @@ class AnalyticsOptions:
 
     # Catch-up sweep over recently ended records (what a crash left undone).
     sweep_interval_s: float = 1.0
+    # Finished calls are counted in the interval aggregates in batches, this often (each
+    # document then takes one write per batch); 0 counts each call as it finishes. Only
+    # with the background loops, which flush the batches.
+    aggregate_flush_interval_s: float = 2.0
     # A wider sweep, for records whose live call document lingered (a crashed host).
     wide_sweep_interval_s: float = 300.0
     wide_sweep_lookback_s: float = 1800.0
@@ -147,12 +151,23 @@ async def running_analytics(
     """Run the analytics state and loops for as long as the context is open."""
     aggregator = IntervalAggregator(store, clock)
     exporter = CallRecordExporter(store, AiohttpWebhookSender(session), clock, policy=options.retry)
+    batched = options.run_background and options.aggregate_flush_interval_s > 0
     alerts = AlertBoard()
     rules = Collection(store, RULES, QueueAlertRule)
     state = AnalyticsState(
         options=options,
         aggregator=aggregator,
-        feed=FinishedCalls(repository, aggregator, clock, exporter=exporter),
+        feed=FinishedCalls(
+            repository,
+            aggregator,
+            clock,
+            exporter=exporter,
+            batched=batched,
+            # The sweep leaves a record to its host's batch for a few flushes.
+            sweep_lag=timedelta(seconds=3 * options.aggregate_flush_interval_s)
+            if batched
+            else timedelta(0),
+        ),
         exporter=exporter,
         sampler=AgentTimeSampler(aggregator, max_gap_s=max(30.0, 3 * options.sample_interval_s)),
         leases=Leases(store),
@@ -185,6 +200,8 @@ async def running_analytics(
         await state.staffing.close()
         with contextlib.suppress(DomainError):
             await state.sampler.flush()
+        # Calls that finished since the last batch (the engine has stopped by now).
+        await state.feed.flush()
 
 
 def _start_loops(
@@ -205,6 +222,7 @@ def _start_loops(
 
     loops: list[tuple[float, Callable[[], Awaitable[object]], str]] = [
         (options.sweep_interval_s, state.feed.sweep, "analytics-sweep"),
+        (options.aggregate_flush_interval_s, state.feed.flush, "aggregates-flush"),
         (options.wide_sweep_interval_s, wide_sweep, "analytics-wide-sweep"),
         (options.delivery_interval_s, deliver, "webhook-deliveries"),
         (options.sample_interval_s, sample, "agent-time-samples"),

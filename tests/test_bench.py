@@ -25,7 +25,7 @@ import contactcenter.repository
 from bench.aggregates import QueueReport, QueueTotals, fold, interval_start
 from bench.loadgen import http_request, notification_mix
 from bench.probe import RoutingProbe, _overlap, _union
-from bench.results import BUDGETS, RESULT_KEYS, build_result
+from bench.results import BUDGETS, COSMOS_BUDGETS, RESULT_KEYS, build_result
 from bench.soak import SoakConfig, run_soak, slope_per_hour
 from bench.stats import percentile
 from contactcenter.simulation import SimulationConfig, simulate
@@ -162,7 +162,10 @@ def _measured(**changes: Any) -> dict[str, Any]:
         "profile": "test",
         "store": "sqlite",
         "durationS": 1.0,
-        "routing": {"base": {"overheadMs": {"p50": 4.0, "p99": 19.0}}, "maxCallsPerS": 60.0},
+        "routing": {
+            "base": {"overheadMs": {"p50": 4.0, "p99": 19.0}, "hostCpuMsPerCall": 12.0},
+            "maxCallsPerS": 60.0,
+        },
         "throughput": {"notificationsPerS": 3000.0, "floorRequestsPerS": 10000.0},
         "memory": {"rssMb": 150.0},
         "records": {"reportMs": 10.0, "scanMs": 1000.0},
@@ -181,9 +184,21 @@ def test_result_has_every_key_ratios_and_judged_budgets() -> None:
     budgets = result["budgets"]
     assert set(budgets) == {budget.path for budget in BUDGETS}
     assert budgets["routing_overhead_ms.p99"]["met"] is True
+    assert budgets["host_cpu_ms_per_call"]["met"] is True
     assert budgets["store_ops_per_call"]["met"] is False
     assert result["all_budgets_met"] is False
     assert result["noise_warning"] is None
+
+
+def test_a_cosmos_run_is_judged_by_the_cosmos_budgets() -> None:
+    measured = _measured(store="cosmos", storeOps={"perCall": 16})
+    measured["routing"]["base"]["hostCpuMsPerCall"] = 39.0
+    result = build_result(measured, {"nproc": 2, "cpuModel": "x", "python": "3.11"})
+    budgets = result["budgets"]
+    assert set(budgets) == {budget.path for budget in COSMOS_BUDGETS}
+    assert budgets["store_ops_per_call"]["met"] is True
+    assert budgets["host_cpu_ms_per_call"]["met"] is True
+    assert budgets["max_calls_per_s"]["met"] is True
 
 
 def test_result_says_when_other_programs_competed_for_the_cores() -> None:
@@ -217,6 +232,7 @@ def test_smoke_run_prints_every_key_of_the_budgets_table() -> None:
         "report_ms_1m",
         "report_scan_ms_1m",
         "store_ops_per_call",
+        "host_cpu_ms_per_call",
         "notifications_vs_floor",
         "report_vs_scan",
     ):

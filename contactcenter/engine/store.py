@@ -266,7 +266,19 @@ class CallStore:
         agent_id: str,
         change: Callable[[Agent], Agent | None],
     ) -> Versioned[Agent] | None:
-        """Read, change and compare-and-set an agent; None if missing or left unchanged."""
+        """Read, change and compare-and-set an agent; None if missing or left unchanged.
+
+        The version this instance last read or wrote is tried first, without a read: the
+        compare-and-set proves it current. Only a change is trusted that way; a decision
+        to leave the agent alone, or a lost write, is made again on a fresh read.
+        """
+        known = self.ctx.repository.agents.last_known(tenant_id, agent_id)
+        new = change(known.value) if known is not None else None
+        if known is not None and new is not None:
+            try:
+                return await self.save_agent(known, new)
+            except (Conflict, NotFound):
+                pass  # changed meanwhile: decide again on what the store holds
         updated = await self.ctx.repository.agents.apply(
             tenant_id, agent_id, change, missing=Missing.SKIP, after_save=self.agent_saved
         )

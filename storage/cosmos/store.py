@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, cast
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.cosmos import PartitionKey
 from azure.cosmos.aio import ContainerProxy, CosmosClient, DatabaseProxy
 from azure.cosmos.exceptions import CosmosHttpResponseError
@@ -77,6 +79,17 @@ _THROTTLE_WAIT_S: Final = 5
 _PROVISIONED_MIN_THROUGHPUT: Final = 400
 
 _MAX_PAGE_ITEMS: Final = 1000
+
+
+# With environment settings on, aiohttp looks for a proxy and a .netrc entry on a worker
+# thread for every request: two thread hand-offs per request, about a tenth of the host's
+# CPU on Cosmos DB. They are on only when the environment names a proxy.
+_PROXY_VARIABLES: Final = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def _proxy_configured(environ: Mapping[str, str]) -> bool:
+    """Tell whether the environment names an HTTP proxy (in either case)."""
+    return any(environ.get(name) or environ.get(name.upper()) for name in _PROXY_VARIABLES)
 
 
 @dataclass(slots=True)
@@ -159,6 +172,7 @@ class CosmosStore:
             endpoint,
             credential=auth,
             connection_verify=verify_tls,
+            transport=AioHttpTransport(use_env_settings=_proxy_configured(os.environ)),
             retry_throttle_total=_THROTTLE_RETRIES,
             retry_throttle_backoff_max=_THROTTLE_WAIT_S,
             user_agent_suffix="contact-center",

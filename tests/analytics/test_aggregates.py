@@ -328,3 +328,42 @@ async def test_one_host_at_a_time_holds_a_tenant_s_sampler_lease() -> None:
     assert await first.hold(TENANT, "agent-time-sampler", now + timedelta(seconds=20), ttl)
     assert await second.hold(TENANT, "agent-time-sampler", now + timedelta(seconds=51), ttl)
     assert not await first.hold(TENANT, "agent-time-sampler", now + timedelta(seconds=60), ttl)
+
+
+# ------------------------------------------------------------- batches
+async def test_a_batched_feed_counts_what_it_holds_at_the_flush() -> None:
+    store = MemoryStore()
+    clock = clock_at_noon()
+    repo = Repository(store)
+    feed = FinishedCalls(repo, IntervalAggregator(store, clock), clock, batched=True)
+    for item in RECORDS[:4]:
+        await repo.call_records.create(item)
+        await feed.record_finished(item)
+    assert (await queue_totals(feed.aggregator)).offered == 0
+
+    assert await feed.flush() == 4
+    assert await feed.flush() == 0
+
+    assert_same_totals(await queue_totals(feed.aggregator), totals_from_records(RECORDS[:4]))
+
+
+async def test_the_sweep_leaves_a_young_record_to_its_host_s_batch() -> None:
+    store = MemoryStore()
+    young = record("young", at(11, 59), CallOutcome.ANSWERED, wait=5, talk=50, agent=ANA)
+    assert young.ended_at is not None
+    clock = VirtualClock(young.ended_at + timedelta(seconds=1))
+    repo = Repository(store)
+    lag = timedelta(seconds=6)
+    host_a = FinishedCalls(repo, IntervalAggregator(store, clock), clock, batched=True)
+    host_b = FinishedCalls(
+        repo, IntervalAggregator(store, clock), clock, batched=True, sweep_lag=lag
+    )
+    await repo.call_records.create(young)
+    await host_a.record_finished(young)
+    assert await host_a.sweep() == 0, "held for the batch"
+    assert await host_b.sweep() == 0, "another host's batch may still count it"
+
+    # Host A crashed with the record in its batch: B's sweep counts it once it is old.
+    clock.advance(lag.total_seconds())
+    assert await host_b.sweep() == 1
+    assert (await queue_totals(host_b.aggregator)).answered == 1

@@ -44,8 +44,11 @@ Snapshot = dict[tuple[str, str, str], tuple[str, str]]
 
 
 # Written by the host's own background work (a what-if run started by an earlier, allowed
-# request; the sampling lease), never by the request under test.
-BACKGROUND_COLLECTIONS = frozenset({"whatIfRuns", "leases"})
+# request; the sampling lease; the interval aggregates of calls an earlier request ended,
+# counted in batches), never by the request under test: no endpoint writes them.
+BACKGROUND_COLLECTIONS = frozenset(
+    {"whatIfRuns", "leases", "intervalAggregates", "agentIntervalAggregates"}
+)
 
 
 async def snapshot(store: Store) -> Snapshot:

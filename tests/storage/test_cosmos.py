@@ -573,3 +573,12 @@ def test_without_the_server_package_cosmos_tests_are_skipped_off_ci(
 
     with pytest.raises(pytest.skip.Exception, match="run npm ci"):
         shared_server()
+
+
+def test_proxy_lookups_are_on_only_when_the_environment_names_a_proxy() -> None:
+    from storage.cosmos.store import _proxy_configured
+
+    assert not _proxy_configured({})
+    assert not _proxy_configured({"HTTPS_PROXY": ""})
+    assert _proxy_configured({"HTTPS_PROXY": "http://proxy.example:3128"})
+    assert _proxy_configured({"all_proxy": "socks5://proxy.example"})

@@ -21,7 +21,7 @@ holds the record; :meth:`FinishedCalls.flush` (every few seconds, and at shutdow
 what was held, one compare-and-set per document for the whole batch. The sweep leaves a
 record alone for ``sweep_lag`` after it ended, so that it does not race another host's batch;
 a batch lost with its host is counted by the sweeps of the others, or by this host's first
-sweep when it starts again (docs/decisions/0060-batched-aggregates.md).
+sweep when it starts again (docs/decisions/0029-batched-aggregates.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The contact center rings agents in Teams: an agent needs the Microsoft Teams ser
 plan; calls from phone numbers reach them through the bot, and Teams Phone (the "Phone
 System" plan) also lets them be reached on a number of their own. Which service plans count
 is the table below, from Microsoft's "Product names and service plan identifiers for
-licensing" (docs/decisions/0041-directory-and-licences.md). The simulated directory uses
+licensing" (docs/decisions/0026-directory-and-licences.md). The simulated directory uses
 the same table.
 """
 

@@ -14,7 +14,7 @@ next), lists the source's members, and makes the queue's agents match:
 Every change is audited, by the sync as its actor. A throttled or failing directory backs
 off: the next try waits twice as long each time (or what ``Retry-After`` asks), up to an
 hour. A full listing each time rather than Graph's delta queries: see
-docs/decisions/0042-queues-fed-by-teams.md.
+docs/decisions/0027-queues-fed-by-teams.md.
 """
 
 from __future__ import annotations

@@ -490,7 +490,7 @@ class NotesDraft:
 
     Kept on the agent document, which the wrap-up timer changes anyway: when wrap-up ends
     the draft becomes the record's note and disposition in the same record write that
-    fills in the wrap-up time (docs/decisions/0030-notes-and-the-wrap-up-actually-taken.md).
+    fills in the wrap-up time (docs/decisions/0022-notes-and-the-wrap-up-actually-taken.md).
     """
 
     call_id: str

@@ -158,7 +158,7 @@ def missed_call_card(
 
     The call itself went back to the queue: the buttons are about the agent's own
     availability and the workspace (docs/decisions/0013-card-actions.md), and about
-    calling the caller back should nobody answer (docs/decisions/0031-transfers-and-calling-back.md).
+    calling the caller back should nobody answer (docs/decisions/0023-transfers-and-calling-back.md).
     """
     pairs = [
         ("Caller", view.caller_name),

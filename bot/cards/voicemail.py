@@ -101,7 +101,7 @@ def voicemail_card(view: VoicemailView, *, note: str | None = None) -> Card:
         )
         if view.caller_number:
             # The queue calls back, as its callbacks go
-            # (docs/decisions/0031-transfers-and-calling-back.md).
+            # (docs/decisions/0023-transfers-and-calling-back.md).
             actions.append(ExecuteAction("Call back", Verb.CALL_BACK, data))
         body.append(
             text(

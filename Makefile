@@ -31,7 +31,7 @@ test-silent-points: $(STAMP) $(NODE_STAMP)
 	SIMULATOR_SILENT_POINTS=all $(BIN)/pytest tests/http tests/simulator
 
 # Copy the vendored browser libraries and schemas again from node_modules (after an upgrade
-# in package.json): docs/decisions/0016-installable-wheel.md.
+# in package.json): docs/decisions/0018-installable-wheel.md.
 vendor: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python tools/vendor.py
 

@@ -11,7 +11,8 @@ world (callers, agents, Teams admins), not for anything the bot may trust.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
@@ -49,6 +50,8 @@ from simulator.directory import (
 from simulator.errors import ApiError, parse_model, read_json_object, read_model
 from simulator.faults import DropSpec, FaultSpec
 from simulator.people import InviteeBehaviour, PresenceSetting
+
+_Entry = TypeVar("_Entry", bound=BaseModel)
 
 MAX_WAIT_S = 60.0
 
@@ -137,20 +140,22 @@ async def put_tenant(request: web.Request) -> web.Response:
 async def put_user(request: web.Request) -> web.Response:
     """PUT /sim/tenants/{tenant_id}/users/{user_id}."""
     entry = parse_model(UserEntry, await _entry_body(request, "user_id"))
-    tenant_id = request.match_info["tenant_id"]
-    try:
-        created = request.app[DIRECTORY_KEY].put_user(tenant_id, entry)
-    except UnknownTenant as err:
-        raise ApiError(404, f"Tenant {tenant_id} is not in the directory.") from err
-    return web.json_response(entry.model_dump(by_alias=True), status=201 if created else 200)
+    return _put_in_tenant(request, entry, request.app[DIRECTORY_KEY].put_user)
 
 
 async def put_group(request: web.Request) -> web.Response:
     """PUT /sim/tenants/{tenant_id}/groups/{group_id}: a group, or a team (``team``: true)."""
     entry = parse_model(GroupEntry, await _entry_body(request, "group_id"))
+    return _put_in_tenant(request, entry, request.app[DIRECTORY_KEY].put_group)
+
+
+def _put_in_tenant(
+    request: web.Request, entry: _Entry, put: Callable[[str, _Entry], bool]
+) -> web.Response:
+    """Store a directory entry in the path's tenant; 201 if it is new, 404 without the tenant."""
     tenant_id = request.match_info["tenant_id"]
     try:
-        created = request.app[DIRECTORY_KEY].put_group(tenant_id, entry)
+        created = put(tenant_id, entry)
     except UnknownTenant as err:
         raise ApiError(404, f"Tenant {tenant_id} is not in the directory.") from err
     return web.json_response(entry.model_dump(by_alias=True), status=201 if created else 200)

@@ -14,7 +14,8 @@ because the conversation is gone drops the agent's entry.
 
 An offer card's first write is a create, and its end updates the version this process
 wrote without reading it again; the store's etag check catches a card changed elsewhere,
-which is then read and replaced.
+which is then read and replaced. A talk that ends before its answer is shown goes to the
+wrap-up in one update.
 """
 
 from __future__ import annotations
@@ -94,6 +95,22 @@ class _Bound:
     links: TabLinks | None
 
 
+@dataclass(slots=True)
+class _End:
+    """An offer's end waiting to be shown on its card.
+
+    An answer not shown yet takes the talk's end in its place (``how``), so that a short
+    talk's card is updated once; ``answered`` stays true.
+    """
+
+    how: OfferEnd
+    answered: bool
+
+
+def _offer_key(alert: OfferAlert) -> _Key:
+    return (alert.tenant_id, alert.call_id, alert.agent_id)
+
+
 def _ctx(alert: OfferAlert) -> dict[str, str]:
     return {"call_id": alert.call_id, "tenant_id": alert.tenant_id, "agent_id": alert.agent_id}
 
@@ -121,6 +138,8 @@ class TeamsNotifier:
         self._random = random_fraction
         self._bound: _Bound | None = None
         self._pending: dict[_Key, deque[_Work]] = {}
+        # Answers queued for their card and not shown yet, by offer.
+        self._answers: dict[_Key, _End] = {}
 
     # ------------------------------------------------------------------ wiring
     def bind(
@@ -189,7 +208,16 @@ class TeamsNotifier:
         bound = self._bound
         if bound is None:
             return
-        self._submit_offer(bound, alert, lambda: self._end_offer(bound, alert, how))
+        key = _offer_key(alert)
+        waiting = self._answers.get(key)
+        if how is OfferEnd.TALK_ENDED and waiting is not None:
+            # The talk ended before its answer was shown: the one update shows the wrap-up.
+            waiting.how = how
+            return
+        end = _End(how, answered=how is OfferEnd.ANSWERED)
+        if end.answered:
+            self._answers[key] = end
+        self._submit_offer(bound, alert, lambda: self._end_offer(bound, alert, end))
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:
         bound = self._bound
@@ -251,7 +279,7 @@ class TeamsNotifier:
         """Queue work for one offer; one worker per offer runs it in order."""
         self._submit(
             bound,
-            (alert.tenant_id, alert.call_id, alert.agent_id),
+            _offer_key(alert),
             work,
             name=f"offer-card-{alert.call_id}",
             log=_ctx(alert),
@@ -282,6 +310,7 @@ class TeamsNotifier:
             bound.background.spawn(self._drain(key, queued, log), name=name)
         except RuntimeError:
             del self._pending[key]
+            self._answers.pop(key, None)
             self._tracker.finished()
             _LOGGER.info("Shutting down: no card sent", extra=log)
 
@@ -295,6 +324,7 @@ class TeamsNotifier:
                     _LOGGER.warning("Card for %s: %s", key[2], err, extra=log)
         finally:
             del self._pending[key]
+            self._answers.pop(key, None)
             self._tracker.finished()
 
     async def _reference(
@@ -354,20 +384,32 @@ class TeamsNotifier:
             # create it again, should it expire meanwhile).
             await cards.update(card.tenant_id, card.id, lambda _: card, missing=lambda: card)
 
-    async def _end_offer(self, bound: _Bound, alert: OfferAlert, how: OfferEnd) -> None:
+    async def _end_offer(self, bound: _Bound, alert: OfferAlert, end: _End) -> None:
+        key = _offer_key(alert)
+        if self._answers.get(key) is end:
+            del self._answers[key]  # shown now: a later end is an update of its own
+        how = end.how
         cards = bound.documents.offer_cards
         card_id = offer_card_id(alert.call_id, alert.agent_id)
         # The card as this process wrote it, if it did: its etag guards the write below
         # (one changed elsewhere since is read and updated again).
         known = cards.last_known(alert.tenant_id, card_id)
-        if known is not None and known.value.ended is not None:
-            known = None  # ended before: perhaps a later offer's card replaced it since
+        # Ended before: perhaps a later offer's card replaced it since, and a decision to
+        # keep is not trusted to a remembered version. The talk's end after the answer
+        # this process showed is a write (or has no chat to show it in): it is trusted.
+        talk_after_answer = how is OfferEnd.TALK_ENDED and (
+            known is not None and known.value.ended is OfferEnd.ANSWERED
+        )
+        if known is not None and known.value.ended is not None and not talk_after_answer:
+            known = None
         ref: ConversationRef | None = None
 
         async def ended(card: OfferCard) -> Decision[OfferCard]:
             nonlocal ref
-            # Only an answered call's card goes on, to the end of the talk.
-            follows = how is OfferEnd.TALK_ENDED and card.ended is OfferEnd.ANSWERED
+            # Only an answered call's card goes on, to the end of the talk (shown at once
+            # when the talk ended before the answer was).
+            answered = card.ended is OfferEnd.ANSWERED or (end.answered and card.ended is None)
+            follows = how is OfferEnd.TALK_ENDED and answered
             if card.ended is not None and not follows:
                 return KEEP
             if how is OfferEnd.TALK_ENDED and not follows:

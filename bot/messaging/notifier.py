@@ -14,8 +14,10 @@ because the conversation is gone drops the agent's entry.
 
 An offer card's first write is a create, and its end updates the version this process
 wrote without reading it again; the store's etag check catches a card changed elsewhere,
-which is then read and replaced. A talk that ends before its answer is shown goes to the
-wrap-up in one update.
+which is then read and replaced. An answered offer's card becomes the card of the call at
+hand, built from what the engine passes (the agent, the call and its record as written,
+the tenant's time zone and the queue's codes from its caches) rather than read back; a
+talk that ends before its answer is shown goes to the wrap-up in one update.
 """
 
 from __future__ import annotations
@@ -70,13 +72,18 @@ from bot.messaging.views import (
 from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, DomainError, NotFound
 from contactcenter.model import Call, CallbackRequest, Voicemail
-from contactcenter.ports import OfferAlert, OfferEnd
+from contactcenter.ports import CallAtHand, OfferAlert, OfferEnd
 from contactcenter.repository import KEEP, Decision, GiveUp, Missing, Repository
 
 _LOGGER = logging.getLogger(__name__)
 
 _Work = Callable[[], Awaitable[None]]
 _Key = tuple[str, str, str]
+
+# How long what the engine passes for the card of the call at hand is trusted: an update
+# that waited longer (Teams throttling, retries) reads the call's state, which may have
+# moved on meanwhile (the talk ended on another host, a note saved on the card).
+AT_HAND_TRUSTED_S = 5.0
 
 # Statuses of a refused send that mean the bot's conversation is gone: 403, the bot is no
 # longer in it (the app was removed or the user blocked it); 404, no such conversation.
@@ -99,11 +106,13 @@ class _Bound:
 class _End:
     """An offer's end waiting to be shown on its card.
 
-    An answer not shown yet takes the talk's end in its place (``how``), so that a short
-    talk's card is updated once; ``answered`` stays true.
+    An answer not shown yet takes the talk's end in its place (``how``, ``at_hand``), so
+    that a short talk's card is updated once; ``answered`` stays true.
     """
 
     how: OfferEnd
+    at_hand: CallAtHand | None
+    told_at: float  # the clock's monotonic time when the engine told it
     answered: bool
 
 
@@ -204,7 +213,9 @@ class TeamsNotifier:
             return
         self._submit_offer(bound, alert, lambda: self._post_offer(bound, alert))
 
-    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
+    async def offer_ended(
+        self, alert: OfferAlert, how: OfferEnd, *, at_hand: CallAtHand | None = None
+    ) -> None:
         bound = self._bound
         if bound is None:
             return
@@ -212,9 +223,10 @@ class TeamsNotifier:
         waiting = self._answers.get(key)
         if how is OfferEnd.TALK_ENDED and waiting is not None:
             # The talk ended before its answer was shown: the one update shows the wrap-up.
-            waiting.how = how
+            waiting.how, waiting.at_hand = how, at_hand
+            waiting.told_at = bound.clock.monotonic()
             return
-        end = _End(how, answered=how is OfferEnd.ANSWERED)
+        end = _End(how, at_hand, bound.clock.monotonic(), answered=how is OfferEnd.ANSWERED)
         if end.answered:
             self._answers[key] = end
         self._submit_offer(bound, alert, lambda: self._end_offer(bound, alert, end))
@@ -388,7 +400,9 @@ class TeamsNotifier:
         key = _offer_key(alert)
         if self._answers.get(key) is end:
             del self._answers[key]  # shown now: a later end is an update of its own
-        how = end.how
+        how, at_hand = end.how, end.at_hand
+        if bound.clock.monotonic() - end.told_at > AT_HAND_TRUSTED_S:
+            at_hand = None
         cards = bound.documents.offer_cards
         card_id = offer_card_id(alert.call_id, alert.agent_id)
         # The card as this process wrote it, if it did: its etag guards the write below
@@ -428,6 +442,7 @@ class TeamsNotifier:
                     alert.call_id,
                     bound.clock.now(),
                     agent_mri=ref.user_mri,
+                    at_hand=at_hand,
                 )
                 if panel is not None:
                     shown = call_panel_card(panel)

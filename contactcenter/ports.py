@@ -12,7 +12,15 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from contactcenter.events import RosterEntry
-from contactcenter.model import Call, CallbackRequest, MembershipKind, Party, Voicemail
+from contactcenter.model import (
+    Agent,
+    Call,
+    CallbackRequest,
+    CallRecord,
+    MembershipKind,
+    Party,
+    Voicemail,
+)
 from contactcenter.wav import WavAudio
 
 
@@ -269,12 +277,36 @@ class OfferAlert:
     ivr_path: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True, slots=True)
+class CallAtHand:
+    """The agent's call as the engine just wrote it, for the card that follows the call.
+
+    ``agent`` is the agent's document as written with it (on the call, or wrapping it up),
+    ``call`` the live call, ``record`` its record once the talk ended (None while it goes
+    on); ``time_zone`` is the tenant's (IANA name), from the engine's configuration cache.
+    ``disposition_codes`` are the call's queue's once the talk ended (None: not passed).
+    """
+
+    agent: Agent
+    call: Call
+    time_zone: str
+    record: CallRecord | None = None
+    disposition_codes: tuple[str, ...] | None = None
+
+
 class Notifier(Protocol):
     """Tells agents and supervisors what happens (Teams cards in production)."""
 
     async def offer_started(self, alert: OfferAlert) -> None: ...
 
-    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None: ...
+    async def offer_ended(
+        self, alert: OfferAlert, how: OfferEnd, *, at_hand: CallAtHand | None = None
+    ) -> None:
+        """Tell the agent how their offer ended; ``at_hand`` when they answered or talked.
+
+        With ``at_hand`` the card of the call at hand needs no store reads for what it holds.
+        """
+        ...
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None: ...
 

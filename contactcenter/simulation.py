@@ -49,6 +49,7 @@ from contactcenter.model import (
     Voicemail,
 )
 from contactcenter.ports import (
+    CallAtHand,
     Condition,
     Invitation,
     MediaPrompt,
@@ -332,7 +333,9 @@ class SimulatedTeams:
     async def offer_started(self, alert: OfferAlert) -> None:
         return None
 
-    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
+    async def offer_ended(
+        self, alert: OfferAlert, how: OfferEnd, *, at_hand: CallAtHand | None = None
+    ) -> None:
         if how is OfferEnd.ANSWERED:
             call = self.calls.get(alert.call_id)
             if call is None:

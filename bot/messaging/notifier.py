@@ -14,7 +14,10 @@ because the conversation is gone drops the agent's entry.
 
 An offer card's first write is a create, and its end updates the version this process
 wrote without reading it again; the store's etag check catches a card changed elsewhere,
-which is then read and replaced.
+which is then read and replaced. An answered offer's card becomes the card of the call at
+hand, built from what the engine passes (the agent, the call and its record as written,
+the tenant's time zone and the queue's codes from its caches) rather than read back; a
+talk that ends before its answer is shown goes to the wrap-up in one update.
 """
 
 from __future__ import annotations
@@ -69,13 +72,18 @@ from bot.messaging.views import (
 from contactcenter.clock import Clock
 from contactcenter.errors import Conflict, DomainError, NotFound
 from contactcenter.model import Call, CallbackRequest, Voicemail
-from contactcenter.ports import OfferAlert, OfferEnd
+from contactcenter.ports import CallAtHand, OfferAlert, OfferEnd
 from contactcenter.repository import KEEP, Decision, GiveUp, Missing, Repository
 
 _LOGGER = logging.getLogger(__name__)
 
 _Work = Callable[[], Awaitable[None]]
 _Key = tuple[str, str, str]
+
+# How long what the engine passes for the card of the call at hand is trusted: an update
+# that waited longer (Teams throttling, retries) reads the call's state, which may have
+# moved on meanwhile (the talk ended on another host, a note saved on the card).
+AT_HAND_TRUSTED_S = 5.0
 
 # Statuses of a refused send that mean the bot's conversation is gone: 403, the bot is no
 # longer in it (the app was removed or the user blocked it); 404, no such conversation.
@@ -92,6 +100,24 @@ class _Bound:
     queue_cards: QueueCards
     history: CallerHistory
     links: TabLinks | None
+
+
+@dataclass(slots=True)
+class _End:
+    """An offer's end waiting to be shown on its card.
+
+    An answer not shown yet takes the talk's end in its place (``how``, ``at_hand``), so
+    that a short talk's card is updated once; ``answered`` stays true.
+    """
+
+    how: OfferEnd
+    at_hand: CallAtHand | None
+    told_at: float  # the clock's monotonic time when the engine told it
+    answered: bool
+
+
+def _offer_key(alert: OfferAlert) -> _Key:
+    return (alert.tenant_id, alert.call_id, alert.agent_id)
 
 
 def _ctx(alert: OfferAlert) -> dict[str, str]:
@@ -121,6 +147,8 @@ class TeamsNotifier:
         self._random = random_fraction
         self._bound: _Bound | None = None
         self._pending: dict[_Key, deque[_Work]] = {}
+        # Answers queued for their card and not shown yet, by offer.
+        self._answers: dict[_Key, _End] = {}
 
     # ------------------------------------------------------------------ wiring
     def bind(
@@ -185,11 +213,23 @@ class TeamsNotifier:
             return
         self._submit_offer(bound, alert, lambda: self._post_offer(bound, alert))
 
-    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
+    async def offer_ended(
+        self, alert: OfferAlert, how: OfferEnd, *, at_hand: CallAtHand | None = None
+    ) -> None:
         bound = self._bound
         if bound is None:
             return
-        self._submit_offer(bound, alert, lambda: self._end_offer(bound, alert, how))
+        key = _offer_key(alert)
+        waiting = self._answers.get(key)
+        if how is OfferEnd.TALK_ENDED and waiting is not None:
+            # The talk ended before its answer was shown: the one update shows the wrap-up.
+            waiting.how, waiting.at_hand = how, at_hand
+            waiting.told_at = bound.clock.monotonic()
+            return
+        end = _End(how, at_hand, bound.clock.monotonic(), answered=how is OfferEnd.ANSWERED)
+        if end.answered:
+            self._answers[key] = end
+        self._submit_offer(bound, alert, lambda: self._end_offer(bound, alert, end))
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:
         bound = self._bound
@@ -251,7 +291,7 @@ class TeamsNotifier:
         """Queue work for one offer; one worker per offer runs it in order."""
         self._submit(
             bound,
-            (alert.tenant_id, alert.call_id, alert.agent_id),
+            _offer_key(alert),
             work,
             name=f"offer-card-{alert.call_id}",
             log=_ctx(alert),
@@ -282,6 +322,7 @@ class TeamsNotifier:
             bound.background.spawn(self._drain(key, queued, log), name=name)
         except RuntimeError:
             del self._pending[key]
+            self._answers.pop(key, None)
             self._tracker.finished()
             _LOGGER.info("Shutting down: no card sent", extra=log)
 
@@ -295,6 +336,7 @@ class TeamsNotifier:
                     _LOGGER.warning("Card for %s: %s", key[2], err, extra=log)
         finally:
             del self._pending[key]
+            self._answers.pop(key, None)
             self._tracker.finished()
 
     async def _reference(
@@ -354,20 +396,34 @@ class TeamsNotifier:
             # create it again, should it expire meanwhile).
             await cards.update(card.tenant_id, card.id, lambda _: card, missing=lambda: card)
 
-    async def _end_offer(self, bound: _Bound, alert: OfferAlert, how: OfferEnd) -> None:
+    async def _end_offer(self, bound: _Bound, alert: OfferAlert, end: _End) -> None:
+        key = _offer_key(alert)
+        if self._answers.get(key) is end:
+            del self._answers[key]  # shown now: a later end is an update of its own
+        how, at_hand = end.how, end.at_hand
+        if bound.clock.monotonic() - end.told_at > AT_HAND_TRUSTED_S:
+            at_hand = None
         cards = bound.documents.offer_cards
         card_id = offer_card_id(alert.call_id, alert.agent_id)
         # The card as this process wrote it, if it did: its etag guards the write below
         # (one changed elsewhere since is read and updated again).
         known = cards.last_known(alert.tenant_id, card_id)
-        if known is not None and known.value.ended is not None:
-            known = None  # ended before: perhaps a later offer's card replaced it since
+        # Ended before: perhaps a later offer's card replaced it since, and a decision to
+        # keep is not trusted to a remembered version. The talk's end after the answer
+        # this process showed is a write (or has no chat to show it in): it is trusted.
+        talk_after_answer = how is OfferEnd.TALK_ENDED and (
+            known is not None and known.value.ended is OfferEnd.ANSWERED
+        )
+        if known is not None and known.value.ended is not None and not talk_after_answer:
+            known = None
         ref: ConversationRef | None = None
 
         async def ended(card: OfferCard) -> Decision[OfferCard]:
             nonlocal ref
-            # Only an answered call's card goes on, to the end of the talk.
-            follows = how is OfferEnd.TALK_ENDED and card.ended is OfferEnd.ANSWERED
+            # Only an answered call's card goes on, to the end of the talk (shown at once
+            # when the talk ended before the answer was).
+            answered = card.ended is OfferEnd.ANSWERED or (end.answered and card.ended is None)
+            follows = how is OfferEnd.TALK_ENDED and answered
             if card.ended is not None and not follows:
                 return KEEP
             if how is OfferEnd.TALK_ENDED and not follows:
@@ -386,6 +442,7 @@ class TeamsNotifier:
                     alert.call_id,
                     bound.clock.now(),
                     agent_mri=ref.user_mri,
+                    at_hand=at_hand,
                 )
                 if panel is not None:
                     shown = call_panel_card(panel)

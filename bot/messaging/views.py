@@ -40,7 +40,7 @@ from contactcenter.model import (
     Queue,
     Voicemail,
 )
-from contactcenter.ports import Condition, Op
+from contactcenter.ports import CallAtHand, Condition, Op
 from contactcenter.queue_alerts import (
     RULES,
     AlertKind,
@@ -66,10 +66,15 @@ async def tenant_zone(repository: Repository, tenant_id: str) -> tzinfo:
         tenant = (await repository.tenants.get(tenant_id, tenant_id)).value
     except NotFound:
         return UTC_ZONE
+    return zone_named(tenant.time_zone, tenant_id)
+
+
+def zone_named(name: str, tenant_id: str) -> tzinfo:
+    """Return the tenant's time zone of that IANA name (UTC if unknown)."""
     try:
-        return ZoneInfo(tenant.time_zone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        _LOGGER.warning("Unknown time zone %r of tenant %s", tenant.time_zone, tenant_id)
+        _LOGGER.warning("Unknown time zone %r of tenant %s", name, tenant_id)
         return UTC_ZONE
 
 
@@ -341,32 +346,47 @@ async def call_panel_view(
     now: datetime,
     *,
     agent_mri: str = "",
+    at_hand: CallAtHand | None = None,
 ) -> CallPanelView | None:
     """Describe an agent's call at hand for their card: on it, wrapping it up, or past.
 
-    None when the call is not the agent's (any more) and has no record of theirs.
+    What ``at_hand`` holds (the engine's agent, call, record, the tenant's time zone and the
+    queue's codes, as just written) is not read again. None when the call is not the
+    agent's (any more) and has no record of theirs.
     """
-    try:
-        agent = (await repository.agents.get(tenant_id, agent_id)).value
-    except NotFound:
-        return None
-    zone = await tenant_zone(repository, tenant_id)
-    draft = agent.notes_draft
-    if agent.activity is AgentActivity.ON_CALL and agent.current_call_id == call_id:
+    if at_hand is not None and at_hand.agent.id == agent_id and at_hand.call.id == call_id:
+        agent = at_hand.agent
+        zone = zone_named(at_hand.time_zone, tenant_id)
+    else:
+        at_hand = None
         try:
-            call = (await repository.calls.get(tenant_id, call_id)).value
+            agent = (await repository.agents.get(tenant_id, agent_id)).value
         except NotFound:
             return None
+        zone = await tenant_zone(repository, tenant_id)
+    draft = agent.notes_draft
+    if agent.activity is AgentActivity.ON_CALL and agent.current_call_id == call_id:
+        if at_hand is not None:
+            call = at_hand.call
+        else:
+            try:
+                call = (await repository.calls.get(tenant_id, call_id)).value
+            except NotFound:
+                return None
         if call.state is CallState.CONNECTED and call.agent_id == agent_id:
             return await _on_call_view(repository, call, agent_id, draft, zone, now, agent_mri)
     wrap_up = agent.wrap_up
     record_id = call_id
     if wrap_up is not None and is_record_of(call_id, wrap_up.record_id):
         record_id = wrap_up.record_id
-    try:
-        record = (await repository.call_records.get(tenant_id, record_id)).value
-    except NotFound:
-        return None
+    known = at_hand.record if at_hand is not None else None
+    if known is not None and known.id == record_id:
+        record = known
+    else:
+        try:
+            record = (await repository.call_records.get(tenant_id, record_id)).value
+        except NotFound:
+            return None
     if record.agent_id != agent_id:
         return None
     wrapping = agent.activity is AgentActivity.WRAP_UP and wrap_up is not None
@@ -375,6 +395,9 @@ async def call_panel_view(
     if wrapping and draft is not None and draft.call_id == record.id:
         note, code, saved_at = draft.note, draft.code, draft.saved_at
     name, number = caller_label(record.caller)
+    codes = at_hand.disposition_codes if at_hand is not None else None
+    if codes is None or at_hand is None or record.queue_id != at_hand.call.queue_id:
+        codes = await _codes(repository, tenant_id, record.queue_id)
     return CallPanelView(
         call_id=call_id,
         record_id=record.id,
@@ -388,7 +411,7 @@ async def call_panel_view(
         talk_s=record.talk_s,
         note=note,
         code=code,
-        codes=await _codes(repository, tenant_id, record.queue_id),
+        codes=codes,
         wrap_up_until=agent.wrap_up_until if wrapping else None,
         extension_s=(
             wrap_up.extension_s if wrapping and wrap_up is not None and not wrap_up.extended else 0

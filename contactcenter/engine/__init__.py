@@ -137,7 +137,7 @@ class RoutingEngine:
         self._ctx = ctx
         store = CallStore(ctx)
         prompts = Prompts(ctx)
-        alerts = Alerts(ctx)
+        alerts = Alerts(ctx, store)
         wrapups = WrapUps(ctx, store)
         endings = Endings(ctx, store, alerts, wrapups)
         offers = Offers(ctx, store, alerts, endings)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contactcenter.engine.context import EngineContext, log_extra
+from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import elapsed_s
 from contactcenter.errors import DomainError
-from contactcenter.model import Call, CallbackRequest, Voicemail
-from contactcenter.ports import OfferAlert, OfferEnd
+from contactcenter.model import Agent, Call, CallbackRequest, CallRecord, Voicemail
+from contactcenter.ports import CallAtHand, OfferAlert, OfferEnd
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class Alerts:
     """Tells agents of their offers, and queues' agents and supervisors of changes."""
 
     ctx: EngineContext
+    store: CallStore
 
     @staticmethod
     def _alert(call: Call, agent_id: str, now: datetime, *, card_first: bool) -> OfferAlert:
@@ -48,14 +50,45 @@ class Alerts:
         except DomainError as err:
             _LOGGER.warning("Offer card for %s: %s", agent_id, err, extra=log_extra(call))
 
-    async def offer_ended(self, call: Call, agent_id: str, how: OfferEnd, now: datetime) -> None:
+    async def offer_ended(
+        self,
+        call: Call,
+        agent_id: str,
+        how: OfferEnd,
+        now: datetime,
+        *,
+        agent: Agent | None = None,
+        record: CallRecord | None = None,
+    ) -> None:
+        """Tell the agent how their offer ended.
+
+        ``agent`` (as just written) and ``record`` (as just created) go to the card of the
+        call at hand with the call, so that it is built without reading them back.
+        """
         card_first = call.offer.card_first if call.offer is not None else False
         try:
+            at_hand = await self._at_hand(call, agent, record) if agent is not None else None
             await self.ctx.notifier.offer_ended(
-                self._alert(call, agent_id, now, card_first=card_first), how
+                self._alert(call, agent_id, now, card_first=card_first), how, at_hand=at_hand
             )
         except DomainError as err:
             _LOGGER.warning("Offer card update for %s: %s", agent_id, err, extra=log_extra(call))
+
+    async def _at_hand(self, call: Call, agent: Agent, record: CallRecord | None) -> CallAtHand:
+        # From the configuration caches (the tenant's kept minutes). The codes are for the
+        # wrap-up: a card on the call lists them with the tenant's queues, which it queries.
+        tenant = await self.store.tenant(call.tenant_id)
+        codes: tuple[str, ...] | None = None
+        if record is not None:
+            queue = await self.store.queue(call.tenant_id, call.queue_id)
+            codes = queue.disposition_codes if queue is not None else ()
+        return CallAtHand(
+            agent=agent,
+            call=call,
+            time_zone=tenant.time_zone if tenant is not None else "UTC",
+            record=record,
+            disposition_codes=codes,
+        )
 
     async def queue_changed(self, call: Call) -> None:
         if call.queue_id is None:

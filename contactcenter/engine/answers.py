@@ -101,9 +101,11 @@ class Answers:
             missed_in_a_row=0,
             due_at=now + keep_alive,
         )
+        talking: Agent | None = on_call
         try:
             await store.save_agent(agent, on_call)
         except (Conflict, NotFound):
+            talking = None  # the card reads the agent as the update leaves it
             await store.update_agent(
                 call.tenant_id,
                 agent_id,
@@ -116,7 +118,7 @@ class Answers:
         _LOGGER.info("Connected to %s", agent_id, extra=log_extra(call))
         if self.ctx.media_on and not handed_over:
             await self.prompts.cancel_media(call)
-        await self.alerts.offer_ended(saved.value, agent_id, OfferEnd.ANSWERED, now)
+        await self.alerts.offer_ended(saved.value, agent_id, OfferEnd.ANSWERED, now, agent=talking)
         others = [a for a in offer.agent_ids if a != agent_id]
         await self.endings.withdraw(call, offer, others, OfferEnd.TAKEN_BY_OTHER, now, match=True)
 

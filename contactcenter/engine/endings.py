@@ -346,7 +346,14 @@ class Endings:
                 freed.append(after)
             unattended = record.wrap_up_pending and not wrapping
             if after is not None:
-                await self.alerts.offer_ended(ended, ended.agent_id, OfferEnd.TALK_ENDED, now)
+                await self.alerts.offer_ended(
+                    ended,
+                    ended.agent_id,
+                    OfferEnd.TALK_ENDED,
+                    now,
+                    agent=after.value,
+                    record=created.value if created is not None else None,
+                )
         if hang_up:
             if ended.outcome is CallOutcome.ANSWERED:
                 await self.leave(ended)

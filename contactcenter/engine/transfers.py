@@ -169,12 +169,19 @@ class Transfers:
 
     async def _end_leg(self, talk: Call, leg: CallRecord, now: datetime) -> None:
         """Record the agent's leg and start their wrap-up (the call's end records it again)."""
-        await self.endings.create_record(leg)
+        created = await self.endings.create_record(leg)
         after, wrapping = await self.wrapups.start(talk, leg.id, now)
         if leg.wrap_up_pending and not wrapping:
             await self.wrapups.close_unattended(leg)
         if after is not None and talk.agent_id is not None:
-            await self.alerts.offer_ended(talk, talk.agent_id, OfferEnd.TALK_ENDED, now)
+            await self.alerts.offer_ended(
+                talk,
+                talk.agent_id,
+                OfferEnd.TALK_ENDED,
+                now,
+                agent=after.value,
+                record=created.value if created is not None else None,
+            )
 
     async def _remove(self, call: Call, participant_id: str) -> None:
         try:

@@ -39,6 +39,7 @@ from contactcenter.model import (
     Voicemail,
 )
 from contactcenter.ports import (
+    CallAtHand,
     Condition,
     Invitation,
     MediaPrompt,
@@ -224,7 +225,9 @@ class FakeNotifier:
     async def offer_started(self, alert: OfferAlert) -> None:
         self.started.append(alert)
 
-    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
+    async def offer_ended(
+        self, alert: OfferAlert, how: OfferEnd, *, at_hand: CallAtHand | None = None
+    ) -> None:
         self.ended.append((alert, how))
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:

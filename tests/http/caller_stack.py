@@ -23,7 +23,7 @@ from bot.demo import MAIN_LINE, PEOPLE, demo_simulator_directory, queue_id
 from bot.settings import DEMO_APP_ID, Settings
 from contactcenter.clock import VirtualClock
 from contactcenter.model import AgentStatus, Call, CallbackRequest, Queue, Voicemail
-from contactcenter.ports import OfferAlert, OfferEnd
+from contactcenter.ports import CallAtHand, OfferAlert, OfferEnd
 from simulator import SilentPoints, SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.config import MediaMode
 from tests.http.host_view import DemoHostView
@@ -47,7 +47,9 @@ class RecordingNotifier:
     async def offer_started(self, alert: OfferAlert) -> None:
         self.started.append(alert)
 
-    async def offer_ended(self, alert: OfferAlert, how: OfferEnd) -> None:
+    async def offer_ended(
+        self, alert: OfferAlert, how: OfferEnd, *, at_hand: CallAtHand | None = None
+    ) -> None:
         return None
 
     async def queue_changed(self, tenant_id: str, queue_id: str) -> None:

@@ -130,6 +130,38 @@ async def test_an_answered_offer_reads_neither_the_reference_nor_the_card(rig: R
     await rig.background.close()
 
 
+async def test_a_talk_that_ends_before_its_answer_is_shown_updates_the_card_once(
+    rig: Rig,
+) -> None:
+    alert = _alert("call-1")
+    await rig.notifier.offer_started(alert)
+    await rig.notifier.offer_ended(alert, OfferEnd.ANSWERED)
+    await rig.notifier.offer_ended(alert, OfferEnd.TALK_ENDED)
+    await rig.notifier.wait_idle()
+
+    assert rig.counted(*COLLECTIONS) == {"create offerCards": 1, "replace offerCards": 1}
+    assert [activity for _, activity in rig.channel.updated] == ["activity-1"]
+    card = (await rig.documents.offer_cards.get(TENANT, offer_card_id("call-1", ANA))).value
+    assert card.ended is OfferEnd.TALK_ENDED
+    await rig.background.close()
+
+
+async def test_the_talk_s_end_after_the_answer_replaces_the_card_without_reading_it(
+    rig: Rig,
+) -> None:
+    await rig.offer("call-1")
+    rig.store.reset()
+
+    await rig.notifier.offer_ended(_alert("call-1"), OfferEnd.TALK_ENDED)
+    await rig.notifier.wait_idle()
+
+    assert rig.counted(*COLLECTIONS) == {"replace offerCards": 1}
+    assert [activity for _, activity in rig.channel.updated] == ["activity-1", "activity-1"]
+    card = (await rig.documents.offer_cards.get(TENANT, offer_card_id("call-1", ANA))).value
+    assert card.ended is OfferEnd.TALK_ENDED
+    await rig.background.close()
+
+
 async def test_the_reference_is_read_once_per_ttl(rig: Rig) -> None:
     rig.documents.references.forget(TENANT, ANA)
 

@@ -661,7 +661,10 @@ class Call:
     ended_at: datetime | None = None
     agent_id: str | None = None
     offer: Offer | None = None
+    # Every offer that ended unanswered, once per agent and offer (declines included);
+    # ``declined_agent_ids`` names those of them the agent declined.
     missed_agent_ids: tuple[str, ...] = ()
+    declined_agent_ids: tuple[str, ...] = ()
     # Earliest durable timer on this call (ring timeout, max wait, ...), fired by any host.
     due_at: datetime | None = None
     outcome: CallOutcome | None = None
@@ -784,7 +787,9 @@ class CallRecord:
     met_service_level: bool = False
     agent_id: str | None = None
     agent_name: str = ""
+    # The offers that ended unanswered, declines included; the declines again on their own.
     missed_agent_ids: tuple[str, ...] = ()
+    declined_agent_ids: tuple[str, ...] = ()
     callback_request_id: str | None = None
     voicemail_id: str | None = None
     leave_reason: str = ""
@@ -803,3 +808,15 @@ class CallRecord:
     wrap_up_pending: bool = False
     # Cosmos DB expires the document after this many seconds (the tenant's retention).
     ttl: int | None = None
+
+    @property
+    def unanswered_agent_ids(self) -> tuple[str, ...]:
+        """Return the missed offers the agents let ring out (the missed ones not declined)."""
+        declines = list(self.declined_agent_ids)
+        unanswered: list[str] = []
+        for agent_id in self.missed_agent_ids:
+            if agent_id in declines:
+                declines.remove(agent_id)
+            else:
+                unanswered.append(agent_id)
+        return tuple(unanswered)

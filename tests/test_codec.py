@@ -74,6 +74,7 @@ CALLER = Party(PartyKind.PHONE, "+14255550100", "Caller")
             ended_at=NOW,
             outcome=CallOutcome.ABANDONED,
             missed_agent_ids=("a", "b"),
+            declined_agent_ids=("b",),
         ),
     ],
     ids=lambda v: type(v).__name__,
@@ -167,3 +168,34 @@ def test_a_supervisor_scoped_to_no_queue_supervises_none() -> None:
         User(id="u1", tenant_id="t1", display_name="Sam", roles=frozenset({Role.SUPERVISOR}))
     )
     assert not from_document(User, stored).supervises("q1")
+
+
+def test_a_record_stored_before_declines_has_none_and_every_miss_unanswered() -> None:
+    stored = to_document(
+        CallRecord(
+            id="c",
+            tenant_id="t",
+            chain_id="chain",
+            direction="incoming",
+            caller=CALLER,
+            queue_id="q",
+            queue_name="Sales",
+            offered_at=NOW,
+            ended_at=NOW,
+            outcome=CallOutcome.ABANDONED,
+            missed_agent_ids=("a", "b"),
+        )
+    )
+    older = {key: value for key, value in stored.items() if key != "declinedAgentIds"}
+    record = from_document(CallRecord, json.loads(json.dumps(older)))
+    assert (record.missed_agent_ids, record.declined_agent_ids) == (("a", "b"), ())
+    assert record.unanswered_agent_ids == ("a", "b")
+
+
+def test_a_live_call_stored_before_declines_has_none() -> None:
+    stored = to_document(
+        Call(id="c", tenant_id="t", caller=CALLER, target_id="app", missed_agent_ids=("a",))
+    )
+    del stored["declinedAgentIds"]
+    call = from_document(Call, stored)
+    assert (call.missed_agent_ids, call.declined_agent_ids) == (("a",), ())

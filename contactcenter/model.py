@@ -8,7 +8,7 @@ is on the agent document and a call's current offer is on the call document.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -550,6 +550,25 @@ class Agent:
     # The call being wrapped up (with ``wrap_up_until``), and notes typed meanwhile.
     wrap_up: WrapUp | None = None
     notes_draft: NotesDraft | None = None
+    # When the agent's status last changed: what they chose (with its reason), signed in to
+    # a queue or not, with a seat or not. Set by :meth:`with_status_since` in the same write
+    # as the change; None on documents written before it was kept.
+    status_since: datetime | None = None
+
+    def with_status_since(self, before: Agent, now: datetime) -> Agent:
+        """Return this agent (``before`` changed) with ``status_since`` now if the status changed."""
+        if _status_of(self) == _status_of(before):
+            return self
+        return replace(self, status_since=now)
+
+
+def _status_of(agent: Agent) -> tuple[AgentStatus, str | None, bool, bool]:
+    return (
+        agent.status,
+        agent.not_ready_reason,
+        bool(agent.signed_in_queue_ids),
+        agent.has_seat,
+    )
 
 
 class PartyKind(StrEnum):

@@ -53,6 +53,7 @@ CALLER = Party(PartyKind.PHONE, "+14255550100", "Caller")
             status=AgentStatus.AVAILABLE,
             activity=AgentActivity.WRAP_UP,
             wrap_up_until=NOW,
+            status_since=NOW,
         ),
         Call(
             id="c",
@@ -199,3 +200,12 @@ def test_a_live_call_stored_before_declines_has_none() -> None:
     del stored["declinedAgentIds"]
     call = from_document(Call, stored)
     assert (call.missed_agent_ids, call.declined_agent_ids) == (("a",), ())
+
+
+def test_an_agent_stored_before_the_status_time_has_none() -> None:
+    stored = to_document(
+        Agent(id="a", tenant_id="t", display_name="A", status=AgentStatus.AWAY, status_since=NOW)
+    )
+    del stored["statusSince"]
+    agent = from_document(Agent, stored)
+    assert (agent.status, agent.status_since) == (AgentStatus.AWAY, None)

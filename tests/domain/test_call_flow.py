@@ -233,6 +233,7 @@ async def test_agent_is_set_away_after_consecutive_misses() -> None:
 
     agent = await h.agent("a1")
     assert (agent.status, agent.activity) == (AgentStatus.AWAY, AgentActivity.IDLE)
+    assert agent.status_since == h.now
     assert h.notifier.endings("a1") == [OfferEnd.MISSED, OfferEnd.SET_AWAY]
     call = await h.call("c1")
     assert call is not None

@@ -556,7 +556,7 @@ class Agent:
     status_since: datetime | None = None
 
     def with_status_since(self, before: Agent, now: datetime) -> Agent:
-        """Return this agent (``before`` changed) with ``status_since`` now if the status changed."""
+        """Return this agent, ``before`` changed, with ``status_since`` at ``now`` if its status changed."""
         if _status_of(self) == _status_of(before):
             return self
         return replace(self, status_since=now)

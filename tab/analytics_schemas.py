@@ -162,7 +162,7 @@ class CallReportRowView(FinishedCallView):
     missed_agent_ids: list[str]
     declined_agent_ids: list[str] = Field(
         default_factory=list,
-        description="The agents who declined the call: some of ``missedAgentIds``, not more.",
+        description="The agents who declined the call (each also in ``missedAgentIds``).",
     )
     leave_reason: str
     # Graph's resultInfo when it terminated the call.

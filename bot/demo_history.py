@@ -163,7 +163,10 @@ def _call(
         ring = min(wait, rng.uniform(2, 9))
         agent = rng.choice(members)
         others = [a for a in members if a.id != agent.id]
-        missed = (rng.choice(others).id,) if others and rng.random() < 0.12 else ()
+        roll = rng.random() if others else 1.0
+        missed = (rng.choice(others).id,) if roll < 0.12 else ()
+        # Some agents press Decline (a few seconds); the others let it ring out.
+        declined = missed if roll < 0.05 else ()
         talk = rng.lognormvariate(5.1 if queue.name == "Sales" else 5.5, 0.5)
         answered = offered + timedelta(seconds=wait)
         call = replace(
@@ -172,8 +175,9 @@ def _call(
             ended_at=answered + timedelta(seconds=min(talk, 3600)),
             agent_id=agent.id,
             agent_name=agent.display_name,
-            ring_s=ring + (20 if missed else 0),
+            ring_s=ring + (4 if declined else 20 if missed else 0),
             missed_agent_ids=missed,
+            declined_agent_ids=declined,
         )
         record = build_call_record(call)
         if rng.random() < 0.8:

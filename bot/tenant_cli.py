@@ -162,7 +162,7 @@ def _service(
     repository = Repository(store)
     audit = AuditLog(store, clock)
     service = PersonalDataService(
-        store, repository, audit, Seats(store, repository), clock, media=media
+        store, repository, audit, Seats(store, repository, clock), clock, media=media
     )
     return repository, audit, service
 

@@ -157,6 +157,7 @@ def record_payload(record: CallRecord, *, created_at: datetime) -> dict[str, Any
                 {"id": record.agent_id, "name": record.agent_name} if record.agent_id else None
             ),
             "missedAgentIds": list(record.missed_agent_ids),
+            "declinedAgentIds": list(record.declined_agent_ids),
             "callbackRequestId": record.callback_request_id,
             "voicemailId": record.voicemail_id,
             "leaveReason": record.leave_reason,

@@ -1,11 +1,13 @@
 """What supervisors see of the floor: each agent's state now, and since when.
 
-An agent document holds its state, not its history. Some states carry their start:
-ringing (the offer's start), on a call (the answer), wrap-up (the end of the last call)
-and available (``idle_since``). Not ready and signed out do not, so a host remembers when
-it first saw an agent in such a state (the live feed reads the agents every second);
-after a restart that time is when the host started watching, never earlier than the truth
-would be by more than the host's downtime.
+An agent document holds its state, not its history, but each state's start can be read
+from the documents: ringing (the offer's start), on a call (the answer), wrap-up (the end of
+the last call). Outside a call the agent's state began at the later of the last change of
+their status (``status_since``: what they chose, signed in or not, seated or not) and the
+end of their last call (``idle_since``), so every host, and one just restarted, shows the
+same time in state. Documents written before ``status_since`` was kept have none: for
+those a host counts not ready and signed out from when it first saw the agent so (the
+live feed reads the agents every second).
 """
 
 from __future__ import annotations
@@ -51,9 +53,11 @@ def recorded_start(agent: Agent, state: FloorState, call: Call | None) -> dateti
         return call.answered_at
     if state is FloorState.WRAP_UP:
         return agent.last_call_ended_at
-    if state is FloorState.AVAILABLE:
-        return agent.idle_since
-    return None
+    if agent.status_since is None:
+        return agent.idle_since if state is FloorState.AVAILABLE else None
+    if agent.idle_since is None:
+        return agent.status_since
+    return max(agent.status_since, agent.idle_since)
 
 
 @dataclass(frozen=True, slots=True)

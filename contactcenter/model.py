@@ -8,7 +8,7 @@ is on the agent document and a call's current offer is on the call document.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -550,6 +550,25 @@ class Agent:
     # The call being wrapped up (with ``wrap_up_until``), and notes typed meanwhile.
     wrap_up: WrapUp | None = None
     notes_draft: NotesDraft | None = None
+    # When the agent's status last changed: what they chose (with its reason), signed in to
+    # a queue or not, with a seat or not. Set by :meth:`with_status_since` in the same write
+    # as the change; None on documents written before it was kept.
+    status_since: datetime | None = None
+
+    def with_status_since(self, before: Agent, now: datetime) -> Agent:
+        """Return this agent, ``before`` changed, with ``status_since`` at ``now`` if its status changed."""
+        if _status_of(self) == _status_of(before):
+            return self
+        return replace(self, status_since=now)
+
+
+def _status_of(agent: Agent) -> tuple[AgentStatus, str | None, bool, bool]:
+    return (
+        agent.status,
+        agent.not_ready_reason,
+        bool(agent.signed_in_queue_ids),
+        agent.has_seat,
+    )
 
 
 class PartyKind(StrEnum):
@@ -661,7 +680,10 @@ class Call:
     ended_at: datetime | None = None
     agent_id: str | None = None
     offer: Offer | None = None
+    # Every offer that ended unanswered, once per agent and offer (declines included);
+    # ``declined_agent_ids`` names those of them the agent declined.
     missed_agent_ids: tuple[str, ...] = ()
+    declined_agent_ids: tuple[str, ...] = ()
     # Earliest durable timer on this call (ring timeout, max wait, ...), fired by any host.
     due_at: datetime | None = None
     outcome: CallOutcome | None = None
@@ -784,7 +806,9 @@ class CallRecord:
     met_service_level: bool = False
     agent_id: str | None = None
     agent_name: str = ""
+    # The offers that ended unanswered, declines included; the declines again on their own.
     missed_agent_ids: tuple[str, ...] = ()
+    declined_agent_ids: tuple[str, ...] = ()
     callback_request_id: str | None = None
     voicemail_id: str | None = None
     leave_reason: str = ""
@@ -803,3 +827,15 @@ class CallRecord:
     wrap_up_pending: bool = False
     # Cosmos DB expires the document after this many seconds (the tenant's retention).
     ttl: int | None = None
+
+    @property
+    def unanswered_agent_ids(self) -> tuple[str, ...]:
+        """Return the missed offers the agents let ring out (the missed ones not declined)."""
+        declines = list(self.declined_agent_ids)
+        unanswered: list[str] = []
+        for agent_id in self.missed_agent_ids:
+            if agent_id in declines:
+                declines.remove(agent_id)
+            else:
+                unanswered.append(agent_id)
+        return tuple(unanswered)

@@ -89,6 +89,7 @@ def _record(
         agent_id=call.agent_id if answered else None,
         agent_name=call.agent_name if answered else "",
         missed_agent_ids=call.missed_agent_ids,
+        declined_agent_ids=call.declined_agent_ids,
         callback_request_id=call.callback_request_id,
         voicemail_id=call.voicemail_id,
         leave_reason=call.leave_reason,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from contactcenter.clock import Clock
 from contactcenter.errors import NotFound
 from contactcenter.model import Agent, Tenant
 from contactcenter.ports import Store
@@ -52,9 +53,10 @@ class TooFewSeats(Exception):
 class Seats:
     """Assign and release the seats of a tenant's agents."""
 
-    def __init__(self, store: Store, repository: Repository) -> None:
+    def __init__(self, store: Store, repository: Repository, clock: Clock) -> None:
         self._ledgers = Collection(store, SEATS_COLLECTION, SeatLedger)
         self._repo = repository
+        self._clock = clock
 
     async def ledger(self, tenant: Tenant) -> SeatLedger:
         """Return the tenant's ledger, creating it from the agents' flags on first use."""
@@ -136,11 +138,14 @@ class Seats:
         self, tenant_id: str, agent_id: str, *, has_seat: bool
     ) -> tuple[Agent, Agent]:
         before: Agent | None = None
+        now = self._clock.now()
 
         def flag(agent: Agent) -> Agent | None:
             nonlocal before
             before = agent
-            return None if agent.has_seat is has_seat else replace(agent, has_seat=has_seat)
+            if agent.has_seat is has_seat:
+                return None
+            return replace(agent, has_seat=has_seat).with_status_since(agent, now)
 
         saved = await self._repo.agents.update(tenant_id, agent_id, flag)
         assert saved is not None

@@ -48,7 +48,7 @@ async def running_tab(deps: TabDependencies, options: TabOptions) -> AsyncIterat
         quota=StreamQuota(per_user=options.max_streams_per_user, per_host=options.max_streams),
     )
     audit = AuditLog(deps.store, deps.clock)
-    seats = Seats(deps.store, deps.repository)
+    seats = Seats(deps.store, deps.repository, deps.clock)
     follow_up = deps.seat_assigned
     enrolment = Enrolment(
         deps.repository,

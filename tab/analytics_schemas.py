@@ -160,6 +160,10 @@ class CallReportRowView(FinishedCallView):
     agent_id: str | None
     agent_name: str
     missed_agent_ids: list[str]
+    declined_agent_ids: list[str] = Field(
+        default_factory=list,
+        description="The agents who declined the call (each also in ``missedAgentIds``).",
+    )
     leave_reason: str
     # Graph's resultInfo when it terminated the call.
     result_code: int | None
@@ -173,6 +177,13 @@ class CallReportRowView(FinishedCallView):
     missed_agent_names: list[str] = Field(
         default_factory=list,
         description="The agents offered the call who declined it or let it ring out, by name.",
+    )
+    declined_agent_names: list[str] = Field(
+        default_factory=list, description="The agents who declined the call, by name."
+    )
+    unanswered_agent_names: list[str] = Field(
+        default_factory=list,
+        description="The agents who let the call ring out (offered, not declined), by name.",
     )
     callback_request_id: str | None = None
     voicemail_id: str | None = None

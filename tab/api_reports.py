@@ -302,6 +302,8 @@ def _call_row(record: CallRecord, names: _Names) -> CallReportRowView:
         record,
         menu_path=path_in_words(record.ivr_path, names.queues, names.menus),
         missed_agent_names=[names.agents.get(a, a) for a in record.missed_agent_ids],
+        declined_agent_names=[names.agents.get(a, a) for a in record.declined_agent_ids],
+        unanswered_agent_names=[names.agents.get(a, a) for a in record.unanswered_agent_ids],
     )
 
 
@@ -321,6 +323,7 @@ _CALL_HEADER = [
     "met service level",
     "agent",
     "missed by",
+    "declined by",
     "leave reason",
     "result code",
     "result subcode",
@@ -348,6 +351,7 @@ def _call_cells(record: CallRecord, period: ReportPeriod) -> list[object]:
         record.met_service_level,
         record.agent_name,
         " ".join(record.missed_agent_ids),
+        " ".join(record.declined_agent_ids),
         record.leave_reason,
         "" if record.result_code is None else record.result_code,
         "" if record.result_subcode is None else record.result_subcode,

@@ -53,6 +53,7 @@ CALLER = Party(PartyKind.PHONE, "+14255550100", "Caller")
             status=AgentStatus.AVAILABLE,
             activity=AgentActivity.WRAP_UP,
             wrap_up_until=NOW,
+            status_since=NOW,
         ),
         Call(
             id="c",
@@ -74,6 +75,7 @@ CALLER = Party(PartyKind.PHONE, "+14255550100", "Caller")
             ended_at=NOW,
             outcome=CallOutcome.ABANDONED,
             missed_agent_ids=("a", "b"),
+            declined_agent_ids=("b",),
         ),
     ],
     ids=lambda v: type(v).__name__,
@@ -167,3 +169,43 @@ def test_a_supervisor_scoped_to_no_queue_supervises_none() -> None:
         User(id="u1", tenant_id="t1", display_name="Sam", roles=frozenset({Role.SUPERVISOR}))
     )
     assert not from_document(User, stored).supervises("q1")
+
+
+def test_a_record_stored_before_declines_has_none_and_every_miss_unanswered() -> None:
+    stored = to_document(
+        CallRecord(
+            id="c",
+            tenant_id="t",
+            chain_id="chain",
+            direction="incoming",
+            caller=CALLER,
+            queue_id="q",
+            queue_name="Sales",
+            offered_at=NOW,
+            ended_at=NOW,
+            outcome=CallOutcome.ABANDONED,
+            missed_agent_ids=("a", "b"),
+        )
+    )
+    older = {key: value for key, value in stored.items() if key != "declinedAgentIds"}
+    record = from_document(CallRecord, json.loads(json.dumps(older)))
+    assert (record.missed_agent_ids, record.declined_agent_ids) == (("a", "b"), ())
+    assert record.unanswered_agent_ids == ("a", "b")
+
+
+def test_a_live_call_stored_before_declines_has_none() -> None:
+    stored = to_document(
+        Call(id="c", tenant_id="t", caller=CALLER, target_id="app", missed_agent_ids=("a",))
+    )
+    del stored["declinedAgentIds"]
+    call = from_document(Call, stored)
+    assert (call.missed_agent_ids, call.declined_agent_ids) == (("a",), ())
+
+
+def test_an_agent_stored_before_the_status_time_has_none() -> None:
+    stored = to_document(
+        Agent(id="a", tenant_id="t", display_name="A", status=AgentStatus.AWAY, status_since=NOW)
+    )
+    del stored["statusSince"]
+    agent = from_document(Agent, stored)
+    assert (agent.status, agent.status_since) == (AgentStatus.AWAY, None)

@@ -164,9 +164,14 @@ class AgentActions:
     ) -> tuple[Agent | None, Agent]:
         """Apply an agent's own change; return them as it found them (None: unchanged) and now."""
         store = self.store
+
+        def stamped(agent: Agent) -> Agent | None:
+            new = change(agent)
+            return None if new is None else new.with_status_since(agent, now)
+
         try:
             updated = await self.ctx.repository.agents.apply(
-                tenant_id, agent_id, change, after_save=store.agent_saved
+                tenant_id, agent_id, stamped, after_save=store.agent_saved
             )
         except NotFound:
             raise InvalidInput(f"no agent {agent_id}", field="agentId") from None

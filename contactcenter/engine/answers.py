@@ -132,7 +132,10 @@ class Answers:
         *,
         cancel: bool,
     ) -> None:
-        """End these agents' offers unanswered (a missed offer each) and route the call on."""
+        """End these agents' offers unanswered (a missed offer each) and route the call on.
+
+        A decline is a missed offer too, and is also recorded as declined.
+        """
         call = current.value
         offer = call.offer
         assert offer is not None
@@ -142,12 +145,16 @@ class Answers:
         store = self.store
         remaining = tuple(a for a in offer.agent_ids if a not in ended)
         missed = (*call.missed_agent_ids, *ended)
+        declined = call.declined_agent_ids
+        if how is OfferEnd.DECLINED:
+            declined = (*declined, *ended)
         queue = await store.queue(call.tenant_id, call.queue_id)
         if remaining:
             ids = {a: p for a, p in offer.participant_ids.items() if a in remaining}
             new = replace(
                 call,
                 missed_agent_ids=missed,
+                declined_agent_ids=declined,
                 offer=replace(offer, agent_ids=remaining, participant_ids=ids),
             )
         else:
@@ -158,7 +165,13 @@ class Answers:
             )
             new, _ = close_offer(
                 call,
-                replace(call, state=CallState.WAITING, missed_agent_ids=missed, due_at=due),
+                replace(
+                    call,
+                    state=CallState.WAITING,
+                    missed_agent_ids=missed,
+                    declined_agent_ids=declined,
+                    due_at=due,
+                ),
                 now,
             )
         saved = await store.commit(current, new, key)

@@ -301,6 +301,7 @@ class Callbacks:
                 offer=None,
                 offers_made=0,
                 missed_agent_ids=(),
+                declined_agent_ids=(),
                 ring_s=0.0,
                 applied_notifications=(),
                 media_seq=0,

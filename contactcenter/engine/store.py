@@ -314,12 +314,13 @@ class CallStore:
                     missed,
                     extra={"tenant_id": tenant_id, "agent_id": agent.id, "call_id": call_id},
                 )
-                return replace(
+                away = replace(
                     new,
                     status=AgentStatus.AWAY,
                     not_ready_reason=f"missed {missed} calls in a row",
                     missed_in_a_row=0,
                 )
+                return away.with_status_since(agent, self.ctx.clock.now())
             return replace(new, missed_in_a_row=missed)
 
         try:

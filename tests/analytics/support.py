@@ -38,6 +38,7 @@ def demo_record(record: CallRecord) -> CallRecord:
         queue_id=_IDS.get(record.queue_id or "", record.queue_id),
         agent_id=_IDS.get(record.agent_id or "", record.agent_id),
         missed_agent_ids=tuple(_IDS.get(a, a) for a in record.missed_agent_ids),
+        declined_agent_ids=tuple(_IDS.get(a, a) for a in record.declined_agent_ids),
     )
 
 

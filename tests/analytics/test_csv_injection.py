@@ -66,6 +66,8 @@ async def test_the_exported_calls_csv_opened_as_text_has_no_live_formula(
             disposition_code=TAB,
             disposition_note=PLUS_ONE,
             result_message=CR,
+            missed_agent_ids=("=1+1",),
+            declined_agent_ids=("=1+1",),
         )
     )
     anonymous = demo_record(
@@ -87,5 +89,6 @@ async def test_the_exported_calls_csv_opened_as_text_has_no_live_formula(
     assert [cell for cell in cells if _is_live_formula(cell)] == []
     for payload in (DDE, HYPERLINK, AT_SUM, TAB, PLUS_ONE, CR):
         assert "'" + payload in cells, repr(payload)
+    assert cells.count("'=1+1") == 2  # missed by, declined by
     # A caller known only by their number keeps it as it is: a value, not a formula.
     assert "+14255550100" in cells

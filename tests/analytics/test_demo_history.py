@@ -79,7 +79,8 @@ async def test_records_cover_every_outcome_with_dispositions_and_agree_with_the_
     }
     answered = [r for r in records if r.outcome is CallOutcome.ANSWERED]
     assert sum(1 for r in answered if r.disposition_code) > len(answered) / 2
-    assert any(r.missed_agent_ids for r in answered)
+    assert any(r.unanswered_agent_ids for r in answered)
+    assert any(r.declined_agent_ids for r in answered)
     assert any(r.ivr_path for r in records)
     assert len({r.agent_id for r in answered}) == 6
     # The aggregates count exactly what the records say.

@@ -41,6 +41,18 @@ from tests.tab.support import ADMIN, SUPERVISOR, TabStack
 SECRET = "s3cret-signing-key-0123456789"
 
 
+def test_the_exported_record_names_the_declines_among_the_missed_offers() -> None:
+    offered = replace(RECORDS[2], missed_agent_ids=("agent-ben", "agent-cy"))
+    declined = replace(offered, declined_agent_ids=("agent-cy",))
+
+    exported = record_payload(declined, created_at=DAY)["callRecord"]
+    older = record_payload(offered, created_at=DAY)["callRecord"]
+
+    assert exported["missedAgentIds"] == ["agent-ben", "agent-cy"]
+    assert exported["declinedAgentIds"] == ["agent-cy"]
+    assert older["declinedAgentIds"] == []
+
+
 def test_the_exported_record_carries_graphs_result_when_graph_ended_the_call() -> None:
     ended = replace(
         RECORDS[0],

@@ -15,7 +15,7 @@ import pytest
 from bot.settings import DEMO_TENANT_ID
 from tests.analytics.records import RECORDS, at
 from tests.analytics.support import demo_record, state_of
-from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, SUPPORT, TabStack
+from tests.tab.support import ADMIN, ANA, BEN, DEV, SALES, SUPERVISOR, SUPPORT, TabStack
 
 REPORTS = "/api/tab/reports"
 DAY = "from=2026-03-02&to=2026-03-02"
@@ -146,6 +146,32 @@ async def test_call_details_page_through_every_call_with_filters(stack: TabStack
     assert [c["id"] for c in body["calls"]] == ["r06", "r05"]
     status, body = await stack.call("GET", f"{REPORTS}/calls?{DAY}&cursor=garbage", user=ADMIN.id)
     assert status == 422
+
+
+async def test_a_call_s_details_tell_who_declined_and_who_did_not_answer(
+    stack: TabStack,
+) -> None:
+    # Dev declined, Ben let it ring out twice, then Dev declined a second offer; Ana took it.
+    offered = replace(
+        next(r for r in RECORDS if r.id == "r03"),
+        missed_agent_ids=(DEV.id, BEN.id, BEN.id, DEV.id),
+        declined_agent_ids=(DEV.id, DEV.id),
+    )
+    made = demo_record(offered)
+    await stack.repository.call_records.create(made)
+    await state_of(stack).aggregator.add_records([made])
+
+    status, body = await stack.call("GET", f"{REPORTS}/calls?{DAY}", user=ADMIN.id)
+    assert status == 200
+    (call,) = body["calls"]
+    assert call["missedAgentIds"] == [DEV.id, BEN.id, BEN.id, DEV.id]
+    assert call["declinedAgentIds"] == [DEV.id, DEV.id]
+    assert call["declinedAgentNames"] == ["Dev Patel", "Dev Patel"]
+    assert call["unansweredAgentNames"] == ["Ben Okafor", "Ben Okafor"]
+    rows = await get_csv(stack, f"{REPORTS}/calls?{DAY}&format=csv", ADMIN.id)
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["missed by"] == f"{DEV.id} {BEN.id} {BEN.id} {DEV.id}"
+    assert row["declined by"] == f"{DEV.id} {DEV.id}"
 
 
 async def test_a_supervisor_sees_only_their_queues(stack: TabStack) -> None:

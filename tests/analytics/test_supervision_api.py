@@ -190,3 +190,6 @@ async def test_each_agent_shows_their_state_and_since_when(stack: TabStack) -> N
     assert status == 200
     assert changed["state"] == "available"
     assert changed["stateSince"] > ana["stateSince"]
+    # The change is kept on the agent, for every host and after a restart.
+    stored = (await stack.repository.agents.get(DEMO_TENANT_ID, ANA.id)).value
+    assert stored.status_since == stack.clock.now()

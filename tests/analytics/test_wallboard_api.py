@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from bot import keys
 from bot.demo import LINES
 from bot.settings import DEMO_TENANT_ID
 from contactcenter.model import (
+    Agent,
     AgentStatus,
     BusinessHours,
     CallState,
@@ -27,7 +28,7 @@ from contactcenter.model import (
 )
 from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, state_of
-from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, SUPPORT, TabStack
+from tests.tab.support import ADMIN, ANA, BEN, SALES, SUPERVISOR, SUPPORT, TabStack
 
 WALLBOARD = "/api/tab/wallboard"
 
@@ -244,6 +245,46 @@ async def test_the_wallboard_lists_agents_with_time_in_state_and_waiting_calls(
     assert (waiting["id"], waiting["queueName"], waiting["state"]) == (call_id, "Sales", "waiting")
     assert waiting["waitedS"] >= 15
     assert "caller" not in waiting
+
+
+async def test_time_in_state_comes_from_the_agent_s_status_change_not_this_host(
+    stack: TabStack,
+) -> None:
+    # Another host changed these agents' status hours ago, some time after their last
+    # call; this one has never seen them.
+    now = stack.clock.now()
+    last_call = now - timedelta(hours=4)
+    went_away = now - timedelta(hours=3)
+    signed_out = now - timedelta(hours=2)
+
+    def away(agent: Agent) -> Agent:
+        return replace(
+            agent,
+            status=AgentStatus.AWAY,
+            not_ready_reason="lunch",
+            idle_since=last_call,
+            status_since=went_away,
+        )
+
+    def gone(agent: Agent) -> Agent:
+        return replace(
+            agent,
+            status=AgentStatus.OFFLINE,
+            signed_in_queue_ids=frozenset(),
+            idle_since=last_call,
+            status_since=signed_out,
+        )
+
+    await stack.repository.agents.update(DEMO_TENANT_ID, ANA.id, away)
+    await stack.repository.agents.update(DEMO_TENANT_ID, BEN.id, gone)
+
+    _status, board = await stack.call("GET", WALLBOARD, user=SUPERVISOR.id)
+    seen = {a["id"]: (a["state"], datetime.fromisoformat(a["stateSince"])) for a in board["agents"]}
+    assert seen[ANA.id] == ("not-ready", went_away)
+    assert seen[BEN.id] == ("signed-out", signed_out)
+    _status, supervise = await stack.call("GET", "/api/tab/supervision", user=SUPERVISOR.id)
+    ana = next(a for a in supervise["agents"] if a["id"] == ANA.id)
+    assert datetime.fromisoformat(ana["stateSince"]) == went_away
 
 
 async def test_a_queue_on_a_holiday_or_after_hours_is_shown_as_such(stack: TabStack) -> None:

@@ -25,7 +25,7 @@ from tests.analytics.records import RECORDS
 from tests.analytics.support import demo_record, eventually, start_analytics_stack, state_of
 from tests.browser.conftest import Tab
 from tests.messaging.support import card_of, card_text
-from tests.tab.support import ADMIN, ANA, SALES, SUPERVISOR, TabStack, options_for
+from tests.tab.support import ADMIN, ANA, DEV, SALES, SUPERVISOR, TabStack, options_for
 
 pytestmark = pytest.mark.browser
 
@@ -170,10 +170,13 @@ async def test_the_wallboard_shows_a_call_live_and_raises_and_clears_an_alert(
 
 async def test_reports_draw_their_charts_from_the_aggregates(tab_page: Tab, demo: TabStack) -> None:
     made = [demo_record(r) for r in RECORDS]
-    # One answered call went through the main menu and was given a disposition.
+    # One answered call went through the main menu and was given a disposition; Dev
+    # declined it before Ben let it ring out.
     answered = next(i for i, r in enumerate(made) if r.agent_id and r.missed_agent_ids)
     made[answered] = replace(
         made[answered],
+        missed_agent_ids=(DEV.id, *made[answered].missed_agent_ids),
+        declined_agent_ids=(DEV.id,),
         ivr_path=("menu:main", "key:1", f"queue:{SALES}"),
         disposition_code="Order",
         disposition_note="Wants the blue one",
@@ -213,7 +216,12 @@ async def test_reports_draw_their_charts_from_the_aggregates(tab_page: Tab, demo
     text = await detail.inner_text()
     assert "Pressed 1" in text
     assert f"Answered by {made[answered].agent_name}" in text
-    assert "declined or not answered" in text
+    offers = await detail.locator(".call-offers li").all_inner_texts()
+    assert offers == [
+        f"Answered by {made[answered].agent_name}",
+        "Offered to Dev Patel: declined",
+        "Offered to Ben Okafor: did not answer",
+    ]
     assert "Wants the blue one" in text
     await tab_page.screenshot("reports-call-detail")
     assert await tab_page.accessibility_violations() == []

@@ -201,6 +201,26 @@ async def test_declined_offer_rings_the_next_agent() -> None:
     assert (await h.agent("a1")).missed_in_a_row == 1
 
 
+async def test_a_decline_and_a_ring_out_are_recorded_apart() -> None:
+    h = Harness()
+    queue = make_queue(
+        "q1", ["a1", "a2", "a3"], routing_method=RoutingMethod.SERIAL, alert_time_s=20
+    )
+    await h.seed(queue, [make_agent("a1"), make_agent("a2"), make_agent("a3")])
+    await h.arrive("c1")
+
+    await h.declines("c1", "a1")
+    await h.advance(20)
+    await h.answers("c1", "a3")
+    await h.terminated("c1")
+
+    record = await h.record("c1")
+    assert record is not None
+    assert (record.agent_id, record.missed_agent_ids) == ("a3", ("a1", "a2"))
+    assert record.declined_agent_ids == ("a1",)
+    assert record.unanswered_agent_ids == ("a2",)
+
+
 async def test_agent_is_set_away_after_consecutive_misses() -> None:
     h = Harness()
     queue = make_queue("q1", ["a1"], missed_offers_to_away=2, alert_time_s=15)
@@ -213,6 +233,7 @@ async def test_agent_is_set_away_after_consecutive_misses() -> None:
 
     agent = await h.agent("a1")
     assert (agent.status, agent.activity) == (AgentStatus.AWAY, AgentActivity.IDLE)
+    assert agent.status_since == h.now
     assert h.notifier.endings("a1") == [OfferEnd.MISSED, OfferEnd.SET_AWAY]
     call = await h.call("c1")
     assert call is not None

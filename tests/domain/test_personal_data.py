@@ -90,7 +90,7 @@ async def _erase_ben(store: MemoryStore) -> int:
         )
     )
     service = PersonalDataService(
-        store, repository, AuditLog(store, clock), Seats(store, repository), clock
+        store, repository, AuditLog(store, clock), Seats(store, repository, clock), clock
     )
     erasure = await service.erase(TENANT, "ben", OPERATOR)
     record = (await repository.call_records.get(TENANT.id, "call-1")).value

@@ -239,6 +239,9 @@ async def test_card_first_decline_rings_the_next_agent() -> None:
     assert [a.agent_id for a in h.notifier.started] == ["a1", "a2"]
     assert h.notifier.endings("a1") == [OfferEnd.DECLINED]
     assert (await h.agent("a1")).missed_in_a_row == 1
+    call = await h.call("c1")
+    assert call is not None
+    assert (call.missed_agent_ids, call.declined_agent_ids) == (("a1",), ("a1",))
 
 
 async def test_card_first_alert_time_releases_like_a_miss() -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from contactcenter.clock import VirtualClock
 from contactcenter.model import Agent, Tenant
 from contactcenter.repository import Repository
 from contactcenter.seats import Seats, SeatsExhausted, TooFewSeats
 from storage.memory import MemoryStore
 
 TENANT = Tenant(id="tenant-1", name="Contoso", seat_count=2)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 async def _seats(*agents: Agent) -> tuple[Seats, Repository]:
@@ -17,7 +21,7 @@ async def _seats(*agents: Agent) -> tuple[Seats, Repository]:
     await repository.tenants.create(TENANT)
     for agent in agents:
         await repository.agents.create(agent)
-    return Seats(repository.store, repository), repository
+    return Seats(repository.store, repository, VirtualClock(NOW)), repository
 
 
 def _agent(agent_id: str, *, has_seat: bool = False) -> Agent:
@@ -65,3 +69,10 @@ async def test_the_count_cannot_drop_below_the_seats_assigned() -> None:
     before, after = await seats.set_count(TENANT, 5)
     assert (before.seat_count, after.seat_count) == (2, 5)
     assert (await repository.tenants.get(TENANT.id, TENANT.id)).value.seat_count == 5
+
+
+async def test_a_seat_given_or_taken_back_changes_the_agent_s_status_time() -> None:
+    seats, _ = await _seats(_agent("a"), _agent("b", has_seat=True))
+    _, given = await seats.assign(TENANT, "a")
+    _, taken = await seats.release(TENANT, "b")
+    assert (given.status_since, taken.status_since) == (NOW, NOW)

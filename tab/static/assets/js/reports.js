@@ -228,7 +228,8 @@ function facts(pairs) {
 function showCallDetail(call, timeZone, opener) {
   const offers = [];
   if (call.agentName) offers.push(h("li", {}, `Answered by ${call.agentName}`));
-  for (const name of call.missedAgentNames) offers.push(h("li", {}, `Offered to ${name}: declined or not answered`));
+  for (const name of call.declinedAgentNames) offers.push(h("li", { "data-offer": "declined" }, `Offered to ${name}: declined`));
+  for (const name of call.unansweredAgentNames) offers.push(h("li", { "data-offer": "not-answered" }, `Offered to ${name}: did not answer`));
   const close = h("button", { type: "button", class: "small" }, "Close");
   const dialog = h(
     "dialog",

@@ -106,6 +106,7 @@ from contactcenter.ports import (
     PresenceReading,
     RejectReason,
 )
+from graph.connection_pool import graph_transport
 from graph.notifications import canonical_id
 from graph.retry_after import retry_after_seconds
 
@@ -258,7 +259,7 @@ class GraphHttpClient(httpx.AsyncClient):
     def __init__(
         self, *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self._pool = transport or httpx.AsyncHTTPTransport(http2=True)
+        self._pool = transport or graph_transport()
         super().__init__(
             transport=self._pool, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         )

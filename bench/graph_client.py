@@ -122,21 +122,18 @@ async def _run_once(base_url: str, *, requests: int, concurrency: int) -> dict[s
 
 def measure(*, requests: int, concurrency: int, runs: int) -> dict[str, Any]:
     """Start the stand-in, time ``runs`` runs of ``requests`` requests; return the numbers."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.graph_client", "--serve"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base_url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1.0"
-        results = [
-            asyncio.run(_run_once(base_url, requests=requests, concurrency=concurrency))
-            for _ in range(runs)
-        ]
-    finally:
-        server.terminate()
-        server.wait()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench.graph_client", "--serve"], stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            base_url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1.0"
+            results = [
+                asyncio.run(_run_once(base_url, requests=requests, concurrency=concurrency))
+                for _ in range(runs)
+            ]
+        finally:
+            server.terminate()
     return {
         "requests": requests,
         "concurrency": concurrency,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
 
 import httpcore
 import httpx
@@ -11,6 +13,7 @@ import pytest
 
 from graph.calling import GraphHttpClient
 from graph.connection_pool import GraphNetworkBackend, GraphNetworkStream, graph_transport
+from tests.loopback_tls import self_signed_certificate
 
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -58,16 +61,16 @@ class OneResponseServer:
         return f"http://127.0.0.1:{port}/"
 
 
-Serving = Callable[[int], Awaitable[OneResponseServer]]
+Serving = Callable[..., Awaitable[OneResponseServer]]
 
 
 @pytest.fixture
 async def serving() -> AsyncIterator[Serving]:
     started: list[asyncio.Server] = []
 
-    async def start(per_connection: int) -> OneResponseServer:
+    async def start(per_connection: int, tls: ssl.SSLContext | None = None) -> OneResponseServer:
         server = OneResponseServer(per_connection)
-        server.server = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        server.server = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
         started.append(server.server)
         return server
 
@@ -111,6 +114,29 @@ async def test_a_connection_the_server_closed_is_not_used_again(
 
     assert (first.text, second.text) == ("ok", "ok")
     assert backend.opened == 2
+
+
+async def test_a_tls_connection_is_kept_alive_and_used_again(
+    serving: Serving, tmp_path: Path
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    server = await serving(2, server_tls)
+    backend = CountingBackend()
+
+    async with httpcore.AsyncConnectionPool(
+        ssl_context=ssl.create_default_context(cafile=str(cert)),
+        http2=True,
+        network_backend=backend,
+    ) as pool:
+        https = server.url.replace("http://", "https://")
+        first = await pool.request("GET", https)
+        second = await pool.request("GET", https)
+    await server.closed.wait()
+
+    assert (first.content, second.content) == (b"ok", b"ok")
+    assert backend.opened == 1
 
 
 async def test_the_product_client_uses_our_network_backend(serving: Serving) -> None:

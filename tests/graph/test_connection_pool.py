@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
@@ -42,7 +43,7 @@ class OneResponseServer:
 
     def __init__(self, per_connection: int) -> None:
         self.per_connection = per_connection
-        self.closed = asyncio.Event()
+        self._closed = asyncio.Semaphore(0)
         self.server: asyncio.Server | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -52,7 +53,11 @@ class OneResponseServer:
             await writer.drain()
         writer.close()
         await writer.wait_closed()
-        self.closed.set()
+        self._closed.release()
+
+    async def connection_closed(self) -> None:
+        """Wait until the server has closed one more connection."""
+        await self._closed.acquire()
 
     @property
     def url(self) -> str:
@@ -109,10 +114,28 @@ async def test_a_connection_the_server_closed_is_not_used_again(
     server = await serving(1)
 
     first = await http.get(server.url)
-    await server.closed.wait()
+    await server.connection_closed()
     second = await http.get(server.url)
 
     assert (first.text, second.text) == ("ok", "ok")
+    assert backend.opened == 2
+
+
+async def test_without_poll_the_check_uses_select(
+    backend: CountingBackend,
+    http: httpx.AsyncClient,
+    serving: Serving,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(select, "poll")
+    server = await serving(2)
+
+    kept = [await http.get(server.url), await http.get(server.url)]
+    await server.connection_closed()
+    after_close = [await http.get(server.url), await http.get(server.url)]
+    await server.connection_closed()
+
+    assert [r.text for r in [*kept, *after_close]] == ["ok"] * 4
     assert backend.opened == 2
 
 
@@ -133,7 +156,7 @@ async def test_a_tls_connection_is_kept_alive_and_used_again(
         https = server.url.replace("http://", "https://")
         first = await pool.request("GET", https)
         second = await pool.request("GET", https)
-    await server.closed.wait()
+    await server.connection_closed()
 
     assert (first.content, second.content) == (b"ok", b"ok")
     assert backend.opened == 1
@@ -143,7 +166,7 @@ async def test_the_product_client_uses_our_network_backend(serving: Serving) -> 
     server = await serving(1)
     async with GraphHttpClient(timeout_s=5) as http:
         await http.get(server.url)
-        await server.closed.wait()
+        await server.connection_closed()
 
         # Kept alive, then closed by the server: sending on it again would fail.
         response = await http.get(server.url)

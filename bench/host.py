@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aiohttp import web
 
 from bench.counting import CURRENT, CountingStore, OpCounts, OpLedger, ledger_middleware
@@ -73,6 +72,7 @@ from graph.calling import (
     StaticTokenProvider,
     build_graph_client,
 )
+from graph.connection_pool import graph_transport
 from storage.cosmos import CosmosStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -445,7 +445,7 @@ async def serve(args: argparse.Namespace) -> None:
     probe = RoutingProbe()
     store = await open_store(settings)
     try:
-        transport = ProbeTransport(httpx.AsyncHTTPTransport(http2=True), probe)
+        transport = ProbeTransport(graph_transport(), probe)
         async with GraphHttpClient(transport=transport) as http:
             client = build_graph_client(
                 base_url=settings.graph_base_url,

@@ -35,7 +35,11 @@ from kiota_abstractions.authentication import (
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
-from kiota_http.middleware.options import RetryHandlerOption
+from kiota_http.middleware import (
+    BaseMiddleware,
+    ParametersNameDecodingHandler,
+    UserAgentHandler,
+)
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.communications.calls.item.answer.answer_post_request_body import (
     AnswerPostRequestBody,
@@ -80,6 +84,8 @@ from msgraph.generated.models.reject_reason import RejectReason as GraphRejectRe
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
 from msgraph.graph_request_adapter import options as sdk_middleware_options
 from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
+from msgraph_core.middleware.options import GraphTelemetryHandlerOption
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -100,6 +106,7 @@ from contactcenter.ports import (
     PresenceReading,
     RejectReason,
 )
+from graph.connection_pool import graph_transport
 from graph.notifications import canonical_id
 from graph.retry_after import retry_after_seconds
 
@@ -144,6 +151,7 @@ __all__ = [
     "RetryPolicy",
     "StaticTokenProvider",
     "build_graph_client",
+    "graph_middleware",
 ]
 
 _T = TypeVar("_T")
@@ -222,8 +230,26 @@ class UrlOnceAuthentication:
         await self._inner.authenticate_request(request, additional_authentication_context or {})
 
 
+def graph_middleware() -> list[BaseMiddleware]:
+    """Return the middleware chain of our Graph requests (docs/decisions/0033-graph-middleware.md).
+
+    Of the SDK's default chain only what our requests use stays: the query-parameter
+    name decoding (``$filter``, ``$select``), the user agent, and msgraph's telemetry
+    headers (``client-request-id``, ``SdkVersion``) on Graph's own hosts. Retries are ours
+    (docs/decisions/0003-graph-retries.md); nothing we call redirects or uses ``/me``, and
+    we never inspect headers or bodies through request options.
+    """
+    return [
+        ParametersNameDecodingHandler(),
+        UserAgentHandler(),
+        GraphTelemetryHandler(
+            options=sdk_middleware_options[GraphTelemetryHandlerOption.get_key()]
+        ),
+    ]
+
+
 class GraphHttpClient(httpx.AsyncClient):
-    """An httpx client with msgraph-sdk's middleware, Kiota's own retries switched off.
+    """An httpx client with the middleware of :func:`graph_middleware`, no SDK retries.
 
     Retries live in :class:`GraphCallControl` and :class:`GraphPresence` so that they
     are not doubled. Closing this client also closes the connection pool under the
@@ -233,15 +259,11 @@ class GraphHttpClient(httpx.AsyncClient):
     def __init__(
         self, *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self._pool = transport or httpx.AsyncHTTPTransport(http2=True)
+        self._pool = transport or graph_transport()
         super().__init__(
             transport=self._pool, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         )
-        options = dict(sdk_middleware_options)
-        options[RetryHandlerOption.get_key()] = RetryHandlerOption(
-            max_retries=0, should_retry=False
-        )
-        GraphClientFactory.create_with_default_middleware(client=self, options=options)
+        GraphClientFactory.create_with_custom_middleware(graph_middleware(), client=self)
         self._pool_closed = False
 
     async def aclose(self) -> None:

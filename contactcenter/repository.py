@@ -51,6 +51,15 @@ class Versioned(Generic[T]):
     etag: str
 
 
+@dataclass(frozen=True, slots=True)
+class Remembered(Versioned[T]):
+    """A version this host last read or wrote, taken from memory rather than read now.
+
+    Only a compare-and-set proves it current: a decision made on it holds if its write
+    wins; one that writes nothing, or lost, is made again on the document as read now.
+    """
+
+
 class Verdict(Enum):
     """What a change decided about a document, other than a new value for it."""
 
@@ -140,6 +149,11 @@ class Collection(Generic[T]):
         None when it does not remember one (never seen, forgotten, or deleted through it).
         """
         return self._decoded.get((tenant_id, doc_id))
+
+    def remembered(self, tenant_id: str, doc_id: str) -> Remembered[T] | None:
+        """Return :meth:`last_known` marked as remembered (to be proven by a write)."""
+        known = self._decoded.get((tenant_id, doc_id))
+        return None if known is None else Remembered(known.value, known.etag)
 
     def _decode(self, doc: StoredDocument) -> Versioned[T]:
         known = self._decoded.get((doc.tenant_id, doc.id))

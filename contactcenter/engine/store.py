@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -39,6 +39,7 @@ from contactcenter.repository import (
     Change,
     GiveUp,
     Missing,
+    Remembered,
     Repository,
     StaleVersion,
     Updated,
@@ -66,6 +67,9 @@ class CallStore:
     """Reads (configuration cached briefly), compare-and-set writes and timer hints."""
 
     ctx: EngineContext
+    # Remembered call versions that a decision's compare-and-set proved current, until the
+    # handling that tried them looks (see :meth:`proved`).
+    _proven: set[tuple[str, str, str]] = field(default_factory=set)
 
     # ------------------------------------------------------------ the lock
     @contextlib.asynccontextmanager
@@ -98,6 +102,30 @@ class CallStore:
             ended.popitem(last=False)
 
     # ------------------------------------------------------------- reads
+    def remembered_call(self, tenant_id: str, call_id: str) -> Remembered[Call] | None:
+        """Return the call as this instance last read or wrote it, without a read."""
+        return self.ctx.repository.calls.remembered(tenant_id, call_id)
+
+    def insist_current(self, current: Versioned[Call]) -> None:
+        """Refuse a remembered version: what follows acts before it writes, so read first.
+
+        Raises StaleVersion, which sends the decision back to run on the call as read now.
+        """
+        if isinstance(current, Remembered):
+            raise StaleVersion
+
+    def proved(self, remembered: Remembered[Call]) -> bool:
+        """Tell (once) whether a compare-and-set on ``remembered`` won since it was taken."""
+        key = (remembered.value.tenant_id, remembered.value.id, remembered.etag)
+        if key in self._proven:
+            self._proven.discard(key)
+            return True
+        return False
+
+    def _prove(self, current: Versioned[Call]) -> None:
+        if isinstance(current, Remembered):
+            self._proven.add((current.value.tenant_id, current.value.id, current.etag))
+
     async def read_call(self, tenant_id: str, call_id: str) -> Versioned[Call] | None:
         try:
             return await self.ctx.repository.calls.get(tenant_id, call_id)
@@ -213,6 +241,7 @@ class CallStore:
             saved = await self.ctx.repository.calls.save(new, etag=current.etag)
         except (Conflict, NotFound) as err:
             raise StaleVersion from err
+        self._prove(current)
         if new.due_at != current.value.due_at:
             self.hint_call(new)
         return saved
@@ -226,7 +255,7 @@ class CallStore:
         first: Versioned[Call] | None = None,
     ) -> Updated[Call]:
         """Read, change and compare-and-set a call; nothing if it is gone (or keeps changing)."""
-        return await self.ctx.repository.calls.apply(
+        updated = await self.ctx.repository.calls.apply(
             tenant_id,
             call_id,
             change,
@@ -235,6 +264,9 @@ class CallStore:
             after_save=self.call_saved,
             give_up=GiveUp.WARN,
         )
+        if first is not None and updated.before is first and updated.changed:
+            self._prove(first)
+        return updated
 
     def call_saved(self, before: Call | None, saved: Versioned[Call]) -> None:
         """Tell the timers of a call written with a new due time."""

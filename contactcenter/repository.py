@@ -187,7 +187,14 @@ class Collection(Generic[T]):
     async def save(self, value: T, *, etag: str) -> Versioned[T]:
         """Replace the document if it still has ``etag``; raise Conflict otherwise."""
         tenant_id, doc_id, body = self._encode(value)
-        doc = await self.store.replace(self.name, tenant_id, doc_id, body, if_match=etag)
+        try:
+            doc = await self.store.replace(self.name, tenant_id, doc_id, body, if_match=etag)
+        except (Conflict, NotFound):
+            # That version is not current: the next decision must not start from it.
+            known = self._decoded.get((tenant_id, doc_id))
+            if known is not None and known.etag == etag:
+                del self._decoded[(tenant_id, doc_id)]
+            raise
         return self._remember(tenant_id, doc_id, Versioned(value, doc.etag))
 
     async def put(self, value: T) -> Versioned[T]:

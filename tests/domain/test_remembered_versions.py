@@ -85,3 +85,24 @@ async def test_a_roster_that_changes_nothing_on_the_remembered_call_is_decided_o
     assert record is not None
     assert record.outcome is CallOutcome.ANSWERED
     assert await h.call("c1") is None
+
+
+async def test_an_answer_after_another_host_changed_the_agent_connects_them() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"]), [make_agent("a1")])
+    await h.arrive("c1")
+    _, repo = other_host(h)
+    await repo.agents.update(TENANT, "a1", lambda a: replace(a, display_name="Renamed"))
+    h.store.reset()
+
+    await h.answers("c1", "a1")
+
+    # The claim remembered let the call connect; the agent's write lost, and was made
+    # again on the agent as read.
+    assert h.store.counts["read agents"] == 1
+    call = await h.call("c1")
+    assert call is not None
+    assert (call.state, call.agent_id) == (CallState.CONNECTED, "a1")
+    agent = await h.agent("a1")
+    assert (agent.activity, agent.current_call_id) == (AgentActivity.ON_CALL, "c1")
+    assert agent.display_name == "Renamed"

@@ -31,7 +31,7 @@ from tests.messaging.test_store_requests import RecordingChannel
 # design.md section 8: at most 14; what the host needs now, so that it cannot creep back
 # (the agent's card following the call into wrap-up reads the agent, tenant, queue and
 # the caller's recent calls at the talk's end and again at the wrap-up's).
-REQUESTS_PER_ANSWERED_CALL = 35
+REQUESTS_PER_ANSWERED_CALL = 34
 WRAP_UP_S = 1
 AGENTS = [f"agent-{n}" for n in range(4)]
 

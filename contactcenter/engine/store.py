@@ -292,13 +292,13 @@ class CallStore:
         except (Conflict, NotFound):
             return None
 
-    async def update_agent(
+    async def apply_agent(
         self,
         tenant_id: str,
         agent_id: str,
         change: Callable[[Agent], Agent | None],
-    ) -> Versioned[Agent] | None:
-        """Read, change and compare-and-set an agent; None if missing or left unchanged.
+    ) -> Updated[Agent]:
+        """Read, change and compare-and-set an agent; nothing if it is missing.
 
         The version this instance last read or wrote is tried first, without a read: the
         compare-and-set proves it current. Only a change is trusted that way; a decision
@@ -308,12 +308,21 @@ class CallStore:
         new = change(known.value) if known is not None else None
         if known is not None and new is not None:
             try:
-                return await self.save_agent(known, new)
+                return Updated(known, await self.save_agent(known, new))
             except (Conflict, NotFound):
                 pass  # changed meanwhile: decide again on what the store holds
-        updated = await self.ctx.repository.agents.apply(
+        return await self.ctx.repository.agents.apply(
             tenant_id, agent_id, change, missing=Missing.SKIP, after_save=self.agent_saved
         )
+
+    async def update_agent(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        change: Callable[[Agent], Agent | None],
+    ) -> Versioned[Agent] | None:
+        """Change an agent as :meth:`apply_agent`; None if missing or left unchanged."""
+        updated = await self.apply_agent(tenant_id, agent_id, change)
         return updated.after if updated.changed else None
 
     async def release(

@@ -106,3 +106,21 @@ async def test_an_answer_after_another_host_changed_the_agent_connects_them() ->
     agent = await h.agent("a1")
     assert (agent.activity, agent.current_call_id) == (AgentActivity.ON_CALL, "c1")
     assert agent.display_name == "Renamed"
+
+
+async def test_a_talk_ended_after_another_host_changed_the_agent_starts_their_wrap_up() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"], wrap_up_s=30), [make_agent("a1")])
+    await h.arrive("c1")
+    await h.answers("c1", "a1")
+    await h.roster("c1", "a1")
+    _, repo = other_host(h)
+    await repo.agents.update(TENANT, "a1", lambda a: replace(a, display_name="Renamed"))
+
+    await h.roster("c1")  # the agent hung up
+
+    agent = await h.agent("a1")
+    assert (agent.activity, agent.current_call_id) == (AgentActivity.WRAP_UP, None)
+    assert agent.wrap_up is not None
+    assert agent.wrap_up.record_id == "c1"
+    assert agent.display_name == "Renamed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -52,6 +53,9 @@ T = TypeVar("T")
 
 # Calls this instance ended, remembered so that later notifications for them need no read.
 ENDED_CALLS_REMEMBERED = 4096
+# Due times this instance wrote, kept to fire its own timers by id; beyond this the latest
+# are forgotten (the sweep of every due document finds them).
+OWN_TIMERS_KEPT = 4096
 _IDLE = (
     Condition("status", Op.EQ, AgentStatus.AVAILABLE.value),
     Condition("activity", Op.EQ, AgentActivity.IDLE.value),
@@ -70,6 +74,8 @@ class CallStore:
     # Remembered call versions that a decision's compare-and-set proved current, until the
     # handling that tried them looks (see :meth:`proved`).
     _proven: set[tuple[str, str, str]] = field(default_factory=set)
+    # The due times this instance wrote, earliest first, with the document (see own_due).
+    _own_due: list[tuple[datetime, str, str, str]] = field(default_factory=list)
 
     # ------------------------------------------------------------ the lock
     @contextlib.asynccontextmanager
@@ -375,8 +381,34 @@ class CallStore:
 
     # ------------------------------------------------------------- hints
     def hint(self, collection: str, tenant_id: str, doc_id: str, due: datetime | None) -> None:
+        if due is not None:
+            heapq.heappush(self._own_due, (due, collection, tenant_id, doc_id))
+            if len(self._own_due) > OWN_TIMERS_KEPT:
+                self._own_due = heapq.nsmallest(OWN_TIMERS_KEPT // 2, self._own_due)
         if self.ctx.timers is not None:
             self.ctx.timers.due_changed(collection, tenant_id, doc_id, due)
+
+    def own_due(self, now: datetime) -> list[tuple[str, str, str]]:
+        """Take the documents whose due time this instance wrote, due by ``now``, in order.
+
+        A due time the document no longer has as this instance last knew it (changed or
+        removed since) is dropped without a read: whoever changed it set what is due now.
+        """
+        due: dict[tuple[str, str, str], None] = {}
+        repository = self.ctx.repository
+        while self._own_due and self._own_due[0][0] <= now:
+            at, collection, tenant_id, doc_id = heapq.heappop(self._own_due)
+            doc = (collection, tenant_id, doc_id)
+            if doc in due:
+                continue
+            known: Versioned[Call] | Versioned[Agent] | None = (
+                repository.calls.last_known(tenant_id, doc_id)
+                if collection == Repository.CALLS
+                else repository.agents.last_known(tenant_id, doc_id)
+            )
+            if known is not None and known.value.due_at == at:
+                due[doc] = None
+        return list(due)
 
     def hint_call(self, call: Call) -> None:
         self.hint(Repository.CALLS, call.tenant_id, call.id, call.due_at)

@@ -124,3 +124,45 @@ async def test_a_talk_ended_after_another_host_changed_the_agent_starts_their_wr
     assert agent.wrap_up is not None
     assert agent.wrap_up.record_id == "c1"
     assert agent.display_name == "Renamed"
+
+
+async def test_a_wrap_up_this_host_set_ends_by_its_id_once_whoever_sweeps() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"], wrap_up_s=30), [make_agent("a1")])
+    await h.arrive("c1")
+    await h.answers("c1", "a1")
+    await h.roster("c1")
+    h.clock.advance(30)
+    other, _ = other_host(h)
+    h.store.reset()
+
+    assert await h.engine.fire_own_timers(h.now) == 1
+    assert await other.fire_due_timers(h.now) == 0
+    assert await h.engine.fire_own_timers(h.now) == 0
+
+    assert h.store.counts["replace agents"] == 1
+    assert h.store.counts["replace callRecords"] == 1
+    agent = await h.agent("a1")
+    assert (agent.activity, agent.due_at) == (AgentActivity.IDLE, None)
+    record = await h.record("c1")
+    assert record is not None
+    assert not record.wrap_up_pending
+
+
+async def test_a_wrap_up_another_host_ended_first_is_not_ended_again() -> None:
+    h = Harness()
+    await h.seed(make_queue("q1", ["a1"], wrap_up_s=30), [make_agent("a1")])
+    await h.arrive("c1")
+    await h.answers("c1", "a1")
+    await h.roster("c1")
+    h.clock.advance(30)
+    other, _ = other_host(h)
+    assert await other.fire_due_timers(h.now) == 1
+    h.store.reset()
+
+    # This host still remembers the agent due: it reads them, and finds nothing due.
+    assert await h.engine.fire_own_timers(h.now) == 0
+
+    assert h.store.counts["read agents"] == 1
+    assert "replace agents" not in h.store.counts
+    assert "replace callRecords" not in h.store.counts

@@ -28,7 +28,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -372,20 +372,25 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = app[keys.ENGINE]
     ledger = app[LEDGER]
 
-    async def fire_counted() -> int:
-        bucket = OpCounts()
-        token = CURRENT.set(bucket)
-        fired = 0
-        try:
-            fired = await engine.fire_due_timers()
-        finally:
-            CURRENT.reset(token)
-            ledger.timer_runs += 1
-            (ledger.timers_fired if fired else ledger.timers_idle).merge(bucket)
-        return fired
+    def counted(fire: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+        async def fire_counted() -> int:
+            bucket = OpCounts()
+            token = CURRENT.set(bucket)
+            fired = 0
+            try:
+                fired = await fire()
+            finally:
+                CURRENT.reset(token)
+                ledger.timer_runs += 1
+                (ledger.timers_fired if fired else ledger.timers_idle).merge(bucket)
+            return fired
+
+        return fire_counted
 
     async def timers() -> None:
-        await app[keys.TIMER_LOOP].run(fire_counted)
+        await app[keys.TIMER_LOOP].run(
+            counted(engine.fire_due_timers), counted(engine.fire_own_timers)
+        )
 
     async def presence() -> None:
         CURRENT.set(ledger.presence)

@@ -505,7 +505,8 @@ def _workers_ctx(services: Services) -> CleanupContext:
         if services.run_timers:
             engine = app[keys.ENGINE]
             app[keys.BACKGROUND].spawn(
-                app[keys.TIMER_LOOP].run(engine.fire_due_timers), name="timers"
+                app[keys.TIMER_LOOP].run(engine.fire_due_timers, engine.fire_own_timers),
+                name="timers",
             )
             repository, clock = app[keys.REPOSITORY], app[keys.CLOCK]
             app[keys.BACKGROUND].every(

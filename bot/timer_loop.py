@@ -7,8 +7,9 @@ whatever the traffic; on Cosmos DB each is a cross-partition query.
 
 :class:`TimerLoop` is the engine's :class:`~contactcenter.ports.TimerSchedule`: the engine
 tells it each due time it writes, so the loop runs when one of this host's timers falls
-due (at most every ``interval_s``, as before), again at once while a run finds timers due,
-and otherwise every ``idle_s``, for timers other hosts wrote or a host that stopped left
+due (at most every ``interval_s``, as before) and fires those by their ids
+(``RoutingEngine.fire_own_timers``, no query), and sweeps every ``idle_s`` (again at once
+while a sweep finds timers due) for timers other hosts wrote or a host that stopped left
 behind. Those are fired up to ``idle_s`` late; this host's own are as prompt as before.
 """
 
@@ -61,12 +62,22 @@ class TimerLoop:
             heapq.heappop(self._due)
 
     # ---------------------------------------------------------------- loop
-    async def run(self, fire: Callable[[], Awaitable[int]]) -> None:
-        """Run ``fire`` (the engine's ``fire_due_timers``) until cancelled."""
+    async def run(
+        self,
+        fire: Callable[[], Awaitable[int]],
+        own: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
+        """Sweep with ``fire`` (``fire_due_timers``) and run ``own`` (``fire_own_timers``).
+
+        Without ``own``, ``fire`` runs for this host's due times too. Runs until cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        sweep_at = loop.time()
         while True:
             started = self._clock.now()
+            sweeping = own is None or loop.time() >= sweep_at
             try:
-                fired = await fire()
+                fired = await (fire() if sweeping or own is None else own())
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -74,8 +85,11 @@ class TimerLoop:
                 fired = 0
             self._ran(started)
             await asyncio.sleep(self.interval_s)
-            if not fired:
-                await self._until_due(self.idle_s - self.interval_s)
+            if sweeping:
+                if fired:
+                    continue  # more may be due than one sweep takes
+                sweep_at = loop.time() + self.idle_s - self.interval_s
+            await self._until_due(sweep_at - loop.time())
 
     async def _until_due(self, idle_s: float) -> None:
         """Wait until this host's earliest due time, at most ``idle_s``."""

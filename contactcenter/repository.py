@@ -51,6 +51,15 @@ class Versioned(Generic[T]):
     etag: str
 
 
+@dataclass(frozen=True, slots=True)
+class Remembered(Versioned[T]):
+    """A version this host last read or wrote, taken from memory rather than read now.
+
+    Only a compare-and-set proves it current: a decision made on it holds if its write
+    wins; one that writes nothing, or lost, is made again on the document as read now.
+    """
+
+
 class Verdict(Enum):
     """What a change decided about a document, other than a new value for it."""
 
@@ -141,6 +150,11 @@ class Collection(Generic[T]):
         """
         return self._decoded.get((tenant_id, doc_id))
 
+    def remembered(self, tenant_id: str, doc_id: str) -> Remembered[T] | None:
+        """Return :meth:`last_known` marked as remembered (to be proven by a write)."""
+        known = self._decoded.get((tenant_id, doc_id))
+        return None if known is None else Remembered(known.value, known.etag)
+
     def _decode(self, doc: StoredDocument) -> Versioned[T]:
         known = self._decoded.get((doc.tenant_id, doc.id))
         if known is not None and known.etag == doc.etag:
@@ -173,7 +187,14 @@ class Collection(Generic[T]):
     async def save(self, value: T, *, etag: str) -> Versioned[T]:
         """Replace the document if it still has ``etag``; raise Conflict otherwise."""
         tenant_id, doc_id, body = self._encode(value)
-        doc = await self.store.replace(self.name, tenant_id, doc_id, body, if_match=etag)
+        try:
+            doc = await self.store.replace(self.name, tenant_id, doc_id, body, if_match=etag)
+        except (Conflict, NotFound):
+            # That version is not current: the next decision must not start from it.
+            known = self._decoded.get((tenant_id, doc_id))
+            if known is not None and known.etag == etag:
+                del self._decoded[(tenant_id, doc_id)]
+            raise
         return self._remember(tenant_id, doc_id, Versioned(value, doc.etag))
 
     async def put(self, value: T) -> Versioned[T]:

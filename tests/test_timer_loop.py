@@ -70,3 +70,19 @@ async def test_a_later_due_time_is_kept_for_its_own_run() -> None:
 
     assert loop.next_due == later
     task.cancel()
+
+
+async def test_this_hosts_due_times_fire_its_own_timers_and_the_sweep_waits() -> None:
+    clock = VirtualClock()
+    loop = TimerLoop(clock, interval_s=0, idle_s=HOUR)
+    sweeps, own = Runs([]), Runs([])
+    task = asyncio.create_task(loop.run(sweeps.fire, own.fire))
+    await sweeps.next_run()  # a host sweeps once as it starts
+
+    loop.due_changed("agents", "t1", "a1", clock.now() + timedelta(seconds=30))
+    clock.advance(30)
+    await own.next_run()
+
+    assert (sweeps.count, own.count) == (1, 1)
+    assert loop.next_due is None
+    task.cancel()

@@ -222,6 +222,15 @@ class RoutingEngine:
         """
         return await self._timers.fire_due(now)
 
+    async def fire_own_timers(self, now: datetime | None = None) -> int:
+        """Handle the timers this instance set that fell due by ``now``; return how many.
+
+        Each is read by its id, without the queries of :meth:`fire_due_timers`, which is
+        still to be run every few seconds: for other hosts' timers, and those of a host
+        that stopped.
+        """
+        return await self._timers.fire_own(now)
+
     async def end_talk(self, tenant_id: str, call_id: str) -> bool:
         """End a talk from the contact center; False if the call is not a talk now.
 

@@ -68,10 +68,16 @@ class Answers:
         offer = call.offer
         assert offer is not None
         store = self.store
-        try:
-            agent = await self.ctx.repository.agents.get(call.tenant_id, agent_id)
-        except NotFound:
-            agent = None
+        agents = self.ctx.repository.agents
+        agent = agents.last_known(call.tenant_id, agent_id)
+        if agent is None or agent.value.current_call_id != call.id:
+            # A claim remembered holds if the call's write below wins (a claim is released
+            # only with its offer, or once the call rings no more) and the agent's proves
+            # it; its absence is only believed as read now.
+            try:
+                agent = await agents.get(call.tenant_id, agent_id)
+            except NotFound:
+                agent = None
         if agent is None or agent.value.current_call_id != call.id:
             # The claim is not there (never written, or released by a racing handler): the
             # agent must not talk to a caller the engine does not route to them.

@@ -83,15 +83,23 @@ class Endings:
         decide: Decide,
         *,
         first: Versioned[Call] | None = None,
+        remembered: bool = False,
     ) -> bool:
         """Run ``decide`` on the call's current document until it wins its write.
 
+        With ``remembered``, ``decide`` (one that writes before it acts) is first tried on
+        the version this instance last read or wrote, which saves a read: a write that
+        wins proves that version current. A decision that wrote nothing on it is checked
+        against the call as read now, and made again if the call had changed.
         Return False if there is no document: no host knows the call.
         """
         store = self.store
         if store.is_ended(tenant_id, call_id):
             return True
         async with store.lock(call_id):
+            trial = None
+            if first is None and remembered:
+                first = trial = store.remembered_call(tenant_id, call_id)
             if first is None:
                 first = await store.read_call(tenant_id, call_id)
                 if first is None and self.ctx.placing:
@@ -103,17 +111,33 @@ class Endings:
                 if first is None:
                     return False
 
+            read_now = trial is None
+
             async def live(current: Versioned[Call] | None) -> None:
+                nonlocal read_now
+                read_now = read_now or current is not trial
                 if current is None:
                     return
                 if current.value.state is CallState.ENDED:
+                    store.insist_current(current)
                     await self.ended_found(current)
                     return
                 await decide(current)
 
-            await self.ctx.repository.calls.settle(
-                tenant_id, call_id, live, first=first, give_up=GiveUp.WARN
-            )
+            calls = self.ctx.repository.calls
+            try:
+                await calls.settle(tenant_id, call_id, live, first=first, give_up=GiveUp.WARN)
+            finally:
+                proved = trial is not None and store.proved(trial)
+            if trial is None or read_now or proved:
+                return True
+            # Nothing written on the remembered version: a decision to leave the call be
+            # holds only on the call as it stands.
+            fresh = await store.read_call(tenant_id, call_id)
+            if fresh is None:
+                return False
+            if fresh.etag != trial.etag:
+                await calls.settle(tenant_id, call_id, live, first=fresh, give_up=GiveUp.WARN)
         return True
 
     async def ended_found(self, current: Versioned[Call]) -> None:

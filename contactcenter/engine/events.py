@@ -85,8 +85,30 @@ class Events:
         decide = self._decision(event)
         if decide is None:
             return
-        if not await self.endings.with_call(event.tenant_id, event.call_id, decide):
+        remembered = self._writes_first(event)
+        if not await self.endings.with_call(
+            event.tenant_id, event.call_id, decide, remembered=remembered
+        ):
             await self.unknown.notified(event)
+
+    @staticmethod
+    def _writes_first(event: CallEvent) -> bool:
+        """Tell whether the event's decision may start from the call as last known here.
+
+        Those decisions write the call before they act on Graph (queueing the caller,
+        connecting the agent, ending the talk), so a write that wins proves the version
+        they decided on; what acts first insists on a read (``CallStore.insist_current``).
+        """
+        if isinstance(event, RosterUpdated):
+            return True
+        if isinstance(event, CallStateChanged):
+            return event.state is GraphCallState.ESTABLISHED
+        return (
+            isinstance(event, OperationFinished)
+            and event.kind is OperationKind.INVITE
+            and not event.client_context.startswith(CALLBACK_INVITE)
+            and parse_transfer_context(event.client_context) is None
+        )
 
     def _decision(self, event: CallEvent) -> Decide | None:
         """Return what the event decides on its call's document (None: nothing to do)."""
@@ -131,6 +153,13 @@ class Events:
     def _established(self, event: CallStateChanged) -> Decide:
         async def decide(current: Versioned[Call]) -> None:
             call = current.value
+            if (
+                call.state is not CallState.ANSWERING
+                or call.leaving is not None
+                or call.ivr_id is not None
+            ):
+                # Only queueing is sure to write before it acts: the rest starts on a read.
+                self.store.insist_current(current)
             now = self.ctx.clock.now()
             if call.state is CallState.ANSWERING:
                 if call.leaving is not None:

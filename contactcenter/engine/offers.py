@@ -137,12 +137,21 @@ class Offers:
         if not claimed:
             return result
         attempt = call.offers_made + 1
+        card_first = queue.alerting_model is AlertingModel.CARD_FIRST and call.callback is None
+        agent_ids = tuple(a.value.id for a in claimed)
         offer = Offer(
-            agent_ids=tuple(a.value.id for a in claimed),
+            agent_ids=agent_ids,
             started_at=now,
             expires_at=expires,
             attempt=attempt,
-            card_first=queue.alerting_model is AlertingModel.CARD_FIRST and call.callback is None,
+            card_first=card_first,
+            # Invitations name their participants in advance: written with the offer, what
+            # Graph answers needs no second write unless it names others.
+            participant_ids=(
+                {}
+                if card_first or call.callback is not None
+                else {a: invitee_participant_id(call.id, attempt, a) for a in agent_ids}
+            ),
         )
         ends = deadline(call, queue)
         ringing = replace(
@@ -327,7 +336,9 @@ class Offers:
         ``carded``: the agents whose invitation failed have an offer card to update;
         ``match``: they were not at fault, and may take other waiting calls at once.
         """
-        if not failed and not any(participant_ids.values()):
+        written = saved.value.offer.participant_ids if saved.value.offer is not None else {}
+        participant_ids = {a: p for a, p in participant_ids.items() if p and p != written.get(a)}
+        if not failed and not participant_ids:
             return
         call_id, tenant_id = saved.value.id, saved.value.tenant_id
         dropped: list[str] = []
@@ -342,6 +353,7 @@ class Offers:
             dropped = [a for a in failed if a in offer.agent_ids]
             remaining = tuple(a for a in offer.agent_ids if a not in dropped)
             if remaining:
+                ids = {a: p for a, p in ids.items() if a in remaining}
                 return replace(call, offer=replace(offer, agent_ids=remaining, participant_ids=ids))
             # Nobody could be invited: wait, and ring again a little later.
             queue = await self.store.queue(tenant_id, call.queue_id)

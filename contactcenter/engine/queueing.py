@@ -218,6 +218,8 @@ class Queueing:
         key: str | None,
     ) -> None:
         """Do what the queue says for a call it will not keep."""
+        # Actions may act on Graph before they write the call: decided on a read.
+        self.store.insist_current(current)
         action = {
             ActionTrigger.OVERFLOW: queue.overflow_action,
             ActionTrigger.TIMEOUT: queue.timeout_action,

@@ -99,6 +99,9 @@ class Reconciler:
         if call.offer is not None:
             offered.update(call.offer.agent_ids)
         offered.discard(call.agent_id or "")
+        if offered & users.keys():
+            # Removing them acts on Graph before any write: decided on a read.
+            self.store.insist_current(current)
         for user_id in offered & users.keys():
             stray = agent_participant_id(call, user_id, users[user_id])
             if stray is not None:

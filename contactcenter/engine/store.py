@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -39,6 +40,7 @@ from contactcenter.repository import (
     Change,
     GiveUp,
     Missing,
+    Remembered,
     Repository,
     StaleVersion,
     Updated,
@@ -51,6 +53,9 @@ T = TypeVar("T")
 
 # Calls this instance ended, remembered so that later notifications for them need no read.
 ENDED_CALLS_REMEMBERED = 4096
+# Due times this instance wrote, kept to fire its own timers by id; beyond this the latest
+# are forgotten (the sweep of every due document finds them).
+OWN_TIMERS_KEPT = 4096
 _IDLE = (
     Condition("status", Op.EQ, AgentStatus.AVAILABLE.value),
     Condition("activity", Op.EQ, AgentActivity.IDLE.value),
@@ -66,6 +71,11 @@ class CallStore:
     """Reads (configuration cached briefly), compare-and-set writes and timer hints."""
 
     ctx: EngineContext
+    # Remembered call versions that a decision's compare-and-set proved current, until the
+    # handling that tried them looks (see :meth:`proved`).
+    _proven: set[tuple[str, str, str]] = field(default_factory=set)
+    # The due times this instance wrote, earliest first, with the document (see own_due).
+    _own_due: list[tuple[datetime, str, str, str]] = field(default_factory=list)
 
     # ------------------------------------------------------------ the lock
     @contextlib.asynccontextmanager
@@ -98,6 +108,30 @@ class CallStore:
             ended.popitem(last=False)
 
     # ------------------------------------------------------------- reads
+    def remembered_call(self, tenant_id: str, call_id: str) -> Remembered[Call] | None:
+        """Return the call as this instance last read or wrote it, without a read."""
+        return self.ctx.repository.calls.remembered(tenant_id, call_id)
+
+    def insist_current(self, current: Versioned[Call]) -> None:
+        """Refuse a remembered version: what follows acts before it writes, so read first.
+
+        Raises StaleVersion, which sends the decision back to run on the call as read now.
+        """
+        if isinstance(current, Remembered):
+            raise StaleVersion
+
+    def proved(self, remembered: Remembered[Call]) -> bool:
+        """Tell (once) whether a compare-and-set on ``remembered`` won since it was taken."""
+        key = (remembered.value.tenant_id, remembered.value.id, remembered.etag)
+        if key in self._proven:
+            self._proven.discard(key)
+            return True
+        return False
+
+    def _prove(self, current: Versioned[Call]) -> None:
+        if isinstance(current, Remembered):
+            self._proven.add((current.value.tenant_id, current.value.id, current.etag))
+
     async def read_call(self, tenant_id: str, call_id: str) -> Versioned[Call] | None:
         try:
             return await self.ctx.repository.calls.get(tenant_id, call_id)
@@ -213,6 +247,7 @@ class CallStore:
             saved = await self.ctx.repository.calls.save(new, etag=current.etag)
         except (Conflict, NotFound) as err:
             raise StaleVersion from err
+        self._prove(current)
         if new.due_at != current.value.due_at:
             self.hint_call(new)
         return saved
@@ -226,7 +261,7 @@ class CallStore:
         first: Versioned[Call] | None = None,
     ) -> Updated[Call]:
         """Read, change and compare-and-set a call; nothing if it is gone (or keeps changing)."""
-        return await self.ctx.repository.calls.apply(
+        updated = await self.ctx.repository.calls.apply(
             tenant_id,
             call_id,
             change,
@@ -235,6 +270,9 @@ class CallStore:
             after_save=self.call_saved,
             give_up=GiveUp.WARN,
         )
+        if first is not None and updated.before is first and updated.changed:
+            self._prove(first)
+        return updated
 
     def call_saved(self, before: Call | None, saved: Versioned[Call]) -> None:
         """Tell the timers of a call written with a new due time."""
@@ -260,13 +298,13 @@ class CallStore:
         except (Conflict, NotFound):
             return None
 
-    async def update_agent(
+    async def apply_agent(
         self,
         tenant_id: str,
         agent_id: str,
         change: Callable[[Agent], Agent | None],
-    ) -> Versioned[Agent] | None:
-        """Read, change and compare-and-set an agent; None if missing or left unchanged.
+    ) -> Updated[Agent]:
+        """Read, change and compare-and-set an agent; nothing if it is missing.
 
         The version this instance last read or wrote is tried first, without a read: the
         compare-and-set proves it current. Only a change is trusted that way; a decision
@@ -276,12 +314,21 @@ class CallStore:
         new = change(known.value) if known is not None else None
         if known is not None and new is not None:
             try:
-                return await self.save_agent(known, new)
+                return Updated(known, await self.save_agent(known, new))
             except (Conflict, NotFound):
                 pass  # changed meanwhile: decide again on what the store holds
-        updated = await self.ctx.repository.agents.apply(
+        return await self.ctx.repository.agents.apply(
             tenant_id, agent_id, change, missing=Missing.SKIP, after_save=self.agent_saved
         )
+
+    async def update_agent(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        change: Callable[[Agent], Agent | None],
+    ) -> Versioned[Agent] | None:
+        """Change an agent as :meth:`apply_agent`; None if missing or left unchanged."""
+        updated = await self.apply_agent(tenant_id, agent_id, change)
         return updated.after if updated.changed else None
 
     async def release(
@@ -335,8 +382,34 @@ class CallStore:
 
     # ------------------------------------------------------------- hints
     def hint(self, collection: str, tenant_id: str, doc_id: str, due: datetime | None) -> None:
+        if due is not None:
+            heapq.heappush(self._own_due, (due, collection, tenant_id, doc_id))
+            if len(self._own_due) > OWN_TIMERS_KEPT:
+                self._own_due = heapq.nsmallest(OWN_TIMERS_KEPT // 2, self._own_due)
         if self.ctx.timers is not None:
             self.ctx.timers.due_changed(collection, tenant_id, doc_id, due)
+
+    def own_due(self, now: datetime) -> list[tuple[str, str, str]]:
+        """Take the documents whose due time this instance wrote, due by ``now``, in order.
+
+        A due time the document no longer has as this instance last knew it (changed or
+        removed since) is dropped without a read: whoever changed it set what is due now.
+        """
+        due: dict[tuple[str, str, str], None] = {}
+        repository = self.ctx.repository
+        while self._own_due and self._own_due[0][0] <= now:
+            at, collection, tenant_id, doc_id = heapq.heappop(self._own_due)
+            doc = (collection, tenant_id, doc_id)
+            if doc in due:
+                continue
+            known: Versioned[Call] | Versioned[Agent] | None = (
+                repository.calls.last_known(tenant_id, doc_id)
+                if collection == Repository.CALLS
+                else repository.agents.last_known(tenant_id, doc_id)
+            )
+            if known is not None and known.value.due_at == at:
+                due[doc] = None
+        return list(due)
 
     def hint_call(self, call: Call) -> None:
         self.hint(Repository.CALLS, call.tenant_id, call.id, call.due_at)

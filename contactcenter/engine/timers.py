@@ -31,7 +31,7 @@ from contactcenter.engine.wrapups import WrapUps
 from contactcenter.errors import DomainError, NotFound
 from contactcenter.model import Agent, AgentActivity, Call, CallOutcome, CallState
 from contactcenter.ports import Condition, OfferEnd, Op
-from contactcenter.repository import Versioned
+from contactcenter.repository import Repository, Versioned
 from contactcenter.routing import rank_agents
 
 _LOGGER = logging.getLogger(__name__)
@@ -116,6 +116,31 @@ class Timers:
                     await self._agent_due(found, when)
             if not progress or (len(calls) < _TIMER_BATCH and len(agents) < _TIMER_BATCH):
                 return fired
+
+    async def fire_own(self, now: datetime | None = None) -> int:
+        """Handle the timers this instance set that fell due by ``now``; return how many.
+
+        Each document is read by its id rather than found by the sweep's queries, then
+        handled as :meth:`fire_due` handles it (so a timer another host fired meanwhile
+        does nothing). Other hosts' timers, and any this instance forgot, are the sweep's.
+        """
+        when = now or self.ctx.clock.now()
+        store = self.store
+        fired = 0
+        for collection, tenant_id, doc_id in store.own_due(when):
+            if collection == Repository.CALLS:
+                call = await store.read_call(tenant_id, doc_id)
+                if call is None or call.value.due_at is None or call.value.due_at > when:
+                    continue
+                fired += 1
+                await self.endings.with_call(tenant_id, doc_id, self._call_due(when), first=call)
+            else:
+                agent = await store.read_agent(tenant_id, doc_id)
+                if agent is None or agent.value.due_at is None or agent.value.due_at > when:
+                    continue
+                fired += 1
+                await self._agent_due(agent, when)
+        return fired
 
     # -------------------------------------------------------------- calls
     def _call_due(self, now: datetime) -> Decide:

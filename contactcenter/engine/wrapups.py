@@ -102,13 +102,7 @@ class WrapUps:
                 notes_draft=draft,
             )
 
-        updated = await self.ctx.repository.agents.apply(
-            talk.tenant_id,
-            agent_id,
-            after_talk,
-            missing=Missing.SKIP,
-            after_save=self.store.agent_saved,
-        )
+        updated = await self.store.apply_agent(talk.tenant_id, agent_id, after_talk)
         now = updated.after.value if updated.after is not None else None
         wrapping = (
             now is not None and now.wrap_up is not None and now.wrap_up.record_id == record_id

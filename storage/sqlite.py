@@ -18,6 +18,13 @@ store for deployments that must not lose a committed write.
 Work runs on one thread owned by the store, so a slow disk never stalls the event loop;
 ``inline=True`` runs it on the calling thread instead (simulations on a virtual clock,
 ``:memory:`` databases), where the thread hop would cost more than the statement.
+
+Point reads of a database file are the exception: they run on the calling thread, on a
+second connection that only reads. WAL lets it read beside the worker's writes, and each
+read is its own transaction, so a read issued after a write's await sees that write. It
+never waits: if the database is locked (a checkpoint truncating the log, a recovery,
+another process holding it exclusively) or the read fails otherwise, the read goes to the
+worker thread like any other request (docs/decisions/0034-sqlite-reads-on-the-event-loop.md).
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ MEMORY: Final = ":memory:"
 """The path of a private, in-memory database."""
 
 _BUSY_TIMEOUT_S: Final = 5.0
+# A read on the event loop never waits for a lock: the worker thread can afford to.
+_READER_BUSY_TIMEOUT_S: Final = 0.0
 _JOURNAL_SIZE_LIMIT: Final = 64 * 1024 * 1024
 
 # Migration steps, oldest first: step N brings a database from schema version N to N + 1.
@@ -181,6 +190,37 @@ def _connect(location: str) -> sqlite3.Connection:
         journal_mode,
     )
     return connection
+
+
+def _connect_reader(location: str) -> sqlite3.Connection | None:
+    """Open a read-only connection beside the writer's; None where it could not read beside it."""
+    if location == MEMORY:
+        # Every connection to ":memory:" is a database of its own.
+        return None
+    try:
+        reader = sqlite3.connect(
+            location,
+            timeout=_READER_BUSY_TIMEOUT_S,
+            isolation_level=None,
+            # Used on the event loop's thread, opened and closed wherever the store is.
+            check_same_thread=False,
+            cached_statements=16,
+        )
+    except sqlite3.Error as err:
+        _LOGGER.debug("No read connection to %s: %s", location, err)
+        return None
+    try:
+        # Without WAL a reader waits for every writer: the worker reads instead.
+        (journal_mode,) = reader.execute("PRAGMA journal_mode").fetchone()
+        if journal_mode != "wal":
+            reader.close()
+            return None
+        reader.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as err:
+        _LOGGER.debug("No read connection to %s: %s", location, err)
+        reader.close()
+        return None
+    return reader
 
 
 def _prepare_directory(directory: Path) -> None:
@@ -518,11 +558,17 @@ class SqliteStore:
         *,
         path: str,
         executor: ThreadPoolExecutor | None,
+        reader: sqlite3.Connection | None = None,
     ) -> None:
-        """Wrap an open, migrated connection (use :meth:`open` to get one)."""
+        """Wrap an open, migrated connection (use :meth:`open` to get one).
+
+        ``reader``, a read-only connection to the same file, serves point reads on the
+        calling thread; without it every request goes to ``executor`` (or runs inline).
+        """
         self._connection: sqlite3.Connection | None = connection
         self._path = path
         self._executor = executor
+        self._reader = reader
 
     @classmethod
     async def open(cls, path: str | Path, *, inline: bool = False) -> Self:
@@ -538,14 +584,19 @@ class SqliteStore:
         if inline:
             return cls(_connect(location), path=location, executor=None)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        loop = asyncio.get_running_loop()
         try:
-            connection = await asyncio.get_running_loop().run_in_executor(
-                executor, _connect, location
-            )
+            connection = await loop.run_in_executor(executor, _connect, location)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(connection, path=location, executor=executor)
+        try:
+            reader = await loop.run_in_executor(executor, _connect_reader, location)
+        except BaseException:
+            await loop.run_in_executor(executor, _close, connection)
+            executor.shutdown(wait=False)
+            raise
+        return cls(connection, path=location, executor=executor, reader=reader)
 
     @property
     def path(self) -> str:
@@ -581,6 +632,17 @@ class SqliteStore:
 
     async def read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument:
         """Return the document, or raise NotFound."""
+        reader = self._reader
+        if reader is not None and self._connection is not None:
+            try:
+                return _read(reader, collection, tenant_id, doc_id)
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+                raise
+            except sqlite3.DatabaseError as err:
+                # Locked or failing here: the worker waits for the lock, or says what broke.
+                _LOGGER.debug(
+                    "SQLite read of %s/%s goes to the worker: %s", collection, doc_id, err
+                )
         return await self._run(_read, collection, tenant_id, doc_id)
 
     async def create(
@@ -668,6 +730,10 @@ class SqliteStore:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # Never the database's last connection (the writer is): closing reads nothing.
+            reader.close()
         if self._executor is None:
             _close(connection)
             return

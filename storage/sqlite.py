@@ -30,6 +30,7 @@ worker thread like any other request (docs/decisions/0034-sqlite-reads-on-the-ev
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 import os
@@ -40,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, Final, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, Final, Literal, ParamSpec, Self, TypeVar
 
 from contactcenter.errors import Conflict, NotFound, Unavailable
 from contactcenter.ports import Condition, Op, Page, StoredDocument
@@ -425,6 +426,14 @@ def _read(
     return StoredDocument(collection, tenant_id, doc_id, load_body(row[0]), row[1])
 
 
+def _exists(connection: sqlite3.Connection, collection: str, tenant_id: str, doc_id: str) -> bool:
+    row = connection.execute(
+        "SELECT 1 FROM documents WHERE collection = ? AND tenant_id = ? AND id = ?",
+        (collection, tenant_id, doc_id),
+    ).fetchone()
+    return row is not None
+
+
 def _insert(
     connection: sqlite3.Connection,
     collection: str,
@@ -545,6 +554,12 @@ def _new_etag() -> str:
     return f"{_ETAGS.getrandbits(128):032x}"
 
 
+class _Unanswered(enum.Enum):
+    """What the read connection returns for work it leaves to the worker thread."""
+
+    TO_WORKER = "to worker"
+
+
 # ------------------------------------------------------------------------ the store
 class SqliteStore:
     """A :class:`~contactcenter.ports.Store` in one SQLite database file.
@@ -630,25 +645,40 @@ class SqliteStore:
             # A locked, full, unreadable or damaged database.
             raise Unavailable(f"SQLite store {self._path}: {err}") from err
 
+    def _on_reader(
+        self,
+        work: Callable[Concatenate[sqlite3.Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T | Literal[_Unanswered.TO_WORKER]:
+        """Run read-only ``work`` on the read connection, here and now, if it can."""
+        reader = self._reader
+        if reader is None or self._connection is None:
+            return _Unanswered.TO_WORKER
+        try:
+            return work(reader, *args, **kwargs)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise
+        except sqlite3.DatabaseError as err:
+            # Locked or failing here: the worker waits for the lock, or says what broke.
+            _LOGGER.debug("SQLite read in %s goes to the worker: %s", self._path, err)
+            return _Unanswered.TO_WORKER
+
     async def read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument:
         """Return the document, or raise NotFound."""
-        reader = self._reader
-        if reader is not None and self._connection is not None:
-            try:
-                return _read(reader, collection, tenant_id, doc_id)
-            except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
-                raise
-            except sqlite3.DatabaseError as err:
-                # Locked or failing here: the worker waits for the lock, or says what broke.
-                _LOGGER.debug(
-                    "SQLite read of %s/%s goes to the worker: %s", collection, doc_id, err
-                )
+        found = self._on_reader(_read, collection, tenant_id, doc_id)
+        if found is not _Unanswered.TO_WORKER:
+            return found
         return await self._run(_read, collection, tenant_id, doc_id)
 
     async def create(
         self, collection: str, tenant_id: str, doc_id: str, body: Mapping[str, Any]
     ) -> StoredDocument:
         """Store a new document; raise Conflict if the id is taken."""
+        # The id is taken in the last committed state: the insert would lose whatever else
+        # is in flight, so it loses here, without the hop (a redelivered notification).
+        if self._on_reader(_exists, collection, tenant_id, doc_id) is True:
+            raise Conflict(f"{collection}/{doc_id} already exists")
         # Encode before any thread hop: the caller may change its mapping once we yield.
         text, etag = dump_body(body), _new_etag()
         await self._run(_insert, collection, tenant_id, doc_id, text, etag)

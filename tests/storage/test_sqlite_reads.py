@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from contactcenter.errors import NotFound
+from contactcenter.errors import Conflict, NotFound
 from storage.sqlite import SqliteStore
 
 
@@ -99,6 +99,20 @@ async def test_a_point_read_does_not_wait_for_the_worker_thread(store: SqliteSto
         read = await asyncio.wait_for(store.read("calls", "t1", "c1"), timeout=10)
 
     assert read.etag == created.etag
+
+
+async def test_creating_a_taken_id_conflicts_without_waiting_for_the_worker(
+    store: SqliteStore,
+) -> None:
+    created = await store.create("calls", "t1", "c1", {"v": 1})
+
+    async with _worker_held(store):
+        with pytest.raises(Conflict):
+            await asyncio.wait_for(store.create("calls", "t1", "c1", {"v": 2}), timeout=10)
+
+    assert (await store.read("calls", "t1", "c1")).etag == created.etag
+    await store.delete("calls", "t1", "c1")
+    assert (await store.create("calls", "t1", "c1", {"v": 3})).body == {"v": 3}
 
 
 async def test_the_read_connection_only_reads_and_never_waits_for_a_lock(

@@ -20,9 +20,9 @@ Work runs on one thread owned by the store, so a slow disk never stalls the even
 ``:memory:`` databases), where the thread hop would cost more than the statement.
 
 Point reads of a database file are the exception: they run on the calling thread, on a
-second connection that only reads. WAL lets it read beside the worker's writes, and each
-read is its own transaction, so a read issued after a write's await sees that write. It
-never waits: if the database is locked (a checkpoint truncating the log, a recovery,
+second connection that only reads, whenever the worker has nothing queued. WAL lets it
+read beside the worker's writes, and each read is its own transaction, so a read sees
+every write issued before it, as on the worker. It never waits: if the database is locked (a checkpoint truncating the log, a recovery,
 another process holding it exclusively) or the read fails otherwise, the read goes to the
 worker thread like any other request (docs/decisions/0034-sqlite-reads-on-the-event-loop.md).
 """
@@ -584,6 +584,8 @@ class SqliteStore:
         self._path = path
         self._executor = executor
         self._reader = reader
+        # Requests handed to the worker and not yet answered (counted on the loop's thread).
+        self._on_worker = 0
 
     @classmethod
     async def open(cls, path: str | Path, *, inline: bool = False) -> Self:
@@ -637,7 +639,11 @@ class SqliteStore:
             if self._executor is None:
                 return work(connection, *args, **kwargs)
             call = functools.partial(work, connection, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            self._on_worker += 1
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            finally:
+                self._on_worker -= 1
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
             # Mistakes in this module, not conditions a caller can handle.
             raise
@@ -653,7 +659,9 @@ class SqliteStore:
     ) -> _T | Literal[_Unanswered.TO_WORKER]:
         """Run read-only ``work`` on the read connection, here and now, if it can."""
         reader = self._reader
-        if reader is None or self._connection is None:
+        # With requests queued on the worker, a read there comes after them and one here
+        # might not: then the worker keeps the order in which requests were made.
+        if reader is None or self._connection is None or self._on_worker:
             return _Unanswered.TO_WORKER
         try:
             return work(reader, *args, **kwargs)

@@ -91,6 +91,23 @@ async def test_a_read_sees_what_another_connection_committed(store: SqliteStore)
     assert (await store.read("calls", "t1", "c1")).etag == written.etag
 
 
+async def test_a_read_issued_while_a_write_is_queued_sees_that_write(store: SqliteStore) -> None:
+    created = await store.create("calls", "t1", "c1", {"v": 1})
+
+    async with _worker_held(store):
+        writing = asyncio.create_task(
+            store.replace("calls", "t1", "c1", {"v": 2}, if_match=created.etag)
+        )
+        # One turn of the loop: the write's task runs up to its hand-off to the worker.
+        await asyncio.sleep(0)
+        reading = asyncio.create_task(store.read("calls", "t1", "c1"))
+        await asyncio.sleep(0)
+        assert not reading.done()
+
+    written, read = await writing, await reading
+    assert (read.etag, read.body) == (written.etag, {"v": 2})
+
+
 async def test_a_point_read_does_not_wait_for_the_worker_thread(store: SqliteStore) -> None:
     created = await store.create("calls", "t1", "c1", {"v": 1})
 

@@ -18,7 +18,13 @@ from aiohttp import web
 
 from bot import keys
 from bot.background import Background
-from bot.calling import TENANT_CACHE, TenantCache, calling_webhook
+from bot.calling import (
+    SLOW_NOTIFICATIONS,
+    TENANT_CACHE,
+    SlowNotifications,
+    TenantCache,
+    calling_webhook,
+)
 from bot.demo import (
     DEMO_AGENT_BEHAVIOUR,
     DEMO_CALLBACK_BEHAVIOUR,
@@ -258,6 +264,7 @@ def _store_ctx(services: Services) -> CleanupContext:
         app[keys.STORE] = store
         app[keys.REPOSITORY] = Repository(store)
         app[TENANT_CACHE] = TenantCache(app[keys.REPOSITORY], app[keys.CLOCK])
+        app[SLOW_NOTIFICATIONS] = SlowNotifications(app[keys.CLOCK])
         try:
             yield
         finally:

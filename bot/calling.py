@@ -34,6 +34,9 @@ trust at once."""
 TENANT_CACHE_SIZE: Final = 1024
 """Tenants whose documents the webhook remembers (least recently used dropped first)."""
 
+SLOW_NOTICE_INTERVAL_S: Final = 10.0
+"""At most one warning this often about notifications answered before their work finished."""
+
 
 async def calling_webhook(request: web.Request) -> web.Response:
     """Validate the bearer token, parse the notifications, apply them, answer 202."""
@@ -137,4 +140,40 @@ async def _apply(app: web.Application, events: Sequence[CallEvent]) -> None:
     task = app[keys.BACKGROUND].spawn(apply_all(), name="calling-notification")
     done, _ = await asyncio.wait({task}, timeout=INLINE_BUDGET_S)
     if not done:
-        _LOGGER.warning("notification handling is slow; answering 202 and finishing later")
+        app[SLOW_NOTIFICATIONS].note()
+
+
+class SlowNotifications:
+    """Notifications answered before their work finished, reported as a count now and then.
+
+    An overloaded host is slow for every notification at once: one warning each would add
+    thousands of lines a second to the load. The first is reported at once, the rest at
+    most every ``interval_s``, counted.
+    """
+
+    def __init__(self, clock: Clock, *, interval_s: float = SLOW_NOTICE_INTERVAL_S) -> None:
+        """Report at most one warning every ``interval_s`` seconds of ``clock``."""
+        self._clock = clock
+        self._interval_s = interval_s
+        self._reported_at: float | None = None
+        self._unreported = 0
+
+    def note(self) -> None:
+        """Count one notification whose work goes on after its 202; warn if it is time."""
+        self._unreported += 1
+        now = self._clock.monotonic()
+        if self._reported_at is not None and 0 <= now - self._reported_at < self._interval_s:
+            return
+        _LOGGER.warning(
+            "notification handling is slow: answered %d notification(s) with 202 before "
+            "their work finished; it goes on in the background",
+            self._unreported,
+        )
+        self._reported_at = now
+        self._unreported = 0
+
+
+SLOW_NOTIFICATIONS: web.AppKey[SlowNotifications] = web.AppKey(
+    "slow_notifications", SlowNotifications
+)
+"""The webhook's count of notifications answered before their work finished."""

@@ -18,11 +18,19 @@ store for deployments that must not lose a committed write.
 Work runs on one thread owned by the store, so a slow disk never stalls the event loop;
 ``inline=True`` runs it on the calling thread instead (simulations on a virtual clock,
 ``:memory:`` databases), where the thread hop would cost more than the statement.
+
+Point reads of a database file are the exception: they run on the calling thread, on a
+second connection that only reads, whenever the worker has nothing queued. WAL lets it
+read beside the worker's writes, and each read is its own transaction, so a read sees
+every write issued before it, as on the worker. It never waits: if the database is locked (a checkpoint truncating the log, a recovery,
+another process holding it exclusively) or the read fails otherwise, the read goes to the
+worker thread like any other request (docs/decisions/0035-sqlite-reads-on-the-event-loop.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 import os
@@ -33,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, Final, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, Final, Literal, ParamSpec, Self, TypeVar
 
 from contactcenter.errors import Conflict, NotFound, Unavailable
 from contactcenter.ports import Condition, Op, Page, StoredDocument
@@ -54,6 +62,8 @@ MEMORY: Final = ":memory:"
 """The path of a private, in-memory database."""
 
 _BUSY_TIMEOUT_S: Final = 5.0
+# A read on the event loop never waits for a lock: the worker thread can afford to.
+_READER_BUSY_TIMEOUT_S: Final = 0.0
 _JOURNAL_SIZE_LIMIT: Final = 64 * 1024 * 1024
 
 # Migration steps, oldest first: step N brings a database from schema version N to N + 1.
@@ -181,6 +191,37 @@ def _connect(location: str) -> sqlite3.Connection:
         journal_mode,
     )
     return connection
+
+
+def _connect_reader(location: str) -> sqlite3.Connection | None:
+    """Open a read-only connection beside the writer's; None where it could not read beside it."""
+    if location == MEMORY:
+        # Every connection to ":memory:" is a database of its own.
+        return None
+    try:
+        reader = sqlite3.connect(
+            location,
+            timeout=_READER_BUSY_TIMEOUT_S,
+            isolation_level=None,
+            # Used on the event loop's thread, opened and closed wherever the store is.
+            check_same_thread=False,
+            cached_statements=16,
+        )
+    except sqlite3.Error as err:
+        _LOGGER.debug("No read connection to %s: %s", location, err)
+        return None
+    try:
+        # Without WAL a reader waits for every writer: the worker reads instead.
+        (journal_mode,) = reader.execute("PRAGMA journal_mode").fetchone()
+        if journal_mode != "wal":
+            reader.close()
+            return None
+        reader.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as err:
+        _LOGGER.debug("No read connection to %s: %s", location, err)
+        reader.close()
+        return None
+    return reader
 
 
 def _prepare_directory(directory: Path) -> None:
@@ -385,6 +426,14 @@ def _read(
     return StoredDocument(collection, tenant_id, doc_id, load_body(row[0]), row[1])
 
 
+def _exists(connection: sqlite3.Connection, collection: str, tenant_id: str, doc_id: str) -> bool:
+    row = connection.execute(
+        "SELECT 1 FROM documents WHERE collection = ? AND tenant_id = ? AND id = ?",
+        (collection, tenant_id, doc_id),
+    ).fetchone()
+    return row is not None
+
+
 def _insert(
     connection: sqlite3.Connection,
     collection: str,
@@ -505,6 +554,12 @@ def _new_etag() -> str:
     return f"{_ETAGS.getrandbits(128):032x}"
 
 
+class _Unanswered(enum.Enum):
+    """What the read connection returns for work it leaves to the worker thread."""
+
+    TO_WORKER = "to worker"
+
+
 # ------------------------------------------------------------------------ the store
 class SqliteStore:
     """A :class:`~contactcenter.ports.Store` in one SQLite database file.
@@ -518,11 +573,19 @@ class SqliteStore:
         *,
         path: str,
         executor: ThreadPoolExecutor | None,
+        reader: sqlite3.Connection | None = None,
     ) -> None:
-        """Wrap an open, migrated connection (use :meth:`open` to get one)."""
+        """Wrap an open, migrated connection (use :meth:`open` to get one).
+
+        ``reader``, a read-only connection to the same file, serves point reads on the
+        calling thread; without it every request goes to ``executor`` (or runs inline).
+        """
         self._connection: sqlite3.Connection | None = connection
         self._path = path
         self._executor = executor
+        self._reader = reader
+        # Requests handed to the worker and not yet answered (counted on the loop's thread).
+        self._on_worker = 0
 
     @classmethod
     async def open(cls, path: str | Path, *, inline: bool = False) -> Self:
@@ -538,14 +601,19 @@ class SqliteStore:
         if inline:
             return cls(_connect(location), path=location, executor=None)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        loop = asyncio.get_running_loop()
         try:
-            connection = await asyncio.get_running_loop().run_in_executor(
-                executor, _connect, location
-            )
+            connection = await loop.run_in_executor(executor, _connect, location)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(connection, path=location, executor=executor)
+        try:
+            reader = await loop.run_in_executor(executor, _connect_reader, location)
+        except BaseException:
+            await loop.run_in_executor(executor, _close, connection)
+            executor.shutdown(wait=False)
+            raise
+        return cls(connection, path=location, executor=executor, reader=reader)
 
     @property
     def path(self) -> str:
@@ -571,7 +639,11 @@ class SqliteStore:
             if self._executor is None:
                 return work(connection, *args, **kwargs)
             call = functools.partial(work, connection, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            self._on_worker += 1
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            finally:
+                self._on_worker -= 1
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
             # Mistakes in this module, not conditions a caller can handle.
             raise
@@ -579,14 +651,42 @@ class SqliteStore:
             # A locked, full, unreadable or damaged database.
             raise Unavailable(f"SQLite store {self._path}: {err}") from err
 
+    def _on_reader(
+        self,
+        work: Callable[Concatenate[sqlite3.Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T | Literal[_Unanswered.TO_WORKER]:
+        """Run read-only ``work`` on the read connection, here and now, if it can."""
+        reader = self._reader
+        # With requests queued on the worker, a read there comes after them and one here
+        # might not: then the worker keeps the order in which requests were made.
+        if reader is None or self._connection is None or self._on_worker:
+            return _Unanswered.TO_WORKER
+        try:
+            return work(reader, *args, **kwargs)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise
+        except sqlite3.DatabaseError as err:
+            # Locked or failing here: the worker waits for the lock, or says what broke.
+            _LOGGER.debug("SQLite read in %s goes to the worker: %s", self._path, err)
+            return _Unanswered.TO_WORKER
+
     async def read(self, collection: str, tenant_id: str, doc_id: str) -> StoredDocument:
         """Return the document, or raise NotFound."""
+        found = self._on_reader(_read, collection, tenant_id, doc_id)
+        if found is not _Unanswered.TO_WORKER:
+            return found
         return await self._run(_read, collection, tenant_id, doc_id)
 
     async def create(
         self, collection: str, tenant_id: str, doc_id: str, body: Mapping[str, Any]
     ) -> StoredDocument:
         """Store a new document; raise Conflict if the id is taken."""
+        # The id is taken in the last committed state: the insert would lose whatever else
+        # is in flight, so it loses here, without the hop (a redelivered notification).
+        if self._on_reader(_exists, collection, tenant_id, doc_id) is True:
+            raise Conflict(f"{collection}/{doc_id} already exists")
         # Encode before any thread hop: the caller may change its mapping once we yield.
         text, etag = dump_body(body), _new_etag()
         await self._run(_insert, collection, tenant_id, doc_id, text, etag)
@@ -668,6 +768,10 @@ class SqliteStore:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # Never the database's last connection (the writer is): closing reads nothing.
+            reader.close()
         if self._executor is None:
             _close(connection)
             return

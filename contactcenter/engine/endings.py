@@ -24,7 +24,7 @@ from contactcenter.engine.context import EngineContext, log_extra
 from contactcenter.engine.store import CallStore
 from contactcenter.engine.timing import close_offer, elapsed_s
 from contactcenter.engine.wrapups import WrapUps
-from contactcenter.errors import Conflict, DomainError
+from contactcenter.errors import CallControlError, Conflict, DomainError
 from contactcenter.model import (
     Agent,
     AgentActivity,
@@ -454,4 +454,8 @@ class Endings:
         try:
             await self.ctx.call_control.hang_up(call.id)
         except DomainError as err:
-            _LOGGER.info("Hang-up: %s", err, extra=log_extra(call))
+            # A call that ended already (the last other party left it) answers 404: expected.
+            gone = isinstance(err, CallControlError) and err.status == 404
+            _LOGGER.log(
+                logging.DEBUG if gone else logging.INFO, "Hang-up: %s", err, extra=log_extra(call)
+            )

@@ -192,6 +192,7 @@ class FakeCallControl:
 
     async def hang_up(self, call_id: str) -> None:
         self.actions.append(("hang_up", (call_id,)))
+        self._check("hang_up", call_id)
 
     async def keep_alive(self, call_id: str) -> None:
         self.actions.append(("keep_alive", (call_id,)))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from contactcenter.end_reasons import RESULT_CODES, EndReason, end_reason
+from contactcenter.errors import CallControlError
 from contactcenter.events import (
     CallStateChanged,
     GraphCallState,
@@ -40,6 +43,27 @@ async def test_an_agent_who_hangs_up_ends_the_talk_by_removing_the_caller_and_le
     assert record.outcome is CallOutcome.ANSWERED
     assert record.leave_reason == "agent hung up"
     assert (await h.agent("a1")).activity is AgentActivity.WRAP_UP
+
+
+@pytest.mark.parametrize(
+    ("status", "level"), [(404, logging.DEBUG), (500, logging.INFO)], ids=["gone", "refused"]
+)
+async def test_leaving_a_call_that_ended_already_is_not_news_in_the_log(
+    status: int, level: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness()
+    await _talking(h)
+    h.calls.participants["c1"] = ["p-caller"]
+    h.calls.fail["hang_up"] = CallControlError("Graph hangUp: itemNotFound", status=status)
+
+    with caplog.at_level(logging.DEBUG, logger="contactcenter.engine.endings"):
+        await h.roster("c1")  # the agent left; removing the caller ended the call
+
+    [line] = [r for r in caplog.records if r.getMessage().startswith("Hang-up")]
+    assert line.levelno == level
+    record = await h.record("c1")
+    assert record is not None
+    assert record.outcome is CallOutcome.ANSWERED
 
 
 async def test_a_caller_who_leaves_the_group_call_ends_the_talk_for_the_agent_too() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any, cast
 
 from aiohttp import web
@@ -33,10 +34,42 @@ class HostTestServer(TestServer):
         return HostRunner(self.app, deadlines=self._deadlines, **kwargs)
 
 
+class ReservedPort:
+    """A loopback port bound now and served later, so nothing else can take it meanwhile.
+
+    A port found free and bound only later (``unused_port()``) can be taken in between as
+    the local port of an outgoing connection; the simulator needs the host's URL before
+    the host starts, so the port is held by its listening socket from the start.
+    """
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port: int = self.socket.getsockname()[1]
+
+    def factory(self, host: str, port: int, family: socket.AddressFamily) -> socket.socket:
+        """Hand the bound socket to aiohttp's test server (its ``socket_factory``)."""
+        return self.socket
+
+    def close(self) -> None:
+        """Release the port if no server took the socket."""
+        self.socket.close()
+
+
 async def host_client(
-    aiohttp_client: AiohttpClient, app: web.Application, *, port: int | None = None
+    aiohttp_client: AiohttpClient,
+    app: web.Application,
+    *,
+    port: int | None = None,
+    reserved: ReservedPort | None = None,
 ) -> TestClient[web.Request, web.Application]:
     """Serve ``app`` on loopback as production does; return a client of it."""
-    client: TestClient[web.Request, None] = await aiohttp_client(HostTestServer(app, port=port))
+    server = (
+        HostTestServer(app, port=reserved.port, socket_factory=reserved.factory)
+        if reserved is not None
+        else HostTestServer(app, port=port)
+    )
+    client: TestClient[web.Request, None] = await aiohttp_client(server)
     # pytest-aiohttp types the client of a server as app-less; this server has the app.
     return cast("TestClient[web.Request, web.Application]", client)

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 from aiohttp import web
-from aiohttp.test_utils import TestClient, unused_port
+from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_aiohttp import AiohttpClient, AiohttpServer
@@ -30,7 +30,7 @@ from simulator.signing import SigningKey
 from tab import TabOptions
 from tab.analytics import AnalyticsOptions
 from tab.appkeys import TAB
-from tests.host_server import host_client
+from tests.host_server import ReservedPort, host_client
 
 ADMIN = next(p for p in PEOPLE if p.upn.startswith("grace"))
 SUPERVISOR = next(p for p in PEOPLE if p.upn.startswith("hiro"))
@@ -170,47 +170,52 @@ async def start_stack(
     **settings_overrides: Any,
 ) -> TabStack:
     """Start the simulator and the host (demo mode, with the tab) on loopback."""
-    port = unused_port()
-    simulator_server = await aiohttp_server(
-        create_simulator_app(
-            SimulatorConfig(
-                data_dir=simulator_dir,
-                bot_url=f"http://127.0.0.1:{port}/api/calling",
-                app_id=DEMO_APP_ID,
-                seed_tenants=demo_simulator_directory(),
+    reserved = ReservedPort()
+    try:
+        port = reserved.port
+        simulator_server = await aiohttp_server(
+            create_simulator_app(
+                SimulatorConfig(
+                    data_dir=simulator_dir,
+                    bot_url=f"http://127.0.0.1:{port}/api/calling",
+                    app_id=DEMO_APP_ID,
+                    seed_tenants=demo_simulator_directory(),
+                )
             )
         )
-    )
-    simulator_url = str(simulator_server.make_url("")).rstrip("/")
-    settings = Settings.from_env(
-        {},
-        demo=True,
-        dotenv=None,
-        port=port,
-        data_dir=data_dir,
-        graph_base_url=f"{simulator_url}/v1.0",
-        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
-        demo_call_rate=0.0,
-        **settings_overrides,
-    )
-    app = create_app(
-        settings,
-        Services(
-            store=store,
+        simulator_url = str(simulator_server.make_url("")).rstrip("/")
+        settings = Settings.from_env(
+            {},
+            demo=True,
+            dotenv=None,
+            port=port,
+            data_dir=data_dir,
+            graph_base_url=f"{simulator_url}/v1.0",
+            calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
+            demo_call_rate=0.0,
+            **settings_overrides,
+        )
+        app = create_app(
+            settings,
+            Services(
+                store=store,
+                clock=clock,
+                run_timers=False,
+                tab_options=options,
+                analytics_options=analytics_options,
+            ),
+        )
+        host = await host_client(aiohttp_client, app, reserved=reserved)
+        return TabStack(
+            host=host,
+            simulator=SimulatorClient(host.session, simulator_url),
+            settings=settings,
             clock=clock,
-            run_timers=False,
-            tab_options=options,
-            analytics_options=analytics_options,
-        ),
-    )
-    host = await host_client(aiohttp_client, app, port=port)
-    return TabStack(
-        host=host,
-        simulator=SimulatorClient(host.session, simulator_url),
-        settings=settings,
-        clock=clock,
-        tokens=TokenFactory(key, clock),
-    )
+            tokens=TokenFactory(key, clock),
+        )
+    except BaseException:
+        reserved.close()
+        raise
 
 
 def options_for(key_path: Path, **overrides: Any) -> TabOptions:

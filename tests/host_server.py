@@ -52,23 +52,18 @@ class ReservedPort:
         """Hand the bound socket to aiohttp's test server (its ``socket_factory``)."""
         return self.socket
 
-    def close(self) -> None:
-        """Release the port if no server took the socket."""
-        self.socket.close()
-
 
 async def host_client(
     aiohttp_client: AiohttpClient,
     app: web.Application,
     *,
-    port: int | None = None,
     reserved: ReservedPort | None = None,
 ) -> TestClient[web.Request, web.Application]:
-    """Serve ``app`` on loopback as production does; return a client of it."""
+    """Serve ``app`` on loopback as production does (on ``reserved``); return a client of it."""
     server = (
         HostTestServer(app, port=reserved.port, socket_factory=reserved.factory)
         if reserved is not None
-        else HostTestServer(app, port=port)
+        else HostTestServer(app)
     )
     client: TestClient[web.Request, None] = await aiohttp_client(server)
     # pytest-aiohttp types the client of a server as app-less; this server has the app.

@@ -170,44 +170,40 @@ async def start_caller_stack(
 ) -> AsyncIterator[CallerStack]:
     """Start the simulator (manual media, virtual clock) and the wired host (demo tenant)."""
     reserved = ReservedPort()
-    try:
-        port = reserved.port
-        # The simulator's clock starts now: the host checks its tokens against the real time.
-        simulator_clock = VirtualClock(datetime.now(UTC))
-        simulator_server = await aiohttp_server(
-            create_simulator_app(
-                SimulatorConfig(
-                    data_dir=simulator_data_dir,
-                    bot_url=f"http://127.0.0.1:{port}/api/calling",
-                    app_id=DEMO_APP_ID,
-                    seed_tenants=demo_simulator_directory(),
-                    media_mode=MediaMode.MANUAL,
-                    silent_points=silent_points or SilentPoints(),
-                ),
-                clock=simulator_clock,
-            )
+    port = reserved.port
+    # The simulator's clock starts now: the host checks its tokens against the real time.
+    simulator_clock = VirtualClock(datetime.now(UTC))
+    simulator_server = await aiohttp_server(
+        create_simulator_app(
+            SimulatorConfig(
+                data_dir=simulator_data_dir,
+                bot_url=f"http://127.0.0.1:{port}/api/calling",
+                app_id=DEMO_APP_ID,
+                seed_tenants=demo_simulator_directory(),
+                media_mode=MediaMode.MANUAL,
+                silent_points=silent_points or SilentPoints(),
+            ),
+            clock=simulator_clock,
         )
-        simulator_url = str(simulator_server.make_url("")).rstrip("/")
-        settings = Settings.from_env(
-            env or {},
-            demo=True,
-            dotenv=None,
-            port=port,
-            data_dir=tmp_path / "host",
-            graph_base_url=f"{simulator_url}/v1.0",
-            calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
-            demo_call_rate=0.0,
-        )
-        # Monday 2 March 2026, 09:00 in New York (the demo tenant's time zone).
-        clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
-        notifier = RecordingNotifier()
-        app = create_app(settings, Services(clock=clock, notifier=notifier, run_timers=False))
-        host = await aiohttp_client(
-            app, server_kwargs={"port": port, "socket_factory": reserved.factory}
-        )
-    except BaseException:
-        reserved.close()
-        raise
+    )
+    simulator_url = str(simulator_server.make_url("")).rstrip("/")
+    settings = Settings.from_env(
+        env or {},
+        demo=True,
+        dotenv=None,
+        port=port,
+        data_dir=tmp_path / "host",
+        graph_base_url=f"{simulator_url}/v1.0",
+        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
+        demo_call_rate=0.0,
+    )
+    # Monday 2 March 2026, 09:00 in New York (the demo tenant's time zone).
+    clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+    notifier = RecordingNotifier()
+    app = create_app(settings, Services(clock=clock, notifier=notifier, run_timers=False))
+    host = await aiohttp_client(
+        app, server_kwargs={"port": port, "socket_factory": reserved.factory}
+    )
     async with aiohttp.ClientSession() as session:
         yield CallerStack(
             host,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, unused_port
+from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from bot.app import Services, create_app
@@ -24,6 +24,7 @@ from simulator import (
     create_simulator_app,
 )
 from tests.cosmos_server import EMULATOR_KEY, fresh_database_name, shared_server
+from tests.host_server import ReservedPort
 from tests.http.caller_stack import CallerStack, start_caller_stack
 from tests.http.host_view import DemoHostView
 from tests.silent_points import pytest_generate_tests, silent_points_fixture  # noqa: F401
@@ -106,7 +107,8 @@ async def _stack(
     env: dict[str, str],
     silent_points: SilentPoints,
 ) -> AsyncIterator[Stack]:
-    port = unused_port()
+    reserved = ReservedPort()
+    port = reserved.port
     simulator_server = await aiohttp_server(
         create_simulator_app(
             SimulatorConfig(
@@ -133,7 +135,9 @@ async def _stack(
     )
     clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     app = create_app(settings, Services(clock=clock, run_timers=False))
-    host = await aiohttp_client(app, server_kwargs={"port": port})
+    host = await aiohttp_client(
+        app, server_kwargs={"port": port, "socket_factory": reserved.factory}
+    )
     async with aiohttp.ClientSession() as session:
         yield Stack(
             host,

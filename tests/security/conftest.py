@@ -44,7 +44,7 @@ from contactcenter.repository import Repository
 from simulator import SimulatorClient, SimulatorConfig, create_simulator_app
 from simulator.signing import SigningKey, load_or_create_signing_key
 from storage.memory import MemoryStore
-from tests.host_server import host_client
+from tests.host_server import ReservedPort, host_client
 from tests.security.support import HOSTILE, Client, KeyServer, key_server_app
 from tests.tab.support import (
     ANA,
@@ -100,7 +100,8 @@ async def calling(
     calling_simulator_dir: Path,
 ) -> AsyncIterator[CallingStack]:
     """The host, a simulator that cannot reach it, and a trusted key server counting fetches."""
-    port = unused_port()
+    reserved = ReservedPort()
+    port = reserved.port
     dead_port = unused_port()
     simulator_server = await aiohttp_server(
         create_simulator_app(
@@ -131,7 +132,7 @@ async def calling(
     )
     clock = VirtualClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     app = create_app(settings, Services(store=MemoryStore(), clock=clock, run_timers=False))
-    host = await host_client(aiohttp_client, app, port=port)
+    host = await host_client(aiohttp_client, app, reserved=reserved)
     async with aiohttp.ClientSession() as session:
         simulator = SimulatorClient(session, simulator_url)
         placed = await simulator.place_call(
@@ -341,7 +342,8 @@ async def live(
     calling_simulator_dir: Path,
 ) -> AsyncIterator[LiveStack]:
     """The demo host and simulator, with production-like secrets in the settings."""
-    port = unused_port()
+    reserved = ReservedPort()
+    port = reserved.port
     simulator_server = await aiohttp_server(
         create_simulator_app(
             SimulatorConfig(
@@ -379,7 +381,7 @@ async def live(
             store=MemoryStore(), clock=clock, run_timers=False, tab_options=options_for(key_path)
         ),
     )
-    host = await host_client(aiohttp_client, app, port=port)
+    host = await host_client(aiohttp_client, app, reserved=reserved)
     key = load_or_create_signing_key(calling_simulator_dir / "simulator" / "signing-key.pem")
     async with aiohttp.ClientSession() as session:
         yield LiveStack(

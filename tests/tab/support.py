@@ -171,51 +171,47 @@ async def start_stack(
 ) -> TabStack:
     """Start the simulator and the host (demo mode, with the tab) on loopback."""
     reserved = ReservedPort()
-    try:
-        port = reserved.port
-        simulator_server = await aiohttp_server(
-            create_simulator_app(
-                SimulatorConfig(
-                    data_dir=simulator_dir,
-                    bot_url=f"http://127.0.0.1:{port}/api/calling",
-                    app_id=DEMO_APP_ID,
-                    seed_tenants=demo_simulator_directory(),
-                )
+    port = reserved.port
+    simulator_server = await aiohttp_server(
+        create_simulator_app(
+            SimulatorConfig(
+                data_dir=simulator_dir,
+                bot_url=f"http://127.0.0.1:{port}/api/calling",
+                app_id=DEMO_APP_ID,
+                seed_tenants=demo_simulator_directory(),
             )
         )
-        simulator_url = str(simulator_server.make_url("")).rstrip("/")
-        settings = Settings.from_env(
-            {},
-            demo=True,
-            dotenv=None,
-            port=port,
-            data_dir=data_dir,
-            graph_base_url=f"{simulator_url}/v1.0",
-            calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
-            demo_call_rate=0.0,
-            **settings_overrides,
-        )
-        app = create_app(
-            settings,
-            Services(
-                store=store,
-                clock=clock,
-                run_timers=False,
-                tab_options=options,
-                analytics_options=analytics_options,
-            ),
-        )
-        host = await host_client(aiohttp_client, app, reserved=reserved)
-        return TabStack(
-            host=host,
-            simulator=SimulatorClient(host.session, simulator_url),
-            settings=settings,
+    )
+    simulator_url = str(simulator_server.make_url("")).rstrip("/")
+    settings = Settings.from_env(
+        {},
+        demo=True,
+        dotenv=None,
+        port=port,
+        data_dir=data_dir,
+        graph_base_url=f"{simulator_url}/v1.0",
+        calling_openid_config_url=f"{simulator_url}/.well-known/OpenIdConfiguration",
+        demo_call_rate=0.0,
+        **settings_overrides,
+    )
+    app = create_app(
+        settings,
+        Services(
+            store=store,
             clock=clock,
-            tokens=TokenFactory(key, clock),
-        )
-    except BaseException:
-        reserved.close()
-        raise
+            run_timers=False,
+            tab_options=options,
+            analytics_options=analytics_options,
+        ),
+    )
+    host = await host_client(aiohttp_client, app, reserved=reserved)
+    return TabStack(
+        host=host,
+        simulator=SimulatorClient(host.session, simulator_url),
+        settings=settings,
+        clock=clock,
+        tokens=TokenFactory(key, clock),
+    )
 
 
 def options_for(key_path: Path, **overrides: Any) -> TabOptions:
